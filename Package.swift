@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Cubist",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "cubist", targets: ["cubist"]),
+        .library(name: "CubistStore", targets: ["CubistStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Values shared by every layer: source locations, diagnostics, suggestions.
+        .target(name: "CubistCore"),
+        // Query syntax: lexer, AST, parser, printer. Syntax only, no model knowledge.
+        .target(name: "CubistSyntax", dependencies: ["CubistCore"]),
+        // The columnar cube store: CSV reader, dictionaries, hierarchies, model loader.
+        .target(name: "CubistStore", dependencies: ["CubistCore", "CubistSyntax"]),
+        // The deterministic CRM star-schema generator and the built-in sample cube.
+        .target(name: "CubistGenerator", dependencies: ["CubistCore", "CubistStore"]),
+        // GNU readline through a system-library target.
+        .systemLibrary(name: "CReadline", providers: [.apt(["libreadline-dev"])]),
+        // The interactive REPL, batch runner and dot commands.
+        .target(name: "CubistShell", dependencies: ["CubistCore", "CubistStore", "CubistGenerator", "CReadline"]),
+        // The thin command-line executable.
+        .executableTarget(name: "cubist", dependencies: [
+            "CubistShell", "CubistGenerator", "CubistStore", "CubistCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "CubistSyntaxTests", dependencies: ["CubistSyntax", "CubistCore"]),
+        .testTarget(name: "CubistStoreTests", dependencies: ["CubistStore", "CubistCore", "CubistGenerator"]),
+        .testTarget(name: "CubistGeneratorTests", dependencies: ["CubistGenerator", "CubistStore", "CubistCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

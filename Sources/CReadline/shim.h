@@ -1,0 +1,6 @@
+#ifndef CUBIST_CREADLINE_SHIM_H
+#define CUBIST_CREADLINE_SHIM_H
+#include <stdio.h>
+#include <readline/readline.h>
+#include <readline/history.h>
+#endif

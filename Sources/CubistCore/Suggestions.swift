@@ -1,0 +1,38 @@
+/// "Did you mean" suggestions for misspelled names.
+public enum Suggestions {
+    /// The candidate nearest to `name` by edit distance (case-insensitive), if it is close
+    /// enough to be a plausible typo.
+    public static func nearest(to name: String, in candidates: some Sequence<String>) -> String? {
+        let target = Array(name.lowercased().unicodeScalars)
+        var best: (String, Int)?
+        for candidate in candidates {
+            let c = Array(candidate.lowercased().unicodeScalars)
+            let d = editDistance(target, c)
+            let limit = max(1, min(target.count, c.count) / 3 + (target.count > 4 ? 1 : 0))
+            if d <= limit, best == nil || d < best!.1 { best = (candidate, d) }
+        }
+        return best?.0
+    }
+
+    /// A `did you mean 'x'?` phrase, or nil when nothing is near.
+    public static func didYouMean(_ name: String, in candidates: some Sequence<String>) -> String? {
+        nearest(to: name, in: candidates).map { "did you mean '\($0)'?" }
+    }
+
+    /// Levenshtein distance between two scalar arrays.
+    public static func editDistance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                current[j] = Swift.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+}

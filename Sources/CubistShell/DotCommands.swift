@@ -1,0 +1,113 @@
+import CubistCore
+import CubistStore
+
+/// The dot commands: `.help`, `.stats`, `.schema`, `.cubes`, `.quit`, `.exit`.
+extension Session {
+    struct DotCommand {
+        let name: String
+        let arguments: String
+        let summary: String
+    }
+
+    static let dotCommands: [DotCommand] = [
+        DotCommand(name: ".help", arguments: "", summary: "list the dot commands"),
+        DotCommand(name: ".stats", arguments: "", summary: "rows, members per level and bytes per fact row of the cube"),
+        DotCommand(name: ".schema", arguments: "[DIM]", summary: "dimensions with their levels, and measures"),
+        DotCommand(name: ".cubes", arguments: "", summary: "the loaded cube and where it came from"),
+        DotCommand(name: ".quit", arguments: "", summary: "leave (also .exit or Ctrl-D)"),
+        DotCommand(name: ".exit", arguments: "", summary: "leave"),
+    ]
+
+    func runDotCommand(_ piece: InputPiece, file: String, sourceText: String) throws(Diagnostic) {
+        let parts = piece.text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        let name = parts.first?.lowercased() ?? "."
+        let arguments = Array(parts.dropFirst())
+        switch name {
+        case ".help":
+            output.write(helpText() + "\n")
+        case ".stats":
+            try noArguments(arguments, name, piece, file, sourceText)
+            output.write(Session.statsText(cube) + "\n")
+        case ".schema":
+            if arguments.count > 1 {
+                throw located(piece, file: file, sourceText: sourceText, "'.schema' takes at most one dimension name")
+            }
+            if let dim = arguments.first, cube.dimension(named: dim) == nil {
+                let names = cube.dimensions.map(\.name)
+                throw located(piece, file: file, sourceText: sourceText, offset: piece.text.count - dim.count, span: dim.count,
+                              "unknown dimension '\(dim)'", help: Suggestions.didYouMean(dim, in: names) ?? "the dimensions are: \(names.joined(separator: ", "))")
+            }
+            output.write(Session.schemaText(cube, dimension: arguments.first) + "\n")
+        case ".cubes":
+            try noArguments(arguments, name, piece, file, sourceText)
+            output.write("\(cube.name)  (\(grouped(cube.facts.rowCount)) facts, from \(cube.origin))\n")
+        case ".quit", ".exit":
+            quit()
+        default:
+            let names = Session.dotCommands.map(\.name)
+            throw located(piece, file: file, sourceText: sourceText, span: name.count, "unknown command '\(name)'",
+                          help: Suggestions.didYouMean(name, in: names) ?? "type .help for the list of commands")
+        }
+    }
+
+    private func noArguments(_ arguments: [String], _ name: String, _ piece: InputPiece, _ file: String, _ sourceText: String) throws(Diagnostic) {
+        if !arguments.isEmpty {
+            throw located(piece, file: file, sourceText: sourceText, offset: name.count + 1, span: arguments.joined(separator: " ").count,
+                          "'\(name)' takes no arguments")
+        }
+    }
+
+    func helpText() -> String {
+        var table = TextTable(["command", "what it does"])
+        for c in Session.dotCommands { table.add([c.name + (c.arguments.isEmpty ? "" : " " + c.arguments), c.summary]) }
+        return table.rendered() + "\n\nStatements end with ';' and may span lines. Dot commands end at the line end."
+    }
+
+    /// The `.stats` report: facts, storage per column, members per level.
+    public static func statsText(_ cube: Cube) -> String {
+        let stats = CubeStats(cube)
+        var lines: [String] = []
+        lines.append("cube \(cube.name): \(grouped(stats.rows)) fact rows in \(stats.chunks) chunk\(stats.chunks == 1 ? "" : "s") of \(grouped(PackedColumn.chunkSize)) rows")
+        lines.append("fact storage: \(String(format: "%.2f", stats.bytesPerRow)) bytes per fact row, \(byteSize(stats.factBytes)) in all; dimensions \(byteSize(stats.dimensionBytes))")
+        lines.append("")
+        var columns = TextTable(["fact column", "stored as", "bytes/row"], alignments: [.left, .left, .right])
+        for c in stats.columns {
+            columns.add([c.name, c.kind + (c.hasNulls ? ", nulls" : ""), c.hasNulls ? "\(c.width) + 1 bit" : String(c.width)])
+        }
+        lines.append(columns.rendered())
+        lines.append("")
+        var levels = TextTable(["dimension", "level", "members"], alignments: [.left, .left, .right])
+        for (d, l, n, attribute) in stats.levels { levels.add([d, attribute ? l + " (attribute)" : l, grouped(n)]) }
+        lines.append(levels.rendered())
+        if !cube.ignoredColumns.isEmpty {
+            lines.append("")
+            lines.append("not loaded (text columns the model does not use): \(cube.ignoredColumns.joined(separator: ", "))")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The `.schema` report: dimensions with hierarchy and attributes, then measures.
+    public static func schemaText(_ cube: Cube, dimension only: String? = nil) -> String {
+        var lines: [String] = []
+        for d in cube.dimensions where only == nil || d.name.caseInsensitiveEquals(only!) {
+            let kind: String
+            switch d.source {
+            case .table(let file, let key): kind = "table \(file), key \(key)"
+            case .inline: kind = "columns of the fact file"
+            case .time(let column, _): kind = "time, from column \(column)"
+            }
+            lines.append("dimension \(d.name) (\(kind))")
+            lines.append("  levels: " + d.levels.map { "\($0.name) (\(grouped($0.count)))" }.joined(separator: " > "))
+            if !d.attributes.isEmpty {
+                lines.append("  attributes: " + d.attributes.map { "\($0.name) (\(grouped($0.count)))" }.joined(separator: ", "))
+            }
+        }
+        if only == nil {
+            lines.append("measures:")
+            var table = TextTable(["name", "definition", "format"])
+            for m in cube.measures { table.add([m.name, m.source, m.format?.rawValue ?? ""]) }
+            lines.append(table.rendered().split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,96 @@
+import CReadline
+import CubistCore
+import CubistStore
+import Foundation
+
+/// Set by the SIGINT handler while readline waits; the REPL then drops the half-typed statement.
+nonisolated(unsafe) private var interruptedWhileReading = false
+
+/// The interactive loop on GNU readline: line editing, persistent history, multi-line
+/// statements ending at `;` with a continuation prompt, Ctrl-C clears the half-typed
+/// statement, Ctrl-D on an empty line exits. An error never ends the session.
+public struct Repl {
+    /// The prompt for a new statement.
+    public static let prompt = "cubist> "
+    /// The prompt for a continued statement.
+    public static let continuation = "   ...> "
+
+    let session: Session
+    let quiet: Bool
+
+    /// Creates a REPL over a session.
+    public init(session: Session, quiet: Bool) {
+        self.session = session
+        self.quiet = quiet
+    }
+
+    /// The history file: `$CUBIST_HISTORY`, else `~/.cubist_history`.
+    public static var historyPath: String {
+        if let path = ProcessInfo.processInfo.environment["CUBIST_HISTORY"], !path.isEmpty { return path }
+        return (ProcessInfo.processInfo.environment["HOME"] ?? ".") + "/.cubist_history"
+    }
+
+    /// Runs until `.quit` or Ctrl-D.
+    public func run() {
+        let history = Repl.historyPath
+        if !FileManager.default.fileExists(atPath: history) {
+            _ = FileManager.default.createFile(atPath: history, contents: nil)
+        }
+        read_history(history)
+        signal(SIGINT) { _ in
+            interruptedWhileReading = true
+            _ = "\n".withCString { write(1, $0, 1) }
+            rl_on_new_line()
+            rl_replace_line("", 0)
+            rl_redisplay()
+        }
+        if !quiet {
+            let cube = session.cube
+            print("Cubist \(CubistVersion.current) — cube '\(cube.name)': \(grouped(cube.facts.rowCount)) facts, \(cube.dimensions.count) dimensions, \(cube.measures.count) measures (\(cube.origin))")
+            print("Type .help for help, .stats for the cube's storage, .schema for its model; Ctrl-D to leave.")
+        }
+        var buffer = ""
+        while !session.wantsToQuit {
+            interruptedWhileReading = false
+            guard let raw = readline(buffer.isEmpty ? Repl.prompt : Repl.continuation) else {
+                print("")
+                break
+            }
+            let line = String(cString: raw)
+            free(raw)
+            if interruptedWhileReading { buffer = "" }
+            if buffer.isEmpty {
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                if trimmed.isEmpty { continue }
+                if trimmed.hasPrefix(".") {
+                    remember(trimmed, history)
+                    session.run(trimmed, file: "<stdin>")
+                    continue
+                }
+            }
+            buffer += line + "\n"
+            let (pieces, incomplete) = InputSplitter.split(buffer)
+            if !pieces.isEmpty {
+                remember(buffer.trimmingCharacters(in: .whitespacesAndNewlines), history)
+                for piece in pieces where !session.wantsToQuit {
+                    _ = session.execute(piece, file: "<stdin>", sourceText: buffer)
+                }
+                buffer = incomplete.map { $0.text + "\n" } ?? ""
+            } else if incomplete == nil {
+                buffer = ""  // only comments
+            }
+        }
+        signal(SIGINT, SIG_DFL)
+    }
+
+    /// Adds an entry to the history and appends it to the file at once, so a crash loses nothing.
+    private func remember(_ entry: String, _ path: String) {
+        add_history(entry)
+        append_history(1, path)
+    }
+}
+
+/// The version printed by `--version` and the banner.
+public enum CubistVersion {
+    public static let current = "0.1.0"
+}

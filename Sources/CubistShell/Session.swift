@@ -1,0 +1,91 @@
+import CubistCore
+import CubistStore
+import Foundation
+
+/// Where text output goes: stdout, or a file named with `.output`.
+public protocol OutputSink: AnyObject {
+    /// Writes text as is.
+    func write(_ text: String)
+}
+
+/// Standard output.
+public final class StandardOutput: OutputSink {
+    public init() {}
+    public func write(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}
+
+/// Collects output in memory (tests, embedding).
+public final class StringOutput: OutputSink {
+    public private(set) var text = ""
+    public init() {}
+    public func write(_ text: String) { self.text += text }
+}
+
+/// One analyst's session: the loaded cube and settings. It runs pieces of input and reports
+/// errors as diagnostics; an error never changes the session.
+public final class Session {
+    /// The cube queries run against.
+    public private(set) var cube: Cube
+    /// Where results go.
+    public var output: OutputSink
+    /// Where diagnostics go.
+    public var errors: (String) -> Void
+    /// Set by `.quit`.
+    public private(set) var wantsToQuit = false
+
+    /// Creates a session over a loaded cube.
+    public init(cube: Cube, output: OutputSink = StandardOutput(), errors: @escaping (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) {
+        self.cube = cube
+        self.output = output
+        self.errors = errors
+    }
+
+    /// Runs all pieces of `text` from `file`; returns false at the first failure unless
+    /// `continueOnError`.
+    @discardableResult
+    public func run(_ text: String, file: String, continueOnError: Bool = false) -> Bool {
+        let (pieces, incomplete) = InputSplitter.split(text)
+        var ok = true
+        for piece in pieces + (incomplete.map { [$0] } ?? []) {
+            if !execute(piece, file: file, sourceText: text) {
+                ok = false
+                if !continueOnError { return false }
+            }
+            if wantsToQuit { break }
+        }
+        return ok
+    }
+
+    /// Runs one piece; reports a failure and returns false.
+    public func execute(_ piece: InputPiece, file: String, sourceText: String) -> Bool {
+        do {
+            switch piece.kind {
+            case .dotCommand: try runDotCommand(piece, file: file, sourceText: sourceText)
+            case .statement: try runStatement(piece, file: file, sourceText: sourceText)
+            }
+            return true
+        } catch {
+            errors(error.rendered)
+            return false
+        }
+    }
+
+    func located(_ piece: InputPiece, file: String, sourceText: String, offset: Int = 0, span: Int = 1, _ message: String, help: String? = nil) -> Diagnostic {
+        Diagnostic(file: file, location: SourceLocation(line: piece.line, column: piece.column + offset), message: message, help: help,
+                   sourceLine: SourceText.line(piece.line, of: sourceText), span: span)
+    }
+
+    private func runStatement(_ piece: InputPiece, file: String, sourceText: String) throws(Diagnostic) {
+        let word = piece.text.prefix { !$0.isWhitespace && $0 != "(" }
+        throw located(piece, file: file, sourceText: sourceText, span: max(1, word.count),
+                      "statements such as '\(word)' are not available yet in this build",
+                      help: "this build loads and describes cubes; try .help, .stats or .schema")
+    }
+
+    /// Replaces the session's cube (after a successful load only).
+    public func replaceCube(_ cube: Cube) { self.cube = cube }
+
+    func quit() { wantsToQuit = true }
+}

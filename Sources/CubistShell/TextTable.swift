@@ -1,0 +1,58 @@
+import Foundation
+import CubistCore
+
+/// Aligned text columns for the terminal, aligned by display width (Hangul takes two cells).
+struct TextTable {
+    enum Alignment { case left, right }
+
+    var headers: [String]
+    var alignments: [Alignment]
+    var rows: [[String]] = []
+
+    init(_ headers: [String], alignments: [Alignment]? = nil) {
+        self.headers = headers
+        self.alignments = alignments ?? headers.map { _ in .left }
+    }
+
+    mutating func add(_ row: [String]) { rows.append(row) }
+
+    func rendered() -> String {
+        var widths = headers.map(DisplayWidth.of)
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], DisplayWidth.of(cell)) }
+        }
+        func pad(_ text: String, _ i: Int) -> String {
+            let gap = String(repeating: " ", count: max(0, widths[i] - DisplayWidth.of(text)))
+            return alignments[i] == .right ? gap + text : text + gap
+        }
+        var lines = [headers.indices.map { pad(headers[$0], $0) }.joined(separator: "  ").trimmingTrailingSpace()]
+        lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
+        for row in rows {
+            lines.append(row.indices.map { pad(row[$0], $0) }.joined(separator: "  ").trimmingTrailingSpace())
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Thousands separators for whole numbers: 1234567 -> 1,234,567.
+func grouped(_ value: Int) -> String {
+    let digits = String(value.magnitude)
+    var out = ""
+    for (i, c) in digits.enumerated() {
+        if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
+        out.append(c)
+    }
+    return (value < 0 ? "-" : "") + out
+}
+
+/// A byte count for people: 1.5 MiB.
+func byteSize(_ bytes: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1024, unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
+}

@@ -1,0 +1,201 @@
+import CubistCore
+
+/// A strict RFC 4180 CSV reader over bytes: quoted fields, `""` escapes, embedded newlines,
+/// LF or CRLF line ends, an optional UTF-8 byte-order mark. Blank lines are skipped.
+///
+/// Fields are handed out as byte buffers without allocating per field; only quoted fields
+/// with escapes are copied, into a scratch buffer reused across records.
+public final class CSVReader {
+    private let base: UnsafePointer<UInt8>
+    private let count: Int
+    /// The file name used in diagnostics.
+    public let file: String
+    private var position: Int
+    private var line = 1
+
+    private var starts: [Int] = []
+    private var ends: [Int] = []
+    private var inScratch: [Bool] = []
+    private var scratch: UnsafeMutablePointer<UInt8>
+    private var scratchCapacity = 4096
+    private var scratchCount = 0
+
+    /// Offset of the current record's first byte (always at a line start).
+    public private(set) var recordStart = 0
+    /// Line number of the current record's first line.
+    public private(set) var recordLine = 0
+    /// Number of fields in the current record.
+    public var fieldCount: Int { starts.count }
+
+    /// Creates a reader. `bytes` must stay alive and unchanged while the reader is used.
+    public init(bytes: UnsafeBufferPointer<UInt8>, file: String) {
+        self.base = bytes.baseAddress ?? UnsafePointer(UnsafeMutablePointer<UInt8>.allocate(capacity: 1))
+        self.count = bytes.count
+        self.file = file
+        var start = 0
+        if count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { start = 3 }
+        self.position = start
+        self.scratch = .allocate(capacity: scratchCapacity)
+        starts.reserveCapacity(64)
+        ends.reserveCapacity(64)
+        inScratch.reserveCapacity(64)
+    }
+
+    deinit { scratch.deallocate() }
+
+    /// The whole input as a buffer.
+    public var buffer: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
+
+    /// Field `i` of the current record, unescaped.
+    @inline(__always)
+    public func field(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+        if inScratch[i] {
+            return UnsafeBufferPointer(start: scratch + starts[i], count: ends[i] - starts[i])
+        }
+        return UnsafeBufferPointer(start: base + starts[i], count: ends[i] - starts[i])
+    }
+
+    /// Field `i` decoded as text; invalid UTF-8 is an error at the field.
+    public func string(_ i: Int) throws(Diagnostic) -> String {
+        let bytes = field(i)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw error(at: i, "field is not valid UTF-8 text", help: "save the file as UTF-8")
+        }
+        return text
+    }
+
+    /// The source location of field `i` (its first character, or its opening quote).
+    public func location(ofField i: Int) -> SourceLocation {
+        SourceText.location(of: sourceOffset(ofField: i), in: buffer, startingAt: recordStart, line: recordLine)
+    }
+
+    private var sourceStarts: [Int] = []
+
+    private func sourceOffset(ofField i: Int) -> Int {
+        i < sourceStarts.count ? sourceStarts[i] : recordStart
+    }
+
+    /// A located error about field `i` of the current record.
+    public func error(at i: Int, _ message: String, help: String? = nil) -> Diagnostic {
+        let offset = sourceOffset(ofField: i)
+        let span = max(1, SourceText.scalarCount(buffer, from: offset, to: min(count, offset + max(1, ends[i] - starts[i]))))
+        return Diagnostic(file: file, location: location(ofField: i), message: message, help: help,
+                          sourceLine: SourceText.line(containing: offset, in: buffer), span: min(span, 40))
+    }
+
+    /// A located error at the end of the current record (e.g. a missing field).
+    public func errorAtRecordEnd(_ message: String, help: String? = nil) -> Diagnostic {
+        var end = position
+        while end > recordStart, end - 1 < count, base[end - 1] == 10 || base[end - 1] == 13 { end -= 1 }
+        let location = SourceText.location(of: end, in: buffer, startingAt: recordStart, line: recordLine)
+        return Diagnostic(file: file, location: location, message: message, help: help,
+                          sourceLine: SourceText.line(containing: max(recordStart, end - 1), in: buffer))
+    }
+
+    private func errorAtOffset(_ offset: Int, _ message: String, help: String?) -> Diagnostic {
+        let location = SourceText.location(of: offset, in: buffer, startingAt: recordStart, line: recordLine)
+        return Diagnostic(file: file, location: location, message: message, help: help,
+                          sourceLine: SourceText.line(containing: offset, in: buffer))
+    }
+
+    private func appendScratch(_ byte: UInt8) {
+        if scratchCount == scratchCapacity {
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: scratchCapacity * 2)
+            bigger.update(from: scratch, count: scratchCount)
+            scratch.deallocate()
+            scratch = bigger
+            scratchCapacity *= 2
+        }
+        scratch[scratchCount] = byte
+        scratchCount += 1
+    }
+
+    /// Reads the next record. Returns false at the end of the input.
+    public func next() throws(Diagnostic) -> Bool {
+        starts.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        inScratch.removeAll(keepingCapacity: true)
+        sourceStarts.removeAll(keepingCapacity: true)
+        scratchCount = 0
+        // Skip blank lines.
+        while position < count {
+            let c = base[position]
+            if c == 10 {
+                position += 1
+                line += 1
+            } else if c == 13 {
+                position += 1
+                if position < count, base[position] == 10 { position += 1 }
+                line += 1
+            } else {
+                break
+            }
+        }
+        guard position < count else { return false }
+        recordStart = position
+        recordLine = line
+        while true {
+            sourceStarts.append(position)
+            if position < count, base[position] == UInt8(ascii: "\"") {
+                let quote = position
+                position += 1
+                let start = scratchCount
+                var closed = false
+                while position < count {
+                    let c = base[position]
+                    if c == UInt8(ascii: "\"") {
+                        if position + 1 < count, base[position + 1] == UInt8(ascii: "\"") {
+                            appendScratch(c)
+                            position += 2
+                            continue
+                        }
+                        position += 1
+                        closed = true
+                        break
+                    }
+                    if c == 10 { line += 1 }
+                    appendScratch(c)
+                    position += 1
+                }
+                guard closed else {
+                    throw errorAtOffset(quote, "unterminated quoted field", help: "close the field with a double quote; a quote inside a quoted field is written twice (\"\")")
+                }
+                starts.append(start)
+                ends.append(scratchCount)
+                inScratch.append(true)
+                if position < count {
+                    let c = base[position]
+                    if c != UInt8(ascii: ","), c != 10, c != 13 {
+                        throw errorAtOffset(position, "expected ',' or a line end after a closing quote, found '\(Character(Unicode.Scalar(c)))'",
+                                            help: "a quote inside a quoted field is written twice (\"\")")
+                    }
+                }
+            } else {
+                let start = position
+                while position < count {
+                    let c = base[position]
+                    if c == UInt8(ascii: ",") || c == 10 || c == 13 { break }
+                    if c == UInt8(ascii: "\"") {
+                        throw errorAtOffset(position, "stray quote in an unquoted field",
+                                            help: "quote the whole field and write the quote twice, e.g. \"5\"\" screen\"")
+                    }
+                    position += 1
+                }
+                starts.append(start)
+                ends.append(position)
+                inScratch.append(false)
+            }
+            if position >= count { return true }
+            let c = base[position]
+            if c == UInt8(ascii: ",") {
+                position += 1
+                continue
+            }
+            // Line end.
+            position += 1
+            if c == 13, position < count, base[position] == 10 { position += 1 }
+            line += 1
+            return true
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import CubistCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where a loader reads its files from: the disk, or memory (the built-in sample).
+public protocol FileSource: Sendable {
+    /// The bytes of the file at `path` (relative to the source's base, or absolute).
+    func read(_ path: String) throws(Diagnostic) -> [UInt8]
+    /// The path as it is shown to the user in messages.
+    func displayPath(_ path: String) -> String
+}
+
+/// Files on disk, with relative paths taken from a base directory.
+public struct DiskFiles: FileSource {
+    /// The directory relative paths start from.
+    public let base: String
+
+    /// Creates a source rooted at `base`.
+    public init(base: String) { self.base = base }
+
+    public func resolve(_ path: String) -> String {
+        if path.hasPrefix("/") || base.isEmpty || base == "." { return path }
+        return base.hasSuffix("/") ? base + path : base + "/" + path
+    }
+
+    public func displayPath(_ path: String) -> String { resolve(path) }
+
+    public func read(_ path: String) throws(Diagnostic) -> [UInt8] {
+        try FileBytes.read(resolve(path))
+    }
+}
+
+/// Files held in memory by name.
+public struct MemoryFiles: FileSource {
+    /// File contents by name.
+    public let files: [String: [UInt8]]
+    /// Shown as the directory in messages.
+    public let label: String
+
+    /// Creates a source from named contents.
+    public init(_ files: [String: [UInt8]], label: String) {
+        self.files = files
+        self.label = label
+    }
+
+    public func displayPath(_ path: String) -> String { label + "/" + path }
+
+    public func read(_ path: String) throws(Diagnostic) -> [UInt8] {
+        guard let bytes = files[path] else {
+            throw Diagnostic(file: displayPath(path), message: "no such file",
+                             help: "the files here are: \(files.keys.sorted().joined(separator: ", "))")
+        }
+        return bytes
+    }
+}
+
+/// Reads whole files with POSIX calls, reporting failures as diagnostics.
+public enum FileBytes {
+    /// The whole file at `path`.
+    public static func read(_ path: String) throws(Diagnostic) -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            let reason = String(cString: strerror(errno))
+            throw Diagnostic(file: path, message: "cannot open file: \(reason.lowercased())",
+                             help: errno == ENOENT ? "check the path; relative paths start from the current directory or the model's folder" : nil)
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw Diagnostic(file: path, message: "cannot read file: \(String(cString: strerror(errno)).lowercased())")
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            throw Diagnostic(file: path, message: "is a directory, not a file")
+        }
+        let size = Int(info.st_size)
+        var bytes = [UInt8](repeating: 0, count: size)
+        var done = 0
+        while done < size {
+            let n = bytes.withUnsafeMutableBytes { buffer in
+                Glibc.read(fd, buffer.baseAddress! + done, size - done)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Diagnostic(file: path, message: "cannot read file: \(String(cString: strerror(errno)).lowercased())")
+            }
+            if n == 0 { break }
+            done += n
+        }
+        if done < size { bytes.removeLast(size - done) }
+        return bytes
+    }
+
+    /// Whether `path` names an existing directory.
+    public static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Whether `path` exists.
+    public static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+}

@@ -1,0 +1,346 @@
+import Foundation
+import CubistCore
+import CubistSyntax
+
+/// Loads a cube from its model and CSV files. Everything is checked — unknown columns,
+/// fact keys with no dimension row, bad numbers and dates, ragged rows, duplicate keys,
+/// members with two parents — and reported with file, line and column. Nothing is kept
+/// from a load that fails.
+public enum CubeLoader {
+    /// Loads a model file (`cube.json`) or a directory holding one.
+    public static func load(modelAt path: String) throws(Diagnostic) -> Cube {
+        var modelPath = path
+        if FileBytes.isDirectory(path) {
+            modelPath = path.hasSuffix("/") ? path + "cube.json" : path + "/cube.json"
+            guard FileBytes.exists(modelPath) else {
+                throw Diagnostic(file: path, message: "directory has no cube.json",
+                                 help: "point at a cube directory, a cube.json file, a .csv file or a snapshot")
+            }
+        }
+        let bytes = try FileBytes.read(modelPath)
+        let model = try ModelParser.parse(bytes, file: modelPath)
+        let slash = modelPath.lastIndex(of: "/")
+        let directory = slash.map { String(modelPath[..<$0]) } ?? "."
+        return try load(model: model, files: DiskFiles(base: directory.isEmpty ? "/" : directory), origin: path)
+    }
+
+    /// Loads a parsed model, reading its CSV files from `files`.
+    public static func load(model: CubeModel, files: FileSource, origin: String) throws(Diagnostic) -> Cube {
+        var loader = Loader(model: model, files: files)
+        return try loader.run(origin: origin)
+    }
+}
+
+/// Looks up a fact's dimension key: a direct array when keys are small integers, else a
+/// hash of the key bytes.
+struct KeyIndex {
+    private var dense: [Int32]?
+    private var interner: ByteInterner
+    private var codes: [Int32]
+
+    init(interner: ByteInterner, codes: [Int32]) {
+        self.interner = interner
+        self.codes = codes
+        var values: [Int] = []
+        values.reserveCapacity(codes.count)
+        for id in 0..<interner.count {
+            let value = interner.bytes(id).withUnsafeBufferPointer(KeyIndex.canonicalInteger)
+            guard let value else { return }
+            values.append(value)
+        }
+        let limit = max(1024, codes.count * 8)
+        guard let maximum = values.max(), maximum < limit else { return }
+        var table = [Int32](repeating: -1, count: maximum + 1)
+        for (id, v) in values.enumerated() { table[v] = codes[id] }
+        dense = table
+    }
+
+    /// A non-negative integer written without sign or leading zeros, at most 9 digits.
+    @inline(__always)
+    static func canonicalInteger(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard !bytes.isEmpty, bytes.count <= 9, bytes[0] != 48 || bytes.count == 1 else { return nil }
+        var v = 0
+        for b in bytes {
+            guard b >= 48 && b <= 57 else { return nil }
+            v = v * 10 + Int(b - 48)
+        }
+        return v
+    }
+
+    @inline(__always)
+    func lookup(_ bytes: UnsafeBufferPointer<UInt8>) -> Int32? {
+        if let dense {
+            guard let v = KeyIndex.canonicalInteger(bytes), v < dense.count else { return nil }
+            let code = dense[v]
+            return code < 0 ? nil : code
+        }
+        return interner.find(bytes).map { codes[Int($0)] }
+    }
+}
+
+private struct Loader {
+    let model: CubeModel
+    let files: FileSource
+
+    init(model: CubeModel, files: FileSource) {
+        self.model = model
+        self.files = files
+    }
+
+    // MARK: files and headers
+
+    private func read(_ path: String, for what: String, at location: SourceLocation?) throws(Diagnostic) -> [UInt8] {
+        do {
+            return try files.read(path)
+        } catch {
+            throw model.error(location, "cannot read '\(path)', the \(what): \(error.message)", help: error.help ?? "paths are relative to the folder of \(model.file)")
+        }
+    }
+
+    private func header(_ reader: CSVReader) throws(Diagnostic) -> [String] {
+        guard try reader.next() else {
+            throw Diagnostic(file: reader.file, location: SourceLocation(line: 1, column: 1), message: "file is empty; expected a header row of column names",
+                             help: "the first line names the columns, e.g. date,customer_id,revenue")
+        }
+        var names: [String] = []
+        for i in 0..<reader.fieldCount {
+            let name = try reader.string(i).trimmingCharacters(in: .whitespaces)
+            if name.isEmpty {
+                throw reader.error(at: i, "column \(i + 1) of the header has no name", help: "give every column a name in the first line")
+            }
+            if let first = names.firstIndex(of: name) {
+                throw reader.error(at: i, "duplicate column name '\(name)' (also column \(first + 1))", help: "rename one of the columns")
+            }
+            names.append(name)
+        }
+        return names
+    }
+
+    private func column(_ name: String, in header: [String], file: String, for what: String, at location: SourceLocation?) throws(Diagnostic) -> Int {
+        if let i = header.firstIndex(of: name) { return i }
+        let folded = header.indices.filter { header[$0].lowercased() == name.lowercased() }
+        if folded.count == 1 { return folded[0] }
+        var help = Suggestions.didYouMean(name, in: header).map { $0 + " " } ?? ""
+        help += "\(file) has the columns: \(header.joined(separator: ", "))"
+        throw model.error(location, "column '\(name)' (\(what)) is not in \(file)", help: help, span: name.count + 2)
+    }
+
+    private func checkWidth(_ reader: CSVReader, _ width: Int) throws(Diagnostic) {
+        if reader.fieldCount < width {
+            throw reader.errorAtRecordEnd("row has \(reader.fieldCount) field\(reader.fieldCount == 1 ? "" : "s") but the header has \(width)",
+                                          help: "every row needs one field per header column; an empty field is written as nothing between commas")
+        }
+        if reader.fieldCount > width {
+            throw reader.error(at: width, "row has \(reader.fieldCount) fields but the header has \(width)",
+                               help: "a field containing a comma must be quoted: \"Seoul, Korea\"")
+        }
+    }
+
+    // MARK: dimension tables
+
+    private func tableDimension(_ spec: CubeModel.DimensionSpec) throws(Diagnostic) -> (Dimension, KeyIndex) {
+        guard let table = spec.table, let key = spec.key else { preconditionFailure("table dimension without table and key") }
+        let bytes = try read(table, for: "table of dimension '\(spec.name)'", at: spec.tableLocation)
+        let file = files.displayPath(table)
+        return try bytes.withUnsafeBufferPointer { (buffer) throws(Diagnostic) -> (Dimension, KeyIndex) in
+            let reader = CSVReader(bytes: buffer, file: file)
+            let names = try header(reader)
+            let keyField = try column(key, in: names, file: file, for: "key of dimension '\(spec.name)'", at: spec.keyLocation ?? spec.location)
+            let builder = DimensionBuilder(name: spec.name,
+                                           levels: try levelStates(spec.levels, names, file, spec.name),
+                                           attributes: try levelStates(spec.attributes, names, file, spec.name))
+            var keys = ByteInterner(capacity: 1024)
+            var keyLines: [Int] = []
+            var leaves: [Int32] = []
+            while try reader.next() {
+                try checkWidth(reader, names.count)
+                let leaf = try builder.add(reader)
+                let (id, inserted) = keys.intern(reader.field(keyField))
+                guard inserted else {
+                    throw reader.error(at: keyField, "duplicate key '\(keys.bytesText(Int(id)))' in \(file) (first at line \(keyLines[Int(id)]))",
+                                       help: "each row of a dimension table needs its own \(key)")
+                }
+                keyLines.append(reader.recordLine)
+                leaves.append(leaf)
+            }
+            guard !leaves.isEmpty else {
+                throw Diagnostic(file: file, location: SourceLocation(line: 2, column: 1), message: "dimension table has a header but no rows",
+                                 help: "dimension '\(spec.name)' needs at least one member")
+            }
+            let (dimension, remap) = builder.finish(source: .table(file: table, key: key))
+            return (dimension, KeyIndex(interner: keys, codes: leaves.map { remap[Int($0)] }))
+        }
+    }
+
+    private func levelStates(_ specs: [CubeModel.LevelSpec], _ header: [String], _ file: String, _ dimension: String) throws(Diagnostic) -> [DimensionBuilder.LevelState] {
+        var states: [DimensionBuilder.LevelState] = []
+        for s in specs {
+            let label = try column(s.column, in: header, file: file, for: "level '\(s.name)' of '\(dimension)'", at: s.location)
+            var keyField: Int?
+            if let key = s.key {
+                keyField = try column(key, in: header, file: file, for: "key of level '\(s.name)'", at: s.location)
+            }
+            states.append(DimensionBuilder.LevelState(name: s.name, column: s.column, keyColumn: s.key, labelField: label, keyField: keyField))
+        }
+        return states
+    }
+
+    // MARK: facts
+
+    private enum Role {
+        case tableKey(Int)
+        case time(Int)
+        case numeric(Int)
+        case other
+    }
+
+    mutating func run(origin: String) throws(Diagnostic) -> Cube {
+        // Dimension tables first: fact keys are checked against them.
+        var tableDimensions: [Int: (Dimension, KeyIndex)] = [:]
+        for (i, spec) in model.dimensions.enumerated() where spec.table != nil {
+            tableDimensions[i] = try tableDimension(spec)
+        }
+        let factBytes = try read(model.facts, for: "fact file", at: model.factsLocation)
+        let factFile = files.displayPath(model.facts)
+        return try factBytes.withUnsafeBufferPointer { (buffer) throws(Diagnostic) -> Cube in
+            try loadFacts(buffer, file: factFile, tableDimensions: tableDimensions, origin: origin)
+        }
+    }
+
+    private func referencedColumns() -> Set<String> {
+        var names: Set<String> = []
+        for m in model.measures {
+            if let c = m.column { names.insert(c) }
+            if let row = m.row, let expr = try? Parser.parseExpression(row) {
+                for (path, _) in expr.names where path.count == 1 { names.insert(path[0]) }
+            }
+        }
+        return names
+    }
+
+    private func loadFacts(_ buffer: UnsafeBufferPointer<UInt8>, file: String, tableDimensions: [Int: (Dimension, KeyIndex)], origin: String) throws(Diagnostic) -> Cube {
+        let reader = CSVReader(bytes: buffer, file: file)
+        let names = try header(reader)
+        var roles = [Role](repeating: .other, count: names.count)
+        var keyFields: [(dimension: Int, field: Int, index: KeyIndex)] = []
+        var timeFields: [(dimension: Int, field: Int)] = []
+        var inline: [(dimension: Int, builder: DimensionBuilder)] = []
+        for (d, spec) in model.dimensions.enumerated() {
+            if spec.isTime, let c = spec.column {
+                let f = try column(c, in: names, file: file, for: "date column of time dimension '\(spec.name)'", at: spec.columnLocation ?? spec.location)
+                roles[f] = .time(timeFields.count)
+                timeFields.append((d, f))
+            } else if let key = spec.key, let (_, index) = tableDimensions[d] {
+                let f = try column(key, in: names, file: file, for: "key of dimension '\(spec.name)', to join \(spec.table ?? "")", at: spec.keyLocation ?? spec.location)
+                roles[f] = .tableKey(keyFields.count)
+                keyFields.append((d, f, index))
+            } else {
+                let levels = try levelStates(spec.levels, names, file, spec.name)
+                let attributes = try levelStates(spec.attributes, names, file, spec.name)
+                inline.append((d, DimensionBuilder(name: spec.name, levels: levels, attributes: attributes)))
+            }
+        }
+        let referenced = referencedColumns()
+        var numericFields: [Int] = []
+        var numericBuilders: [DecimalColumnBuilder] = []
+        var dropped: Set<Int> = []
+        for (f, role) in roles.enumerated() {
+            if case .other = role {
+                roles[f] = .numeric(numericFields.count)
+                numericFields.append(f)
+                numericBuilders.append(DecimalColumnBuilder())
+            }
+        }
+        var keyCodes = [[UInt32]](repeating: [], count: keyFields.count)
+        var inlineCodes = [[UInt32]](repeating: [], count: inline.count)
+        var days = [[Int32]](repeating: [], count: timeFields.count)
+        var rows = 0
+        while try reader.next() {
+            try checkWidth(reader, names.count)
+            for k in keyFields.indices {
+                let field = reader.field(keyFields[k].field)
+                guard let code = keyFields[k].index.lookup(field) else {
+                    let spec = model.dimensions[keyFields[k].dimension]
+                    let shown = String(decoding: field, as: UTF8.self)
+                    throw reader.error(at: keyFields[k].field, "\(names[keyFields[k].field]) '\(shown)' has no row in \(files.displayPath(spec.table ?? ""))",
+                                       help: "every fact key must name a row of the dimension table; add it there or fix the key")
+                }
+                keyCodes[k].append(UInt32(code))
+            }
+            for i in inline.indices {
+                inlineCodes[i].append(UInt32(try inline[i].builder.add(reader)))
+            }
+            for t in timeFields.indices {
+                switch FieldParser.date(reader.field(timeFields[t].field)) {
+                case .day(let day): days[t].append(day)
+                case .empty: throw reader.error(at: timeFields[t].field, "empty date", help: "every fact row needs a date in the form YYYY-MM-DD")
+                case .invalid: throw reader.error(at: timeFields[t].field, "bad date '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self))'", help: "dates are written YYYY-MM-DD, e.g. 2024-03-15")
+                case .noSuchDay: throw reader.error(at: timeFields[t].field, "no such day '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self))'", help: "check the month and day: dates are written YYYY-MM-DD")
+                }
+            }
+            for n in numericFields.indices where !dropped.contains(n) {
+                let f = numericFields[n]
+                let field = reader.field(f)
+                switch FieldParser.decimal(field) {
+                case .value(let mantissa, let scale):
+                    do {
+                        try numericBuilders[n].append(mantissa: mantissa, scale: scale)
+                    } catch {
+                        throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self))' is out of range for column '\(names[f])'",
+                                           help: "values of a column must fit in 18 significant digits at its largest number of decimal places")
+                    }
+                case .empty:
+                    numericBuilders[n].appendNull()
+                case .thousands where referenced.contains(names[f]):
+                    throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self))' has thousands separators", help: "write numbers without separators: 1234567.89")
+                case .outOfRange where referenced.contains(names[f]):
+                    throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self))' is out of range", help: "numbers keep at most \(FieldParser.maximumScale) decimal places and 18 significant digits")
+                default:
+                    if referenced.contains(names[f]) {
+                        throw reader.error(at: f, "bad number '\(String(decoding: field, as: UTF8.self))' in column '\(names[f])'", help: "numbers look like 12, -3.5 or 1e6; an empty field is null")
+                    }
+                    dropped.insert(n)
+                    numericBuilders[n] = DecimalColumnBuilder()
+                }
+            }
+            rows += 1
+        }
+        guard rows > 0 else {
+            throw Diagnostic(file: file, location: SourceLocation(line: 2, column: 1), message: "fact file has a header but no rows",
+                             help: "a cube needs at least one fact row")
+        }
+        // Assemble dimensions in model order, with their fact code columns.
+        var dimensions = [Dimension?](repeating: nil, count: model.dimensions.count)
+        var codes = [PackedColumn?](repeating: nil, count: model.dimensions.count)
+        for (k, key) in keyFields.enumerated() {
+            let dimension = tableDimensions[key.dimension]!.0
+            dimensions[key.dimension] = dimension
+            codes[key.dimension] = PackedColumn(keyCodes[k], maximum: UInt64(max(0, dimension.leaf.count - 1)))
+        }
+        for (i, entry) in inline.enumerated() {
+            let (dimension, remap) = entry.builder.finish(source: .inline)
+            dimensions[entry.dimension] = dimension
+            var column = inlineCodes[i]
+            for r in column.indices { column[r] = UInt32(remap[Int(column[r])]) }
+            inlineCodes[i] = []
+            codes[entry.dimension] = PackedColumn(column, maximum: UInt64(max(0, dimension.leaf.count - 1)))
+        }
+        for (t, time) in timeFields.enumerated() {
+            let spec = model.dimensions[time.dimension]
+            let lo = days[t].min() ?? 0, hi = days[t].max() ?? 0
+            let dimension = TimeDimensionBuilder.build(name: spec.name, column: spec.column ?? names[time.field], minimumDay: lo, maximumDay: hi)
+            guard case .time(_, let firstDay) = dimension.source else { preconditionFailure("time dimension without first day") }
+            dimensions[time.dimension] = dimension
+            codes[time.dimension] = PackedColumn(days[t].map { UInt32($0 - firstDay) }, maximum: UInt64(max(0, dimension.leaf.count - 1)))
+        }
+        var numeric: [NumericColumn] = []
+        var ignored: [String] = []
+        for (n, f) in numericFields.enumerated() {
+            if dropped.contains(n) { ignored.append(names[f]) } else { numeric.append(numericBuilders[n].build(name: names[f])) }
+        }
+        let finalDimensions = dimensions.compactMap { $0 }
+        let facts = FactTable(rowCount: rows, dimensionCodes: codes.compactMap { $0 }, numericColumns: numeric)
+        let measures = try MeasureResolver(model: model, dimensions: finalDimensions, numeric: numeric, ignored: ignored, factFile: file).resolve()
+        return Cube(name: model.name, dimensions: finalDimensions, measures: measures, facts: facts, origin: origin, ignoredColumns: ignored)
+    }
+}

@@ -1,0 +1,204 @@
+import CubistCore
+
+/// Builds one dimension's dictionaries from CSV records (of a dimension table, or of the
+/// fact file for inline dimensions): interns members level by level, checks that every
+/// member has one parent and one label, then sorts each level into natural order.
+final class DimensionBuilder {
+    struct LevelState {
+        let name: String
+        let column: String
+        let keyColumn: String?
+        let labelField: Int
+        let keyField: Int?
+        var interner = ByteInterner()
+        var labels: [String] = []
+        var parents: [Int32] = []
+        var firstLines: [Int32] = []
+    }
+
+    let name: String
+    private var levels: [LevelState]
+    private var attributes: [LevelState]
+    /// For each attribute, the attribute member of each (provisional) leaf member.
+    private var leafAttributes: [[Int32]]
+
+    init(name: String, levels: [LevelState], attributes: [LevelState]) {
+        self.name = name
+        self.levels = levels
+        self.attributes = attributes
+        self.leafAttributes = Array(repeating: [], count: attributes.count)
+    }
+
+    /// Adds the members named by the current record; returns the provisional leaf id.
+    func add(_ reader: CSVReader) throws(Diagnostic) -> Int32 {
+        var parent: Int32 = -1
+        for l in levels.indices {
+            let identityField = levels[l].keyField ?? levels[l].labelField
+            let (id, inserted) = levels[l].interner.intern(reader.field(identityField))
+            if inserted {
+                levels[l].labels.append(try reader.string(levels[l].labelField))
+                levels[l].parents.append(parent)
+                levels[l].firstLines.append(Int32(truncatingIfNeeded: reader.recordLine))
+            } else {
+                let i = Int(id)
+                if levels[l].keyField != nil, !levels[l].labels[i].utf8.elementsEqual(reader.field(levels[l].labelField)) {
+                    let label = (try? reader.string(levels[l].labelField)) ?? "?"
+                    throw reader.error(at: levels[l].labelField,
+                                       "\(levels[l].name) with key '\(levels[l].interner.bytesText(i))' is labelled '\(label)' here but '\(levels[l].labels[i])' at line \(levels[l].firstLines[i])",
+                                       help: "a key names one member: give it the same \(levels[l].column) on every row")
+                }
+                if l > 0, levels[l].parents[i] != parent {
+                    let above = levels[l - 1]
+                    let was = above.labels[Int(levels[l].parents[i])]
+                    let now = above.labels[Int(parent)]
+                    throw reader.error(at: levels[l].labelField,
+                                       "\(levels[l].name) '\(levels[l].labels[i])' is under \(above.name) '\(now)' here but under '\(was)' at line \(levels[l].firstLines[i])",
+                                       help: "each member has one parent; if these are different members that share a name, give level '\(levels[l].name)' a \"key\" column")
+                }
+            }
+            parent = id
+        }
+        let leaf = parent
+        for a in attributes.indices {
+            let (id, inserted) = attributes[a].interner.intern(reader.field(attributes[a].labelField))
+            if inserted {
+                attributes[a].labels.append(try reader.string(attributes[a].labelField))
+                attributes[a].firstLines.append(Int32(truncatingIfNeeded: reader.recordLine))
+            }
+            if leafAttributes[a].count == Int(leaf) {
+                leafAttributes[a].append(id)
+            } else if leafAttributes[a][Int(leaf)] != id {
+                let was = attributes[a].labels[Int(leafAttributes[a][Int(leaf)])]
+                throw reader.error(at: attributes[a].labelField,
+                                   "\(levels[levels.count - 1].name) '\(levels[levels.count - 1].labels[Int(leaf)])' has \(attributes[a].name) '\(attributes[a].labels[Int(id)])' here but '\(was)' on an earlier row",
+                                   help: "an attribute has one value per member of the leaf level")
+            }
+        }
+        return leaf
+    }
+
+    /// Number of distinct leaf members so far.
+    var leafCount: Int { levels[levels.count - 1].labels.count }
+
+    /// Sorts every level into natural order; returns the dimension and, for each provisional
+    /// leaf id, its final leaf code.
+    func finish(source: Dimension.Source) -> (Dimension, [Int32]) {
+        var remaps: [[Int32]] = []
+        var orders: [MemberOrder] = []
+        var sortedLabels: [[String]] = []
+        for state in levels {
+            let (order, remap, labels) = DimensionBuilder.sort(state)
+            remaps.append(remap)
+            orders.append(order)
+            sortedLabels.append(labels)
+        }
+        var built: [Level] = []
+        for (l, state) in levels.enumerated() {
+            var parents: [Int32] = []
+            if l > 0 {
+                parents = [Int32](repeating: 0, count: state.labels.count)
+                for (provisional, parent) in state.parents.enumerated() {
+                    parents[Int(remaps[l][provisional])] = remaps[l - 1][Int(parent)]
+                }
+            }
+            built.append(Level(name: state.name, column: state.column, keyColumn: state.keyColumn,
+                               members: sortedLabels[l], parents: parents, order: orders[l]))
+        }
+        var builtAttributes: [Level] = []
+        var leafToAttribute: [[Int32]] = []
+        let leafRemap = remaps[levels.count - 1]
+        for (a, state) in attributes.enumerated() {
+            let (order, remap, labels) = DimensionBuilder.sort(state)
+            builtAttributes.append(Level(name: state.name, column: state.column, keyColumn: nil, members: labels, parents: [], order: order))
+            var map = [Int32](repeating: 0, count: leafRemap.count)
+            for (leaf, attribute) in leafAttributes[a].enumerated() {
+                map[Int(leafRemap[leaf])] = remap[Int(attribute)]
+            }
+            leafToAttribute.append(map)
+        }
+        let dimension = Dimension(name: name, source: source, levels: built, attributes: builtAttributes, leafToAttribute: leafToAttribute)
+        return (dimension, leafRemap)
+    }
+
+    /// Natural order of one level's members: numeric when every label is a number, else by
+    /// code point; members with equal labels (keyed levels) by key in the same manner.
+    private static func sort(_ state: LevelState) -> (MemberOrder, [Int32], [String]) {
+        let numeric = !state.labels.isEmpty && state.labels.allSatisfy { label in
+            label.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+                if case .value = FieldParser.decimal(bytes) { return true }
+                return false
+            } ?? false
+        }
+        let order: MemberOrder = numeric ? .numeric : .text
+        let keys = state.labels.map { MemberKey($0, order: order) }
+        var identities: [MemberKey]?
+        if state.keyField != nil {
+            let texts = (0..<state.labels.count).map { state.interner.bytesText($0) }
+            let numericKeys = texts.allSatisfy { t in
+                t.utf8.withContiguousStorageIfAvailable { b -> Bool in
+                    if case .value = FieldParser.decimal(b) { return true }
+                    return false
+                } ?? false
+            }
+            identities = texts.map { MemberKey($0, order: numericKeys ? .numeric : .text) }
+        }
+        let sorted = (0..<keys.count).sorted { a, b in
+            if keys[a] < keys[b] { return true }
+            if keys[b] < keys[a] { return false }
+            if let identities { return identities[a] < identities[b] }
+            return false
+        }
+        var remap = [Int32](repeating: 0, count: keys.count)
+        for (code, provisional) in sorted.enumerated() { remap[provisional] = Int32(code) }
+        return (order, remap, sorted.map { state.labels[$0] })
+    }
+}
+
+extension ByteInterner {
+    /// The bytes of an id as text (for messages and key ordering).
+    func bytesText(_ id: Int) -> String {
+        String(decoding: bytes(id), as: UTF8.self)
+    }
+}
+
+/// Builds the time dimension from the day numbers found in the fact file: whole calendar
+/// years, levels year > quarter > month > day, attribute weekday.
+enum TimeDimensionBuilder {
+    static func build(name: String, column: String, minimumDay: Int32, maximumDay: Int32) -> Dimension {
+        let firstYear = Calendar.civil(Int(minimumDay)).year
+        let lastYear = Calendar.civil(Int(maximumDay)).year
+        let firstDay = Calendar.dayNumber(year: firstYear, month: 1, day: 1)
+        let lastDay = Calendar.dayNumber(year: lastYear, month: 12, day: 31)
+        let years = (firstYear...lastYear).map { String($0) }
+        var quarters: [String] = [], quarterParents: [Int32] = []
+        var months: [String] = [], monthParents: [Int32] = []
+        for (y, year) in (firstYear...lastYear).enumerated() {
+            for q in 1...4 {
+                quarters.append("\(year)-Q\(q)")
+                quarterParents.append(Int32(y))
+            }
+            for m in 1...12 {
+                months.append("\(year)-\(Calendar.pad(m, 2))")
+                monthParents.append(Int32(y * 4 + (m - 1) / 3))
+            }
+        }
+        var days: [String] = [], dayParents: [Int32] = [], weekdays: [Int32] = []
+        days.reserveCapacity(lastDay - firstDay + 1)
+        for d in firstDay...lastDay {
+            let (y, m, _) = Calendar.civil(d)
+            days.append(Calendar.isoDate(d))
+            dayParents.append(Int32((y - firstYear) * 12 + m - 1))
+            weekdays.append(Int32(Calendar.weekday(d)))
+        }
+        let levels = [
+            Level(name: "year", column: nil, keyColumn: nil, members: years, parents: [], order: .chronological),
+            Level(name: "quarter", column: nil, keyColumn: nil, members: quarters, parents: quarterParents, order: .chronological),
+            Level(name: "month", column: nil, keyColumn: nil, members: months, parents: monthParents, order: .chronological),
+            Level(name: "day", column: column, keyColumn: nil, members: days, parents: dayParents, order: .chronological),
+        ]
+        let weekday = Level(name: "weekday", column: nil, keyColumn: nil, members: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+                            parents: [], order: .chronological)
+        return Dimension(name: name, source: .time(column: column, firstDay: Int32(firstDay)), levels: levels,
+                         attributes: [weekday], leafToAttribute: [weekdays])
+    }
+}

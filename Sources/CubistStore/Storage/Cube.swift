@@ -1,0 +1,92 @@
+/// The fact table: one leaf-code column per dimension and one exact numeric column per
+/// numeric fact column, all of `rowCount` rows, in chunks of `PackedColumn.chunkSize`.
+public struct FactTable: Sendable {
+    /// Number of fact rows.
+    public let rowCount: Int
+    /// For each dimension (same order as `Cube.dimensions`), the leaf member code per row.
+    public let dimensionCodes: [PackedColumn]
+    /// The numeric fact columns, in file order.
+    public let numericColumns: [NumericColumn]
+
+    /// Creates a fact table.
+    public init(rowCount: Int, dimensionCodes: [PackedColumn], numericColumns: [NumericColumn]) {
+        self.rowCount = rowCount
+        self.dimensionCodes = dimensionCodes
+        self.numericColumns = numericColumns
+    }
+
+    /// Number of chunks.
+    public var chunkCount: Int { (rowCount + PackedColumn.chunkSize - 1) / PackedColumn.chunkSize }
+
+    /// Bytes of fact data per row: code and value widths plus null bitmaps.
+    public var bytesPerRow: Double {
+        Double(dimensionCodes.reduce(0) { $0 + $1.width.rawValue }) + numericColumns.reduce(0) { $0 + $1.bytesPerRow }
+    }
+
+    /// Bytes of fact data in all, with zone maps.
+    public var byteCount: Int {
+        let zoneMaps = (dimensionCodes.count + numericColumns.count) * chunkCount * 16
+        return Int((bytesPerRow * Double(rowCount)).rounded(.up)) + zoneMaps
+    }
+}
+
+/// A loaded cube: dimensions with their hierarchies, measures, and the fact table.
+/// Immutable once built, so it can be shared by every query and thread.
+public struct Cube: Sendable {
+    /// The cube's name.
+    public let name: String
+    /// Its dimensions.
+    public let dimensions: [Dimension]
+    /// Its model measures, in model order.
+    public let measures: [Measure]
+    /// The facts.
+    public let facts: FactTable
+    /// Where it was loaded from, as the user named it.
+    public let origin: String
+    /// Fact columns that were neither used by the model nor numeric, and so were not loaded.
+    public let ignoredColumns: [String]
+
+    /// Creates a cube.
+    public init(name: String, dimensions: [Dimension], measures: [Measure], facts: FactTable, origin: String, ignoredColumns: [String] = []) {
+        self.name = name
+        self.dimensions = dimensions
+        self.measures = measures
+        self.facts = facts
+        self.origin = origin
+        self.ignoredColumns = ignoredColumns
+    }
+
+    /// A dimension by name (case-insensitive).
+    public func dimension(named name: String) -> Dimension? {
+        dimensions.first { $0.name.caseInsensitiveEquals(name) }
+    }
+
+    /// A measure by name (case-insensitive).
+    public func measure(named name: String) -> Measure? {
+        measures.first { $0.name.caseInsensitiveEquals(name) }
+    }
+
+    /// A numeric fact column by name (case-insensitive).
+    public func numericColumn(named name: String) -> NumericColumn? {
+        facts.numericColumns.first { $0.name.caseInsensitiveEquals(name) }
+    }
+
+    /// Bytes held by dimension dictionaries and hierarchy arrays (an estimate for labels).
+    public var dimensionByteCount: Int {
+        var total = 0
+        for d in dimensions {
+            for l in d.levels + d.attributes {
+                total += l.members.reduce(0) { $0 + $1.utf8.count + 16 } + l.parents.count * 4
+            }
+            total += d.leafToLevel.reduce(0) { $0 + $1.count * 4 } + d.leafToAttribute.reduce(0) { $0 + $1.count * 4 }
+        }
+        return total
+    }
+}
+
+extension String {
+    /// Case-insensitive equality for names.
+    public func caseInsensitiveEquals(_ other: String) -> Bool {
+        self == other || lowercased() == other.lowercased()
+    }
+}

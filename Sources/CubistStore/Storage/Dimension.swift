@@ -1,0 +1,141 @@
+/// How a level's members sort: numbers numerically, text by code point, time chronologically.
+public enum MemberOrder: String, Sendable {
+    /// By code point (UTF-8 byte order).
+    case text
+    /// By numeric value.
+    case numeric
+    /// By date: members are generated in calendar order.
+    case chronological
+}
+
+/// One level of a hierarchy (or an attribute): a dictionary of members in natural order,
+/// with a parent array linking each member to its parent in the level above.
+public struct Level: Sendable {
+    /// The level's name, e.g. `city`.
+    public let name: String
+    /// The source column holding member labels (nil for derived time levels).
+    public let column: String?
+    /// The source column that identifies members when labels repeat, if any.
+    public let keyColumn: String?
+    /// Member labels; a member's code is its index. Sorted in natural order.
+    public let members: [String]
+    /// For each member, its parent's code in the level above; empty for the top level and attributes.
+    public let parents: [Int32]
+    /// The natural order of members.
+    public let order: MemberOrder
+
+    /// Creates a level.
+    public init(name: String, column: String?, keyColumn: String?, members: [String], parents: [Int32], order: MemberOrder) {
+        self.name = name
+        self.column = column
+        self.keyColumn = keyColumn
+        self.members = members
+        self.parents = parents
+        self.order = order
+    }
+
+    /// Number of members.
+    public var count: Int { members.count }
+
+    /// The codes of the members labelled `label` (several only for keyed levels).
+    public func codes(of label: String) -> Range<Int> {
+        let key = MemberKey(label, order: order)
+        var lo = 0, hi = members.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if MemberKey(members[mid], order: order) < key { lo = mid + 1 } else { hi = mid }
+        }
+        var end = lo
+        while end < members.count, members[end] == label { end += 1 }
+        return lo..<end
+    }
+}
+
+/// A sort key for member labels in a level's natural order.
+struct MemberKey: Comparable {
+    let text: String
+    let number: ScaledDecimal?
+
+    init(_ text: String, order: MemberOrder) {
+        self.text = text
+        if order == .numeric {
+            number = text.utf8.withContiguousStorageIfAvailable { bytes -> ScaledDecimal? in
+                if case .value(let m, let s) = FieldParser.decimal(bytes) { return ScaledDecimal(mantissa: m, scale: s) }
+                return nil
+            } ?? nil
+        } else {
+            number = nil
+        }
+    }
+
+    static func < (a: MemberKey, b: MemberKey) -> Bool {
+        if let x = a.number, let y = b.number, x != y { return x < y }
+        return a.text.utf8.lexicographicallyPrecedes(b.text.utf8)
+    }
+
+    static func == (a: MemberKey, b: MemberKey) -> Bool { a.text == b.text }
+}
+
+/// A dimension: a hierarchy of levels (coarsest first) plus flat attributes, with every
+/// level's code precomputed for each leaf member so a roll-up is one array lookup.
+public struct Dimension: Sendable {
+    /// Where a dimension's members come from.
+    public enum Source: Sendable, Equatable {
+        /// A dimension table joined to the facts on `key`.
+        case table(file: String, key: String)
+        /// Columns of the fact file itself.
+        case inline
+        /// Derived from one date column of the fact file.
+        case time(column: String, firstDay: Int32)
+    }
+
+    /// The dimension's name, e.g. `customer`.
+    public let name: String
+    /// Where members come from.
+    public let source: Source
+    /// The hierarchy, coarsest level first; the last level is the leaf.
+    public let levels: [Level]
+    /// Flat levels outside the hierarchy (e.g. `segment`, `weekday`).
+    public let attributes: [Level]
+    /// For each level, the level's code of every leaf member.
+    public let leafToLevel: [[Int32]]
+    /// For each attribute, the attribute's code of every leaf member.
+    public let leafToAttribute: [[Int32]]
+
+    /// Creates a dimension; `leafToLevel` is derived from the parent arrays.
+    public init(name: String, source: Source, levels: [Level], attributes: [Level], leafToAttribute: [[Int32]]) {
+        self.name = name
+        self.source = source
+        self.levels = levels
+        self.attributes = attributes
+        self.leafToAttribute = leafToAttribute
+        var maps = [[Int32]](repeating: [], count: levels.count)
+        if let leaf = levels.last {
+            maps[levels.count - 1] = (0..<leaf.count).map { Int32($0) }
+            var l = levels.count - 1
+            while l > 0 {
+                let parents = levels[l].parents
+                maps[l - 1] = maps[l].map { parents[Int($0)] }
+                l -= 1
+            }
+        }
+        leafToLevel = maps
+    }
+
+    /// The leaf level.
+    public var leaf: Level { levels[levels.count - 1] }
+
+    /// Whether this is a time dimension.
+    public var isTime: Bool {
+        if case .time = source { return true }
+        return false
+    }
+
+    /// A level or attribute by name (case-insensitive).
+    public func level(named name: String) -> (level: Level, isAttribute: Bool, index: Int)? {
+        let lower = name.lowercased()
+        if let i = levels.firstIndex(where: { $0.name.lowercased() == lower }) { return (levels[i], false, i) }
+        if let i = attributes.firstIndex(where: { $0.name.lowercased() == lower }) { return (attributes[i], true, i) }
+        return nil
+    }
+}

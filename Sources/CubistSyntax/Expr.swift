@@ -1,0 +1,56 @@
+/// An expression of the Cubist language: arithmetic over names, numbers and calls.
+///
+/// Syntax only: a name is not yet known to be a measure, a level or a fact column; the
+/// planner (or the model loader) binds it.
+public indirect enum Expr: Sendable, Hashable {
+    /// A number literal as written.
+    case number(String, SourceRange)
+    /// A string literal, unescaped.
+    case string(String, SourceRange)
+    /// A parameter reference `$name`.
+    case parameter(String, SourceRange)
+    /// A possibly dotted name: `revenue`, `time.year`, `"unit price"`.
+    case name([String], SourceRange)
+    /// A function call; `star` for `count(*)`, `distinct` for `count(distinct x)`.
+    case call(String, [Expr], distinct: Bool, star: Bool, SourceRange)
+    /// Unary minus.
+    case negate(Expr, SourceRange)
+    /// A binary arithmetic operation.
+    case binary(BinaryOperator, Expr, Expr, SourceRange)
+
+    /// Where the expression is in its source.
+    public var range: SourceRange {
+        switch self {
+        case .number(_, let r), .string(_, let r), .parameter(_, let r), .name(_, let r),
+             .call(_, _, _, _, let r), .negate(_, let r), .binary(_, _, _, let r):
+            return r
+        }
+    }
+
+    /// Every name the expression refers to, in source order.
+    public var names: [([String], SourceRange)] {
+        switch self {
+        case .number, .string, .parameter: return []
+        case .name(let path, let r): return [(path, r)]
+        case .call(_, let args, _, _, _): return args.flatMap(\.names)
+        case .negate(let e, _): return e.names
+        case .binary(_, let l, let r, _): return l.names + r.names
+        }
+    }
+}
+
+/// Binary arithmetic operators, with their precedence.
+public enum BinaryOperator: String, Sendable, Hashable, CaseIterable {
+    case add = "+"
+    case subtract = "-"
+    case multiply = "*"
+    case divide = "/"
+
+    /// Binding strength: higher binds tighter.
+    public var precedence: Int {
+        switch self {
+        case .add, .subtract: return 1
+        case .multiply, .divide: return 2
+        }
+    }
+}

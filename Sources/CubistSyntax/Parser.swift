@@ -1,0 +1,181 @@
+import CubistCore
+
+/// A syntax error: what was expected, what was found, and where.
+public struct SyntaxError: Error, Sendable, Equatable {
+    /// The message, e.g. `expected ')', found end of input`.
+    public var message: String
+    /// The offending token's range.
+    public var range: SourceRange
+    /// A suggestion, when one is near.
+    public var help: String?
+
+    /// Creates a syntax error.
+    public init(_ message: String, at range: SourceRange, help: String? = nil) {
+        self.message = message
+        self.range = range
+        self.help = help
+    }
+}
+
+/// A hand-written recursive-descent parser with precedence climbing for expressions.
+public struct Parser {
+    private var tokens: [Token]
+    private var index = 0
+    private var depth = 0
+    /// Deepest nesting of expressions accepted before a located error (no stack overflow).
+    public static let maximumDepth = 200
+
+    /// Creates a parser over `text`, positioned at `line`/`column` of its enclosing file.
+    public init(_ text: String, line: Int = 1, column: Int = 1) {
+        self.tokens = Lexer.tokenize(text, line: line, column: column)
+    }
+
+    /// Parses a whole text as one expression.
+    public static func parseExpression(_ text: String, line: Int = 1, column: Int = 1) throws(SyntaxError) -> Expr {
+        var parser = Parser(text, line: line, column: column)
+        let expr = try parser.expression()
+        try parser.expectEnd()
+        return expr
+    }
+
+    // MARK: token helpers
+
+    private var current: Token { tokens[index] }
+
+    private func at(_ symbol: String) -> Bool { current.isSymbol(symbol) }
+
+    private func atKeyword(_ keyword: String) -> Bool { current.isKeyword(keyword) }
+
+    private mutating func eat(_ symbol: String) -> Bool {
+        guard at(symbol) else { return false }
+        index += 1
+        return true
+    }
+
+    private mutating func expect(_ symbol: String, closing open: Token? = nil) throws(SyntaxError) {
+        guard eat(symbol) else {
+            var message = "expected '\(symbol)', found \(current.quoted)"
+            if let open { message += " (to close '(' at line \(open.range.location.line), column \(open.range.location.column))" }
+            throw failure(message)
+        }
+    }
+
+    private func failure(_ message: String, help: String? = nil) -> SyntaxError {
+        if case .error(let lexical) = current.kind { return SyntaxError(lexical, at: current.range) }
+        return SyntaxError(message, at: current.range, help: help)
+    }
+
+    /// Fails unless all input has been consumed.
+    public mutating func expectEnd() throws(SyntaxError) {
+        guard case .end = current.kind else {
+            throw failure("expected end of expression, found \(current.quoted)")
+        }
+    }
+
+    // MARK: expressions
+
+    /// expr -> term { ('+' | '-') term }, term -> unary { ('*' | '/') unary }, by precedence climbing.
+    public mutating func expression() throws(SyntaxError) -> Expr {
+        try binary(minimumPrecedence: 1)
+    }
+
+    private mutating func binary(minimumPrecedence: Int) throws(SyntaxError) -> Expr {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Parser.maximumDepth else { throw failure("expression nested too deeply (more than \(Parser.maximumDepth) levels)") }
+        var lhs = try unary()
+        while case .symbol(let s) = current.kind, let op = BinaryOperator(rawValue: s), op.precedence >= minimumPrecedence {
+            index += 1
+            let rhs = try binary(minimumPrecedence: op.precedence + 1)
+            let range = SourceRange(start: lhs.range.start, end: rhs.range.end, location: lhs.range.location)
+            lhs = .binary(op, lhs, rhs, range)
+        }
+        return lhs
+    }
+
+    /// unary -> '-' unary | primary
+    private mutating func unary() throws(SyntaxError) -> Expr {
+        if at("-") {
+            let minus = current
+            index += 1
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= Parser.maximumDepth else { throw failure("expression nested too deeply (more than \(Parser.maximumDepth) levels)") }
+            let operand = try unary()
+            return .negate(operand, SourceRange(start: minus.range.start, end: operand.range.end, location: minus.range.location))
+        }
+        return try primary()
+    }
+
+    /// primary -> number | string | parameter | name [ '(' arguments ')' ] | '(' expr ')'
+    private mutating func primary() throws(SyntaxError) -> Expr {
+        let token = current
+        switch token.kind {
+        case .number(let n):
+            index += 1
+            return .number(n, token.range)
+        case .string(let s):
+            index += 1
+            return .string(s, token.range)
+        case .parameter(let p):
+            index += 1
+            return .parameter(p, token.range)
+        case .symbol("("):
+            index += 1
+            let inner = try expression()
+            try expect(")", closing: token)
+            return inner
+        case .word(let w):
+            index += 1
+            if at("(") { return try call(w, start: token) }
+            return try dottedName(first: w, start: token)
+        case .quotedName(let n):
+            index += 1
+            return try dottedName(first: n, start: token)
+        default:
+            throw failure("expected an expression, found \(token.quoted)")
+        }
+    }
+
+    /// name -> ident { '.' ident }
+    private mutating func dottedName(first: String, start: Token) throws(SyntaxError) -> Expr {
+        var path = [first]
+        var end = start.range.end
+        while at(".") {
+            index += 1
+            switch current.kind {
+            case .word(let w), .quotedName(let w):
+                path.append(w)
+                end = current.range.end
+                index += 1
+            default:
+                throw failure("expected a name after '.', found \(current.quoted)")
+            }
+        }
+        return .name(path, SourceRange(start: start.range.start, end: end, location: start.range.location))
+    }
+
+    /// call -> ident '(' ( '*' | [DISTINCT] expr { ',' expr } ) ')'
+    private mutating func call(_ name: String, start: Token) throws(SyntaxError) -> Expr {
+        let open = current
+        index += 1
+        var args: [Expr] = []
+        var distinct = false
+        var star = false
+        if at("*") {
+            index += 1
+            star = true
+        } else if !at(")") {
+            if atKeyword("distinct") {
+                index += 1
+                distinct = true
+            }
+            args.append(try expression())
+            while eat(",") { args.append(try expression()) }
+        }
+        let close = current
+        try expect(")", closing: open)
+        return .call(name.lowercased(), args, distinct: distinct, star: star,
+                     SourceRange(start: start.range.start, end: close.range.end, location: start.range.location))
+    }
+}

@@ -1,0 +1,139 @@
+import ArgumentParser
+import CubistCore
+import CubistGenerator
+import CubistShell
+import CubistStore
+import Foundation
+
+/// `cubist [SOURCE] [options]` and `cubist generate ...`.
+struct CubistCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cubist",
+        abstract: "An OLAP engine for CRM analysis: a columnar in-memory cube with a REPL.",
+        version: CubistVersion.current,
+        subcommands: [Open.self, Generate.self],
+        defaultSubcommand: Open.self
+    )
+}
+
+/// Opens a cube and runs the REPL, `-c` statements, `-f` files, or statements from stdin.
+struct Open: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "open",
+        abstract: "Open a cube (default: the built-in CRM sample) and run the REPL or statements."
+    )
+
+    @Argument(help: "A cube directory, a cube.json, or a .csv file. Default: the built-in CRM sample.")
+    var source: String?
+
+    @Option(name: .customShort("c"), help: "Run these statements or dot commands and exit (repeatable).")
+    var command: [String] = []
+
+    @Option(name: .customShort("f"), help: "Run a batch file ('-' is stdin) and exit (repeatable).")
+    var file: [String] = []
+
+    @Flag(name: .long, help: "Keep going after a failed statement in a batch.")
+    var continueOnError = false
+
+    @Flag(name: .long, help: "No banner.")
+    var quiet = false
+
+    func run() throws {
+        let cube = try orExit2 { () throws(Diagnostic) -> Cube in
+            if let source { return try CubeSource.open(source) }
+            return try CRMSample.cube()
+        }
+        let session = Session(cube: cube)
+        var ok = true
+        if !command.isEmpty || !file.isEmpty {
+            for text in command where ok || continueOnError {
+                ok = session.run(text, file: "<command>", continueOnError: continueOnError) && ok
+                if session.wantsToQuit { break }
+            }
+            for path in file where (ok || continueOnError) && !session.wantsToQuit {
+                let text: String
+                if path == "-" {
+                    text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                } else {
+                    text = String(decoding: try orExit2 { () throws(Diagnostic) in try FileBytes.read(path) }, as: UTF8.self)
+                }
+                ok = session.run(text, file: path == "-" ? "<stdin>" : path, continueOnError: continueOnError) && ok
+            }
+        } else if isatty(0) != 0 {
+            Repl(session: session, quiet: quiet).run()
+        } else {
+            let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            ok = session.run(text, file: "<stdin>", continueOnError: continueOnError)
+        }
+        if !ok { throw ExitCode(1) }
+    }
+}
+
+/// Writes the synthetic CRM star schema and its model.
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate the synthetic CRM star schema (customers, products, channels, sales) and cube.json."
+    )
+
+    @Option(help: "Number of fact rows (sales).")
+    var rows: Int
+
+    @Option(help: "Seed; the same rows and seed give byte-identical files.")
+    var seed: UInt64 = 42
+
+    @Option(help: "Directory to write into (created if missing).")
+    var out: String
+
+    @Flag(help: "No summary on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        guard rows >= 1, rows <= 2_000_000_000 else {
+            throw ValidationError("--rows must be between 1 and 2000000000, got \(rows)")
+        }
+    }
+
+    func run() throws {
+        let started = Date()
+        var output = try orExit2 { () throws(Diagnostic) in try DirectoryOutput(directory: out) }
+        do {
+            try CRMGenerator(rows: rows, seed: seed).generate(into: &output)
+        } catch {
+            FileHandle.standardError.write(Data((((error as? Diagnostic)?.rendered ?? "\(error)") + "\n").utf8))
+            throw ExitCode(2)
+        }
+        if !quiet {
+            let seconds = Date().timeIntervalSince(started)
+            FileHandle.standardError.write(Data("wrote \(CRMGenerator.fileNames.joined(separator: ", ")) to \(out): \(rows) sales rows, \(CRMGenerator.customerCount(rows: rows)) customers, \(CRMGenerator.productCount(rows: rows)) products in \(String(format: "%.1f", seconds)) s\n".utf8))
+        }
+    }
+}
+
+/// Runs `body`; a diagnostic goes to stderr and the program exits with status 2.
+func orExit2<T>(_ body: () throws(Diagnostic) -> T) throws -> T {
+    let result = Result<T, Diagnostic> { () throws(Diagnostic) -> T in try body() }
+    switch result {
+    case .success(let value):
+        return value
+    case .failure(let diagnostic):
+        FileHandle.standardError.write(Data((diagnostic.rendered + "\n").utf8))
+        throw ExitCode(2)
+    }
+}
+
+// Bad usage exits with 2 (PRODUCT.md), not ArgumentParser's default 64.
+do {
+    var command = try CubistCommand.parseAsRoot()
+    try command.run()
+} catch {
+    let code = CubistCommand.exitCode(for: error)
+    if code == .success {
+        print(CubistCommand.fullMessage(for: error))
+        exit(0)
+    }
+    if let exitCode = error as? ExitCode {
+        exit(exitCode.rawValue)
+    }
+    FileHandle.standardError.write(Data((CubistCommand.fullMessage(for: error) + "\n").utf8))
+    exit(2)
+}
