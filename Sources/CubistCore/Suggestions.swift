@@ -8,7 +8,7 @@ public enum Suggestions {
         for candidate in candidates {
             let c = Array(candidate.lowercased().unicodeScalars)
             let d = editDistance(target, c)
-            let limit = max(1, min(target.count, c.count) / 3 + (target.count > 4 ? 1 : 0))
+            let limit = target.count <= 2 ? 1 : max(2, target.count / 3)
             if d <= limit, best == nil || d < best!.1 { best = (candidate, d) }
         }
         return best?.0

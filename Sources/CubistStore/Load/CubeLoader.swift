@@ -154,12 +154,12 @@ private struct Loader {
             var leaves: [Int32] = []
             while try reader.next() {
                 try checkWidth(reader, names.count)
-                let leaf = try builder.add(reader)
                 let (id, inserted) = keys.intern(reader.field(keyField))
                 guard inserted else {
                     throw reader.error(at: keyField, "duplicate key '\(keys.bytesText(Int(id)))' in \(file) (first at line \(keyLines[Int(id)]))",
                                        help: "each row of a dimension table needs its own \(key)")
                 }
+                let leaf = try builder.add(reader)
                 keyLines.append(reader.recordLine)
                 leaves.append(leaf)
             }
@@ -191,6 +191,7 @@ private struct Loader {
         case tableKey(Int)
         case time(Int)
         case numeric(Int)
+        case dimensionColumn
         case other
     }
 
@@ -237,6 +238,10 @@ private struct Loader {
             } else {
                 let levels = try levelStates(spec.levels, names, file, spec.name)
                 let attributes = try levelStates(spec.attributes, names, file, spec.name)
+                for state in levels + attributes {
+                    roles[state.labelField] = .dimensionColumn
+                    if let k = state.keyField { roles[k] = .dimensionColumn }
+                }
                 inline.append((d, DimensionBuilder(name: spec.name, levels: levels, attributes: attributes)))
             }
         }
