@@ -32,6 +32,8 @@ let package = Package(
         .testTarget(name: "CubistSyntaxTests", dependencies: ["CubistSyntax", "CubistCore"]),
         .testTarget(name: "CubistStoreTests", dependencies: ["CubistStore", "CubistCore", "CubistGenerator"]),
         .testTarget(name: "CubistGeneratorTests", dependencies: ["CubistGenerator", "CubistStore", "CubistCore"]),
+        // Runs the built `cubist` binary end to end.
+        .testTarget(name: "CubistCLITests", dependencies: ["cubist"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import CubistCore
+import Foundation
 import CubistStore
 #if canImport(Glibc)
 import Glibc
@@ -15,12 +16,10 @@ public struct DirectoryOutput: GeneratorOutput {
     public init(directory: String) throws(Diagnostic) {
         self.directory = directory
         if !FileBytes.exists(directory) {
-            var path = ""
-            for part in directory.split(separator: "/", omittingEmptySubsequences: false) {
-                path += (path.isEmpty && directory.hasPrefix("/") ? "" : (path.isEmpty ? "" : "/")) + part
-                if !path.isEmpty, !FileBytes.exists(path), mkdir(path, 0o755) != 0 {
-                    throw Diagnostic(file: directory, message: "cannot create directory: \(String(cString: strerror(errno)).lowercased())")
-                }
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw Diagnostic(file: directory, message: "cannot create directory: \(error.localizedDescription)")
             }
         } else if !FileBytes.isDirectory(directory) {
             throw Diagnostic(file: directory, message: "exists and is not a directory", help: "name a new or existing directory with --out")

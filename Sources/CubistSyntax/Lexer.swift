@@ -31,13 +31,26 @@ public struct Lexer {
         }
     }
 
-    private func location(at position: Int) -> SourceLocation {
-        var column = 1
-        var i = lineStart
+    /// Column bookkeeping: the column at `cachedOffset` on the current line, so computing a
+    /// token's column costs only the distance from the previous token (long lines stay linear).
+    private var cachedOffset = 0
+    private var cachedColumn = 1
+    private var cachedLineStart = 0
+
+    private mutating func location(at position: Int) -> SourceLocation {
+        if cachedLineStart != lineStart || cachedOffset > position {
+            cachedLineStart = lineStart
+            cachedOffset = lineStart
+            cachedColumn = 1
+        }
+        var i = cachedOffset
+        var column = cachedColumn
         while i < position {
             if bytes[i] & 0xC0 != 0x80 { column += 1 }
             i += 1
         }
+        cachedOffset = position
+        cachedColumn = column
         // Only the first line of the text is shifted by the enclosing column.
         if lineStart == 0 { column += firstColumn - 1 }
         return SourceLocation(line: line, column: column)

@@ -33,8 +33,9 @@ public enum AdHocCube {
         for (name, kind) in zip(names, kinds) {
             switch kind {
             case .text:
-                dimensions.append(CubeModel.DimensionSpec(name: unique(name), table: nil, key: nil, isTime: false, column: nil,
-                                                          levels: [CubeModel.LevelSpec(name: unique(name), column: name, key: nil, location: nil)],
+                let dimension = unique(name)
+                dimensions.append(CubeModel.DimensionSpec(name: dimension, table: nil, key: nil, isTime: false, column: nil,
+                                                          levels: [CubeModel.LevelSpec(name: dimension, column: name, key: nil, location: nil)],
                                                           attributes: [], location: nil, tableLocation: nil, keyLocation: nil, columnLocation: nil))
             case .date:
                 dimensions.append(CubeModel.DimensionSpec(name: unique(name), table: nil, key: nil, isTime: true, column: name, levels: [], attributes: [],

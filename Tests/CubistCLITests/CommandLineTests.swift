@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+
+/// The built `cubist` executable, next to the test bundle.
+private let binary: String = {
+    var url = Bundle.main.bundleURL
+    for _ in 0..<4 {
+        let candidate = url.appendingPathComponent("cubist").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        url.deleteLastPathComponent()
+    }
+    var root = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { root.deleteLastPathComponent() }
+    return root.appendingPathComponent(".build/debug/cubist").path
+}()
+
+private struct Run {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+}
+
+private func cubist(_ arguments: [String], stdin: String? = nil, directory: String? = nil) throws -> Run {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: binary)
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    var environment = ProcessInfo.processInfo.environment
+    environment["CUBIST_HISTORY"] = NSTemporaryDirectory() + "/cubist-test-history"
+    process.environment = environment
+    let out = Pipe(), err = Pipe(), input = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = input
+    try process.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try input.fileHandleForWriting.close()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+}
+
+private func temporaryDirectory() throws -> String {
+    let path = NSTemporaryDirectory() + "/cubist-cli-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+@Suite(.serialized) struct CommandLineTests {
+    @Test func builtInSampleDescribesItself() throws {
+        let run = try cubist(["-c", ".stats"], directory: NSTemporaryDirectory())
+        #expect(run.status == 0)
+        #expect(run.stdout.hasPrefix("cube sales: 100,000 fact rows in 2 chunks of 65,536 rows\nfact storage: 21.00 bytes per fact row"))
+        #expect(run.stdout.contains("customer   customer                2,500"))
+        #expect(run.stdout.contains("time       day                     1,461"))
+        #expect(run.stderr.isEmpty)
+    }
+
+    @Test func schemaFromStdinWhenNotATerminal() throws {
+        let run = try cubist([], stdin: ".schema channel\n")
+        #expect(run.status == 0)
+        #expect(run.stdout == "dimension channel (table channels.csv, key channel_id)\n  levels: type (3) > channel (8)\n")
+    }
+
+    @Test func errorsAreLocatedAndExitWithOne() throws {
+        let run = try cubist(["-c", ".stats\n.schem"])
+        #expect(run.status == 1)
+        #expect(run.stderr == "<command>:2:1: error: unknown command '.schem'\n 2 | .schem\n   | ^^^^^^\nhelp: did you mean '.schema'?\n")
+        let batch = try temporaryDirectory() + "/report.cq"
+        try ".stats\n\n  SELECT revenue;\n".write(toFile: batch, atomically: true, encoding: .utf8)
+        let file = try cubist(["-f", batch])
+        #expect(file.status == 1)
+        #expect(file.stderr.hasPrefix("\(batch):3:3: error: statements such as 'SELECT' are not available yet in this build\n 3 |   SELECT revenue;\n   |   ^^^^^^\n"))
+    }
+
+    @Test func continueOnErrorRunsTheRest() throws {
+        let run = try cubist(["--continue-on-error", "-c", ".nope", "-c", ".cubes"])
+        #expect(run.status == 1)
+        #expect(run.stdout == "sales  (100,000 facts, from built-in sample (datasets/crm))\n")
+    }
+
+    @Test func badSourceAndBadUsageExitWithTwo() throws {
+        let missing = try cubist(["/no/such/cube", "-c", ".stats"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.hasPrefix("/no/such/cube: error: no such file or directory\n"))
+        let flag = try cubist(["--bogus"])
+        #expect(flag.status == 2)
+        #expect(flag.stderr.contains("Unknown option '--bogus'"))
+        let rows = try cubist(["generate", "--rows", "0", "--out", "x"])
+        #expect(rows.status == 2)
+        #expect(rows.stderr.contains("--rows must be between 1 and 2000000000, got 0"))
+    }
+
+    @Test func versionAndHelp() throws {
+        let version = try cubist(["--version"])
+        #expect(version.status == 0)
+        #expect(version.stdout == "0.1.0\n")
+        let help = try cubist(["--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("generate"))
+    }
+
+    @Test func generateThenOpenTheDirectoryTheModelAndABrokenCopy() throws {
+        let directory = try temporaryDirectory()
+        let generated = try cubist(["generate", "--rows", "5000", "--seed", "9", "--out", directory + "/crm"])
+        #expect(generated.status == 0)
+        #expect(generated.stderr.hasPrefix("wrote cube.json, customers.csv, products.csv, channels.csv, sales.csv to \(directory)/crm: 5000 sales rows, 125 customers, 60 products"))
+        for source in [directory + "/crm", directory + "/crm/cube.json"] {
+            let run = try cubist([source, "-c", ".cubes"])
+            #expect(run.status == 0)
+            #expect(run.stdout == "sales  (5,000 facts, from \(source))\n")
+        }
+        // Break one key and the load fails with the file, line and column.
+        let sales = directory + "/crm/sales.csv"
+        var text = try String(contentsOfFile: sales, encoding: .utf8)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var fields = lines[3].split(separator: ",").map(String.init)
+        fields[2] = "99999"
+        lines[3] = fields.joined(separator: ",")
+        text = lines.joined(separator: "\n")
+        try text.write(toFile: sales, atomically: true, encoding: .utf8)
+        let broken = try cubist([directory + "/crm", "-c", ".cubes"])
+        #expect(broken.status == 2)
+        #expect(broken.stderr.hasPrefix("\(directory)/crm/sales.csv:4:\(fields[0].count + fields[1].count + 3): error: product_id '99999' has no row in \(directory)/crm/products.csv\n"))
+    }
+
+    @Test func aSingleCSVIsAnAdHocCube() throws {
+        let directory = try temporaryDirectory()
+        try "day,store,amount\n2024-01-02,Gangnam,10.5\n2024-01-03,Mapo,4\n".write(toFile: directory + "/export.csv", atomically: true, encoding: .utf8)
+        let run = try cubist(["export.csv", "-c", ".schema"], directory: directory)
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("dimension day (time, from column day)\n  levels: year (1) > quarter (4) > month (12) > day (366)"))
+        #expect(run.stdout.contains("dimension store (columns of the fact file)\n  levels: store (2)"))
+        #expect(run.stdout.contains("  amount  sum(amount)\n  rows    count(*)     integer"))
+    }
+}
