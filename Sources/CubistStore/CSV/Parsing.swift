@@ -108,15 +108,16 @@ public enum FieldParser {
     public static func date(_ field: UnsafeBufferPointer<UInt8>) -> DateResult {
         if field.isEmpty { return .empty }
         guard field.count == 10, field[4] == UInt8(ascii: "-"), field[7] == UInt8(ascii: "-") else { return .invalid }
-        var values = [0, 0, 0]
-        for (k, range) in [(0, 0..<4), (1, 5..<7), (2, 8..<10)] {
-            for i in range {
+        @inline(__always) func digits(_ from: Int, _ to: Int) -> Int? {
+            var value = 0
+            for i in from..<to {
                 let c = field[i]
-                guard c >= 48 && c <= 57 else { return .invalid }
-                values[k] = values[k] * 10 + Int(c - 48)
+                guard c >= 48 && c <= 57 else { return nil }
+                value = value * 10 + Int(c - 48)
             }
+            return value
         }
-        let (y, m, d) = (values[0], values[1], values[2])
+        guard let y = digits(0, 4), let m = digits(5, 7), let d = digits(8, 10) else { return .invalid }
         guard y >= 1, m >= 1, m <= 12, d >= 1, d <= Calendar.daysInMonth(year: y, month: m) else { return .noSuchDay }
         return .day(Int32(Calendar.dayNumber(year: y, month: m, day: d)))
     }

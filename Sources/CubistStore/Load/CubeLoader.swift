@@ -248,12 +248,13 @@ private struct Loader {
         let referenced = referencedColumns()
         var numericFields: [Int] = []
         var numericBuilders: [DecimalColumnBuilder] = []
-        var dropped: Set<Int> = []
+        var dropped: [Bool] = []
         for (f, role) in roles.enumerated() {
             if case .other = role {
                 roles[f] = .numeric(numericFields.count)
                 numericFields.append(f)
                 numericBuilders.append(DecimalColumnBuilder())
+                dropped.append(false)
             }
         }
         var keyCodes = [[UInt32]](repeating: [], count: keyFields.count)
@@ -283,7 +284,7 @@ private struct Loader {
                 case .noSuchDay: throw reader.error(at: timeFields[t].field, "no such day '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self))'", help: "check the month and day: dates are written YYYY-MM-DD")
                 }
             }
-            for n in numericFields.indices where !dropped.contains(n) {
+            for n in numericFields.indices where !dropped[n] {
                 let f = numericFields[n]
                 let field = reader.field(f)
                 switch FieldParser.decimal(field) {
@@ -304,7 +305,7 @@ private struct Loader {
                     if referenced.contains(names[f]) {
                         throw reader.error(at: f, "bad number '\(String(decoding: field, as: UTF8.self))' in column '\(names[f])'", help: "numbers look like 12, -3.5 or 1e6; an empty field is null")
                     }
-                    dropped.insert(n)
+                    dropped[n] = true
                     numericBuilders[n] = DecimalColumnBuilder()
                 }
             }
@@ -341,7 +342,7 @@ private struct Loader {
         var numeric: [NumericColumn] = []
         var ignored: [String] = []
         for (n, f) in numericFields.enumerated() {
-            if dropped.contains(n) { ignored.append(names[f]) } else { numeric.append(numericBuilders[n].build(name: names[f])) }
+            if dropped[n] { ignored.append(names[f]) } else { numeric.append(numericBuilders[n].build(name: names[f])) }
         }
         let finalDimensions = dimensions.compactMap { $0 }
         let facts = FactTable(rowCount: rows, dimensionCodes: codes.compactMap { $0 }, numericColumns: numeric)
