@@ -5,6 +5,8 @@ import Foundation
 
 /// Set by the SIGINT handler while readline waits; the REPL then drops the half-typed statement.
 nonisolated(unsafe) private var interruptedWhileReading = false
+/// The primary prompt as a C string, for the signal handler to restore after Ctrl-C.
+nonisolated(unsafe) private let primaryPromptC = strdup(Repl.prompt)
 
 /// The interactive loop on GNU readline: line editing, persistent history, multi-line
 /// statements ending at `;` with a continuation prompt, Ctrl-C clears the half-typed
@@ -42,6 +44,7 @@ public struct Repl {
             _ = "\n".withCString { write(1, $0, 1) }
             rl_on_new_line()
             rl_replace_line("", 0)
+            rl_set_prompt(primaryPromptC)
             rl_redisplay()
         }
         if !quiet {
@@ -85,6 +88,8 @@ public struct Repl {
 
     /// Adds an entry to the history and appends it to the file at once, so a crash loses nothing.
     private func remember(_ entry: String, _ path: String) {
+        // The history file is line-based: a multi-line statement is kept as one line.
+        let entry = entry.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
         add_history(entry)
         append_history(1, path)
     }
