@@ -29,7 +29,7 @@ public final class CSVReader {
 
     /// Creates a reader. `bytes` must stay alive and unchanged while the reader is used.
     public init(bytes: UnsafeBufferPointer<UInt8>, file: String) {
-        self.base = bytes.baseAddress ?? UnsafePointer(UnsafeMutablePointer<UInt8>.allocate(capacity: 1))
+        self.base = bytes.baseAddress ?? UnsafePointer(CSVReader.emptyInput)
         self.count = bytes.count
         self.file = file
         var start = 0
@@ -42,6 +42,9 @@ public final class CSVReader {
     }
 
     deinit { scratch.deallocate() }
+
+    /// A valid address for empty input (never read: `count` is 0).
+    nonisolated(unsafe) private static let emptyInput = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
 
     /// The whole input as a buffer.
     public var buffer: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }

@@ -103,7 +103,7 @@ public enum CubeSource {
         if FileBytes.isDirectory(path) || path.lowercased().hasSuffix(".json") {
             return try CubeLoader.load(modelAt: path)
         }
-        if path.lowercased().hasSuffix(".csv") || path.lowercased().hasSuffix(".tsv") == false && looksLikeCSV(path) {
+        if path.lowercased().hasSuffix(".csv") || looksLikeCSV(path) {
             return try AdHocCube.load(csvAt: path)
         }
         throw Diagnostic(file: path, message: "not a cube source",
