@@ -39,6 +39,13 @@ public struct Diagnostic: Error, Sendable, Equatable, CustomStringConvertible {
         self.span = max(1, span)
     }
 
+    /// An error at `location` of a text given line by line; the line is shown with a caret.
+    public static func located(file: String, lines: [String], at location: SourceLocation?, _ message: String,
+                               help: String? = nil, span: Int = 1) -> Diagnostic {
+        let line = location.flatMap { $0.line >= 1 && $0.line - 1 < lines.count ? lines[$0.line - 1] : nil }
+        return Diagnostic(file: file, location: location, message: message, help: help, sourceLine: line, span: span)
+    }
+
     /// The first line: `FILE:LINE:COL: error: MESSAGE`.
     public var headline: String {
         var text = file

@@ -36,3 +36,22 @@ public enum Suggestions {
         return previous[b.count]
     }
 }
+
+extension String {
+    /// Case-insensitive equality for keywords and names: ASCII letters compare without
+    /// allocating; anything else through `lowercased()`.
+    public func caseInsensitiveEquals(_ other: String) -> Bool {
+        if self == other { return true }
+        let a = utf8, b = other.utf8
+        if a.allSatisfy({ $0 < 0x80 }) && b.allSatisfy({ $0 < 0x80 }) {
+            guard a.count == b.count else { return false }
+            for (x, y) in zip(a, b) where x != y {
+                let lx = (x >= 65 && x <= 90) ? x + 32 : x
+                let ly = (y >= 65 && y <= 90) ? y + 32 : y
+                if lx != ly { return false }
+            }
+            return true
+        }
+        return lowercased() == other.lowercased()
+    }
+}

@@ -52,7 +52,7 @@ public struct Token: Sendable, Hashable {
 
     /// True when the token is the bare word `keyword` (case-insensitive).
     public func isKeyword(_ keyword: String) -> Bool {
-        if case .word(let w) = kind { return w.caseInsensitiveCompare(keyword) }
+        if case .word(let w) = kind { return w.caseInsensitiveEquals(keyword) }
         return false
     }
 
@@ -74,19 +74,5 @@ public struct Token: Sendable, Hashable {
         case .error(let message): return message
         case .end: return "end of input"
         }
-    }
-}
-
-extension String {
-    /// ASCII case-insensitive equality, for keywords and names.
-    public func caseInsensitiveCompare(_ other: String) -> Bool {
-        let a = utf8, b = other.utf8
-        guard a.count == b.count else { return false }
-        for (x, y) in zip(a, b) where x != y {
-            let lx = (x >= 65 && x <= 90) ? x + 32 : x
-            let ly = (y >= 65 && y <= 90) ? y + 32 : y
-            if lx != ly { return false }
-        }
-        return true
     }
 }

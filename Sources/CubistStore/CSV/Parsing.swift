@@ -92,6 +92,15 @@ public enum FieldParser {
         return .value(mantissa: negative ? -mantissa : mantissa, scale: scale)
     }
 
+    /// The exact value of `text` when it is a decimal number, else nil.
+    public static func decimal(of text: String) -> ScaledDecimal? {
+        var text = text
+        return text.withUTF8 { bytes in
+            if case .value(let m, let s) = decimal(bytes) { return ScaledDecimal(mantissa: m, scale: s) }
+            return nil
+        }
+    }
+
     /// The outcome of parsing a `YYYY-MM-DD` date.
     public enum DateResult: Equatable {
         /// Days since 1970-01-01.

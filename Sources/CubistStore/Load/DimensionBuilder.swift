@@ -123,23 +123,13 @@ final class DimensionBuilder {
     /// Natural order of one level's members: numeric when every label is a number, else by
     /// code point; members with equal labels (keyed levels) by key in the same manner.
     private static func sort(_ state: LevelState) -> (MemberOrder, [Int32], [String]) {
-        let numeric = !state.labels.isEmpty && state.labels.allSatisfy { label in
-            label.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
-                if case .value = FieldParser.decimal(bytes) { return true }
-                return false
-            } ?? false
-        }
+        let numeric = !state.labels.isEmpty && state.labels.allSatisfy { FieldParser.decimal(of: $0) != nil }
         let order: MemberOrder = numeric ? .numeric : .text
         let keys = state.labels.map { MemberKey($0, order: order) }
         var identities: [MemberKey]?
         if state.keyField != nil {
             let texts = (0..<state.labels.count).map { state.interner.bytesText($0) }
-            let numericKeys = texts.allSatisfy { t in
-                t.utf8.withContiguousStorageIfAvailable { b -> Bool in
-                    if case .value = FieldParser.decimal(b) { return true }
-                    return false
-                } ?? false
-            }
+            let numericKeys = texts.allSatisfy { FieldParser.decimal(of: $0) != nil }
             identities = texts.map { MemberKey($0, order: numericKeys ? .numeric : .text) }
         }
         let sorted = (0..<keys.count).sorted { a, b in

@@ -165,7 +165,6 @@ public struct CubeModel: Sendable {
 
     /// A located error about the model.
     public func error(_ location: SourceLocation?, _ message: String, help: String? = nil, span: Int = 1) -> Diagnostic {
-        let line = location.flatMap { $0.line - 1 < lines.count ? lines[$0.line - 1] : nil }
-        return Diagnostic(file: file, location: location, message: message, help: help, sourceLine: line, span: span)
+        Diagnostic.located(file: file, lines: lines, at: location, message, help: help, span: span)
     }
 }

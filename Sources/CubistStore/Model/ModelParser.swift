@@ -20,8 +20,7 @@ public struct ModelParser {
     }
 
     func error(_ location: SourceLocation, _ message: String, help: String? = nil) -> Diagnostic {
-        let source = location.line - 1 < lines.count ? lines[location.line - 1] : nil
-        return Diagnostic(file: file, location: location, message: message, help: help, sourceLine: source)
+        Diagnostic.located(file: file, lines: lines, at: location, message, help: help)
     }
 
     private func object(_ node: JSONNode, _ what: String, allowed: [String]) throws(Diagnostic) -> [String: JSONNode.Member] {

@@ -1,3 +1,5 @@
+import CubistCore
+
 /// The fact table: one leaf-code column per dimension and one exact numeric column per
 /// numeric fact column, all of `rowCount` rows, in chunks of `PackedColumn.chunkSize`.
 public struct FactTable: Sendable {
@@ -81,12 +83,5 @@ public struct Cube: Sendable {
             total += d.leafToLevel.reduce(0) { $0 + $1.count * 4 } + d.leafToAttribute.reduce(0) { $0 + $1.count * 4 }
         }
         return total
-    }
-}
-
-extension String {
-    /// Case-insensitive equality for names.
-    public func caseInsensitiveEquals(_ other: String) -> Bool {
-        self == other || lowercased() == other.lowercased()
     }
 }

@@ -58,14 +58,7 @@ struct MemberKey: Comparable {
 
     init(_ text: String, order: MemberOrder) {
         self.text = text
-        if order == .numeric {
-            number = text.utf8.withContiguousStorageIfAvailable { bytes -> ScaledDecimal? in
-                if case .value(let m, let s) = FieldParser.decimal(bytes) { return ScaledDecimal(mantissa: m, scale: s) }
-                return nil
-            } ?? nil
-        } else {
-            number = nil
-        }
+        number = order == .numeric ? FieldParser.decimal(of: text) : nil
     }
 
     static func < (a: MemberKey, b: MemberKey) -> Bool {
