@@ -21,12 +21,17 @@ let package = Package(
         // static checking stays on, and debug builds keep the dynamic checks.
         .target(name: "CubistStore", dependencies: ["CubistCore", "CubistSyntax"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
+        // Queries: binding names to the cube (planner), scanning and aggregating (execution),
+        // and the typed result table. The engine never prints.
+        .target(name: "CubistEngine", dependencies: ["CubistCore", "CubistSyntax", "CubistStore"]),
+        // One renderer per output format; results in, text out.
+        .target(name: "CubistFormats", dependencies: ["CubistCore", "CubistStore", "CubistEngine"]),
         // The deterministic CRM star-schema generator and the built-in sample cube.
         .target(name: "CubistGenerator", dependencies: ["CubistCore", "CubistStore"]),
         // GNU readline through a system-library target.
         .systemLibrary(name: "CReadline", providers: [.apt(["libreadline-dev"])]),
         // The interactive REPL, batch runner and dot commands.
-        .target(name: "CubistShell", dependencies: ["CubistCore", "CubistStore", "CubistGenerator", "CReadline"]),
+        .target(name: "CubistShell", dependencies: ["CubistCore", "CubistSyntax", "CubistStore", "CubistEngine", "CubistFormats", "CubistGenerator", "CReadline"]),
         // The thin command-line executable.
         .executableTarget(name: "cubist", dependencies: [
             "CubistShell", "CubistGenerator", "CubistStore", "CubistCore",
@@ -34,6 +39,7 @@ let package = Package(
         ]),
         .testTarget(name: "CubistSyntaxTests", dependencies: ["CubistSyntax", "CubistCore"]),
         .testTarget(name: "CubistStoreTests", dependencies: ["CubistStore", "CubistCore", "CubistGenerator"]),
+        .testTarget(name: "CubistEngineTests", dependencies: ["CubistEngine", "CubistSyntax", "CubistStore", "CubistCore", "CubistGenerator"]),
         .testTarget(name: "CubistGeneratorTests", dependencies: ["CubistGenerator", "CubistStore", "CubistCore"]),
         // Runs the built `cubist` binary end to end.
         .testTarget(name: "CubistCLITests", dependencies: ["cubist"]),

@@ -55,3 +55,12 @@ extension String {
         return lowercased() == other.lowercased()
     }
 }
+
+extension String {
+    /// The text without trailing spaces, tabs and carriage returns.
+    public func trimmingTrailingSpace() -> String {
+        var s = Substring(self)
+        while let last = s.last, last == " " || last == "\t" || last == "\r" { s = s.dropLast() }
+        return String(s)
+    }
+}

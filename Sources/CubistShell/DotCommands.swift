@@ -1,4 +1,5 @@
 import CubistCore
+import CubistFormats
 import CubistStore
 
 /// The dot commands: `.help`, `.stats`, `.schema`, `.cubes`, `.quit`, `.exit`.

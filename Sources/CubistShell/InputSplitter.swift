@@ -101,12 +101,6 @@ public struct InputSplitter {
 }
 
 extension String {
-    func trimmingTrailingSpace() -> String {
-        var s = Substring(self)
-        while let last = s.last, last == " " || last == "\t" || last == "\r" { s = s.dropLast() }
-        return String(s)
-    }
-
     /// True when the text holds nothing but white space and comments.
     var isOnlyCommentsAndSpace: Bool {
         var rest = Substring(self)

@@ -1,5 +1,6 @@
 import CReadline
 import CubistCore
+import CubistFormats
 import CubistStore
 import Foundation
 

@@ -1,5 +1,8 @@
 import CubistCore
+import CubistEngine
+import CubistFormats
 import CubistStore
+import CubistSyntax
 import Foundation
 
 /// Where text output goes: stdout, or a file named with `.output`.
@@ -34,6 +37,10 @@ public final class Session {
     public var errors: (String) -> Void
     /// Set by `.quit`.
     public private(set) var wantsToQuit = false
+    /// Values of `$name` parameters, by lower-cased name (`SET $name = ...`, `--param`).
+    public var parameters: [String: String] = [:]
+    /// How results are printed.
+    public var format: OutputFormat = .table
 
     /// Creates a session over a loaded cube.
     public init(cube: Cube, output: OutputSink = StandardOutput(), errors: @escaping (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) {
@@ -78,10 +85,42 @@ public final class Session {
     }
 
     private func runStatement(_ piece: InputPiece, file: String, sourceText: String) throws(Diagnostic) {
-        let word = piece.text.prefix { !$0.isWhitespace && $0 != "(" }
-        throw located(piece, file: file, sourceText: sourceText, span: max(1, word.count),
-                      "statements such as '\(word)' are not available yet in this build",
-                      help: "this build loads and describes cubes; try .help, .stats or .schema")
+        let statement: Statement
+        do {
+            statement = try Parser.parseStatement(piece.text, line: piece.line, column: piece.column)
+        } catch {
+            throw diagnostic(error.message, error.range, error.help, piece: piece, file: file, sourceText: sourceText)
+        }
+        switch statement {
+        case .select(let select):
+            let result: ResultTable
+            do {
+                result = try QueryEngine(cube: cube).run(select, parameters: parameters)
+            } catch {
+                throw diagnostic(error.message, error.range, error.help, piece: piece, file: file, sourceText: sourceText)
+            }
+            for w in result.warnings {
+                var d = diagnostic(w.message, w.range, w.help, piece: piece, file: file, sourceText: sourceText)
+                d.severity = .warning
+                errors(d.rendered)
+            }
+            output.write(Renderer.render(result, as: format))
+        case .setParameter(let name, let value, _):
+            switch value {
+            case .string(let text, _): parameters[name.lowercased()] = text
+            default: parameters[name.lowercased()] = value.description
+            }
+        }
+    }
+
+    /// A diagnostic for a range of a statement, with the caret spanning the range's first line.
+    private func diagnostic(_ message: String, _ range: SourceRange, _ help: String?, piece: InputPiece, file: String, sourceText: String) -> Diagnostic {
+        let bytes = Array(piece.text.utf8)
+        let start = min(max(0, range.start), bytes.count), end = min(max(start, range.end), bytes.count)
+        let covered = String(decoding: bytes[start..<end], as: UTF8.self)
+        let span = covered.prefix { $0 != "\n" }.unicodeScalars.count
+        return Diagnostic(file: file, location: range.location, message: message, help: help,
+                          sourceLine: SourceText.line(range.location.line, of: sourceText), span: max(1, span))
     }
 
     /// Replaces the session's cube (after a successful load only).

@@ -19,9 +19,9 @@ public struct SyntaxError: Error, Sendable, Equatable {
 
 /// A hand-written recursive-descent parser with precedence climbing for expressions.
 public struct Parser {
-    private var tokens: [Token]
-    private var index = 0
-    private var depth = 0
+    var tokens: [Token]
+    var index = 0
+    var depth = 0
     /// Deepest nesting of expressions accepted before a located error (no stack overflow).
     public static let maximumDepth = 200
 
@@ -40,19 +40,19 @@ public struct Parser {
 
     // MARK: token helpers
 
-    private var current: Token { tokens[index] }
+    var current: Token { tokens[index] }
 
-    private func at(_ symbol: String) -> Bool { current.isSymbol(symbol) }
+    func at(_ symbol: String) -> Bool { current.isSymbol(symbol) }
 
-    private func atKeyword(_ keyword: String) -> Bool { current.isKeyword(keyword) }
+    func atKeyword(_ keyword: String) -> Bool { current.isKeyword(keyword) }
 
-    private mutating func eat(_ symbol: String) -> Bool {
+    mutating func eat(_ symbol: String) -> Bool {
         guard at(symbol) else { return false }
         index += 1
         return true
     }
 
-    private mutating func expect(_ symbol: String, closing open: Token? = nil) throws(SyntaxError) {
+    mutating func expect(_ symbol: String, closing open: Token? = nil) throws(SyntaxError) {
         guard eat(symbol) else {
             var message = "expected '\(symbol)', found \(current.quoted)"
             if let open { message += " (to close '(' at line \(open.range.location.line), column \(open.range.location.column))" }
@@ -60,7 +60,7 @@ public struct Parser {
         }
     }
 
-    private func failure(_ message: String, help: String? = nil) -> SyntaxError {
+    func failure(_ message: String, help: String? = nil) -> SyntaxError {
         if case .error(let lexical) = current.kind { return SyntaxError(lexical, at: current.range) }
         return SyntaxError(message, at: current.range, help: help)
     }
@@ -126,6 +126,7 @@ public struct Parser {
             try expect(")", closing: token)
             return inner
         case .word(let w):
+            if Parser.isReserved(w) { throw failure("expected an expression, found \(token.quoted)") }
             index += 1
             if at("(") { return try call(w, start: token) }
             return try dottedName(first: w, start: token)
@@ -138,7 +139,7 @@ public struct Parser {
     }
 
     /// name -> ident { '.' ident }
-    private mutating func dottedName(first: String, start: Token) throws(SyntaxError) -> Expr {
+    mutating func dottedName(first: String, start: Token) throws(SyntaxError) -> Expr {
         var path = [first]
         var end = start.range.end
         while at(".") {

@@ -2,21 +2,28 @@ import Foundation
 import CubistCore
 
 /// Aligned text columns for the terminal, aligned by display width (Hangul takes two cells).
-struct TextTable {
-    enum Alignment { case left, right }
+public struct TextTable {
+    /// How a column's cells line up.
+    public enum Alignment: Sendable { case left, right }
 
-    var headers: [String]
-    var alignments: [Alignment]
-    var rows: [[String]] = []
+    /// Column headers.
+    public var headers: [String]
+    /// Alignment per column.
+    public var alignments: [Alignment]
+    /// Rows of cells.
+    public var rows: [[String]] = []
 
-    init(_ headers: [String], alignments: [Alignment]? = nil) {
+    /// Creates a table with these headers (left-aligned unless told).
+    public init(_ headers: [String], alignments: [Alignment]? = nil) {
         self.headers = headers
         self.alignments = alignments ?? headers.map { _ in .left }
     }
 
-    mutating func add(_ row: [String]) { rows.append(row) }
+    /// Adds a row.
+    public mutating func add(_ row: [String]) { rows.append(row) }
 
-    func rendered() -> String {
+    /// The table as lines: header, rule, rows.
+    public func rendered() -> String {
         var widths = headers.map(DisplayWidth.of)
         for row in rows {
             for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], DisplayWidth.of(cell)) }
@@ -35,7 +42,12 @@ struct TextTable {
 }
 
 /// Thousands separators for whole numbers: 1234567 -> 1,234,567.
-func grouped(_ value: Int) -> String {
+public func grouped(_ value: Int) -> String {
+    grouped(Int128(value))
+}
+
+/// Thousands separators for a 128-bit whole number.
+public func grouped(_ value: Int128) -> String {
     let digits = String(value.magnitude)
     var out = ""
     for (i, c) in digits.enumerated() {
@@ -46,7 +58,7 @@ func grouped(_ value: Int) -> String {
 }
 
 /// A byte count for people: 1.5 MiB.
-func byteSize(_ bytes: Int) -> String {
+public func byteSize(_ bytes: Int) -> String {
     let units = ["B", "KiB", "MiB", "GiB"]
     var value = Double(bytes)
     var unit = 0

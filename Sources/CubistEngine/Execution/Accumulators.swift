@@ -1,0 +1,345 @@
+import CubistStore
+
+/// Per-group state of one aggregate, updated a batch of (row, group) pairs at a time and
+/// reducible into a coarser grouping (roll-ups, totals, shares of a parent, crosstab margins).
+protocol Accumulator: AnyObject {
+    /// Makes room for `groups` groups.
+    func resize(_ groups: Int)
+    /// Adds the rows, `groups[i]` being the group of `rows[i]`.
+    func update(rows: [Int32], groups: [Int32]) throws(RowOverflow)
+    /// A new accumulator over `count` groups where group `g` of this one merges into
+    /// `map[g]` (or nowhere when `map[g]` is negative).
+    func reduced(map: [Int32], count: Int) -> Accumulator
+    /// The result for group `g`.
+    func value(_ g: Int, _ part: SlotPart) -> Value
+}
+
+/// Creates the accumulator for an aggregate.
+func makeAccumulator(_ kind: AggregateKind, cube: Cube) -> Accumulator {
+    let facts = cube.facts
+    switch kind {
+    case .countRows: return CountAccumulator()
+    case .sum(let e):
+        if let s = e.scale(in: facts) { return ExactSumAccumulator(expr: e, scale: s, facts: facts) }
+        return DoubleSumAccumulator(expr: e, facts: facts)
+    case .min(let e): return ExtremeAccumulator(expr: e, facts: facts, isMax: false)
+    case .max(let e): return ExtremeAccumulator(expr: e, facts: facts, isMax: true)
+    case .distinctMembers(let level):
+        return DistinctAccumulator(source: .member(facts.dimensionCodes[level.dimension], level.isLeaf(in: cube) ? nil : level.leafMap(in: cube)), facts: facts)
+    case .distinctValues(let c): return DistinctAccumulator(source: .column(c), facts: facts)
+    case .member(let level, let last):
+        return MemberAccumulator(codes: facts.dimensionCodes[level.dimension], map: level.isLeaf(in: cube) ? nil : level.leafMap(in: cube),
+                                 labels: level.level(in: cube).members, last: last)
+    }
+}
+
+final class CountAccumulator: Accumulator {
+    var counts: [Int64] = []
+
+    func resize(_ groups: Int) { if counts.count < groups { counts += [Int64](repeating: 0, count: groups - counts.count) } }
+
+    func update(rows: [Int32], groups: [Int32]) {
+        counts.withUnsafeMutableBufferPointer { c in
+            for g in groups { c[Int(g)] += 1 }
+        }
+    }
+
+    func reduced(map: [Int32], count: Int) -> Accumulator {
+        let r = CountAccumulator()
+        r.resize(count)
+        for g in counts.indices where map[g] >= 0 { r.counts[Int(map[g])] += counts[g] }
+        return r
+    }
+
+    func value(_ g: Int, _ part: SlotPart) -> Value { .exact(Int128(counts[g]), scale: 0) }
+}
+
+/// Exact sum and non-null count of a row expression without division.
+final class ExactSumAccumulator: Accumulator {
+    let expr: RowExpr
+    let scale: Int
+    let facts: FactTable
+    var sums: [Int128] = []
+    var counts: [Int64] = []
+
+    init(expr: RowExpr, scale: Int, facts: FactTable) {
+        self.expr = expr
+        self.scale = scale
+        self.facts = facts
+    }
+
+    func resize(_ groups: Int) {
+        if sums.count < groups {
+            sums += [Int128](repeating: 0, count: groups - sums.count)
+            counts += [Int64](repeating: 0, count: groups - counts.count)
+        }
+    }
+
+    func update(rows: [Int32], groups: [Int32]) throws(RowOverflow) {
+        if case .column(let c) = expr {
+            let column = facts.numericColumns[c]
+            if column.nulls == nil {
+                // A column without nulls: sum base + stored offset straight from storage.
+                let base = Int128(column.base)
+                sums.withUnsafeMutableBufferPointer { s in
+                    counts.withUnsafeMutableBufferPointer { n in
+                        switch column.packed.storage {
+                        case .one(let b): for i in rows.indices { let g = Int(groups[i]); s[g] += base + Int128(b[Int(rows[i])]); n[g] += 1 }
+                        case .two(let b): for i in rows.indices { let g = Int(groups[i]); s[g] += base + Int128(b[Int(rows[i])]); n[g] += 1 }
+                        case .four(let b): for i in rows.indices { let g = Int(groups[i]); s[g] += base + Int128(b[Int(rows[i])]); n[g] += 1 }
+                        case .eight(let b): for i in rows.indices { let g = Int(groups[i]); s[g] += base + Int128(b[Int(rows[i])]); n[g] += 1 }
+                        }
+                    }
+                }
+                return
+            }
+        }
+        guard case .exact(let values, _, let nulls) = try RowEvaluator(facts: facts).evaluate(expr, rows) else { return }
+        for i in rows.indices {
+            if let nulls, nulls[i] { continue }
+            let g = Int(groups[i])
+            sums[g] += Int128(values[i])
+            counts[g] += 1
+        }
+    }
+
+    func reduced(map: [Int32], count: Int) -> Accumulator {
+        let r = ExactSumAccumulator(expr: expr, scale: scale, facts: facts)
+        r.resize(count)
+        for g in sums.indices where map[g] >= 0 {
+            r.sums[Int(map[g])] += sums[g]
+            r.counts[Int(map[g])] += counts[g]
+        }
+        return r
+    }
+
+    func value(_ g: Int, _ part: SlotPart) -> Value {
+        switch part {
+        case .count: return .exact(Int128(counts[g]), scale: 0)
+        case .average:
+            return counts[g] == 0 ? .null : .double(Double(sums[g]) / Double(counts[g]) / Value.power(scale))
+        case .sum, .value: return counts[g] == 0 ? .null : .exact(sums[g], scale: scale)
+        }
+    }
+}
+
+/// Sum and non-null count of a row expression that divides (floating point).
+final class DoubleSumAccumulator: Accumulator {
+    let expr: RowExpr
+    let facts: FactTable
+    var sums: [Double] = []
+    var counts: [Int64] = []
+
+    init(expr: RowExpr, facts: FactTable) {
+        self.expr = expr
+        self.facts = facts
+    }
+
+    func resize(_ groups: Int) {
+        if sums.count < groups {
+            sums += [Double](repeating: 0, count: groups - sums.count)
+            counts += [Int64](repeating: 0, count: groups - counts.count)
+        }
+    }
+
+    func update(rows: [Int32], groups: [Int32]) throws(RowOverflow) {
+        let v = try RowEvaluator(facts: facts).evaluate(expr, rows)
+        let values = RowEvaluator.doubles(v), nulls = v.nulls
+        for i in rows.indices {
+            if let nulls, nulls[i] { continue }
+            sums[Int(groups[i])] += values[i]
+            counts[Int(groups[i])] += 1
+        }
+    }
+
+    func reduced(map: [Int32], count: Int) -> Accumulator {
+        let r = DoubleSumAccumulator(expr: expr, facts: facts)
+        r.resize(count)
+        for g in sums.indices where map[g] >= 0 {
+            r.sums[Int(map[g])] += sums[g]
+            r.counts[Int(map[g])] += counts[g]
+        }
+        return r
+    }
+
+    func value(_ g: Int, _ part: SlotPart) -> Value {
+        switch part {
+        case .count: return .exact(Int128(counts[g]), scale: 0)
+        case .average: return counts[g] == 0 ? .null : .double(sums[g] / Double(counts[g]))
+        case .sum, .value: return counts[g] == 0 ? .null : .double(sums[g])
+        }
+    }
+}
+
+/// Minimum or maximum of a row expression.
+final class ExtremeAccumulator: Accumulator {
+    let expr: RowExpr
+    let facts: FactTable
+    let isMax: Bool
+    let scale: Int?
+    var exact: [Int64] = []
+    var doubles: [Double] = []
+    var seen: [Bool] = []
+
+    init(expr: RowExpr, facts: FactTable, isMax: Bool) {
+        self.expr = expr
+        self.facts = facts
+        self.isMax = isMax
+        scale = expr.scale(in: facts)
+    }
+
+    func resize(_ groups: Int) {
+        if seen.count < groups {
+            let n = groups - seen.count
+            exact += [Int64](repeating: 0, count: n)
+            doubles += [Double](repeating: 0, count: n)
+            seen += [Bool](repeating: false, count: n)
+        }
+    }
+
+    func update(rows: [Int32], groups: [Int32]) throws(RowOverflow) {
+        let v = try RowEvaluator(facts: facts).evaluate(expr, rows)
+        let nulls = v.nulls
+        switch v {
+        case .exact(let values, _, _):
+            for i in rows.indices {
+                if let nulls, nulls[i] { continue }
+                merge(Int(groups[i]), exact: values[i], double: 0)
+            }
+        case .double(let values, _):
+            for i in rows.indices {
+                if let nulls, nulls[i] { continue }
+                merge(Int(groups[i]), exact: 0, double: values[i])
+            }
+        }
+    }
+
+    private func merge(_ g: Int, exact e: Int64, double d: Double) {
+        if !seen[g] {
+            seen[g] = true
+            exact[g] = e
+            doubles[g] = d
+        } else if scale != nil {
+            if isMax ? e > exact[g] : e < exact[g] { exact[g] = e }
+        } else if isMax ? d > doubles[g] : d < doubles[g] {
+            doubles[g] = d
+        }
+    }
+
+    func reduced(map: [Int32], count: Int) -> Accumulator {
+        let r = ExtremeAccumulator(expr: expr, facts: facts, isMax: isMax)
+        r.resize(count)
+        for g in seen.indices where map[g] >= 0 && seen[g] { r.merge(Int(map[g]), exact: exact[g], double: doubles[g]) }
+        return r
+    }
+
+    func value(_ g: Int, _ part: SlotPart) -> Value {
+        guard seen[g] else { return .null }
+        if let scale { return .exact(Int128(exact[g]), scale: scale) }
+        return .double(doubles[g])
+    }
+}
+
+/// Exact count of distinct members (or numeric values) per group.
+final class DistinctAccumulator: Accumulator {
+    enum Source {
+        /// Leaf codes of a dimension, mapped to a level's codes when `map` is given.
+        case member(PackedColumn, [Int32]?)
+        /// A numeric fact column's values (nulls not counted).
+        case column(Int)
+    }
+
+    struct Pair: Hashable {
+        var group: Int32
+        var value: Int64
+    }
+
+    let source: Source
+    let facts: FactTable
+    var pairs = Set<Pair>()
+    var groupCount = 0
+    private var counts: [Int]?
+
+    init(source: Source, facts: FactTable) {
+        self.source = source
+        self.facts = facts
+    }
+
+    func resize(_ groups: Int) { groupCount = max(groupCount, groups) }
+
+    func update(rows: [Int32], groups: [Int32]) {
+        counts = nil
+        switch source {
+        case .member(let column, let map):
+            var codes: [Int32] = []
+            Gather.codes(column, rows, into: &codes)
+            for i in rows.indices {
+                let code = map.map { $0[Int(codes[i])] } ?? codes[i]
+                pairs.insert(Pair(group: groups[i], value: Int64(code)))
+            }
+        case .column(let c):
+            let column = facts.numericColumns[c]
+            let values = Gather.mantissas(column, rows)
+            let nulls = Gather.nulls(column, rows)
+            for i in rows.indices {
+                if let nulls, nulls[i] { continue }
+                pairs.insert(Pair(group: groups[i], value: values[i]))
+            }
+        }
+    }
+
+    func reduced(map: [Int32], count: Int) -> Accumulator {
+        let r = DistinctAccumulator(source: source, facts: facts)
+        r.groupCount = count
+        for p in pairs where map[Int(p.group)] >= 0 { r.pairs.insert(Pair(group: map[Int(p.group)], value: p.value)) }
+        return r
+    }
+
+    func value(_ g: Int, _ part: SlotPart) -> Value {
+        if counts == nil {
+            var c = [Int](repeating: 0, count: groupCount)
+            for p in pairs { c[Int(p.group)] += 1 }
+            counts = c
+        }
+        return .integer(counts?[g] ?? 0)
+    }
+}
+
+/// The first or last member (in natural order) of a level per group.
+final class MemberAccumulator: Accumulator {
+    let codes: PackedColumn
+    let map: [Int32]?
+    let labels: [String]
+    let last: Bool
+    var best: [Int32] = []
+
+    init(codes: PackedColumn, map: [Int32]?, labels: [String], last: Bool) {
+        self.codes = codes
+        self.map = map
+        self.labels = labels
+        self.last = last
+    }
+
+    func resize(_ groups: Int) { if best.count < groups { best += [Int32](repeating: -1, count: groups - best.count) } }
+
+    func update(rows: [Int32], groups: [Int32]) {
+        var leaf: [Int32] = []
+        Gather.codes(codes, rows, into: &leaf)
+        for i in rows.indices {
+            merge(Int(groups[i]), map.map { $0[Int(leaf[i])] } ?? leaf[i])
+        }
+    }
+
+    private func merge(_ g: Int, _ code: Int32) {
+        if best[g] < 0 || (last ? code > best[g] : code < best[g]) { best[g] = code }
+    }
+
+    func reduced(map: [Int32], count: Int) -> Accumulator {
+        let r = MemberAccumulator(codes: codes, map: self.map, labels: labels, last: last)
+        r.resize(count)
+        for g in best.indices where map[g] >= 0 && best[g] >= 0 { r.merge(Int(map[g]), best[g]) }
+        return r
+    }
+
+    func value(_ g: Int, _ part: SlotPart) -> Value { best[g] < 0 ? .null : .text(labels[Int(best[g])]) }
+}

@@ -1,0 +1,188 @@
+import CubistStore
+import CubistSyntax
+
+/// Evaluates measure expressions for every group of a table, analytic functions included.
+/// Columns are computed once per expression and kept.
+final class Evaluation {
+    let table: GroupTable
+    /// The grand total of the filtered result (one group), the denominator of `share(m)`.
+    let total: GroupTable
+    let cube: Cube
+    private var memo: [MeasureExpr: [Value]] = [:]
+    private var yearBack: [Int: [String: Int32]] = [:]
+
+    init(table: GroupTable, total: GroupTable, cube: Cube) {
+        self.table = table
+        self.total = total
+        self.cube = cube
+    }
+
+    func value(_ e: MeasureExpr, _ g: Int) -> Value { column(e)[g] }
+
+    func column(_ e: MeasureExpr) -> [Value] {
+        if let c = memo[e] { return c }
+        let c = compute(e)
+        memo[e] = c
+        return c
+    }
+
+    private func compute(_ e: MeasureExpr) -> [Value] {
+        let n = table.count
+        switch e {
+        case .slot(let s, let part):
+            let a = table.accumulators[s]
+            return (0..<n).map { a.value($0, part) }
+        case .constant(let v):
+            return [Value](repeating: v, count: n)
+        case .negate(let x):
+            return column(x).map(Value.negate)
+        case .binary(let op, let l, let r):
+            let a = column(l), b = column(r)
+            let o = Evaluation.operator(op)
+            return (0..<n).map { Value.arithmetic(o, a[$0], b[$0]) }
+        case .analytic(let kind, let arg, let level):
+            let a = column(arg)
+            switch kind {
+            case .share:
+                if let level { return shareOfParent(a, arg, level) }
+                let whole = Evaluation(table: total, total: total, cube: cube).value(arg, 0)
+                return a.map { Value.arithmetic(.divide, $0, whole) }
+            case .rank:
+                guard !table.levels.isEmpty else { return [Value](repeating: .null, count: n) }
+                return Evaluation.ranks(a)
+            case .prev:
+                return (0..<n).map { g in shifted(g, yearBack: false).map { a[$0] } ?? .null }
+            case .growth, .yoy:
+                return (0..<n).map { g in
+                    guard let p = shifted(g, yearBack: kind == .yoy) else { return .null }
+                    return Value.arithmetic(.subtract, Value.arithmetic(.divide, a[g], a[p]), .integer(1))
+                }
+            case .running:
+                return running(a)
+            }
+        }
+    }
+
+    static func `operator`(_ op: BinaryOperator) -> Value.Operator {
+        switch op {
+        case .add: return .add
+        case .subtract: return .subtract
+        case .multiply: return .multiply
+        case .divide: return .divide
+        }
+    }
+
+    /// Competition ranks, highest value first; nulls rank last.
+    static func ranks(_ a: [Value]) -> [Value] {
+        let order = a.indices.sorted { x, y in
+            switch (a[x].isNull, a[y].isNull) {
+            case (true, _): return false
+            case (false, true): return true
+            default: return (Value.compare(a[x], a[y]) ?? 0) > 0
+            }
+        }
+        var out = [Value](repeating: .null, count: a.count)
+        for (i, g) in order.enumerated() {
+            if i > 0, let prev = Optional(order[i - 1]), Value.compare(a[prev], a[g]) == 0 || (a[prev].isNull && a[g].isNull) {
+                out[g] = out[prev]
+            } else {
+                out[g] = .integer(i + 1)
+            }
+        }
+        return out
+    }
+
+    // MARK: share of the parent member
+
+    private func shareOfParent(_ a: [Value], _ arg: MeasureExpr, _ level: LevelRef) -> [Value] {
+        guard let p = table.levels.firstIndex(where: { k in
+            k == level || (k.dimension == level.dimension && !k.isAttribute && !level.isAttribute && k.index >= level.index)
+        }) else { return [Value](repeating: .null, count: table.count) }
+        let from = table.levels[p]
+        var newLevels = table.levels
+        newLevels[p] = level
+        let (parent, map) = table.reduced(positions: Array(table.levels.indices), levels: newLevels, lift: { j, code in
+            j == p ? self.ancestor(code, dimension: from.dimension, from: from.index, to: level.index, attribute: from.isAttribute) : code
+        })
+        let whole = Evaluation(table: parent, total: total, cube: cube).column(arg)
+        return (0..<table.count).map { Value.arithmetic(.divide, a[$0], whole[Int(map[$0])]) }
+    }
+
+    func ancestor(_ code: Int32, dimension: Int, from: Int, to: Int, attribute: Bool) -> Int32 {
+        if attribute { return code }
+        let levels = cube.dimensions[dimension].levels
+        var c = code
+        var i = from
+        while i > to {
+            c = levels[i].parents[Int(c)]
+            i -= 1
+        }
+        return c
+    }
+
+    // MARK: time
+
+    /// The position of the finest time hierarchy level among the table's levels.
+    private lazy var timePosition: Int? = {
+        var best: Int?
+        for (j, l) in table.levels.enumerated() where cube.dimensions[l.dimension].isTime && !l.isAttribute {
+            if best == nil || table.levels[best!].index < l.index { best = j }
+        }
+        return best
+    }()
+
+    /// The group of the previous period (or the same period a year before), other keys equal.
+    private func shifted(_ g: Int, yearBack: Bool) -> Int? {
+        guard let t = timePosition else { return nil }
+        let level = table.levels[t]
+        var key = table.key(g)
+        let code = key[t]
+        let target: Int32
+        if yearBack {
+            guard let c = yearBefore(code, level) else { return nil }
+            target = c
+        } else {
+            guard code > 0 else { return nil }
+            target = code - 1
+        }
+        key[t] = target
+        for (j, other) in table.levels.enumerated() where j != t && other.dimension == level.dimension && !other.isAttribute && other.index < level.index {
+            key[j] = ancestor(target, dimension: level.dimension, from: level.index, to: other.index, attribute: false)
+        }
+        return table.group(key)
+    }
+
+    /// The member labelled like `code` one year earlier (`2024-03` → `2023-03`).
+    private func yearBefore(_ code: Int32, _ level: LevelRef) -> Int32? {
+        let members = level.level(in: cube).members
+        if yearBack[level.index] == nil {
+            var d: [String: Int32] = [:]
+            for (i, m) in members.enumerated() { d[m] = Int32(i) }
+            yearBack[level.index] = d
+        }
+        let label = members[Int(code)]
+        guard label.count >= 4, let year = Int(label.prefix(4)) else { return nil }
+        let earlier = String(year - 1) + label.dropFirst(4)
+        return yearBack[level.index]?[earlier]
+    }
+
+    /// Cumulative sums in time order, restarting for each combination of the other keys.
+    private func running(_ a: [Value]) -> [Value] {
+        guard let t = timePosition else { return [Value](repeating: .null, count: table.count) }
+        let others = table.levels.indices.filter { $0 != t }
+        let order = (0..<table.count).sorted { x, y in
+            for j in others where table.code(x, j) != table.code(y, j) { return table.code(x, j) < table.code(y, j) }
+            return table.code(x, t) < table.code(y, t)
+        }
+        var out = [Value](repeating: .null, count: table.count)
+        var sum = Value.null
+        var previous: Int?
+        for g in order {
+            if let p = previous, others.contains(where: { table.code(p, $0) != table.code(g, $0) }) { sum = .null }
+            if !a[g].isNull { sum = sum.isNull ? a[g] : Value.arithmetic(.add, sum, a[g]) }
+            out[g] = sum
+            previous = g
+        }
+        return out
+    }
+}

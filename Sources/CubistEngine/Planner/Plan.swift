@@ -1,0 +1,181 @@
+import CubistCore
+import CubistStore
+import CubistSyntax
+
+/// An error in a query: its message, where it is, and a suggestion.
+public struct QueryError: Error, Sendable, Equatable {
+    /// The message, lower case, e.g. `unknown measure or level 'revenu'`.
+    public var message: String
+    /// The offending part of the statement.
+    public var range: SourceRange
+    /// A suggestion, when one is near.
+    public var help: String?
+
+    /// Creates an error.
+    public init(_ message: String, at range: SourceRange, help: String? = nil) {
+        self.message = message
+        self.range = range
+        self.help = help
+    }
+}
+
+/// A level (or attribute) of a dimension, bound to the cube.
+struct LevelRef: Hashable {
+    /// Index of the dimension in `Cube.dimensions`.
+    let dimension: Int
+    /// Index of the level in `levels`, or of the attribute in `attributes`.
+    let index: Int
+    /// Whether it is an attribute.
+    let isAttribute: Bool
+
+    func level(in cube: Cube) -> Level {
+        let d = cube.dimensions[dimension]
+        return isAttribute ? d.attributes[index] : d.levels[index]
+    }
+
+    /// For each leaf member of the dimension, this level's code.
+    func leafMap(in cube: Cube) -> [Int32] {
+        let d = cube.dimensions[dimension]
+        return isAttribute ? d.leafToAttribute[index] : d.leafToLevel[index]
+    }
+
+    /// True for the dimension's leaf level (its codes are the fact codes themselves).
+    func isLeaf(in cube: Cube) -> Bool { !isAttribute && index == cube.dimensions[dimension].levels.count - 1 }
+
+    func qualifiedName(in cube: Cube) -> String {
+        "\(cube.dimensions[dimension].name).\(level(in: cube).name)"
+    }
+}
+
+/// Row-level arithmetic over numeric fact columns, evaluated per fact row.
+indirect enum RowExpr: Hashable {
+    /// A numeric fact column (index in `FactTable.numericColumns`).
+    case column(Int)
+    /// An exact constant `mantissa / 10^scale`.
+    case constant(Int64, scale: Int)
+    /// A floating-point constant.
+    case doubleConstant(Double)
+    case negate(RowExpr)
+    case binary(BinaryOperator, RowExpr, RowExpr)
+
+    /// The decimal places of an exact result, or nil when the expression yields Doubles (it divides).
+    func scale(in facts: FactTable) -> Int? {
+        switch self {
+        case .column(let c): return facts.numericColumns[c].scale
+        case .constant(_, let s): return s
+        case .doubleConstant: return nil
+        case .negate(let e): return e.scale(in: facts)
+        case .binary(let op, let l, let r):
+            guard let a = l.scale(in: facts), let b = r.scale(in: facts) else { return nil }
+            switch op {
+            case .add, .subtract: return max(a, b)
+            case .multiply: return a + b <= 18 ? a + b : nil
+            case .divide: return nil
+            }
+        }
+    }
+}
+
+/// What a group accumulates while the facts are scanned.
+enum AggregateKind: Hashable {
+    /// `count(*)`.
+    case countRows
+    /// Sum and count of the non-null values (serves sum, avg and count of an expression).
+    case sum(RowExpr)
+    case min(RowExpr)
+    case max(RowExpr)
+    /// Exact count of distinct members of a level.
+    case distinctMembers(LevelRef)
+    /// Exact count of distinct values of a numeric fact column.
+    case distinctValues(Int)
+    /// The first (or last) member of a level in natural order.
+    case member(LevelRef, last: Bool)
+}
+
+/// What an aggregate slot contributes to a measure expression.
+enum SlotPart: Hashable {
+    case sum, count, average, value
+}
+
+/// Analytic functions, computed over the aggregated result.
+enum AnalyticKind: String, Hashable {
+    case share, rank, prev, growth, yoy, running
+}
+
+/// A measure expression, evaluated per group after aggregation.
+indirect enum MeasureExpr: Hashable {
+    case slot(Int, SlotPart)
+    case constant(Value)
+    case negate(MeasureExpr)
+    case binary(BinaryOperator, MeasureExpr, MeasureExpr)
+    /// An analytic function of a measure expression; `level` for `share(m, level)`.
+    case analytic(AnalyticKind, MeasureExpr, level: LevelRef?)
+
+    var containsAnalytic: Bool {
+        switch self {
+        case .slot, .constant: return false
+        case .negate(let e): return e.containsAnalytic
+        case .binary(_, let l, let r): return l.containsAnalytic || r.containsAnalytic
+        case .analytic: return true
+        }
+    }
+}
+
+/// A row filter of WHERE, evaluated per chunk of fact rows.
+indirect enum RowFilter {
+    /// Keep rows whose leaf member of the dimension is set in the mask.
+    case members(dimension: Int, mask: [Bool])
+    /// Compare row-level arithmetic; rows where either side is null fail.
+    case compare(RowExpr, ComparisonOperator, RowExpr)
+    case and([RowFilter])
+    case or([RowFilter])
+    case not(RowFilter)
+    case constant(Bool)
+}
+
+/// A condition of HAVING over measure expressions (indices into the plan's value list).
+indirect enum GroupFilter {
+    case compare(Int, ComparisonOperator, Int)
+    case and(GroupFilter, GroupFilter)
+    case or(GroupFilter, GroupFilter)
+    case not(GroupFilter)
+}
+
+/// One ORDER BY key of a plan.
+enum OrderKey {
+    /// Natural member order of the key level at this position.
+    case level(Int, descending: Bool)
+    /// A value of the plan's value list.
+    case value(Int, descending: Bool)
+}
+
+/// A SELECT bound to a cube: everything the executor needs, nothing it must look up by name.
+struct QueryPlan {
+    /// The grouping levels: BY levels (ROLLUP ones included) then ACROSS levels.
+    var levels: [LevelRef] = []
+    /// Headers of the BY levels, as written.
+    var levelHeaders: [String] = []
+    /// How many of `levels` are BY levels.
+    var byCount = 0
+    /// Index (into the BY levels) where ROLLUP starts, if any.
+    var rollupStart: Int?
+    /// The aggregates to accumulate.
+    var aggregates: [AggregateKind] = []
+    /// WHERE.
+    var filter: RowFilter?
+    /// Every measure expression the query evaluates: output items first, then hidden ones.
+    var values: [MeasureExpr] = []
+    /// Output items: header, value index, format.
+    var items: [(header: String, value: Int, format: MeasureFormat?)] = []
+    var having: GroupFilter?
+    var order: [OrderKey] = []
+    var top: (count: Int128, scale: Int, percent: Bool, value: Int, others: Bool)?
+    var limit: Int?
+    var offset: Int = 0
+    var totals = false
+    var warnings: [QueryWarning] = []
+    /// The statement's range, for errors found while executing.
+    var rangeForErrors = SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))
+
+    var acrossCount: Int { levels.count - byCount }
+}

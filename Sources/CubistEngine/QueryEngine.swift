@@ -1,0 +1,55 @@
+import CubistStore
+import CubistSyntax
+
+/// Answers SELECT statements on one cube: binds names, scans the facts, and builds the
+/// typed result. Stateless between queries; safe to share.
+public struct QueryEngine: Sendable {
+    /// The cube queries run against.
+    public let cube: Cube
+    /// Measures defined for the session on top of the model's.
+    public let sessionMeasures: [Measure]
+
+    /// Creates an engine over a cube.
+    public init(cube: Cube, sessionMeasures: [Measure] = []) {
+        self.cube = cube
+        self.sessionMeasures = sessionMeasures
+    }
+
+    /// Runs a SELECT. `parameters` maps lower-cased parameter names to their values.
+    public func run(_ select: SelectStatement, parameters: [String: String] = [:]) throws(QueryError) -> ResultTable {
+        try execute(select, parameters: parameters).0
+    }
+
+    /// Runs a SELECT and also returns, per result row, the BY member codes it stands for.
+    func execute(_ select: SelectStatement, parameters: [String: String]) throws(QueryError) -> (ResultTable, [[Int32]?]) {
+        let plan = try self.plan(select, parameters: parameters)
+        let fine = try Scan(cube: cube, plan: plan).run()
+        return Finalizer(cube: cube, plan: plan, fine: fine).run()
+    }
+
+    func plan(_ select: SelectStatement, parameters: [String: String]) throws(QueryError) -> QueryPlan {
+        let names = Names(cube: cube, extraMeasures: sessionMeasures)
+        var binder = Binder(names: names, parameters: parameters) { (sub: SelectStatement) throws(QueryError) -> (LevelRef, Set<Int32>) in
+            try self.memberSet(sub, parameters: parameters)
+        }
+        var plan = try binder.bind(select)
+        plan.rangeForErrors = select.range
+        return plan
+    }
+
+    /// The members a sub-select lists: the codes of its one BY level in its result rows.
+    private func memberSet(_ sub: SelectStatement, parameters: [String: String]) throws(QueryError) -> (LevelRef, Set<Int32>) {
+        let plan = try self.plan(sub, parameters: parameters)
+        guard plan.byCount == 1, plan.acrossCount == 0, plan.rollupStart == nil, let level = plan.levels.first else {
+            throw QueryError("a sub-select in IN (...) must list exactly one level", at: sub.range,
+                             help: "e.g. SELECT customer.customer WHERE time.year = 2023")
+        }
+        let fine = try Scan(cube: cube, plan: plan).run()
+        let (table, keys) = Finalizer(cube: cube, plan: plan, fine: fine).run()
+        var codes = Set<Int32>()
+        for (i, key) in keys.enumerated() where table.rowKinds[i] == .detail {
+            if let c = key?.first { codes.insert(c) }
+        }
+        return (level, codes)
+    }
+}

@@ -1,0 +1,152 @@
+/// A statement of the Cubist language, as parsed (syntax only; the planner binds names).
+public enum Statement: Sendable, Hashable {
+    /// `SELECT ...`
+    case select(SelectStatement)
+    /// `SET $name = value`
+    case setParameter(name: String, value: Expr, SourceRange)
+
+    /// Where the statement is in its source.
+    public var range: SourceRange {
+        switch self {
+        case .select(let s): return s.range
+        case .setParameter(_, _, let r): return r
+        }
+    }
+}
+
+/// One item of a SELECT list: an expression and an optional `AS` alias.
+public struct SelectItem: Sendable, Hashable {
+    /// The expression.
+    public var expr: Expr
+    /// The alias after `AS`, if any.
+    public var alias: String?
+
+    /// Creates an item.
+    public init(expr: Expr, alias: String?) {
+        self.expr = expr
+        self.alias = alias
+    }
+}
+
+/// One item of a BY clause: a level, or `ROLLUP(level, ...)` for subtotals.
+public enum GroupItem: Sendable, Hashable {
+    /// A level, attribute or dimension name.
+    case level(Expr)
+    /// `ROLLUP(a, b, ...)`: subtotal rows for every prefix of the list.
+    case rollup([Expr], SourceRange)
+}
+
+/// `TOP n [PERCENT] BY m [WITH OTHERS]`.
+public struct TopClause: Sendable, Hashable {
+    /// How many rows (or what percent of them): a number or a parameter.
+    public var count: Expr
+    /// Whether `count` is a percentage of the rows.
+    public var percent: Bool
+    /// The measure expression ranked on, highest first.
+    public var by: Expr
+    /// Whether one more row sums everything outside the top.
+    public var withOthers: Bool
+    /// Where the clause is.
+    public var range: SourceRange
+
+    /// Creates a TOP clause.
+    public init(count: Expr, percent: Bool, by: Expr, withOthers: Bool, range: SourceRange) {
+        self.count = count
+        self.percent = percent
+        self.by = by
+        self.withOthers = withOthers
+        self.range = range
+    }
+}
+
+/// One ORDER BY key.
+public struct OrderItem: Sendable, Hashable {
+    /// An output column's name or alias, a level, or a measure expression.
+    public var expr: Expr
+    /// True for `DESC`.
+    public var descending: Bool
+
+    /// Creates an order key.
+    public init(expr: Expr, descending: Bool) {
+        self.expr = expr
+        self.descending = descending
+    }
+}
+
+/// A SELECT statement (also the body of a sub-select in `IN (...)`).
+public struct SelectStatement: Sendable, Hashable {
+    /// The select list.
+    public var items: [SelectItem]
+    /// The cube after `FROM`, if given.
+    public var from: Expr?
+    /// The BY (GROUP BY) items.
+    public var by: [GroupItem]
+    /// The ACROSS levels (crosstab columns).
+    public var across: [Expr]
+    /// The WHERE condition.
+    public var whereClause: Condition?
+    /// The HAVING condition.
+    public var having: Condition?
+    /// The TOP clause.
+    public var top: TopClause?
+    /// The ORDER BY keys.
+    public var orderBy: [OrderItem]
+    /// LIMIT: a number or a parameter.
+    public var limit: Expr?
+    /// OFFSET: a number or a parameter.
+    public var offset: Expr?
+    /// `WITH TOTALS`.
+    public var withTotals: Bool
+    /// Where the statement is.
+    public var range: SourceRange
+
+    /// Creates an empty SELECT at `range`.
+    public init(range: SourceRange) {
+        items = []
+        by = []
+        across = []
+        orderBy = []
+        withTotals = false
+        self.range = range
+    }
+}
+
+/// Comparison operators of conditions.
+public enum ComparisonOperator: String, Sendable, Hashable, CaseIterable {
+    case equal = "="
+    case notEqual = "<>"
+    case less = "<"
+    case lessOrEqual = "<="
+    case greater = ">"
+    case greaterOrEqual = ">="
+}
+
+/// A boolean condition of WHERE or HAVING.
+public indirect enum Condition: Sendable, Hashable {
+    /// `a AND b`
+    case and(Condition, Condition)
+    /// `a OR b`
+    case or(Condition, Condition)
+    /// `NOT a`
+    case not(Condition, SourceRange)
+    /// `x op y`
+    case compare(Expr, ComparisonOperator, Expr)
+    /// `x [NOT] BETWEEN low AND high`
+    case between(Expr, low: Expr, high: Expr, negated: Bool)
+    /// `x [NOT] IN (v, ...)`
+    case inList(Expr, [Expr], negated: Bool)
+    /// `x [NOT] IN (SELECT ...)`
+    case inSelect(Expr, SelectStatement, negated: Bool)
+    /// `x [NOT] LIKE 'pattern'`
+    case like(Expr, pattern: Expr, negated: Bool)
+
+    /// Where the condition starts.
+    public var location: SourceRange {
+        switch self {
+        case .and(let a, _), .or(let a, _): return a.location
+        case .not(_, let r): return r
+        case .compare(let x, _, _), .between(let x, _, _, _), .inList(let x, _, _), .inSelect(let x, _, _), .like(let x, _, _):
+            return x.range
+        }
+    }
+}

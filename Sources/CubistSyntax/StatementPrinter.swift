@@ -1,0 +1,72 @@
+/// Prints statements back as canonical source: keywords upper case, clauses in the order
+/// of the grammar, parentheses only where needed. Printing then parsing gives the same tree.
+extension Statement: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .select(let s): return s.description
+        case .setParameter(let name, let value, _): return "SET $\(name) = \(value)"
+        }
+    }
+}
+
+extension SelectStatement: CustomStringConvertible {
+    public var description: String {
+        var parts = ["SELECT " + items.map { item in
+            item.alias.map { "\(item.expr) AS \(Expr.printName($0))" } ?? item.expr.description
+        }.joined(separator: ", ")]
+        if let from { parts.append("FROM \(from)") }
+        if !by.isEmpty {
+            parts.append("BY " + by.map { item in
+                switch item {
+                case .level(let e): return e.description
+                case .rollup(let list, _): return "ROLLUP(" + list.map(\.description).joined(separator: ", ") + ")"
+                }
+            }.joined(separator: ", "))
+        }
+        if !across.isEmpty { parts.append("ACROSS " + across.map(\.description).joined(separator: ", ")) }
+        if let whereClause { parts.append("WHERE \(whereClause)") }
+        if let having { parts.append("HAVING \(having)") }
+        if let top {
+            parts.append("TOP \(top.count)" + (top.percent ? " PERCENT" : "") + " BY \(top.by)" + (top.withOthers ? " WITH OTHERS" : ""))
+        }
+        if !orderBy.isEmpty {
+            parts.append("ORDER BY " + orderBy.map { $0.expr.description + ($0.descending ? " DESC" : "") }.joined(separator: ", "))
+        }
+        if let limit { parts.append("LIMIT \(limit)") }
+        if let offset { parts.append("OFFSET \(offset)") }
+        if withTotals { parts.append("WITH TOTALS") }
+        return parts.joined(separator: " ")
+    }
+}
+
+extension Condition: CustomStringConvertible {
+    public var description: String { printed(context: 0) }
+
+    /// Binding strength: OR 1, AND 2, NOT and predicates 3.
+    private var strength: Int {
+        switch self {
+        case .or: return 1
+        case .and: return 2
+        default: return 3
+        }
+    }
+
+    private func printed(context: Int) -> String {
+        let text: String
+        switch self {
+        case .or(let a, let b): text = a.printed(context: 1) + " OR " + b.printed(context: 2)
+        case .and(let a, let b): text = a.printed(context: 2) + " AND " + b.printed(context: 3)
+        case .not(let a, _): text = "NOT " + a.printed(context: 3)
+        case .compare(let x, let op, let y): text = "\(x) \(op.rawValue) \(y)"
+        case .between(let x, let low, let high, let negated):
+            text = "\(x) \(negated ? "NOT " : "")BETWEEN \(low) AND \(high)"
+        case .inList(let x, let values, let negated):
+            text = "\(x) \(negated ? "NOT " : "")IN (" + values.map(\.description).joined(separator: ", ") + ")"
+        case .inSelect(let x, let sub, let negated):
+            text = "\(x) \(negated ? "NOT " : "")IN (\(sub))"
+        case .like(let x, let pattern, let negated):
+            text = "\(x) \(negated ? "NOT " : "")LIKE \(pattern)"
+        }
+        return strength < context ? "(\(text))" : text
+    }
+}

@@ -1,0 +1,342 @@
+import CubistCore
+
+extension Parser {
+    /// Words that start or separate clauses; they are never names unless double-quoted.
+    static let reservedWords: Set<String> = [
+        "select", "from", "by", "group", "across", "where", "having", "top", "order", "limit", "offset",
+        "with", "and", "or", "not", "in", "between", "like", "as", "set",
+    ]
+
+    /// The clause keywords offered when a statement goes on with something unexpected.
+    static let clauseKeywords = ["FROM", "BY", "GROUP BY", "ACROSS", "WHERE", "HAVING", "TOP", "ORDER BY", "LIMIT", "OFFSET", "WITH TOTALS"]
+
+    /// The statements the language has, for did-you-mean on a misspelled first word.
+    public static let statementKeywords = ["SELECT", "SET"]
+
+    /// True when `word` is reserved (case-insensitive).
+    static func isReserved(_ word: String) -> Bool { reservedWords.contains(word.lowercased()) }
+
+    /// Parses one statement (an optional trailing `;` is allowed).
+    public static func parseStatement(_ text: String, line: Int = 1, column: Int = 1) throws(SyntaxError) -> Statement {
+        var parser = Parser(text, line: line, column: column)
+        let statement = try parser.statement()
+        _ = parser.eat(";")
+        guard case .end = parser.current.kind else {
+            throw parser.failure("expected end of statement, found \(parser.current.quoted)", help: parser.clauseHelp())
+        }
+        return statement
+    }
+
+    // MARK: statements
+
+    /// statement -> select | set
+    mutating func statement() throws(SyntaxError) -> Statement {
+        let token = current
+        switch token.kind {
+        case .word(let w) where w.caseInsensitiveEquals("select"):
+            return .select(try select())
+        case .word(let w) where w.caseInsensitiveEquals("set"):
+            return try setParameter()
+        case .word(let w):
+            let help = Suggestions.nearest(to: w.uppercased(), in: Parser.statementKeywords).map { "did you mean \($0)?" }
+                ?? "statements start with one of: \(Parser.statementKeywords.joined(separator: ", "))"
+            throw failure("unknown statement '\(w)'", help: help)
+        case .end:
+            throw failure("expected a statement, found end of input")
+        default:
+            throw failure("expected a statement, found \(token.quoted)",
+                          help: "statements start with one of: \(Parser.statementKeywords.joined(separator: ", "))")
+        }
+    }
+
+    /// set -> 'SET' parameter '=' ( string | number | '-' number )
+    private mutating func setParameter() throws(SyntaxError) -> Statement {
+        let start = current
+        index += 1
+        guard case .parameter(let name) = current.kind else {
+            throw failure("expected a parameter such as $month after SET, found \(current.quoted)", help: "write SET $name = 'value'")
+        }
+        index += 1
+        try expect("=")
+        let value = try expression()
+        switch value {
+        case .string, .number, .negate(.number, _): break
+        default: throw SyntaxError("a parameter's value must be a string or a number", at: value.range, help: "write SET $\(name) = 'value'")
+        }
+        return .setParameter(name: name, value: value, SourceRange(start: start.range.start, end: value.range.end, location: start.range.location))
+    }
+
+    /// select -> 'SELECT' item { ',' item } { clause }; each clause at most once, in any order.
+    mutating func select() throws(SyntaxError) -> SelectStatement {
+        let start = current
+        index += 1
+        var s = SelectStatement(range: start.range)
+        repeat {
+            let expr = try expression()
+            var alias: String?
+            if atKeyword("as") {
+                index += 1
+                alias = try identifier(after: "AS")
+            }
+            s.items.append(SelectItem(expr: expr, alias: alias))
+        } while eat(",")
+        var seen: Set<String> = []
+        while true {
+            let token = current
+            guard case .word(let w) = token.kind else { break }
+            let keyword = w.lowercased()
+            let clause = keyword == "group" ? "by" : keyword
+            guard ["from", "by", "across", "where", "having", "top", "order", "limit", "offset", "with"].contains(clause) else { break }
+            if seen.contains(clause) {
+                throw failure("\(w.uppercased()) given twice in one SELECT", help: "combine the two into one clause")
+            }
+            seen.insert(clause)
+            index += 1
+            switch clause {
+            case "from":
+                let name = try identifier(after: "FROM")
+                s.from = .name([name], token.range)
+            case "by":
+                if keyword == "group" { try expectKeyword("by") }
+                s.by = try groupItems()
+            case "across":
+                s.across = try commaList { (p: inout Parser) throws(SyntaxError) in try p.expression() }
+            case "where":
+                s.whereClause = try condition()
+            case "having":
+                s.having = try condition()
+            case "top":
+                s.top = try top(start: token)
+            case "order":
+                try expectKeyword("by")
+                s.orderBy = try commaList { (p: inout Parser) throws(SyntaxError) in
+                    let e = try p.expression()
+                    if p.atKeyword("desc") { p.index += 1; return OrderItem(expr: e, descending: true) }
+                    if p.atKeyword("asc") { p.index += 1 }
+                    return OrderItem(expr: e, descending: false)
+                }
+            case "limit":
+                s.limit = try count(after: "LIMIT")
+                if atKeyword("offset") {
+                    seen.insert("offset")
+                    index += 1
+                    s.offset = try count(after: "OFFSET")
+                }
+            case "offset":
+                s.offset = try count(after: "OFFSET")
+            default: // with
+                try expectKeyword("totals")
+                s.withTotals = true
+            }
+        }
+        s.range = SourceRange(start: start.range.start, end: tokens[max(0, index - 1)].range.end, location: start.range.location)
+        return s
+    }
+
+    /// A help text for a word where a clause could start: did-you-mean, or the clause list.
+    func clauseHelp() -> String? {
+        guard case .word(let w) = current.kind else { return nil }
+        if let near = Suggestions.nearest(to: w.uppercased(), in: Parser.clauseKeywords + ["AS", "AND", "OR", "DESC", "ASC"]) {
+            return "did you mean \(near)?"
+        }
+        return "a SELECT goes on with ',' or a clause: \(Parser.clauseKeywords.joined(separator: ", "))"
+    }
+
+    private mutating func expectKeyword(_ keyword: String) throws(SyntaxError) {
+        guard atKeyword(keyword) else {
+            var help: String?
+            if case .word(let w) = current.kind, Suggestions.nearest(to: w.uppercased(), in: [keyword.uppercased()]) != nil {
+                help = "did you mean \(keyword.uppercased())?"
+            }
+            throw failure("expected \(keyword.uppercased()), found \(current.quoted)", help: help)
+        }
+        index += 1
+    }
+
+    private mutating func identifier(after keyword: String) throws(SyntaxError) -> String {
+        switch current.kind {
+        case .word(let w) where !Parser.isReserved(w):
+            index += 1
+            return w
+        case .quotedName(let n):
+            index += 1
+            return n
+        default:
+            throw failure("expected a name after \(keyword), found \(current.quoted)")
+        }
+    }
+
+    /// A LIMIT, OFFSET or TOP count: a whole number or a parameter.
+    private mutating func count(after keyword: String) throws(SyntaxError) -> Expr {
+        let token = current
+        switch token.kind {
+        case .number(let n) where n.allSatisfy(\.isNumber):
+            index += 1
+            return .number(n, token.range)
+        case .number(let n) where keyword == "TOP":
+            index += 1
+            return .number(n, token.range)
+        case .parameter(let p):
+            index += 1
+            return .parameter(p, token.range)
+        default:
+            throw failure("expected a whole number after \(keyword), found \(token.quoted)")
+        }
+    }
+
+    private mutating func commaList<T>(_ element: (inout Parser) throws(SyntaxError) -> T) throws(SyntaxError) -> [T] {
+        var list = [try element(&self)]
+        while eat(",") { list.append(try element(&self)) }
+        return list
+    }
+
+    /// by -> group item { ',' group item }; group item -> 'ROLLUP' '(' expr { ',' expr } ')' | expr
+    private mutating func groupItems() throws(SyntaxError) -> [GroupItem] {
+        try commaList { (p: inout Parser) throws(SyntaxError) in
+            let token = p.current
+            if token.isKeyword("rollup"), p.tokens.count > p.index + 1, p.tokens[p.index + 1].isSymbol("(") {
+                p.index += 1
+                let open = p.current
+                p.index += 1
+                let levels = try p.commaList { (q: inout Parser) throws(SyntaxError) in try q.expression() }
+                let close = p.current
+                try p.expect(")", closing: open)
+                return .rollup(levels, SourceRange(start: token.range.start, end: close.range.end, location: token.range.location))
+            }
+            return .level(try p.expression())
+        }
+    }
+
+    /// top -> 'TOP' count [ 'PERCENT' ] 'BY' expr [ 'WITH' 'OTHERS' ]
+    private mutating func top(start: Token) throws(SyntaxError) -> TopClause {
+        let n = try count(after: "TOP")
+        var percent = false
+        if atKeyword("percent") {
+            index += 1
+            percent = true
+        }
+        try expectKeyword("by")
+        let by = try expression()
+        var withOthers = false
+        if atKeyword("with"), tokens.count > index + 1, tokens[index + 1].isKeyword("others") {
+            index += 2
+            withOthers = true
+        }
+        return TopClause(count: n, percent: percent, by: by, withOthers: withOthers,
+                         range: SourceRange(start: start.range.start, end: tokens[index - 1].range.end, location: start.range.location))
+    }
+
+    // MARK: conditions
+
+    /// condition -> conjunction { 'OR' conjunction }
+    mutating func condition() throws(SyntaxError) -> Condition {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Parser.maximumDepth else { throw failure("condition nested too deeply (more than \(Parser.maximumDepth) levels)") }
+        var lhs = try conjunction()
+        while atKeyword("or") {
+            index += 1
+            lhs = .or(lhs, try conjunction())
+        }
+        return lhs
+    }
+
+    /// conjunction -> negation { 'AND' negation }
+    private mutating func conjunction() throws(SyntaxError) -> Condition {
+        var lhs = try negation()
+        while atKeyword("and") {
+            index += 1
+            lhs = .and(lhs, try negation())
+        }
+        return lhs
+    }
+
+    /// negation -> 'NOT' negation | '(' condition ')' | predicate
+    private mutating func negation() throws(SyntaxError) -> Condition {
+        let token = current
+        if token.isKeyword("not") {
+            index += 1
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= Parser.maximumDepth else { throw failure("condition nested too deeply (more than \(Parser.maximumDepth) levels)") }
+            return .not(try negation(), token.range)
+        }
+        if token.isSymbol("("), let close = matchingParenthesis(from: index), !startsOperator(at: close + 1) {
+            // A parenthesis opens a condition unless an operator follows its ')', as in
+            // `(revenue - cost) > 0`, where it is an arithmetic operand.
+            index += 1
+            let inner = try condition()
+            try expect(")", closing: token)
+            return inner
+        }
+        return try predicate()
+    }
+
+    /// The index of the ')' closing the '(' at `open`, or nil when it is never closed.
+    private func matchingParenthesis(from open: Int) -> Int? {
+        var level = 0
+        var i = open
+        while i < tokens.count {
+            if tokens[i].isSymbol("(") { level += 1 }
+            if tokens[i].isSymbol(")") {
+                level -= 1
+                if level == 0 { return i }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    private func startsOperator(at i: Int) -> Bool {
+        guard i < tokens.count else { return false }
+        let token = tokens[i]
+        if case .symbol(let s) = token.kind {
+            return ["+", "-", "*", "/", "=", "<>", "<", "<=", ">", ">="].contains(s)
+        }
+        return token.isKeyword("between") || token.isKeyword("in") || token.isKeyword("like") || token.isKeyword("not")
+    }
+
+    /// predicate -> expr ( compare expr | [NOT] BETWEEN expr AND expr | [NOT] IN '(' (select | expr {',' expr}) ')' | [NOT] LIKE expr )
+    private mutating func predicate() throws(SyntaxError) -> Condition {
+        let lhs = try expression()
+        if case .symbol(let s) = current.kind, let op = ComparisonOperator(rawValue: s) {
+            index += 1
+            return .compare(lhs, op, try expression())
+        }
+        var negated = false
+        if atKeyword("not") {
+            index += 1
+            negated = true
+        }
+        if atKeyword("between") {
+            index += 1
+            let low = try expression()
+            try expectKeyword("and")
+            let high = try expression()
+            return .between(lhs, low: low, high: high, negated: negated)
+        }
+        if atKeyword("like") {
+            index += 1
+            return .like(lhs, pattern: try expression(), negated: negated)
+        }
+        if atKeyword("in") {
+            index += 1
+            let open = current
+            try expect("(")
+            if atKeyword("select") {
+                let sub = try select()
+                try expect(")", closing: open)
+                return .inSelect(lhs, sub, negated: negated)
+            }
+            let values = try commaList { (p: inout Parser) throws(SyntaxError) in try p.expression() }
+            try expect(")", closing: open)
+            return .inList(lhs, values, negated: negated)
+        }
+        let expected = negated ? "BETWEEN, IN or LIKE after NOT" : "a comparison (=, <>, <, <=, >, >=, BETWEEN, IN, LIKE)"
+        var help: String?
+        if case .word(let w) = current.kind {
+            help = Suggestions.nearest(to: w.uppercased(), in: ["BETWEEN", "IN", "LIKE", "NOT", "AND", "OR"]).map { "did you mean \($0)?" }
+        }
+        throw failure("expected \(expected), found \(current.quoted)", help: help)
+    }
+}
