@@ -261,9 +261,10 @@ extension Parser {
             guard depth <= Parser.maximumDepth else { throw failure("condition nested too deeply (more than \(Parser.maximumDepth) levels)") }
             return .not(try negation(), token.range)
         }
-        if token.isSymbol("("), let close = matchingParenthesis(from: index), !startsOperator(at: close + 1) {
+        if token.isSymbol("("), matchingParenthesis(from: index).map({ !startsOperator(at: $0 + 1) }) ?? true {
             // A parenthesis opens a condition unless an operator follows its ')', as in
-            // `(revenue - cost) > 0`, where it is an arithmetic operand.
+            // `(revenue - cost) > 0`, where it is an arithmetic operand. Unclosed, it is
+            // read as a condition so the error names the missing ')'.
             index += 1
             let inner = try condition()
             try expect(")", closing: token)

@@ -1,0 +1,189 @@
+import CubistEngine
+import CubistGenerator
+import CubistStore
+import Foundation
+import Testing
+
+/// Draws random queries over the whole SELECT grammar for one cube.
+struct QueryGenerator {
+    var random: SeededRandom
+    let cube: Cube
+    let levels: [RL]
+    let leaf: RL
+    let numeric: [String]
+    let catalog: [RM]
+
+    mutating func pick<T>(_ xs: [T]) -> T { xs[random.below(xs.count)] }
+    mutating func chance(_ p: Double) -> Bool { random.unit() < p }
+
+    func members(_ l: RL) -> [String] {
+        let dim = cube.dimensions.first { $0.name == l.dim }!
+        return (dim.levels + dim.attributes).first { $0.name == l.level }!.members
+    }
+
+    mutating func rowExpr() -> RowE {
+        if chance(0.6) { return .col(pick(numeric)) }
+        let op: Character = pick(["+", "-", "*"])
+        return .bin(op, .col(pick(numeric)), chance(0.5) ? .col(pick(numeric)) : .const(Int128(random.below(5) + 1), 0))
+    }
+
+    mutating func condition(depth: Int = 0) -> RC {
+        if depth < 2, chance(0.25) {
+            let a = condition(depth: depth + 1), b = condition(depth: depth + 1)
+            return pick([RC.and(a, b), .or(a, b), .not(a)])
+        }
+        let l = pick(levels)
+        let ms = members(l)
+        switch random.below(7) {
+        case 0: return .memberEq(l, chance(0.05) ? "Nowhere" : pick(ms), negated: chance(0.3))
+        case 1: return .memberIn(l, (0..<(1 + random.below(3))).map { _ in pick(ms) })
+        case 2:
+            let a = random.below(ms.count), b = random.below(ms.count)
+            return .memberBetween(l, ms[min(a, b)], ms[max(a, b)])
+        case 3: return .memberLike(l, String(pick(ms).prefix(1 + random.below(2))) + "%")
+        case 4:
+            let years = members(RL(dim: "time", level: "year"))
+            return .inSub(leaf, year: pick(years), negated: chance(0.4))
+        default:
+            let limit: Int128 = Int128(random.below(200))
+            return .rowCompare(.col(pick(numeric)), pick(["<", "<=", ">", ">=", "<>"]), .const(limit, random.below(2)))
+        }
+    }
+
+    mutating func measure(byHasTime: Bool, by: [RL]) -> RM {
+        switch random.below(12) {
+        case 0...3: return pick(catalog)
+        case 4: return pick([RM.sum(rowExpr()), .avg(rowExpr()), .min(rowExpr()), .max(rowExpr()), .count(rowExpr())])
+        case 5: return pick([RM.countStar, .distinct(pick(levels)), .firstMember(pick(levels)), .lastMember(pick(levels))])
+        case 6: return .bin(pick(["+", "-", "*", "/"]), pick(catalog), chance(0.5) ? pick(catalog) : .const(Int128(random.below(9) + 1), random.below(2)))
+        case 7: return .share(pick(catalog))
+        case 8: return by.isEmpty ? pick(catalog) : .rank(pick(catalog))
+        case 9:
+            if let l = by.first(where: { b in levels.contains { $0.dim == b.dim && $0 != b } }), chance(0.5) {
+                let ancestors = levels.filter { $0.dim == l.dim && Reference(cube: cube).isAncestorOrSelf($0, of: l) }
+                if !ancestors.isEmpty { let a = pick(ancestors); return .shareOf(pick(catalog), a) }
+            }
+            return .share(pick(catalog))
+        default:
+            guard byHasTime else { return pick(catalog) }
+            let m = pick(catalog)
+            return pick([RM.prev(m), .growth(m), .yoy(m), .running(m)])
+        }
+    }
+
+    mutating func query() -> RQ {
+        var q = RQ()
+        let byCount = random.below(3)
+        while q.by.count < byCount {
+            let l = pick(levels)
+            if !q.by.contains(l) { q.by.append(l) }
+        }
+        q.rollup = !q.by.isEmpty && chance(0.15)
+        if !q.rollup, chance(0.2) {
+            let l = pick(levels)
+            if !q.by.contains(l) { q.across = [l] }
+        }
+        let timeLevels: Set<String> = ["year", "quarter", "month", "day"]
+        let hasTime = (q.by + q.across).contains { $0.dim == "time" && timeLevels.contains($0.level) }
+        for _ in 0..<(1 + random.below(3)) { q.measures.append(measure(byHasTime: hasTime, by: q.by)) }
+        if chance(0.6) { q.filter = condition() }
+        if !q.by.isEmpty, chance(0.2) { q.having = (0, pick([">", "<"]), .exact(Int128(random.below(3000)), 0)) }
+        if !q.by.isEmpty, !q.rollup, chance(0.15) {
+            q.top = (1 + random.below(5), random.below(q.measures.count), chance(0.5))
+        }
+        if chance(0.3) { q.order = (random.below(q.measures.count), chance(0.5)) }
+        if chance(0.2) { q.limit = random.below(6) }
+        if chance(0.1) { q.offset = random.below(3) }
+        q.totals = chance(0.25)
+        return q
+    }
+}
+
+/// True when an engine value equals a reference value: exact numbers exactly, floating
+/// point within a relative 1e-9.
+func same(_ v: Value, _ r: RV) -> Bool {
+    switch (v, r) {
+    case (.null, .null): return true
+    case (.text(let a), .text(let b)): return a == b
+    case (.exact(let m, let s), .exact(let n, let t)): return refCompare(.exact(m, s), .exact(n, t)) == 0
+    default:
+        guard let a = v.doubleValue, let b = r.number else { return false }
+        return abs(a - b) <= 1e-9 * max(1, abs(a), abs(b))
+    }
+}
+
+@Suite struct DifferentialTests {
+    static let crm: [RM] = {
+        let revenue = RM.named("revenue", .sum(.col("revenue"))), cost = RM.named("cost", .sum(.col("cost")))
+        return [revenue, cost, .named("quantity", .sum(.col("quantity"))), .named("orders", .countStar),
+                .named("customers", .distinct(RL(dim: "customer", level: "customer"))),
+                .named("margin", .bin("-", revenue, cost)), .named("margin_pct", .bin("/", .bin("-", revenue, cost), revenue))]
+    }()
+
+    static let rnd: [RM] = {
+        let amount = RM.named("amount", .sum(.col("amount"))), qty = RM.named("qty", .sum(.col("qty")))
+        return [amount, qty, .named("n", .countStar), .named("cities", .distinct(RL(dim: "geo", level: "city"))),
+                .named("net", .bin("-", amount, qty)), .named("per_unit", .bin("/", amount, qty)),
+                .named("gross", .sum(.bin("*", .col("amount"), .col("qty"))))]
+    }()
+
+    /// Runs `count` random queries on a cube; returns the failures (seed, query, why).
+    func check(_ cube: Cube, generator: inout QueryGenerator, seed: UInt64, count: Int) -> [String] {
+        var failures: [String] = []
+        let reference = Reference(cube: cube)
+        for i in 0..<count {
+            let q = generator.query()
+            reference.cache.members = [:]
+            let expected = reference.run(q)
+            let actual: ResultTable
+            do {
+                actual = try run(cube, q.text)
+            } catch {
+                failures.append("seed \(seed) query \(i): \(q.text)\n  engine failed: \(error)")
+                continue
+            }
+            if actual.rows.count != expected.count {
+                failures.append("seed \(seed) query \(i): \(q.text)\n  \(actual.rows.count) rows, reference \(expected.count)\n  engine: \(cells(actual).prefix(6))\n  reference: \(expected.prefix(6))")
+                continue
+            }
+            outer: for (r, row) in actual.rows.enumerated() {
+                guard row.count == expected[r].count else {
+                    failures.append("seed \(seed) query \(i): \(q.text)\n  row \(r): \(row.count) cells, reference \(expected[r].count)")
+                    break
+                }
+                for (c, v) in row.enumerated() where !same(v, expected[r][c]) {
+                    failures.append("seed \(seed) query \(i): \(q.text)\n  row \(r) column \(actual.columns[c].name): engine \(v), reference \(expected[r][c])")
+                    break outer
+                }
+            }
+        }
+        return failures
+    }
+
+    /// Set CUBIST_DIFF_QUERIES to run more queries per cube (a longer, separate mode).
+    static var queriesPerCube: Int { Int(ProcessInfo.processInfo.environment["CUBIST_DIFF_QUERIES"] ?? "") ?? 150 }
+
+    @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
+    func crmCubesAgreeWithTheReference(seed: UInt64) throws {
+        let cube = try crmCube(rows: 1500 + Int(seed) * 200, seed: seed)
+        let levels = ["customer.region", "customer.city", "customer.segment", "customer.tier", "customer.customer", "product.category",
+                      "product.subcategory", "channel.type", "channel.channel", "time.year", "time.quarter", "time.month", "time.weekday"]
+            .map { RL(dim: String($0.split(separator: ".")[0]), level: String($0.split(separator: ".")[1])) }
+        var generator = QueryGenerator(random: SeededRandom(seed: seed * 7919), cube: cube, levels: levels,
+                                       leaf: RL(dim: "customer", level: "customer"),
+                                       numeric: ["quantity", "price", "discount", "revenue", "cost"], catalog: Self.crm)
+        let failures = check(cube, generator: &generator, seed: seed, count: Self.queriesPerCube)
+        #expect(failures.isEmpty, "\(failures.count) mismatches; first: \(failures.prefix(3).joined(separator: "\n"))")
+    }
+
+    @Test(arguments: [11, 12, 13, 14, 15, 16, 17, 18] as [UInt64])
+    func cubesWithNullsAgreeWithTheReference(seed: UInt64) throws {
+        let cube = try nullsCube(rows: 800 + Int(seed) * 50, seed: seed)
+        let levels = ["geo.region", "geo.city", "geo.segment", "item.kind", "item.item", "time.year", "time.quarter", "time.month", "time.weekday"]
+            .map { RL(dim: String($0.split(separator: ".")[0]), level: String($0.split(separator: ".")[1])) }
+        var generator = QueryGenerator(random: SeededRandom(seed: seed * 104_729), cube: cube, levels: levels,
+                                       leaf: RL(dim: "geo", level: "city"), numeric: ["amount", "qty"], catalog: Self.rnd)
+        let failures = check(cube, generator: &generator, seed: seed, count: Self.queriesPerCube)
+        #expect(failures.isEmpty, "\(failures.count) mismatches; first: \(failures.prefix(3).joined(separator: "\n"))")
+    }
+}

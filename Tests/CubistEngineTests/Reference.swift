@@ -1,0 +1,532 @@
+import CubistStore
+
+// A naive, row-at-a-time reference evaluator for the differential test. It shares nothing
+// with the engine beyond the loaded cube: queries are built here as structured values,
+// printed as text for the engine, and evaluated here directly by scanning every fact row,
+// grouping in dictionaries and doing its own exact arithmetic.
+
+/// A reference value.
+enum RV: Equatable, CustomStringConvertible {
+    case null
+    case exact(Int128, Int)
+    case double(Double)
+    case text(String)
+
+    var description: String {
+        switch self {
+        case .null: return "null"
+        case .exact(let m, let s): return "\(m)e-\(s)"
+        case .double(let d): return "\(d)"
+        case .text(let t): return "'\(t)'"
+        }
+    }
+
+    var number: Double? {
+        switch self {
+        case .exact(let m, let s): return Double(m) / pow10(s)
+        case .double(let d): return d
+        default: return nil
+        }
+    }
+}
+
+func pow10(_ s: Int) -> Double { (0..<s).reduce(1.0) { r, _ in r * 10 } }
+func ipow10(_ s: Int) -> Int128 { (0..<s).reduce(Int128(1)) { r, _ in r * 10 } }
+
+func refArith(_ op: Character, _ a: RV, _ b: RV) -> RV {
+    if case .exact(let x, let sx) = a, case .exact(let y, let sy) = b {
+        switch op {
+        case "+", "-":
+            let s = max(sx, sy)
+            let xa = x * ipow10(s - sx), ya = y * ipow10(s - sy)
+            return .exact(op == "+" ? xa + ya : xa - ya, s)
+        case "*": return .exact(x * y, sx + sy)
+        default: if y == 0 { return .null }
+        }
+    }
+    guard let x = a.number, let y = b.number else { return .null }
+    switch op {
+    case "+": return .double(x + y)
+    case "-": return .double(x - y)
+    case "*": return .double(x * y)
+    default: return y == 0 ? .null : .double(x / y)
+    }
+}
+
+/// -1, 0, 1, or nil when incomparable (null).
+func refCompare(_ a: RV, _ b: RV) -> Int? {
+    if case .text(let x) = a, case .text(let y) = b { return x == y ? 0 : (x.utf8.lexicographicallyPrecedes(y.utf8) ? -1 : 1) }
+    if case .exact(let x, let sx) = a, case .exact(let y, let sy) = b {
+        let s = max(sx, sy)
+        let xa = x * ipow10(s - sx), ya = y * ipow10(s - sy)
+        return xa < ya ? -1 : (xa > ya ? 1 : 0)
+    }
+    guard let x = a.number, let y = b.number else { return nil }
+    return x < y ? -1 : (x > y ? 1 : 0)
+}
+
+/// A level named by dimension and level name.
+struct RL: Hashable, Sendable {
+    var dim: String
+    var level: String
+    var text: String { "\(dim).\(level)" }
+}
+
+/// Row arithmetic over fact columns.
+indirect enum RowE: Sendable {
+    case col(String)
+    case const(Int128, Int)
+    case bin(Character, RowE, RowE)
+
+    var text: String {
+        switch self {
+        case .col(let c): return c
+        case .const(let m, let s): return RV.exact(m, s).plain
+        case .bin(let op, let a, let b): return "(\(a.text) \(op) \(b.text))"
+        }
+    }
+}
+
+extension RV {
+    var plain: String {
+        guard case .exact(let m, let s) = self else { return description }
+        if s == 0 { return "\(m)" }
+        let p = ipow10(s)
+        let frac = String(abs(m % p))
+        return (m < 0 ? "-" : "") + "\(abs(m / p))." + String(repeating: "0", count: s - frac.count) + frac
+    }
+}
+
+/// A measure expression of the reference.
+indirect enum RM: Sendable {
+    case named(String, RM)
+    case sum(RowE), avg(RowE), min(RowE), max(RowE), count(RowE), countStar
+    case distinct(RL), firstMember(RL), lastMember(RL)
+    case const(Int128, Int)
+    case bin(Character, RM, RM)
+    case share(RM), shareOf(RM, RL), rank(RM), prev(RM), growth(RM), yoy(RM), running(RM)
+
+    var text: String {
+        switch self {
+        case .named(let n, _): return n
+        case .sum(let e): return "sum(\(e.text))"
+        case .avg(let e): return "avg(\(e.text))"
+        case .min(let e): return "min(\(e.text))"
+        case .max(let e): return "max(\(e.text))"
+        case .count(let e): return "count(\(e.text))"
+        case .countStar: return "count(*)"
+        case .distinct(let l): return "count(distinct \(l.text))"
+        case .firstMember(let l): return "min(\(l.text))"
+        case .lastMember(let l): return "max(\(l.text))"
+        case .const(let m, let s): return RV.exact(m, s).plain
+        case .bin(let op, let a, let b): return "(\(a.text) \(op) \(b.text))"
+        case .share(let m): return "share(\(m.text))"
+        case .shareOf(let m, let l): return "share(\(m.text), \(l.text))"
+        case .rank(let m): return "rank(\(m.text))"
+        case .prev(let m): return "prev(\(m.text))"
+        case .growth(let m): return "growth(\(m.text))"
+        case .yoy(let m): return "yoy(\(m.text))"
+        case .running(let m): return "running(\(m.text))"
+        }
+    }
+}
+
+/// A WHERE condition of the reference.
+indirect enum RC {
+    case memberEq(RL, String, negated: Bool)
+    case memberIn(RL, [String])
+    case memberBetween(RL, String, String)
+    case memberLike(RL, String)
+    case rowCompare(RowE, String, RowE)
+    case inSub(RL, year: String, negated: Bool)
+    case and(RC, RC), or(RC, RC), not(RC)
+
+    var text: String {
+        func q(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "''") + "'" }
+        switch self {
+        case .memberEq(let l, let v, let n): return "\(l.text) \(n ? "<>" : "=") \(q(v))"
+        case .memberIn(let l, let vs): return "\(l.text) IN (\(vs.map(q).joined(separator: ", ")))"
+        case .memberBetween(let l, let a, let b): return "\(l.text) BETWEEN \(q(a)) AND \(q(b))"
+        case .memberLike(let l, let p): return "\(l.text) LIKE \(q(p))"
+        case .rowCompare(let a, let op, let b): return "\(a.text) \(op) \(b.text)"
+        case .inSub(let l, let y, let n): return "\(l.text) \(n ? "NOT " : "")IN (SELECT \(l.text) WHERE time.year = \(y))"
+        case .and(let a, let b): return "(\(a.text) AND \(b.text))"
+        case .or(let a, let b): return "(\(a.text) OR \(b.text))"
+        case .not(let a): return "NOT (\(a.text))"
+        }
+    }
+}
+
+/// A query of the reference.
+struct RQ {
+    var by: [RL] = []
+    var rollup = false
+    var across: [RL] = []
+    var measures: [RM] = []
+    var filter: RC?
+    var having: (Int, String, RV)?
+    var top: (n: Int, measure: Int, others: Bool)?
+    var order: (measure: Int, descending: Bool)?
+    var limit: Int?
+    var offset: Int?
+    var totals = false
+
+    var text: String {
+        var s = "SELECT " + measures.map(\.text).joined(separator: ", ")
+        if !by.isEmpty { s += " BY " + (rollup ? "ROLLUP(" + by.map(\.text).joined(separator: ", ") + ")" : by.map(\.text).joined(separator: ", ")) }
+        if !across.isEmpty { s += " ACROSS " + across.map(\.text).joined(separator: ", ") }
+        if let filter { s += " WHERE " + filter.text }
+        if let (m, op, v) = having { s += " HAVING \(measures[m].text) \(op) \(v.plain)" }
+        if let top { s += " TOP \(top.n) BY \(measures[top.measure].text)" + (top.others ? " WITH OTHERS" : "") }
+        if let order { s += " ORDER BY \(measures[order.measure].text)" + (order.descending ? " DESC" : "") }
+        if let limit { s += " LIMIT \(limit)" }
+        if let offset { s += " OFFSET \(offset)" }
+        if totals { s += " WITH TOTALS" }
+        return s + ";"
+    }
+}
+
+/// Evaluates reference queries on a cube, one fact row at a time.
+struct Reference {
+    let cube: Cube
+    /// Sub-select member sets, computed once per query.
+    final class Cache { var members: [String: Set<Int>] = [:] }
+    let cache = Cache()
+
+    func dimIndex(_ l: RL) -> Int { cube.dimensions.firstIndex { $0.name == l.dim }! }
+
+    /// The member code of level `l` for fact row `r`, walking the parent arrays up from the leaf.
+    func code(_ l: RL, _ r: Int) -> Int {
+        let d = dimIndex(l)
+        let dim = cube.dimensions[d]
+        let leaf = Int(cube.facts.dimensionCodes[d][r])
+        if let a = dim.attributes.firstIndex(where: { $0.name == l.level }) { return Int(dim.leafToAttribute[a][leaf]) }
+        var i = dim.levels.count - 1
+        var c = leaf
+        while dim.levels[i].name != l.level {
+            c = Int(dim.levels[i].parents[c])
+            i -= 1
+        }
+        return c
+    }
+
+    func level(_ l: RL) -> Level {
+        let dim = cube.dimensions[dimIndex(l)]
+        return (dim.levels + dim.attributes).first { $0.name == l.level }!
+    }
+
+    func label(_ l: RL, _ r: Int) -> String { level(l).members[code(l, r)] }
+
+    func rowValue(_ e: RowE, _ r: Int) -> RV {
+        switch e {
+        case .col(let c):
+            let column = cube.facts.numericColumns.first { $0.name == c }!
+            guard let v = column.value(at: r) else { return .null }
+            return .exact(Int128(v.mantissa), v.scale)
+        case .const(let m, let s): return .exact(m, s)
+        case .bin(let op, let a, let b):
+            let x = rowValue(a, r), y = rowValue(b, r)
+            if x == .null || y == .null { return .null }
+            return refArith(op, x, y)
+        }
+    }
+
+    func passes(_ c: RC, _ r: Int) -> Bool {
+        switch c {
+        case .memberEq(let l, let v, let n): return (label(l, r) == v) != n
+        case .memberIn(let l, let vs): return vs.contains(label(l, r))
+        case .memberBetween(let l, let a, let b):
+            let members = level(l).members
+            let lo = members.firstIndex(of: a)!, hi = members.lastIndex(of: b)!
+            return (lo...max(lo, hi)).contains(code(l, r)) && lo <= hi
+        case .memberLike(let l, let p): return label(l, r).hasPrefix(String(p.dropLast()))
+        case .rowCompare(let a, let op, let b):
+            guard let c = refCompare(rowValue(a, r), rowValue(b, r)) else { return false }
+            switch op {
+            case "<": return c < 0
+            case "<=": return c <= 0
+            case ">": return c > 0
+            case ">=": return c >= 0
+            case "=": return c == 0
+            default: return c != 0
+            }
+        case .inSub(let l, let y, let n):
+            let members = subSelect(l, y)
+            return members.contains(code(l, r)) != n
+        case .and(let a, let b): return passes(a, r) && passes(b, r)
+        case .or(let a, let b): return passes(a, r) || passes(b, r)
+        case .not(let a): return !passes(a, r)
+        }
+    }
+
+    func subSelect(_ l: RL, _ year: String) -> Set<Int> {
+        if let s = cache.members[l.text + "|" + year] { return s }
+        var s = Set<Int>()
+        for r in 0..<cube.facts.rowCount where label(RL(dim: "time", level: "year"), r) == year { s.insert(code(l, r)) }
+        cache.members[l.text + "|" + year] = s
+        return s
+    }
+
+    // MARK: grouping sets
+
+    /// Groups of `rows` by `levels`, each with its rows.
+    func groups(_ levels: [RL], _ rows: [Int]) -> [[Int]: [Int]] {
+        var out: [[Int]: [Int]] = [:]
+        for r in rows { out[levels.map { code($0, r) }, default: []].append(r) }
+        if levels.isEmpty, out.isEmpty { out[[]] = [] }
+        return out
+    }
+
+    /// The value of `m` for every group of one grouping set; `all` are the rows after WHERE.
+    func evaluate(_ m: RM, _ levels: [RL], _ groups: [[Int]: [Int]], all: [Int]) -> [[Int]: RV] {
+        var out: [[Int]: RV] = [:]
+        switch m {
+        case .named(_, let inner): return evaluate(inner, levels, groups, all: all)
+        case .share(let x):
+            let v = evaluate(x, levels, groups, all: all)
+            let total = evaluate(x, [], self.groups([], all), all: all)[[]]!
+            for (k, value) in v { out[k] = refArith("/", value, total) }
+        case .shareOf(let x, let parent):
+            let v = evaluate(x, levels, groups, all: all)
+            guard let p = levels.firstIndex(where: { $0.dim == parent.dim && isAncestorOrSelf(parent, of: $0) }) else {
+                for k in groups.keys { out[k] = .null }
+                return out
+            }
+            var parentLevels = levels
+            parentLevels[p] = parent
+            let allRows = groups.values.flatMap { $0 }
+            let parentGroups = self.groups(parentLevels, allRows)
+            let pv = evaluate(x, parentLevels, parentGroups, all: all)
+            for (k, rows) in groups {
+                let r = rows[0]
+                let pk = parentLevels.map { code($0, r) }
+                out[k] = refArith("/", v[k]!, pv[pk]!)
+            }
+        case .rank(let x):
+            let v = evaluate(x, levels, groups, all: all)
+            for (k, value) in v {
+                if levels.isEmpty { out[k] = .null; continue }
+                if value == .null {
+                    out[k] = .exact(Int128(v.values.filter { $0 != .null }.count + 1), 0)
+                    continue
+                }
+                let higher = v.values.filter { refCompare($0, value).map { $0 > 0 } ?? false }.count
+                out[k] = .exact(Int128(higher + 1), 0)
+            }
+        case .prev(let x), .growth(let x), .yoy(let x):
+            let v = evaluate(x, levels, groups, all: all)
+            let t = timePosition(levels)
+            for (k, value) in v {
+                guard let t else { out[k] = .null; continue }
+                var target: Int?
+                let members = level(levels[t]).members
+                if case .yoy = m {
+                    let label = members[k[t]]
+                    target = members.firstIndex(of: String(Int(label.prefix(4))! - 1) + label.dropFirst(4))
+                } else if k[t] > 0 {
+                    target = k[t] - 1
+                }
+                // The group whose time code is the target and whose other keys are equal,
+                // coarser levels of time aside (they follow from the target).
+                let match = target.flatMap { tc in
+                    v.keys.first { other in
+                        other[t] == tc && levels.indices.allSatisfy { j in j == t || other[j] == k[j] || (levels[j].dim == "time" && !isAttribute(levels[j])) }
+                    }
+                }
+                guard let match else { out[k] = .null; continue }
+                if case .prev = m { out[k] = v[match]! } else { out[k] = refArith("-", refArith("/", value, v[match]!), .exact(1, 0)) }
+            }
+        case .running(let x):
+            let v = evaluate(x, levels, groups, all: all)
+            guard let t = timePosition(levels) else { return v.mapValues { _ in .null } }
+            for (k, _) in v {
+                var sum = RV.null
+                for (o, value) in v where o[t] <= k[t] && levels.indices.allSatisfy({ $0 == t || o[$0] == k[$0] }) && value != .null {
+                    sum = sum == .null ? value : refArith("+", sum, value)
+                }
+                out[k] = sum
+            }
+        case .bin(let op, let a, let b):
+            let x = evaluate(a, levels, groups, all: all), y = evaluate(b, levels, groups, all: all)
+            for k in groups.keys { out[k] = refArith(op, x[k]!, y[k]!) }
+        default:
+            for (k, rows) in groups { out[k] = aggregate(m, rows) }
+        }
+        return out
+    }
+
+    func isAttribute(_ l: RL) -> Bool { cube.dimensions[dimIndex(l)].attributes.contains { $0.name == l.level } }
+
+    func isAncestorOrSelf(_ a: RL, of b: RL) -> Bool {
+        if a == b { return true }
+        if isAttribute(a) || isAttribute(b) { return false }
+        let names = cube.dimensions[dimIndex(a)].levels.map(\.name)
+        return names.firstIndex(of: a.level)! <= names.firstIndex(of: b.level)!
+    }
+
+    func timePosition(_ levels: [RL]) -> Int? {
+        let order = ["year", "quarter", "month", "day"]
+        var best: Int?
+        for (j, l) in levels.enumerated() where l.dim == "time" && order.contains(l.level) {
+            if best == nil || order.firstIndex(of: l.level)! > order.firstIndex(of: levels[best!].level)! { best = j }
+        }
+        return best
+    }
+
+    func aggregate(_ m: RM, _ rows: [Int]) -> RV {
+        switch m {
+        case .countStar: return .exact(Int128(rows.count), 0)
+        case .sum(let e), .avg(let e), .count(let e):
+            var sum = RV.exact(0, 0)
+            var n = 0
+            for r in rows {
+                let v = rowValue(e, r)
+                if v == .null { continue }
+                sum = refArith("+", sum, v)
+                n += 1
+            }
+            if case .count = m { return .exact(Int128(n), 0) }
+            if n == 0 { return .null }
+            if case .avg = m { return .double(sum.number! / Double(n)) }
+            return sum
+        case .min(let e), .max(let e):
+            var best = RV.null
+            for r in rows {
+                let v = rowValue(e, r)
+                if v == .null { continue }
+                if best == .null { best = v; continue }
+                let c = refCompare(v, best)!
+                if case .min = m, c < 0 { best = v }
+                if case .max = m, c > 0 { best = v }
+            }
+            return best
+        case .distinct(let l): return .exact(Int128(Set(rows.map { code(l, $0) }).count), 0)
+        case .firstMember(let l): return rows.isEmpty ? .null : .text(level(l).members[rows.map { code(l, $0) }.min()!])
+        case .lastMember(let l): return rows.isEmpty ? .null : .text(level(l).members[rows.map { code(l, $0) }.max()!])
+        case .const(let x, let s): return .exact(x, s)
+        default: fatalError("not an aggregate: \(m)")
+        }
+    }
+
+    // MARK: the query
+
+    /// The result rows, as the engine's result defines them.
+    func run(_ q: RQ) -> [[RV]] {
+        let all = (0..<cube.facts.rowCount).filter { r in q.filter.map { passes($0, r) } ?? true }
+        let detail = groups(q.by, all)
+        let values = q.measures.map { evaluate($0, q.by, detail, all: all) }
+        var kept = detail.keys.filter { k in
+            guard let (m, op, v) = q.having else { return true }
+            guard let c = refCompare(values[m][k]!, v) else { return false }
+            return op == ">" ? c > 0 : c < 0
+        }
+        if q.by.isEmpty { kept = [[]] }
+        func orderValue(_ a: RV, _ b: RV) -> Int {
+            switch (a == .null, b == .null) {
+            case (true, true): return 0
+            case (true, false): return -1
+            case (false, true): return 1
+            default: return refCompare(a, b) ?? 0
+            }
+        }
+        var others: [[Int]] = []
+        if let top = q.top {
+            let ranked = kept.sorted { x, y in
+                let c = orderValue(values[top.measure][x]!, values[top.measure][y]!)
+                return c != 0 ? c > 0 : x.lexicographicallyPrecedes(y)
+            }
+            kept = Array(ranked.prefix(top.n))
+            others = Array(ranked.dropFirst(top.n))
+        }
+        // Rows as (kind, depth, key prefix, values per measure).
+        typealias Row = (kind: String, key: [Int], values: [RV])
+        func sorted(_ keys: [[Int]], _ vals: [[[Int]: RV]]) -> [[Int]] {
+            keys.sorted { x, y in
+                if let o = q.order {
+                    let c = orderValue(vals[o.measure][x]!, vals[o.measure][y]!)
+                    if c != 0 { return o.descending ? c > 0 : c < 0 }
+                } else if let top = q.top {
+                    let c = orderValue(vals[top.measure][x]!, vals[top.measure][y]!)
+                    if c != 0 { return c > 0 }
+                }
+                return x.lexicographicallyPrecedes(y)
+            }
+        }
+        var out: [Row] = []
+        let keptRows = kept.flatMap { detail[$0]! }
+        if q.rollup {
+            var setValues: [Int: [[[Int]: RV]]] = [:]
+            for k in 0..<q.by.count {
+                let levels = Array(q.by.prefix(k))
+                let g = groups(levels, keptRows)
+                setValues[k] = q.measures.map { evaluate($0, levels, g, all: all) }
+            }
+            setValues[q.by.count] = values
+            func emit(_ k: Int, _ prefix: [Int]) {
+                if k == q.by.count {
+                    out.append(("detail", prefix, values.map { $0[prefix]! }))
+                    return
+                }
+                let children = Set(kept.filter { Array($0.prefix(k)) == prefix }.map { Array($0.prefix(k + 1)) })
+                for child in sorted(Array(children), setValues[k + 1]!) { emit(k + 1, child) }
+                out.append((k == 0 ? "total" : "subtotal", prefix, setValues[k]!.map { $0[prefix]! }))
+            }
+            if !kept.isEmpty { emit(0, []) }
+        } else {
+            for k in sorted(kept, values) { out.append(("detail", k, values.map { $0[k]! })) }
+        }
+        if q.top?.others == true, !others.isEmpty {
+            let g = groups([], others.flatMap { detail[$0]! })
+            out.append(("others", [], q.measures.map { evaluate($0, [], g, all: all)[[]]! }))
+        }
+        var total: Row?
+        if out.last?.kind == "total" {
+            total = out.removeLast()
+        } else if q.totals, !q.by.isEmpty {
+            let g = groups([], (kept + others).flatMap { detail[$0]! })
+            total = ("total", [], q.measures.map { evaluate($0, [], g, all: all)[[]]! })
+        }
+        let start = min(q.offset ?? 0, out.count)
+        let end = q.limit.map { min(out.count, start + $0) } ?? out.count
+        var shown = Array(out[start..<end])
+        if let total { shown.append(total) }
+
+        // Crosstab cells.
+        var combos: [[Int]] = []
+        var cell: [[[Int]: RV]] = []
+        var margin: [[[Int]: RV]] = []
+        var otherCells: [[[Int]: RV]] = []
+        if !q.across.isEmpty {
+            let included = (kept + others).flatMap { detail[$0]! }
+            combos = Set(included.map { r in q.across.map { code($0, r) } }).sorted { $0.lexicographicallyPrecedes($1) }
+            let fine = groups(q.by + q.across, all)
+            cell = q.measures.map { evaluate($0, q.by + q.across, fine, all: all) }
+            let mg = groups(q.across, included)
+            margin = q.measures.map { evaluate($0, q.across, mg, all: all) }
+            let og = groups(q.across, others.flatMap { detail[$0]! })
+            otherCells = q.measures.map { evaluate($0, q.across, og, all: all) }
+        }
+        return shown.map { row in
+            var cells: [RV] = []
+            for (j, l) in q.by.enumerated() {
+                if row.kind == "others" { cells.append(j == 0 ? .text("Others") : .null) } else if j < row.key.count {
+                    cells.append(.text(level(l).members[row.key[j]]))
+                } else {
+                    cells.append(.null)
+                }
+            }
+            if q.across.isEmpty { return cells + row.values }
+            for combo in combos {
+                for m in q.measures.indices {
+                    switch row.kind {
+                    case "detail": cells.append(cell[m][row.key + combo] ?? .null)
+                    case "total": cells.append(margin[m][combo] ?? .null)
+                    default: cells.append(otherCells[m][combo] ?? .null)
+                    }
+                }
+            }
+            if q.totals { cells += row.values }
+            return cells
+        }
+    }
+}
