@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "CubistShell", dependencies: ["CubistCore", "CubistSyntax", "CubistStore", "CubistEngine", "CubistFormats", "CubistGenerator", "CReadline"]),
         // The thin command-line executable.
         .executableTarget(name: "cubist", dependencies: [
-            "CubistShell", "CubistGenerator", "CubistStore", "CubistCore",
+            "CubistShell", "CubistFormats", "CubistGenerator", "CubistStore", "CubistCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CubistSyntaxTests", dependencies: ["CubistSyntax", "CubistCore"]),

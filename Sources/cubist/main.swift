@@ -1,5 +1,6 @@
 import ArgumentParser
 import CubistCore
+import CubistFormats
 import CubistGenerator
 import CubistShell
 import CubistStore
@@ -32,6 +33,9 @@ struct Open: ParsableCommand {
     @Option(name: .customShort("f"), help: "Run a batch file ('-' is stdin) and exit (repeatable).")
     var file: [String] = []
 
+    @Option(help: "Output format: \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", ")). Default: table on a terminal, else csv.")
+    var format: String?
+
     @Flag(name: .long, help: "Keep going after a failed statement in a batch.")
     var continueOnError = false
 
@@ -44,6 +48,7 @@ struct Open: ParsableCommand {
             return try CRMSample.cube()
         }
         let session = Session(cube: cube)
+        session.format = try outputFormat()
         var ok = true
         if !command.isEmpty || !file.isEmpty {
             for text in command where ok || continueOnError {
@@ -60,12 +65,21 @@ struct Open: ParsableCommand {
                 ok = session.run(text, file: path == "-" ? "<stdin>" : path, continueOnError: continueOnError) && ok
             }
         } else if isatty(0) != 0 {
+            if format == nil { session.format = .table }
             Repl(session: session, quiet: quiet).run()
         } else {
             let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
             ok = session.run(text, file: "<stdin>", continueOnError: continueOnError)
         }
         if !ok { throw ExitCode(1) }
+    }
+
+    private func outputFormat() throws -> OutputFormat {
+        guard let format else { return isatty(1) != 0 ? .table : .csv }
+        guard let f = OutputFormat(rawValue: format.lowercased()) else {
+            throw ValidationError("--format must be one of \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", ")), got '\(format)'")
+        }
+        return f
     }
 }
 

@@ -68,10 +68,37 @@ private func temporaryDirectory() throws -> String {
         #expect(run.status == 1)
         #expect(run.stderr == "<command>:2:1: error: unknown command '.schem'\n 2 | .schem\n   | ^^^^^^\nhelp: did you mean '.schema'?\n")
         let batch = try temporaryDirectory() + "/report.cq"
-        try ".stats\n\n  SELECT revenue;\n".write(toFile: batch, atomically: true, encoding: .utf8)
+        try ".stats\n\n  SELECT revenu BY time.year;\n".write(toFile: batch, atomically: true, encoding: .utf8)
         let file = try cubist(["-f", batch])
         #expect(file.status == 1)
-        #expect(file.stderr.hasPrefix("\(batch):3:3: error: statements such as 'SELECT' are not available yet in this build\n 3 |   SELECT revenue;\n   |   ^^^^^^\n"))
+        #expect(file.stderr == "\(batch):3:10: error: unknown measure 'revenu'\n 3 |   SELECT revenu BY time.year;\n   |          ^^^^^^\nhelp: did you mean 'revenue'?\n")
+    }
+
+    // Expected figures cross-checked with DuckDB on datasets/crm (DECIMAL(18,2) sums).
+    @Test func queriesPrintCSVWhenPipedAndTablesOnRequest() throws {
+        let csv = try cubist(["-c", "SELECT revenue, orders BY time.year WHERE channel.type = 'Online' WITH TOTALS;"])
+        #expect(csv.status == 0)
+        #expect(csv.stdout == """
+            time.year,revenue,orders
+            2022,4781688.98,10488
+            2023,5576758.71,12053
+            2024,6143433.51,13628
+            2025,6511890.70,15181
+            ,23013771.90,51350
+
+            """)
+        let table = try cubist(["--format", "table", "-c", "SELECT revenue, margin_pct BY channel.type ORDER BY revenue DESC LIMIT 2"])
+        #expect(table.stdout == """
+            channel.type        revenue  margin_pct
+            ------------  -------------  ----------
+            Online        23,013,771.90       29.9%
+            Direct        12,507,554.92       30.6%
+            2 rows
+
+            """)
+        let bad = try cubist(["--format", "xml", "-c", "SELECT revenue"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("--format"))
     }
 
     @Test func continueOnErrorRunsTheRest() throws {
