@@ -288,12 +288,16 @@ struct Reference {
             for (k, value) in v { out[k] = refArith("/", value, total) }
         case .shareOf(let x, let parent):
             let v = evaluate(x, levels, groups, all: all)
-            guard let p = levels.firstIndex(where: { $0.dim == parent.dim && isAncestorOrSelf(parent, of: $0) }) else {
+            // The parent group: the member at `parent` in place of the dimension's keys at or
+            // below it; coarser levels of the dimension and other dimensions stay.
+            let candidates = levels.indices.filter { levels[$0].dim == parent.dim && isAncestorOrSelf(parent, of: levels[$0]) }
+            guard !candidates.isEmpty else {
                 for k in groups.keys { out[k] = .null }
                 return out
             }
-            var parentLevels = levels
-            parentLevels[p] = parent
+            let parentLevels = levels.filter { l in
+                l.dim != parent.dim || (isAncestorOrSelf(l, of: parent) && l != parent)
+            } + [parent]
             let allRows = groups.values.flatMap { $0 }
             let parentGroups = self.groups(parentLevels, allRows)
             let pv = evaluate(x, parentLevels, parentGroups, all: all)
@@ -475,20 +479,23 @@ struct Reference {
         } else {
             for k in sorted(kept, values) { out.append(("detail", k, values.map { $0[k]! })) }
         }
+        let summarized = q.top?.others == true ? kept + others : kept
+        var othersRow: Row?
         if q.top?.others == true, !others.isEmpty {
             let g = groups([], others.flatMap { detail[$0]! })
-            out.append(("others", [], q.measures.map { evaluate($0, [], g, all: all)[[]]! }))
+            othersRow = ("others", [], q.measures.map { evaluate($0, [], g, all: all)[[]]! })
         }
         var total: Row?
         if out.last?.kind == "total" {
             total = out.removeLast()
         } else if q.totals, !q.by.isEmpty {
-            let g = groups([], (kept + others).flatMap { detail[$0]! })
+            let g = groups([], summarized.flatMap { detail[$0]! })
             total = ("total", [], q.measures.map { evaluate($0, [], g, all: all)[[]]! })
         }
         let start = min(q.offset ?? 0, out.count)
         let end = q.limit.map { min(out.count, start + $0) } ?? out.count
         var shown = Array(out[start..<end])
+        if let othersRow { shown.append(othersRow) }
         if let total { shown.append(total) }
 
         // Crosstab cells.
@@ -497,7 +504,7 @@ struct Reference {
         var margin: [[[Int]: RV]] = []
         var otherCells: [[[Int]: RV]] = []
         if !q.across.isEmpty {
-            let included = (kept + others).flatMap { detail[$0]! }
+            let included = summarized.flatMap { detail[$0]! }
             combos = Set(included.map { r in q.across.map { code($0, r) } }).sorted { $0.lexicographicallyPrecedes($1) }
             let fine = groups(q.by + q.across, all)
             cell = q.measures.map { evaluate($0, q.by + q.across, fine, all: all) }

@@ -94,14 +94,22 @@ final class Evaluation {
 
     // MARK: share of the parent member
 
+    /// `m` over `m` of the parent group: the row's member at `level` in place of every key
+    /// of that dimension at or below it (finer levels and attributes of the dimension are
+    /// dropped), other dimensions' keys unchanged.
     private func shareOfParent(_ a: [Value], _ arg: MeasureExpr, _ level: LevelRef) -> [Value] {
-        guard let p = table.levels.firstIndex(where: { k in
-            k == level || (k.dimension == level.dimension && !k.isAttribute && !level.isAttribute && k.index >= level.index)
-        }) else { return [Value](repeating: .null, count: table.count) }
-        let from = table.levels[p]
-        var newLevels = table.levels
-        newLevels[p] = level
-        let (parent, map) = table.reduced(positions: Array(table.levels.indices), levels: newLevels, lift: { j, code in
+        let levels = table.levels
+        guard let p = levels.indices.filter({ j in
+            let k = levels[j]
+            return k == level || (k.dimension == level.dimension && !k.isAttribute && !level.isAttribute && k.index >= level.index)
+        }).max(by: { levels[$0].index < levels[$1].index }) else { return [Value](repeating: .null, count: table.count) }
+        let from = levels[p]
+        let positions = levels.indices.filter { j in
+            let k = levels[j]
+            return j == p || k.dimension != level.dimension || (!k.isAttribute && !level.isAttribute && k.index < level.index)
+        }
+        let newLevels = positions.map { $0 == p ? level : levels[$0] }
+        let (parent, map) = table.reduced(positions: positions, levels: newLevels, lift: { j, code in
             j == p ? self.ancestor(code, dimension: from.dimension, from: from.index, to: level.index, attribute: from.isAttribute) : code
         })
         let whole = Evaluation(table: parent, total: total, cube: cube).column(arg)

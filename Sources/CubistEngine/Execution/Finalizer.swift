@@ -102,21 +102,24 @@ struct Finalizer {
         } else {
             for group in sortGroups(partition(kept, prefix: rollupStart), k: rollupStart) { emit(rollupStart, group) }
         }
+        var othersRow: (kind: RowKind, table: GroupTable, eval: Evaluation, group: Int, keyCount: Int)?
         if plan.top?.others == true, !others.isEmpty {
             let (t, _) = rows.reduced(positions: [], include: Set(others).contains)
-            out.append((.others, t, Evaluation(table: t, total: total, cube: cube), 0, 0))
+            othersRow = (.others, t, Evaluation(table: t, total: total, cube: cube), 0, 0)
         }
         var totalRow: (kind: RowKind, table: GroupTable, eval: Evaluation, group: Int, keyCount: Int)?
         if let last = out.last, last.kind == .total {
             totalRow = out.removeLast()
         } else if plan.totals, !rows.levels.isEmpty {
-            let included = keptSet.union(others)
+            let included = plan.top?.others == true ? keptSet.union(others) : keptSet
             let (t, _) = rows.reduced(positions: [], include: included.contains)
             totalRow = (.total, t, Evaluation(table: t, total: total, cube: cube), 0, 0)
         }
         let start = min(plan.offset, out.count)
         let end = plan.limit.map { min(out.count, start + $0) } ?? out.count
+        // LIMIT and OFFSET cut the listing; the summary rows (Others, Total) always show.
         var shown = Array(out[start..<end])
+        if let othersRow { shown.append(othersRow) }
         if let totalRow { shown.append(totalRow) }
 
         // Columns and cells.
@@ -124,7 +127,8 @@ struct Finalizer {
         var result: [[Value]] = []
         var keys: [[Int32]?] = []
         let across = plan.acrossCount > 0 ? Crosstab(plan: plan, fine: fine, rows: rows, total: total, cube: cube,
-                                                     kept: kept + others, others: others) : nil
+                                                     kept: plan.top?.others == true ? kept + others : kept,
+                                                     others: plan.top?.others == true ? others : []) : nil
         if let across {
             columns += across.columns(totals: plan.totals)
         } else {
