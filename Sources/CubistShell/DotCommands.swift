@@ -61,7 +61,15 @@ extension Session {
     func helpText() -> String {
         var table = TextTable(["command", "what it does"])
         for c in Session.dotCommands { table.add([c.name + (c.arguments.isEmpty ? "" : " " + c.arguments), c.summary]) }
-        return table.rendered() + "\n\nStatements end with ';' and may span lines. Dot commands end at the line end."
+        var statements = TextTable(["statement", "what it does"])
+        statements.add(["SELECT m, ... BY level, ... [ACROSS level] [WHERE ...]", "measures broken down by levels, filtered by members"])
+        statements.add(["  [HAVING ...] [TOP n BY m] [ORDER BY ...] [LIMIT n]", "filter, rank and cut the result rows"])
+        statements.add(["  [WITH TOTALS]  |  BY ROLLUP(a, b)", "a total row; subtotal rows"])
+        statements.add(["SET $name = 'value'", "a parameter for later statements"])
+        return table.rendered() + "\n\n" + statements.rendered()
+            + "\n\nStatements end with ';' and may span lines. Dot commands end at the line end."
+            + "\nExample: SELECT revenue, margin_pct BY time.year, channel.type WHERE customer.tier = 'VIP';"
+            + "\nThe language: docs/language.md"
     }
 
     /// The `.stats` report: facts, storage per column, members per level.

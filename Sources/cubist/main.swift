@@ -36,6 +36,9 @@ struct Open: ParsableCommand {
     @Option(help: "Output format: \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", ")). Default: table on a terminal, else csv.")
     var format: String?
 
+    @Option(name: .customLong("param"), help: ArgumentHelp("Give parameter $NAME a value (repeatable).", valueName: "NAME=VALUE"))
+    var parameters: [String] = []
+
     @Flag(name: .long, help: "Keep going after a failed statement in a batch.")
     var continueOnError = false
 
@@ -49,6 +52,14 @@ struct Open: ParsableCommand {
         }
         let session = Session(cube: cube)
         session.format = try outputFormat()
+        for p in parameters {
+            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
+                throw ValidationError("--param takes NAME=VALUE, got '\(p)'")
+            }
+            var name = String(p[..<eq])
+            if name.hasPrefix("$") { name.removeFirst() }
+            session.parameters[name.lowercased()] = String(p[p.index(after: eq)...])
+        }
         var ok = true
         if !command.isEmpty || !file.isEmpty {
             for text in command where ok || continueOnError {

@@ -96,6 +96,9 @@ private func temporaryDirectory() throws -> String {
             2 rows
 
             """)
+        let report = try cubist(["--param", "month=2025-12", "-c", "SELECT orders WHERE time.month = $month"])
+        #expect(report.stdout == "orders\n4210\n")
+        #expect(try cubist(["--param", "month", "-c", "SELECT 1"]).status == 2)
         let bad = try cubist(["--format", "xml", "-c", "SELECT revenue"])
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("--format"))
