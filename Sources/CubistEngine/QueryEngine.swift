@@ -8,6 +8,9 @@ public struct QueryEngine: Sendable {
     public let cube: Cube
     /// Measures defined for the session on top of the model's.
     public let sessionMeasures: [Measure]
+    /// Most bytes of per-group member bitsets for an exact `count(distinct ...)`; beyond
+    /// it the count uses a hash set of (group, member) pairs (slower, smaller when sparse).
+    public var distinctBitsetBudget = 256 << 20
 
     /// Creates an engine over a cube.
     public init(cube: Cube, sessionMeasures: [Measure] = []) {
@@ -34,6 +37,7 @@ public struct QueryEngine: Sendable {
         }
         var plan = try binder.bind(select)
         plan.rangeForErrors = select.range
+        plan.distinctBudget = distinctBitsetBudget
         return plan
     }
 

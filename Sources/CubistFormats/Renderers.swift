@@ -13,9 +13,10 @@ public enum OutputFormat: String, Sendable, CaseIterable {
 /// Renders a result table as text in one format.
 public enum Renderer {
     /// The whole result as text, ending with a newline.
-    public static func render(_ result: ResultTable, as format: OutputFormat) -> String {
+    /// `elapsed`, when given, goes into the table footer: `4 rows (12.3 ms)`.
+    public static func render(_ result: ResultTable, as format: OutputFormat, elapsed: String? = nil) -> String {
         switch format {
-        case .table: return table(result)
+        case .table: return table(result, elapsed: elapsed)
         case .csv: return csv(result)
         }
     }
@@ -25,7 +26,7 @@ public enum Renderer {
     /// Aligned columns: members left, numbers right with thousands separators, `money` with
     /// two decimals, `percent` as `12.3%`, null empty; rolled-up cells of subtotal and total
     /// rows read `Total`. Ends with a row-count line.
-    public static func table(_ result: ResultTable) -> String {
+    public static func table(_ result: ResultTable, elapsed: String? = nil) -> String {
         var t = TextTable(result.columns.map(\.name), alignments: result.columns.map { $0.kind == .member ? .left : .right })
         for (i, row) in result.rows.enumerated() {
             var cells: [String] = []
@@ -46,7 +47,7 @@ public enum Renderer {
             t.add(cells)
         }
         let n = result.rows.count
-        return t.rendered() + "\n" + (n == 1 ? "1 row" : "\(n) rows") + "\n"
+        return t.rendered() + "\n" + (n == 1 ? "1 row" : "\(n) rows") + (elapsed.map { " (\($0))" } ?? "") + "\n"
     }
 
     /// A value as people read it, in a measure format.

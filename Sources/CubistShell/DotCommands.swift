@@ -2,7 +2,7 @@ import CubistCore
 import CubistFormats
 import CubistStore
 
-/// The dot commands: `.help`, `.stats`, `.schema`, `.cubes`, `.quit`, `.exit`.
+/// The dot commands: `.help`, `.stats`, `.schema`, `.cubes`, `.timer`, `.quit`, `.exit`.
 extension Session {
     struct DotCommand {
         let name: String
@@ -15,6 +15,7 @@ extension Session {
         DotCommand(name: ".stats", arguments: "", summary: "rows, members per level and bytes per fact row of the cube"),
         DotCommand(name: ".schema", arguments: "[DIM]", summary: "dimensions with their levels, and measures"),
         DotCommand(name: ".cubes", arguments: "", summary: "the loaded cube and where it came from"),
+        DotCommand(name: ".timer", arguments: "on|off", summary: "show how long each statement takes"),
         DotCommand(name: ".quit", arguments: "", summary: "leave (also .exit or Ctrl-D)"),
         DotCommand(name: ".exit", arguments: "", summary: "leave"),
     ]
@@ -42,6 +43,12 @@ extension Session {
         case ".cubes":
             try noArguments(arguments, name, piece, file, sourceText)
             output.write("\(cube.name)  (\(grouped(cube.facts.rowCount)) facts, from \(cube.origin))\n")
+        case ".timer":
+            guard arguments.count == 1, let value = ["on": true, "off": false][arguments[0].lowercased()] else {
+                throw located(piece, file: file, sourceText: sourceText, offset: min(piece.text.count, name.count + 1),
+                              span: max(1, arguments.joined(separator: " ").count), "'.timer' takes on or off", help: "write .timer on")
+            }
+            timer = value
         case ".quit", ".exit":
             quit()
         default:

@@ -41,6 +41,8 @@ public final class Session {
     public var parameters: [String: String] = [:]
     /// How results are printed.
     public var format: OutputFormat = .table
+    /// Whether to show each statement's run time (`.timer on`, `--timer`).
+    public var timer = false
 
     /// Creates a session over a loaded cube.
     public init(cube: Cube, output: OutputSink = StandardOutput(), errors: @escaping (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) {
@@ -94,6 +96,7 @@ public final class Session {
         switch statement {
         case .select(let select):
             let result: ResultTable
+            let started = ContinuousClock.now
             do {
                 result = try QueryEngine(cube: cube).run(select, parameters: parameters)
             } catch {
@@ -104,13 +107,21 @@ public final class Session {
                 d.severity = .warning
                 errors(d.rendered)
             }
-            output.write(Renderer.render(result, as: format))
+            let elapsed = timer ? Session.seconds(ContinuousClock.now - started) : nil
+            output.write(Renderer.render(result, as: format, elapsed: elapsed))
+            if let elapsed, format != .table { errors("time: \(elapsed)") }
         case .setParameter(let name, let value, _):
             switch value {
             case .string(let text, _): parameters[name.lowercased()] = text
             default: parameters[name.lowercased()] = value.description
             }
         }
+    }
+
+    /// A duration as people read it: `0.012 s`.
+    static func seconds(_ d: Duration) -> String {
+        let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+        return ms < 10 ? String(format: "%.1f ms", ms) : String(format: "%.3f s", ms / 1000)
     }
 
     /// A diagnostic for a range of a statement, with the caret spanning the range's first line.

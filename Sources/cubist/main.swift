@@ -39,6 +39,9 @@ struct Open: ParsableCommand {
     @Option(name: .customLong("param"), help: ArgumentHelp("Give parameter $NAME a value (repeatable).", valueName: "NAME=VALUE"))
     var parameters: [String] = []
 
+    @Flag(help: "Show how long each statement takes.")
+    var timer = false
+
     @Flag(name: .long, help: "Keep going after a failed statement in a batch.")
     var continueOnError = false
 
@@ -52,6 +55,7 @@ struct Open: ParsableCommand {
         }
         let session = Session(cube: cube)
         session.format = try outputFormat()
+        session.timer = timer
         for p in parameters {
             guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
                 throw ValidationError("--param takes NAME=VALUE, got '\(p)'")

@@ -137,7 +137,9 @@ func same(_ v: Value, _ r: RV) -> Bool {
             let expected = reference.run(q)
             let actual: ResultTable
             do {
-                actual = try run(cube, q.text)
+                // Every other query counts distinct members in hash sets instead of bitsets
+                // (a budget so small the bitsets give way during the scan).
+                actual = try run(cube, q.text, distinctBudget: i % 2 == 0 ? nil : 64)
             } catch {
                 failures.append("seed \(seed) query \(i): \(q.text)\n  engine failed: \(error)")
                 continue

@@ -61,9 +61,11 @@ private func format2(_ cents: Int64) -> String {
 }
 
 /// Parses and runs one SELECT.
-func run(_ cube: Cube, _ text: String, parameters: [String: String] = [:]) throws -> ResultTable {
+func run(_ cube: Cube, _ text: String, parameters: [String: String] = [:], distinctBudget: Int? = nil) throws -> ResultTable {
     guard case .select(let s) = try Parser.parseStatement(text) else { throw QueryError("not a SELECT", at: SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))) }
-    return try QueryEngine(cube: cube).run(s, parameters: parameters)
+    var engine = QueryEngine(cube: cube)
+    if let distinctBudget { engine.distinctBitsetBudget = distinctBudget }
+    return try engine.run(s, parameters: parameters)
 }
 
 /// The message a query fails with.

@@ -15,7 +15,7 @@ protocol Accumulator: AnyObject {
 }
 
 /// Creates the accumulator for an aggregate.
-func makeAccumulator(_ kind: AggregateKind, cube: Cube) -> Accumulator {
+func makeAccumulator(_ kind: AggregateKind, cube: Cube, distinctBudget: Int) -> Accumulator {
     let facts = cube.facts
     switch kind {
     case .countRows: return CountAccumulator()
@@ -25,8 +25,9 @@ func makeAccumulator(_ kind: AggregateKind, cube: Cube) -> Accumulator {
     case .min(let e): return ExtremeAccumulator(expr: e, facts: facts, isMax: false)
     case .max(let e): return ExtremeAccumulator(expr: e, facts: facts, isMax: true)
     case .distinctMembers(let level):
-        return DistinctAccumulator(source: .member(facts.dimensionCodes[level.dimension], level.isLeaf(in: cube) ? nil : level.leafMap(in: cube)), facts: facts)
-    case .distinctValues(let c): return DistinctAccumulator(source: .column(c), facts: facts)
+        return DistinctAccumulator(source: .member(facts.dimensionCodes[level.dimension], level.isLeaf(in: cube) ? nil : level.leafMap(in: cube),
+                                                   memberCount: level.level(in: cube).count), facts: facts, budget: distinctBudget)
+    case .distinctValues(let c): return DistinctAccumulator(source: .column(c), facts: facts, budget: distinctBudget)
     case .member(let level, let last):
         return MemberAccumulator(codes: facts.dimensionCodes[level.dimension], map: level.isLeaf(in: cube) ? nil : level.leafMap(in: cube),
                                  labels: level.level(in: cube).members, last: last)
@@ -241,10 +242,14 @@ final class ExtremeAccumulator: Accumulator {
 }
 
 /// Exact count of distinct members (or numeric values) per group.
+///
+/// Members are dense codes, so each group keeps a bitset over the level's members while the
+/// bitsets fit a memory budget (one bit per member per group); beyond it, and for numeric
+/// values, a set of (group, value) pairs.
 final class DistinctAccumulator: Accumulator {
     enum Source {
         /// Leaf codes of a dimension, mapped to a level's codes when `map` is given.
-        case member(PackedColumn, [Int32]?)
+        case member(PackedColumn, [Int32]?, memberCount: Int)
         /// A numeric fact column's values (nulls not counted).
         case column(Int)
     }
@@ -255,27 +260,70 @@ final class DistinctAccumulator: Accumulator {
     }
 
     let source: Source
+    /// Most bytes of bitsets before switching to pairs.
+    let budget: Int
     let facts: FactTable
     var pairs = Set<Pair>()
+    /// Per group: its bitset (empty until the group is first seen) and its count.
+    var bits: [[UInt64]]?
+    var bitCounts: [Int] = []
     var groupCount = 0
     private var counts: [Int]?
 
-    init(source: Source, facts: FactTable) {
+    init(source: Source, facts: FactTable, budget: Int) {
         self.source = source
         self.facts = facts
+        self.budget = budget
+        if case .member = source { bits = [] }
     }
 
-    func resize(_ groups: Int) { groupCount = max(groupCount, groups) }
+    private var words: Int {
+        if case .member(_, _, let n) = source { return (n + 63) / 64 }
+        return 0
+    }
+
+    func resize(_ groups: Int) {
+        groupCount = max(groupCount, groups)
+        guard bits != nil else { return }
+        if groupCount * words * 8 > budget {
+            // Too many groups for bitsets: move what is known into pairs.
+            for (g, set) in (bits ?? []).enumerated() {
+                for (w, word) in set.enumerated() where word != 0 {
+                    for b in 0..<64 where word & (1 << UInt64(b)) != 0 { pairs.insert(Pair(group: Int32(g), value: Int64(w * 64 + b))) }
+                }
+            }
+            bits = nil
+            bitCounts = []
+            return
+        }
+        while bitCounts.count < groupCount {
+            bits?.append([])
+            bitCounts.append(0)
+        }
+    }
+
+    private func insert(_ g: Int, _ code: Int) {
+        if bits![g].isEmpty { bits![g] = [UInt64](repeating: 0, count: words) }
+        let mask: UInt64 = 1 << UInt64(code & 63)
+        if bits![g][code >> 6] & mask == 0 {
+            bits![g][code >> 6] |= mask
+            bitCounts[g] += 1
+        }
+    }
 
     func update(rows: [Int32], groups: [Int32]) {
         counts = nil
         switch source {
-        case .member(let column, let map):
+        case .member(let column, let map, _):
             var codes: [Int32] = []
             Gather.codes(column, rows, into: &codes)
-            for i in rows.indices {
-                let code = map.map { $0[Int(codes[i])] } ?? codes[i]
-                pairs.insert(Pair(group: groups[i], value: Int64(code)))
+            if let map {
+                for i in codes.indices { codes[i] = map[Int(codes[i])] }
+            }
+            if bits != nil {
+                for i in rows.indices { insert(Int(groups[i]), Int(codes[i])) }
+            } else {
+                for i in rows.indices { pairs.insert(Pair(group: groups[i], value: Int64(codes[i]))) }
             }
         case .column(let c):
             let column = facts.numericColumns[c]
@@ -289,13 +337,31 @@ final class DistinctAccumulator: Accumulator {
     }
 
     func reduced(map: [Int32], count: Int) -> Accumulator {
-        let r = DistinctAccumulator(source: source, facts: facts)
-        r.groupCount = count
+        let r = DistinctAccumulator(source: source, facts: facts, budget: budget)
+        if bits == nil { r.bits = nil }  // pairs stay pairs
+        r.resize(count)
+        if let bits, r.bits != nil {
+            for (g, set) in bits.enumerated() where map[g] >= 0 && !set.isEmpty {
+                let t = Int(map[g])
+                if r.bits![t].isEmpty { r.bits![t] = [UInt64](repeating: 0, count: words) }
+                for w in set.indices where set[w] != 0 { r.bits![t][w] |= set[w] }
+            }
+            for t in 0..<count { r.bitCounts[t] = r.bits![t].reduce(0) { $0 + $1.nonzeroBitCount } }
+            return r
+        }
+        if let bits {
+            for (g, set) in bits.enumerated() where map[g] >= 0 {
+                for (w, word) in set.enumerated() where word != 0 {
+                    for b in 0..<64 where word & (1 << UInt64(b)) != 0 { r.pairs.insert(Pair(group: map[g], value: Int64(w * 64 + b))) }
+                }
+            }
+        }
         for p in pairs where map[Int(p.group)] >= 0 { r.pairs.insert(Pair(group: map[Int(p.group)], value: p.value)) }
         return r
     }
 
     func value(_ g: Int, _ part: SlotPart) -> Value {
+        if bits != nil { return .integer(g < bitCounts.count ? bitCounts[g] : 0) }
         if counts == nil {
             var c = [Int](repeating: 0, count: groupCount)
             for p in pairs { c[Int(p.group)] += 1 }

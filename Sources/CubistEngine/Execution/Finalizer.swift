@@ -24,8 +24,9 @@ struct Finalizer {
         if rows.levels.isEmpty { kept = [0] }
         var others: [Int] = []
         if let top = plan.top {
+            let by = rowEval.column(plan.values[top.value])
             let ranked = kept.sorted { x, y in
-                let c = Finalizer.compareForOrder(rowEval.value(plan.values[top.value], x), rowEval.value(plan.values[top.value], y))
+                let c = Finalizer.compareForOrder(by[x], by[y])
                 return c != 0 ? c > 0 : Finalizer.naturalLess(rows, x, y, upTo: plan.byCount)
             }
             let n: Int
@@ -57,19 +58,26 @@ struct Finalizer {
         }
         func sortGroups(_ groups: [[Int]], k: Int) -> [[Int]] {
             let (table, eval, index) = setOf(k)
+            // Columns are fetched once, not per comparison.
+            let topColumn = plan.order.isEmpty && k == plan.byCount ? plan.top.map { eval.column(plan.values[$0.value]) } : nil
+            let orderColumns: [[Value]?] = plan.order.map { key in
+                if case .value(let v, _) = key { return eval.column(plan.values[v]) }
+                return nil
+            }
             return groups.sorted { a, b in
                 let x = index(a[0]), y = index(b[0])
-                if plan.order.isEmpty, let top = plan.top, k == plan.byCount {
-                    let c = Finalizer.compareForOrder(eval.value(plan.values[top.value], x), eval.value(plan.values[top.value], y))
+                if let topColumn {
+                    let c = Finalizer.compareForOrder(topColumn[x], topColumn[y])
                     if c != 0 { return c > 0 }
                 }
-                for key in plan.order {
+                for (i, key) in plan.order.enumerated() {
                     switch key {
                     case .level(let j, let desc):
                         guard j < k, table.code(x, j) != table.code(y, j) else { continue }
                         return desc ? table.code(x, j) > table.code(y, j) : table.code(x, j) < table.code(y, j)
-                    case .value(let v, let desc):
-                        let c = Finalizer.compareForOrder(eval.value(plan.values[v], x), eval.value(plan.values[v], y))
+                    case .value(_, let desc):
+                        guard let column = orderColumns[i] else { continue }
+                        let c = Finalizer.compareForOrder(column[x], column[y])
                         if c != 0 { return desc ? c > 0 : c < 0 }
                     }
                 }

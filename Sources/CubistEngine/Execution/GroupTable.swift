@@ -82,7 +82,7 @@ struct Scan {
 
     func run() throws(QueryError) -> GroupTable {
         let facts = cube.facts
-        let table = GroupTable(levels: plan.levels, accumulators: plan.aggregates.map { makeAccumulator($0, cube: cube) })
+        let table = GroupTable(levels: plan.levels, accumulators: plan.aggregates.map { makeAccumulator($0, cube: cube, distinctBudget: plan.distinctBudget) })
         if plan.levels.isEmpty { table.append([]) }
         var radix: [UInt64] = []
         var space: UInt64 = 1

@@ -174,6 +174,8 @@ struct QueryPlan {
     var offset: Int = 0
     var totals = false
     var warnings: [QueryWarning] = []
+    /// Most bytes of per-group bitsets for `count(distinct ...)` before it uses a hash set.
+    var distinctBudget = 256 << 20
     /// The statement's range, for errors found while executing.
     var rangeForErrors = SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))
 
