@@ -124,7 +124,7 @@ struct Finalizer {
             totalRow = (.total, t, Evaluation(table: t, total: total, cube: cube), 0, 0)
         }
         let start = min(plan.offset, out.count)
-        let end = plan.limit.map { min(out.count, start + $0) } ?? out.count
+        let end = plan.limit.map { start + min(out.count - start, $0) } ?? out.count
         // LIMIT and OFFSET cut the listing; the summary rows (Others, Total) always show.
         var shown = Array(out[start..<end])
         if let othersRow { shown.append(othersRow) }
