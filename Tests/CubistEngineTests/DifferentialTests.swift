@@ -79,7 +79,7 @@ struct QueryGenerator {
             if !q.by.contains(l) { q.by.append(l) }
         }
         q.rollup = !q.by.isEmpty && chance(0.15)
-        if !q.rollup, chance(0.2) {
+        if chance(0.2) {
             let l = pick(levels)
             if !q.by.contains(l) { q.across = [l] }
         }

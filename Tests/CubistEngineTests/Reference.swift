@@ -527,6 +527,10 @@ struct Reference {
                 for m in q.measures.indices {
                     switch row.kind {
                     case "detail": cells.append(cell[m][row.key + combo] ?? .null)
+                    case "subtotal":
+                        let levels = Array(q.by.prefix(row.key.count)) + q.across
+                        let g = groups(levels, summarized.flatMap { detail[$0]! })
+                        cells.append(evaluate(q.measures[m], levels, g, all: all)[row.key + combo] ?? .null)
                     case "total": cells.append(margin[m][combo] ?? .null)
                     default: cells.append(otherCells[m][combo] ?? .null)
                     }

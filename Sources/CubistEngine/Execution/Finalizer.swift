@@ -207,6 +207,8 @@ struct Crosstab {
     let marginEval: Evaluation
     let othersTable: GroupTable?
     let othersEval: Evaluation?
+    /// For ROLLUP subtotals keeping `k` BY levels: cells by those levels and the ACROSS levels.
+    let subtotalCells: [Int: (table: GroupTable, eval: Evaluation)]
 
     init(plan: QueryPlan, fine: GroupTable, rows: GroupTable, total: GroupTable, cube: Cube, kept: [Int], others: [Int]) {
         self.plan = plan
@@ -224,6 +226,12 @@ struct Crosstab {
         cellEval = Evaluation(table: fine, total: total, cube: cube)
         marginTable = fine.reduced(positions: acrossPositions, include: include).table
         marginEval = Evaluation(table: marginTable, total: total, cube: cube)
+        var subtotals: [Int: (table: GroupTable, eval: Evaluation)] = [:]
+        for k in (plan.rollupStart ?? plan.byCount)..<plan.byCount {
+            let t = fine.reduced(positions: Array(0..<k) + acrossPositions, include: include).table
+            subtotals[k] = (t, Evaluation(table: t, total: total, cube: cube))
+        }
+        subtotalCells = subtotals
         if !others.isEmpty {
             let otherSet = Set(others)
             let t = fine.reduced(positions: acrossPositions, include: { otherSet.contains(Int(rowOf[$0])) }).table
@@ -258,10 +266,15 @@ struct Crosstab {
             var eval: Evaluation?
             var g: Int?
             switch kind {
-            case .detail, .subtotal:
+            case .detail:
                 table = fine
                 eval = cellEval
                 g = fine.group(rows.key(group) + combo)
+            case .subtotal(let k):
+                let cells = subtotalCells[k]
+                table = cells?.table
+                eval = cells?.eval
+                g = cells?.table.group(rowEval.table.key(group) + combo)
             case .total:
                 table = marginTable
                 eval = marginEval

@@ -69,9 +69,6 @@ struct Binder {
             }
             plan.levels.append(level)
         }
-        if plan.rollupStart != nil, !s.across.isEmpty {
-            throw QueryError("ROLLUP and ACROSS cannot be combined yet", at: s.across[0].range, help: "use WITH TOTALS for crosstab totals")
-        }
         for item in measureItems {
             let (expr, format) = try measure(item.expr, context: "SELECT")
             let header = item.alias ?? item.expr.description
