@@ -8,46 +8,129 @@ public enum OutputFormat: String, Sendable, CaseIterable {
     case table
     /// RFC 4180 CSV with a header row, raw full-precision numbers.
     case csv
+    /// Like CSV, separated by tabs.
+    case tsv
+    /// One JSON array of objects, raw numbers, null as `null`.
+    case json
+    /// One JSON object per line.
+    case jsonl
+    /// A GitHub-flavoured Markdown table, numbers formatted.
+    case markdown
+    /// A self-contained HTML page holding the table, numbers formatted.
+    case html
 }
 
-/// Renders a result table as text in one format.
+/// How a result is rendered.
+public struct RenderOptions: Sendable {
+    /// The run time for the table footer (`4 rows (12.3 ms)`), when the timer is on.
+    public var elapsed: String?
+    /// In table mode, show at most this many rows (the first and the last half) with a
+    /// note; 0 shows all.
+    public var maxRows: Int
+    /// In table mode, the terminal width to fit by truncating long text; 0 for no limit.
+    public var width: Int
+
+    /// Creates options.
+    public init(elapsed: String? = nil, maxRows: Int = 0, width: Int = 0) {
+        self.elapsed = elapsed
+        self.maxRows = maxRows
+        self.width = width
+    }
+}
+
+/// Renders result tables. Output is written in pieces of about 64 KiB, so a large result
+/// streams to its destination rather than being built as one string.
 public enum Renderer {
-    /// The whole result as text, ending with a newline.
-    /// `elapsed`, when given, goes into the table footer: `4 rows (12.3 ms)`.
-    public static func render(_ result: ResultTable, as format: OutputFormat, elapsed: String? = nil) -> String {
-        switch format {
-        case .table: return table(result, elapsed: elapsed)
-        case .csv: return csv(result)
+    /// Writes the result in `format` through `write`.
+    public static func render(_ result: ResultTable, as format: OutputFormat, options: RenderOptions = RenderOptions(),
+                              to write: (String) -> Void) {
+        withoutActuallyEscaping(write) { write in
+            var out = Chunked(write: write)
+            switch format {
+            case .table: table(result, options, &out)
+            case .csv: delimited(result, separator: ",", &out)
+            case .tsv: delimited(result, separator: "\t", &out)
+            case .json: json(result, lines: false, &out)
+            case .jsonl: json(result, lines: true, &out)
+            case .markdown: markdown(result, &out)
+            case .html: html(result, &out)
+            }
+            out.flush()
         }
+    }
+
+    /// The whole result as one string (tests, small results).
+    public static func render(_ result: ResultTable, as format: OutputFormat, options: RenderOptions = RenderOptions()) -> String {
+        var text = ""
+        render(result, as: format, options: options) { text += $0 }
+        return text
+    }
+
+    /// Collects small writes into larger ones.
+    struct Chunked {
+        let write: (String) -> Void
+        var buffer = ""
+
+        mutating func append(_ s: String) {
+            buffer += s
+            if buffer.utf8.count >= 65_536 { flush() }
+        }
+
+        mutating func flush() {
+            if !buffer.isEmpty { write(buffer) }
+            buffer = ""
+        }
+    }
+
+    // MARK: cells for people
+
+    /// A row's cells as people read them: formatted numbers, and `Total` (or the `Others`
+    /// label) in the first rolled-up member cell of a summary row.
+    static func humanCells(_ result: ResultTable, _ i: Int) -> [String] {
+        var cells: [String] = []
+        var labelled = false
+        for (j, value) in result.rows[i].enumerated() {
+            let column = result.columns[j]
+            if column.kind == .member {
+                if value.isNull, result.rowKinds[i] != .detail, !labelled {
+                    cells.append("Total")
+                    labelled = true
+                } else {
+                    cells.append(value.description)
+                }
+            } else {
+                cells.append(display(value, column.format))
+            }
+        }
+        return cells
     }
 
     // MARK: table
 
     /// Aligned columns: members left, numbers right with thousands separators, `money` with
     /// two decimals, `percent` as `12.3%`, null empty; rolled-up cells of subtotal and total
-    /// rows read `Total`. Ends with a row-count line.
-    public static func table(_ result: ResultTable, elapsed: String? = nil) -> String {
-        var t = TextTable(result.columns.map(\.name), alignments: result.columns.map { $0.kind == .member ? .left : .right })
-        for (i, row) in result.rows.enumerated() {
-            var cells: [String] = []
-            var labelled = false
-            for (j, value) in row.enumerated() {
-                let column = result.columns[j]
-                if column.kind == .member {
-                    if value.isNull, result.rowKinds[i] != .detail, !labelled {
-                        cells.append("Total")
-                        labelled = true
-                    } else {
-                        cells.append(value.description)
-                    }
-                } else {
-                    cells.append(display(value, column.format))
-                }
-            }
-            t.add(cells)
-        }
+    /// rows read `Total`. Long text is cut with `…` to fit `options.width`; beyond
+    /// `options.maxRows` rows, the first and last rows show with a note. Ends with a
+    /// row-count line.
+    static func table(_ result: ResultTable, _ options: RenderOptions, _ out: inout Chunked) {
         let n = result.rows.count
-        return t.rendered() + "\n" + (n == 1 ? "1 row" : "\(n) rows") + (elapsed.map { " (\($0))" } ?? "") + "\n"
+        var shown = Array(0..<n)
+        var head = n
+        if options.maxRows > 0, n > options.maxRows {
+            head = (options.maxRows + 1) / 2
+            shown = Array(0..<head) + Array((n - (options.maxRows - head))..<n)
+        }
+        var t = TextTable(result.columns.map(\.name), alignments: result.columns.map { $0.kind == .member ? .left : .right })
+        for (k, i) in shown.enumerated() {
+            if k == head { t.add(result.columns.map { _ in "…" }) }
+            t.add(humanCells(result, i))
+        }
+        t.maximumWidth = options.width
+        t.render { out.append($0 + "\n") }
+        var footer = n == 1 ? "1 row" : "\(grouped(n)) rows"
+        if shown.count < n { footer += " (\(grouped(shown.count)) shown; .maxrows 0 shows all)" }
+        if let elapsed = options.elapsed { footer += " (\(elapsed))" }
+        out.append(footer + "\n")
     }
 
     /// A value as people read it, in a measure format.
@@ -117,24 +200,153 @@ public enum Renderer {
         return fixed(Int128(scaled), scale: digits, digits: digits)
     }
 
-    // MARK: CSV
+    // MARK: CSV and TSV
 
-    /// RFC 4180 (with LF line ends, as Unix tools expect): a header row, fields quoted when they hold a comma, quote or line break;
-    /// numbers raw at full precision; null an empty field.
-    public static func csv(_ result: ResultTable) -> String {
-        var out = result.columns.map { csvField($0.name) }.joined(separator: ",") + "\n"
-        for row in result.rows {
-            out += row.map { csvField($0.description) }.joined(separator: ",") + "\n"
+    /// RFC 4180 (with LF line ends, as Unix tools expect): a header row, fields quoted when
+    /// they hold the separator, a quote or a line break; numbers raw at full precision;
+    /// null an empty field.
+    static func delimited(_ result: ResultTable, separator: Character, _ out: inout Chunked) {
+        func field(_ text: String) -> String {
+            guard text.contains(where: { $0 == separator || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+            var quoted = "\""
+            for c in text {
+                if c == "\"" { quoted += "\"\"" } else { quoted.append(c) }
+            }
+            return quoted + "\""
         }
-        return out
+        let sep = String(separator)
+        out.append(result.columns.map { field($0.name) }.joined(separator: sep) + "\n")
+        for row in result.rows {
+            out.append(row.map { field($0.description) }.joined(separator: sep) + "\n")
+        }
     }
 
-    private static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        var quoted = "\""
-        for c in text {
-            if c == "\"" { quoted += "\"\"" } else { quoted.append(c) }
+    // MARK: JSON
+
+    /// Objects keyed by column name; numbers as JSON numbers at full precision (exact
+    /// decimals as written, no float rounding), text as strings, null as `null`.
+    static func json(_ result: ResultTable, lines: Bool, _ out: inout Chunked) {
+        let keys = result.columns.map { jsonString($0.name) }
+        if !lines { out.append("[") }
+        for (i, row) in result.rows.enumerated() {
+            var object = "{"
+            for (j, value) in row.enumerated() {
+                if j > 0 { object += "," }
+                object += keys[j] + ":" + jsonValue(value)
+            }
+            object += "}"
+            if lines {
+                out.append(object + "\n")
+            } else {
+                out.append((i == 0 ? "\n  " : ",\n  ") + object)
+            }
         }
-        return quoted + "\""
+        if !lines { out.append(result.rows.isEmpty ? "]\n" : "\n]\n") }
+    }
+
+    static func jsonValue(_ value: Value) -> String {
+        switch value {
+        case .null: return "null"
+        case .text(let t): return jsonString(t)
+        case .exact: return value.description
+        case .double(let d): return d.isFinite ? value.description : "null"
+        }
+    }
+
+    static func jsonString(_ text: String) -> String {
+        var s = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": s += "\\\""
+            case "\\": s += "\\\\"
+            case "\n": s += "\\n"
+            case "\r": s += "\\r"
+            case "\t": s += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    s += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    s.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return s + "\""
+    }
+
+    // MARK: Markdown and HTML
+
+    /// A GitHub-flavoured Markdown table with numbers right-aligned and formatted.
+    static func markdown(_ result: ResultTable, _ out: inout Chunked) {
+        func cell(_ text: String) -> String {
+            text.replacingAll("|", with: "\\|").replacingAll("\n", with: " ")
+        }
+        out.append("| " + result.columns.map { cell($0.name) }.joined(separator: " | ") + " |\n")
+        out.append("|" + result.columns.map { $0.kind == .member ? " --- |" : " ---: |" }.joined() + "\n")
+        for i in result.rows.indices {
+            out.append("| " + humanCells(result, i).map(cell).joined(separator: " | ") + " |\n")
+        }
+    }
+
+    /// A self-contained HTML page: the table with numbers formatted and right-aligned,
+    /// summary rows in bold, everything escaped.
+    static func html(_ result: ResultTable, _ out: inout Chunked) {
+        out.append("""
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <title>Cubist result</title>
+            <style>
+            body { font-family: system-ui, sans-serif; margin: 2em; }
+            table { border-collapse: collapse; }
+            th, td { padding: 0.25em 0.75em; border-bottom: 1px solid #ddd; }
+            th { text-align: left; background: #f4f4f4; }
+            td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+            tr.summary td { font-weight: bold; }
+            </style>
+            </head>
+            <body>
+            <table>
+            <thead><tr>
+            """)
+        for c in result.columns {
+            out.append("<th\(c.kind == .member ? "" : " class=\"n\"")>\(escapeHTML(c.name))</th>")
+        }
+        out.append("</tr></thead>\n<tbody>\n")
+        for i in result.rows.indices {
+            out.append(result.rowKinds[i] == .detail ? "<tr>" : "<tr class=\"summary\">")
+            for (j, text) in humanCells(result, i).enumerated() {
+                out.append("<td\(result.columns[j].kind == .member ? "" : " class=\"n\"")>\(escapeHTML(text))</td>")
+            }
+            out.append("</tr>\n")
+        }
+        out.append("</tbody>\n</table>\n<p>\(result.rows.count == 1 ? "1 row" : "\(grouped(result.rows.count)) rows")</p>\n</body>\n</html>\n")
+    }
+
+    static func escapeHTML(_ text: String) -> String {
+        var s = ""
+        for c in text {
+            switch c {
+            case "&": s += "&amp;"
+            case "<": s += "&lt;"
+            case ">": s += "&gt;"
+            case "\"": s += "&quot;"
+            case "'": s += "&#39;"
+            default: s.append(c)
+            }
+        }
+        return s
+    }
+}
+
+extension String {
+    /// Every occurrence of `target` replaced with `replacement`.
+    func replacingAll(_ target: Character, with replacement: String) -> String {
+        var s = ""
+        for c in self {
+            if c == target { s += replacement } else { s.append(c) }
+        }
+        return s
     }
 }

@@ -22,22 +22,52 @@ public struct TextTable {
     /// Adds a row.
     public mutating func add(_ row: [String]) { rows.append(row) }
 
+    /// The widest the table may be in terminal cells (0: no limit). Over it, the widest
+    /// columns shrink (to no less than 6 cells) and their text is cut with `…`.
+    public var maximumWidth = 0
+
     /// The table as lines: header, rule, rows.
     public func rendered() -> String {
+        var lines: [String] = []
+        render { lines.append($0) }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Hands the table to `line` one line at a time.
+    public func render(_ line: (String) -> Void) {
         var widths = headers.map(DisplayWidth.of)
         for row in rows {
             for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], DisplayWidth.of(cell)) }
         }
+        if maximumWidth > 0 {
+            let gaps = 2 * max(0, widths.count - 1)
+            while widths.reduce(gaps, +) > maximumWidth, let widest = widths.indices.max(by: { widths[$0] < widths[$1] }), widths[widest] > 6 {
+                widths[widest] -= 1
+            }
+        }
+        func fit(_ text: String, _ i: Int) -> String {
+            let width = DisplayWidth.of(text)
+            guard width > widths[i] else { return text }
+            var cut = ""
+            var used = 0
+            for scalar in text.unicodeScalars {
+                let w = DisplayWidth.of(scalar)
+                if used + w > widths[i] - 1 { break }
+                cut.unicodeScalars.append(scalar)
+                used += w
+            }
+            return cut + "…"
+        }
         func pad(_ text: String, _ i: Int) -> String {
-            let gap = String(repeating: " ", count: max(0, widths[i] - DisplayWidth.of(text)))
-            return alignments[i] == .right ? gap + text : text + gap
+            let shown = fit(text, i)
+            let gap = String(repeating: " ", count: max(0, widths[i] - DisplayWidth.of(shown)))
+            return alignments[i] == .right ? gap + shown : shown + gap
         }
-        var lines = [headers.indices.map { pad(headers[$0], $0) }.joined(separator: "  ").trimmingTrailingSpace()]
-        lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
+        line(headers.indices.map { pad(headers[$0], $0) }.joined(separator: "  ").trimmingTrailingSpace())
+        line(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
         for row in rows {
-            lines.append(row.indices.map { pad(row[$0], $0) }.joined(separator: "  ").trimmingTrailingSpace())
+            line(row.indices.map { pad(row[$0], $0) }.joined(separator: "  ").trimmingTrailingSpace())
         }
-        return lines.joined(separator: "\n")
     }
 }
 

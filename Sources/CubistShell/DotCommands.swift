@@ -1,8 +1,9 @@
 import CubistCore
 import CubistFormats
+import Foundation
 import CubistStore
 
-/// The dot commands: `.help`, `.stats`, `.schema`, `.cubes`, `.timer`, `.quit`, `.exit`.
+/// The dot commands.
 extension Session {
     struct DotCommand {
         let name: String
@@ -16,6 +17,11 @@ extension Session {
         DotCommand(name: ".schema", arguments: "[DIM]", summary: "dimensions with their levels, and measures"),
         DotCommand(name: ".cubes", arguments: "", summary: "the loaded cube and where it came from"),
         DotCommand(name: ".timer", arguments: "on|off", summary: "show how long each statement takes"),
+        DotCommand(name: ".mode", arguments: "FORMAT", summary: "result format: " + OutputFormat.allCases.map(\.rawValue).joined(separator: ", ")),
+        DotCommand(name: ".output", arguments: "[FILE]", summary: "send results to FILE; alone, back to the screen"),
+        DotCommand(name: ".once", arguments: "FILE", summary: "send the next result to FILE"),
+        DotCommand(name: ".read", arguments: "FILE", summary: "run the statements in FILE"),
+        DotCommand(name: ".maxrows", arguments: "N", summary: "show at most N rows in table mode (first and last); 0 shows all"),
         DotCommand(name: ".quit", arguments: "", summary: "leave (also .exit or Ctrl-D)"),
         DotCommand(name: ".exit", arguments: "", summary: "leave"),
     ]
@@ -49,12 +55,70 @@ extension Session {
                               span: max(1, arguments.joined(separator: " ").count), "'.timer' takes on or off", help: "write .timer on")
             }
             timer = value
+        case ".mode":
+            guard arguments.count == 1, let f = OutputFormat(rawValue: arguments[0].lowercased()) else {
+                let given = arguments.joined(separator: " ")
+                let names = OutputFormat.allCases.map(\.rawValue)
+                throw located(piece, file: file, sourceText: sourceText, offset: min(piece.text.count, name.count + 1), span: max(1, given.count),
+                              given.isEmpty ? "'.mode' needs a format" : "unknown format '\(given)'",
+                              help: Suggestions.didYouMean(given, in: names) ?? "formats: \(names.joined(separator: ", "))")
+            }
+            format = f
+        case ".output", ".once":
+            guard arguments.count <= 1, name == ".output" || arguments.count == 1 else {
+                throw located(piece, file: file, sourceText: sourceText, "'\(name)' takes one file name", help: "write \(name) report.csv")
+            }
+            guard let path = arguments.first else {
+                redirect = nil
+                return
+            }
+            let target: FileOutput
+            do {
+                target = try FileOutput(path: path)
+            } catch {
+                throw located(piece, file: file, sourceText: sourceText, offset: name.count + 1, span: path.count,
+                              "cannot write to '\(path)': \(error.reason)", help: "name a file in a directory you can write to")
+            }
+            if name == ".output" { redirect = target } else { once = target }
+        case ".read":
+            guard arguments.count == 1 else {
+                throw located(piece, file: file, sourceText: sourceText, "'.read' takes one file name", help: "write .read report.cq")
+            }
+            try read(arguments[0], piece, file, sourceText)
+        case ".maxrows":
+            guard arguments.count == 1, let n = Int(arguments[0]), n >= 0 else {
+                throw located(piece, file: file, sourceText: sourceText, offset: min(piece.text.count, name.count + 1),
+                              span: max(1, arguments.joined(separator: " ").count), "'.maxrows' takes a whole number", help: "write .maxrows 100, or .maxrows 0 for all rows")
+            }
+            maxRows = n
         case ".quit", ".exit":
             quit()
         default:
             let names = Session.dotCommands.map(\.name)
             throw located(piece, file: file, sourceText: sourceText, span: name.count, "unknown command '\(name)'",
                           help: Suggestions.didYouMean(name, in: names) ?? "type .help for the list of commands")
+        }
+    }
+
+    /// Runs a file's statements; the file's own errors name the file. A file that is
+    /// already being read (directly or through others) is refused.
+    private func read(_ path: String, _ piece: InputPiece, _ file: String, _ sourceText: String) throws(Diagnostic) {
+        let resolved = Session.canonicalPath(path)
+        if reading.contains(resolved) {
+            throw located(piece, file: file, sourceText: sourceText, offset: 6, span: path.count,
+                          "'\(path)' is already being read (.read cycle)", help: "remove the .read that leads back to it")
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try FileBytes.read(path)
+        } catch {
+            throw located(piece, file: file, sourceText: sourceText, offset: 6, span: path.count,
+                          "cannot read '\(path)': \(error.message)", help: "check the path; it is relative to the current directory")
+        }
+        reading.append(resolved)
+        defer { reading.removeLast() }
+        if !run(String(decoding: bytes, as: UTF8.self), file: path) {
+            throw Session.alreadyReported
         }
     }
 

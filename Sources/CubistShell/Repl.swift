@@ -56,6 +56,9 @@ public struct Repl {
         var buffer = ""
         while !session.wantsToQuit {
             interruptedWhileReading = false
+            var rows: Int32 = 0, columns: Int32 = 0
+            rl_get_screen_size(&rows, &columns)
+            session.width = Int(columns)
             guard let raw = readline(buffer.isEmpty ? Repl.prompt : Repl.continuation) else {
                 print("")
                 break

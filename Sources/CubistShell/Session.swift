@@ -19,6 +19,36 @@ public final class StandardOutput: OutputSink {
     }
 }
 
+/// A file opened for `.output` or `.once`.
+public final class FileOutput: OutputSink {
+    private let handle: UnsafeMutablePointer<FILE>
+    /// The path as the user wrote it.
+    public let path: String
+
+    /// Opens (creates or truncates) `path` for writing; the error says why it cannot.
+    public init(path: String) throws(CannotOpen) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw CannotOpen(reason: "it is a directory")
+        }
+        guard let h = fopen(path, "w") else { throw CannotOpen(reason: String(cString: strerror(errno)).lowercased()) }
+        handle = h
+        self.path = path
+    }
+
+    public func write(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in _ = fwrite(bytes.baseAddress, 1, bytes.count, handle) }
+    }
+
+    deinit { fclose(handle) }
+
+    /// Why a file could not be opened.
+    public struct CannotOpen: Error {
+        public let reason: String
+    }
+}
+
 /// Collects output in memory (tests, embedding).
 public final class StringOutput: OutputSink {
     public private(set) var text = ""
@@ -43,6 +73,16 @@ public final class Session {
     public var format: OutputFormat = .table
     /// Whether to show each statement's run time (`.timer on`, `--timer`).
     public var timer = false
+    /// In table mode, the most rows shown (first and last halves); 0 shows all (`.maxrows`).
+    public var maxRows = 0
+    /// In table mode, the width to fit long text into; 0 for no limit (the terminal's width in the REPL).
+    public var width = 0
+    /// Where results go instead of `output` after `.output FILE`.
+    var redirect: FileOutput?
+    /// Where the next result goes (`.once FILE`).
+    var once: FileOutput?
+    /// Files being read by `.read`, innermost last, to refuse cycles.
+    var reading: [String] = []
 
     /// Creates a session over a loaded cube.
     public init(cube: Cube, output: OutputSink = StandardOutput(), errors: @escaping (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) {
@@ -67,6 +107,19 @@ public final class Session {
         return ok
     }
 
+    /// Runs a batch file's text: like `run`, and a `.read` inside that leads back to this
+    /// file is refused as a cycle.
+    @discardableResult
+    public func runFile(_ text: String, path: String, continueOnError: Bool = false) -> Bool {
+        reading.append(Session.canonicalPath(path))
+        defer { reading.removeLast() }
+        return run(text, file: path, continueOnError: continueOnError)
+    }
+
+    static func canonicalPath(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+
     /// Runs one piece; reports a failure and returns false.
     public func execute(_ piece: InputPiece, file: String, sourceText: String) -> Bool {
         do {
@@ -76,7 +129,7 @@ public final class Session {
             }
             return true
         } catch {
-            errors(error.rendered)
+            if error != Session.alreadyReported { errors(error.rendered) }
             return false
         }
     }
@@ -108,7 +161,11 @@ public final class Session {
                 errors(d.rendered)
             }
             let elapsed = timer ? Session.seconds(ContinuousClock.now - started) : nil
-            output.write(Renderer.render(result, as: format, elapsed: elapsed))
+            let sink: OutputSink = once ?? redirect ?? output
+            let toTerminal = sink === output
+            Renderer.render(result, as: format, options: RenderOptions(elapsed: elapsed, maxRows: toTerminal ? maxRows : 0,
+                                                                       width: toTerminal ? width : 0)) { sink.write($0) }
+            once = nil
             if let elapsed, format != .table { errors("time: \(elapsed)") }
         case .setParameter(let name, let value, _):
             switch value {
@@ -133,6 +190,14 @@ public final class Session {
         return Diagnostic(file: file, location: range.location, message: message, help: help,
                           sourceLine: SourceText.line(range.location.line, of: sourceText), span: max(1, span))
     }
+
+    /// Sends results to a file from now on (`--output`); the error says why it cannot.
+    public func redirectOutput(to path: String) throws(FileOutput.CannotOpen) {
+        redirect = try FileOutput(path: path)
+    }
+
+    /// A failure whose diagnostic has already been shown (inside a `.read` file).
+    static let alreadyReported = Diagnostic(file: "", message: "")
 
     /// Replaces the session's cube (after a successful load only).
     public func replaceCube(_ cube: Cube) { self.cube = cube }

@@ -39,6 +39,9 @@ struct Open: ParsableCommand {
     @Option(name: .customLong("param"), help: ArgumentHelp("Give parameter $NAME a value (repeatable).", valueName: "NAME=VALUE"))
     var parameters: [String] = []
 
+    @Option(help: "Write results to this file instead of stdout.")
+    var output: String?
+
     @Flag(help: "Show how long each statement takes.")
     var timer = false
 
@@ -56,6 +59,13 @@ struct Open: ParsableCommand {
         let session = Session(cube: cube)
         session.format = try outputFormat()
         session.timer = timer
+        if let output {
+            do {
+                try session.redirectOutput(to: output)
+            } catch {
+                throw ValidationError("--output: cannot write to '\(output)': \(error.reason)")
+            }
+        }
         for p in parameters {
             guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
                 throw ValidationError("--param takes NAME=VALUE, got '\(p)'")
@@ -77,10 +87,15 @@ struct Open: ParsableCommand {
                 } else {
                     text = String(decoding: try orExit2 { () throws(Diagnostic) in try FileBytes.read(path) }, as: UTF8.self)
                 }
-                ok = session.run(text, file: path == "-" ? "<stdin>" : path, continueOnError: continueOnError) && ok
+                if path == "-" {
+                    ok = session.run(text, file: "<stdin>", continueOnError: continueOnError) && ok
+                } else {
+                    ok = session.runFile(text, path: path, continueOnError: continueOnError) && ok
+                }
             }
         } else if isatty(0) != 0 {
             if format == nil { session.format = .table }
+            session.maxRows = 40
             Repl(session: session, quiet: quiet).run()
         } else {
             let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)

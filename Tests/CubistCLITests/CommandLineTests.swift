@@ -14,13 +14,13 @@ private let binary: String = {
     return root.appendingPathComponent(".build/debug/cubist").path
 }()
 
-private struct Run {
+struct Run {
     let status: Int32
     let stdout: String
     let stderr: String
 }
 
-private func cubist(_ arguments: [String], stdin: String? = nil, directory: String? = nil) throws -> Run {
+func cubist(_ arguments: [String], stdin: String? = nil, directory: String? = nil) throws -> Run {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: binary)
     process.arguments = arguments
@@ -41,7 +41,7 @@ private func cubist(_ arguments: [String], stdin: String? = nil, directory: Stri
     return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
 }
 
-private func temporaryDirectory() throws -> String {
+func temporaryDirectory() throws -> String {
     let path = NSTemporaryDirectory() + "/cubist-cli-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path

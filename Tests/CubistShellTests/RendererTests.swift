@@ -1,0 +1,40 @@
+import CubistCore
+import CubistEngine
+import CubistFormats
+import Testing
+
+@Suite struct RendererTests {
+    let result = ResultTable(
+        columns: [ResultColumn(name: "city", kind: .member, format: nil), ResultColumn(name: "revenue", kind: .measure, format: .money),
+                  ResultColumn(name: "share", kind: .measure, format: .percent)],
+        rows: [[.text("서울특별시 강남구 역삼동 테헤란로"), .exact(123_456_789, scale: 2), .double(0.1234)],
+               [.text("Seoul"), .exact(-5, scale: 3), .null],
+               [.null, .exact(123_456_784, scale: 2), .double(1)]],
+        rowKinds: [.detail, .detail, .total])
+
+    @Test func tablesFitTheTerminalByDisplayWidth() {
+        let text = Renderer.render(result, as: .table, options: RenderOptions(width: 34))
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.dropLast().allSatisfy { DisplayWidth.of($0) <= 34 }, "\(lines)")
+        #expect(lines[2].hasPrefix("서울특별시 …"))
+        #expect(lines[3] == "Seoul" + String(repeating: " ", count: 16) + "-0.01")
+        #expect(lines[4].hasPrefix("Total"))
+        #expect(lines[4].hasSuffix("1,234,567.84  100.0%"))
+        #expect(lines.last == "3 rows")
+    }
+
+    @Test func longResultsShowTheFirstAndLastRows() {
+        let many = ResultTable(columns: [ResultColumn(name: "n", kind: .measure, format: nil)],
+                               rows: (1...100).map { [.integer($0)] }, rowKinds: Array(repeating: .detail, count: 100))
+        let text = Renderer.render(many, as: .table, options: RenderOptions(elapsed: "1.0 ms", maxRows: 4))
+        #expect(text == "  n\n---\n  1\n  2\n  …\n 99\n100\n100 rows (4 shown; .maxrows 0 shows all) (1.0 ms)\n")
+    }
+
+    @Test func machineFormatsKeepFullPrecisionAndEscape() {
+        #expect(Renderer.render(result, as: .csv) == "city,revenue,share\n서울특별시 강남구 역삼동 테헤란로,1234567.89,0.1234\nSeoul,-0.005,\n,1234567.84,1\n")
+        let tricky = ResultTable(columns: [ResultColumn(name: "a,b", kind: .member, format: nil)], rows: [[.text("say \"hi\"\n")]], rowKinds: [.detail])
+        #expect(Renderer.render(tricky, as: .csv) == "\"a,b\"\n\"say \"\"hi\"\"\n\"\n")
+        #expect(Renderer.render(tricky, as: .jsonl) == "{\"a,b\":\"say \\\"hi\\\"\\n\"}\n")
+        #expect(Renderer.render(tricky, as: .markdown) == "| a,b |\n| --- |\n| say \"hi\"  |\n")
+    }
+}
