@@ -57,6 +57,15 @@ extension String {
 }
 
 extension String {
+    /// Every occurrence of `target` replaced with `replacement`.
+    public func replacingAll(_ target: Character, with replacement: String) -> String {
+        var s = ""
+        for c in self {
+            if c == target { s += replacement } else { s.append(c) }
+        }
+        return s
+    }
+
     /// The text without trailing spaces, tabs and carriage returns.
     public func trimmingTrailingSpace() -> String {
         var s = Substring(self)

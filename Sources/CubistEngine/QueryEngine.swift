@@ -11,6 +11,8 @@ public struct QueryEngine: Sendable {
     /// Most bytes of per-group member bitsets for an exact `count(distinct ...)`; beyond
     /// it the count uses a hash set of (group, member) pairs (slower, smaller when sparse).
     public var distinctBitsetBudget = 256 << 20
+    /// Checked between chunks; when set, the query stops with "query cancelled".
+    public var cancellation: CancellationFlag?
 
     /// Creates an engine over a cube.
     public init(cube: Cube, sessionMeasures: [Measure] = []) {
@@ -38,6 +40,7 @@ public struct QueryEngine: Sendable {
         var plan = try binder.bind(select)
         plan.rangeForErrors = select.range
         plan.distinctBudget = distinctBitsetBudget
+        plan.cancellation = cancellation
         return plan
     }
 

@@ -339,14 +339,3 @@ public enum Renderer {
         return s
     }
 }
-
-extension String {
-    /// Every occurrence of `target` replaced with `replacement`.
-    func replacingAll(_ target: Character, with replacement: String) -> String {
-        var s = ""
-        for c in self {
-            if c == target { s += replacement } else { s.append(c) }
-        }
-        return s
-    }
-}

@@ -1,11 +1,32 @@
 import CReadline
 import CubistCore
+import CubistEngine
 import CubistFormats
 import CubistStore
 import Foundation
 
 /// Set by the SIGINT handler while readline waits; the REPL then drops the half-typed statement.
 nonisolated(unsafe) private var interruptedWhileReading = false
+/// While a statement runs, Ctrl-C cancels it through this flag instead of touching readline.
+nonisolated(unsafe) private var runningStatement: CancellationFlag?
+/// The cube tab completion looks names up in, and the current completions.
+nonisolated(unsafe) private var completionCube: Cube?
+nonisolated(unsafe) private var completions: [String] = []
+nonisolated(unsafe) private var completionNext = 0
+
+/// Readline's completion hook: our candidates only, never file names.
+private func complete(_ text: UnsafePointer<CChar>?, _ start: Int32, _ end: Int32) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? {
+    cubist_completion_over()
+    guard let cube = completionCube, let buffer = cubist_line_buffer() else { return nil }
+    completions = Completion.candidates(line: String(cString: buffer), start: Int(start), end: Int(end), cube: cube)
+    completionNext = 0
+    return rl_completion_matches(text) { _, state in
+        if state == 0 { completionNext = 0 }
+        guard completionNext < completions.count else { return nil }
+        defer { completionNext += 1 }
+        return strdup(completions[completionNext])
+    }
+}
 /// The primary prompt as a C string, for the signal handler to restore after Ctrl-C.
 nonisolated(unsafe) private let primaryPromptC = strdup(Repl.prompt)
 
@@ -27,6 +48,10 @@ public struct Repl {
         self.quiet = quiet
     }
 
+    /// Characters that end a word for completion (not `.`, `'` or `$`: `customer.re`,
+    /// `'Seo` and `$mo` complete as one word).
+    nonisolated(unsafe) static let wordBreaks: UnsafePointer<CChar> = UnsafePointer(strdup(" \t\n(),=<>;*+-/")!)
+
     /// The history file: `$CUBIST_HISTORY`, else `~/.cubist_history`.
     public static var historyPath: String {
         if let path = ProcessInfo.processInfo.environment["CUBIST_HISTORY"], !path.isEmpty { return path }
@@ -40,7 +65,13 @@ public struct Repl {
             _ = FileManager.default.createFile(atPath: history, contents: nil)
         }
         read_history(history)
+        completionCube = session.cube
+        cubist_set_completion(complete, Repl.wordBreaks)
         signal(SIGINT) { _ in
+            if let running = runningStatement {
+                running.cancel()
+                return
+            }
             interruptedWhileReading = true
             _ = "\n".withCString { write(1, $0, 1) }
             rl_on_new_line()
@@ -71,7 +102,10 @@ public struct Repl {
                 if trimmed.isEmpty { continue }
                 if trimmed.hasPrefix(".") {
                     remember(trimmed, history)
+                    session.cancellation.reset()
+                    runningStatement = session.cancellation
                     session.run(trimmed, file: "<stdin>")
+                    runningStatement = nil
                     continue
                 }
             }
@@ -79,9 +113,12 @@ public struct Repl {
             let (pieces, incomplete) = InputSplitter.split(buffer)
             if !pieces.isEmpty {
                 remember(buffer.trimmingCharacters(in: .whitespacesAndNewlines), history)
-                for piece in pieces where !session.wantsToQuit {
+                session.cancellation.reset()
+                runningStatement = session.cancellation
+                for piece in pieces where !session.wantsToQuit && !session.cancellation.isCancelled {
                     _ = session.execute(piece, file: "<stdin>", sourceText: buffer)
                 }
+                runningStatement = nil
                 buffer = incomplete.map { $0.text + "\n" } ?? ""
             } else if incomplete == nil {
                 buffer = ""  // only comments

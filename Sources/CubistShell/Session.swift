@@ -81,6 +81,8 @@ public final class Session {
     var redirect: FileOutput?
     /// Where the next result goes (`.once FILE`).
     var once: FileOutput?
+    /// Set (by Ctrl-C in the REPL) to stop the running query.
+    public let cancellation = CancellationFlag()
     /// Files being read by `.read`, innermost last, to refuse cycles.
     var reading: [String] = []
 
@@ -98,6 +100,10 @@ public final class Session {
         let (pieces, incomplete) = InputSplitter.split(text)
         var ok = true
         for piece in pieces + (incomplete.map { [$0] } ?? []) {
+            if cancellation.isCancelled {
+                errors("\(file): cancelled; the rest of the input was not run")
+                return false
+            }
             if !execute(piece, file: file, sourceText: text) {
                 ok = false
                 if !continueOnError { return false }
@@ -151,7 +157,9 @@ public final class Session {
             let result: ResultTable
             let started = ContinuousClock.now
             do {
-                result = try QueryEngine(cube: cube).run(select, parameters: parameters)
+                var engine = QueryEngine(cube: cube)
+                engine.cancellation = cancellation
+                result = try engine.run(select, parameters: parameters)
             } catch {
                 throw diagnostic(error.message, error.range, error.help, piece: piece, file: file, sourceText: sourceText)
             }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The built `cubist` executable, next to the test bundle.
-private let binary: String = {
+let binary: String = {
     var url = Bundle.main.bundleURL
     for _ in 0..<4 {
         let candidate = url.appendingPathComponent("cubist").path

@@ -1,5 +1,6 @@
 import CubistEngine
 import CubistStore
+import CubistSyntax
 import Testing
 
 /// Five sales small enough to add up by hand; one cost and one quantity are empty.
@@ -169,5 +170,20 @@ let shopFiles: [String: [UInt8]] = [
         let cube = try loadCube(files)
         #expect(failure(cube, "SELECT n BY name") == "'name' is ambiguous | write one of: buyer.name, seller.name")
         #expect(try cells(run(cube, "SELECT n BY seller.name")) == [["Bob", "1"]])
+    }
+}
+
+@Suite struct CancellationTests {
+    @Test func aCancelledQueryStopsWithAClearErrorAndTheNextOneRuns() throws {
+        let cube = try loadCube(shopFiles)
+        guard case .select(let s) = try Parser.parseStatement("SELECT revenue BY customer.city") else { return }
+        var engine = QueryEngine(cube: cube)
+        let flag = CancellationFlag()
+        engine.cancellation = flag
+        flag.cancel()
+        #expect(throws: QueryError.self) { try engine.run(s) }
+        do { _ = try engine.run(s) } catch { #expect(error.message == "query cancelled") }
+        flag.reset()
+        #expect(try engine.run(s).rows.count == 3)
     }
 }

@@ -101,6 +101,9 @@ struct Scan {
         var composite: [UInt64] = []
         var groups: [Int32] = []
         for chunk in 0..<facts.chunkCount {
+            if plan.cancellation?.isCancelled == true {
+                throw QueryError("query cancelled", at: plan.rangeForErrors, help: "nothing was changed; run it again when you are ready")
+            }
             if let f = plan.filter, !FilterEvaluator.mayPass(f, chunk: chunk, facts: facts, prefix: prefix) { continue }
             let start = chunk * PackedColumn.chunkSize
             let end = min(facts.rowCount, start + PackedColumn.chunkSize)

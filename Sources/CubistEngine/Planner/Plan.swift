@@ -176,6 +176,8 @@ struct QueryPlan {
     var warnings: [QueryWarning] = []
     /// Most bytes of per-group bitsets for `count(distinct ...)` before it uses a hash set.
     var distinctBudget = 256 << 20
+    /// Asks the scan to stop between chunks.
+    var cancellation: CancellationFlag?
     /// The statement's range, for errors found while executing.
     var rangeForErrors = SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))
 
