@@ -21,6 +21,7 @@ extension Session {
         DotCommand(name: ".output", arguments: "[FILE]", summary: "send results to FILE; alone, back to the screen"),
         DotCommand(name: ".once", arguments: "FILE", summary: "send the next result to FILE"),
         DotCommand(name: ".read", arguments: "FILE", summary: "run the statements in FILE"),
+        DotCommand(name: ".edit", arguments: "", summary: "edit the last statement in $EDITOR; runs it when you save (REPL only)"),
         DotCommand(name: ".maxrows", arguments: "N", summary: "show at most N rows in table mode (first and last); 0 shows all"),
         DotCommand(name: ".quit", arguments: "", summary: "leave (also .exit or Ctrl-D)"),
         DotCommand(name: ".exit", arguments: "", summary: "leave"),
@@ -91,6 +92,9 @@ extension Session {
                               span: max(1, arguments.joined(separator: " ").count), "'.maxrows' takes a whole number", help: "write .maxrows 100, or .maxrows 0 for all rows")
             }
             maxRows = n
+        case ".edit":
+            throw located(piece, file: file, sourceText: sourceText, span: name.count, "'.edit' works in the interactive REPL only",
+                          help: "in a batch file, write the statement itself")
         case ".quit", ".exit":
             quit()
         default:

@@ -33,7 +33,7 @@ nonisolated(unsafe) private let primaryPromptC = strdup(Repl.prompt)
 /// The interactive loop on GNU readline: line editing, persistent history, multi-line
 /// statements ending at `;` with a continuation prompt, Ctrl-C clears the half-typed
 /// statement, Ctrl-D on an empty line exits. An error never ends the session.
-public struct Repl {
+public final class Repl {
     /// The prompt for a new statement.
     public static let prompt = "cubist> "
     /// The prompt for a continued statement.
@@ -41,6 +41,8 @@ public struct Repl {
 
     let session: Session
     let quiet: Bool
+    /// The last statement entered, for `.edit`.
+    private var lastStatement = ""
 
     /// Creates a REPL over a session.
     public init(session: Session, quiet: Bool) {
@@ -100,6 +102,10 @@ public struct Repl {
             if buffer.isEmpty {
                 let trimmed = line.trimmingCharacters(in: .whitespaces)
                 if trimmed.isEmpty { continue }
+                if trimmed.lowercased() == ".edit" {
+                    edit(history)
+                    continue
+                }
                 if trimmed.hasPrefix(".") {
                     remember(trimmed, history)
                     session.cancellation.reset()
@@ -112,7 +118,8 @@ public struct Repl {
             buffer += line + "\n"
             let (pieces, incomplete) = InputSplitter.split(buffer)
             if !pieces.isEmpty {
-                remember(buffer.trimmingCharacters(in: .whitespacesAndNewlines), history)
+                lastStatement = buffer.trimmingCharacters(in: .whitespacesAndNewlines)
+                remember(lastStatement, history)
                 session.cancellation.reset()
                 runningStatement = session.cancellation
                 for piece in pieces where !session.wantsToQuit && !session.cancellation.isCancelled {
@@ -125,6 +132,43 @@ public struct Repl {
             }
         }
         signal(SIGINT, SIG_DFL)
+    }
+
+    /// Opens the last statement in `$VISUAL`/`$EDITOR` (default `vi`); when the editor exits
+    /// and the file holds something else than before, runs it.
+    private func edit(_ history: String) {
+        let path = NSTemporaryDirectory() + "/cubist-edit-\(getpid()).cq"
+        let before = lastStatement.isEmpty ? "" : lastStatement + "\n"
+        guard FileManager.default.createFile(atPath: path, contents: Data(before.utf8)) else {
+            session.errors("error: cannot write \(path) for .edit")
+            return
+        }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let environment = ProcessInfo.processInfo.environment
+        let editor = environment["VISUAL"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["EDITOR"].flatMap { $0.isEmpty ? nil : $0 } ?? "vi"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "\(editor) \"$1\"", "sh", path]
+        do {
+            try process.run()
+            process.waitUntilExit()
+        } catch {
+            session.errors("error: cannot start the editor '\(editor)': \(error.localizedDescription)\nhelp: set EDITOR to your editor, e.g. export EDITOR=nano")
+            return
+        }
+        guard process.terminationStatus == 0 else {
+            session.errors("error: the editor '\(editor)' exited with status \(process.terminationStatus); nothing was run")
+            return
+        }
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        guard text != before, !text.isOnlyCommentsAndSpace else { return }
+        print(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        lastStatement = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        remember(lastStatement, history)
+        session.cancellation.reset()
+        runningStatement = session.cancellation
+        session.run(text, file: "<edit>")
+        runningStatement = nil
     }
 
     /// Adds an entry to the history and appends it to the file at once, so a crash loses nothing.

@@ -96,7 +96,8 @@ final class Terminal {
         let dir = try temporaryDirectory()
         let long = (0..<3000).map { _ in "SELECT count(distinct customer.customer) BY product.product, time.month LIMIT 1;" }.joined(separator: "\n")
         try long.write(toFile: dir + "/long.cq", atomically: true, encoding: .utf8)
-        let terminal = try Terminal(arguments: [], environment: ["CUBIST_HISTORY": dir + "/history", "TERM": "dumb"])
+        let terminal = try Terminal(arguments: [], environment: ["CUBIST_HISTORY": dir + "/history", "TERM": "dumb",
+                                                               "VISUAL": "", "EDITOR": "sed -i s/customer.segment/channel.type/"])
 
         #expect(terminal.wait(for: "cubist> "), "no prompt: \(terminal.screen)")
         // A statement over two lines, with the continuation prompt.
@@ -118,6 +119,12 @@ final class Terminal {
         terminal.type(";\r")
         #expect(terminal.wait(for: "3 rows", after: mark), "\(terminal.screen)")
 
+        // .edit opens the last statement in $EDITOR and runs what was saved.
+        mark = terminal.screen.endIndex
+        terminal.type(".edit\r")
+        #expect(terminal.wait(for: "Online", after: mark), "\(terminal.screen[mark...])")
+        #expect(terminal.screen[mark...].contains("SELECT margin BY channel.type  WHERE customer.tier = 'VIP' ;"))
+
         // Ctrl-C during a long run of queries: back at the prompt, and the session works.
         terminal.type(".output \(dir)/out.txt\r.read \(dir)/long.cq\r")
         usleep(800_000)
@@ -138,5 +145,6 @@ final class Terminal {
         let history = try String(contentsOfFile: dir + "/history", encoding: .utf8)
         #expect(history.contains("SELECT revenue BY time.year;\n"))
         #expect(history.contains("SELECT revnue;\n"))
+        #expect(history.contains("SELECT margin BY channel.type  WHERE customer.tier = 'VIP' ;\n"))
     }
 }
