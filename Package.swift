@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "CubistShellTests", dependencies: ["CubistShell", "CubistFormats", "CubistEngine", "CubistSyntax", "CubistStore", "CubistCore", "CubistGenerator"]),
         .testTarget(name: "CubistGeneratorTests", dependencies: ["CubistGenerator", "CubistStore", "CubistCore"]),
         // Runs the built `cubist` binary end to end.
-        .testTarget(name: "CubistCLITests", dependencies: ["cubist"]),
+        .testTarget(name: "CubistCLITests", dependencies: ["cubist"], exclude: ["golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

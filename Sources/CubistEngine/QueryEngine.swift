@@ -13,6 +13,8 @@ public struct QueryEngine: Sendable {
     public var distinctBitsetBudget = 256 << 20
     /// Checked between chunks; when set, the query stops with "query cancelled".
     public var cancellation: CancellationFlag?
+    /// Hears the fraction of fact chunks scanned, after each chunk.
+    public var progress: (@Sendable (Double) -> Void)?
 
     /// Creates an engine over a cube.
     public init(cube: Cube, sessionMeasures: [Measure] = []) {
@@ -41,6 +43,7 @@ public struct QueryEngine: Sendable {
         plan.rangeForErrors = select.range
         plan.distinctBudget = distinctBitsetBudget
         plan.cancellation = cancellation
+        plan.progress = progress
         return plan
     }
 

@@ -36,6 +36,17 @@ public struct InputSplitter {
             let c = scalars[i]
             if start == nil {
                 if c == " " || c == "\t" || c == "\n" || c == "\r" { advance(); continue }
+                // Comments between statements belong to none, so a dot command on the next
+                // line is still at the start of its line.
+                if c == "-", i + 1 < scalars.count, scalars[i + 1] == "-" {
+                    while i < scalars.count, scalars[i] != "\n" { advance() }
+                    continue
+                }
+                if c == "/", i + 1 < scalars.count, scalars[i + 1] == "*",
+                   let close = (i + 2..<max(i + 2, scalars.count - 1)).first(where: { scalars[$0] == "*" && scalars[$0 + 1] == "/" }) {
+                    while i < close + 2 { advance() }
+                    continue
+                }
                 if c == "." {
                     // A dot command runs to the end of the line.
                     let (l, col) = (line, column)

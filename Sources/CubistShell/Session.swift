@@ -81,6 +81,8 @@ public final class Session {
     var redirect: FileOutput?
     /// Where the next result goes (`.once FILE`).
     var once: FileOutput?
+    /// Whether to show a progress bar on stderr for queries over a second (when it is a terminal).
+    public var showProgress = false
     /// Set (by Ctrl-C in the REPL) to stop the running query.
     public let cancellation = CancellationFlag()
     /// Files being read by `.read`, innermost last, to refuse cycles.
@@ -159,6 +161,9 @@ public final class Session {
             do {
                 var engine = QueryEngine(cube: cube)
                 engine.cancellation = cancellation
+                let bar = showProgress ? ProgressBar("query") : nil
+                if let bar { engine.progress = { bar.update($0) } }
+                defer { bar?.finish() }
                 result = try engine.run(select, parameters: parameters)
             } catch {
                 throw diagnostic(error.message, error.range, error.help, piece: piece, file: file, sourceText: sourceText)

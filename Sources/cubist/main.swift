@@ -53,10 +53,15 @@ struct Open: ParsableCommand {
 
     func run() throws {
         let cube = try orExit2 { () throws(Diagnostic) -> Cube in
-            if let source { return try CubeSource.open(source) }
+            if let source {
+                let bar = ProgressBar("loading \(source)")
+                defer { bar.finish() }
+                return try CubeSource.open(source, progress: bar.update)
+            }
             return try CRMSample.cube()
         }
         let session = Session(cube: cube)
+        session.showProgress = true
         session.format = try outputFormat()
         session.timer = timer
         if let output {

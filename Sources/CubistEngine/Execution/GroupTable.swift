@@ -101,6 +101,7 @@ struct Scan {
         var composite: [UInt64] = []
         var groups: [Int32] = []
         for chunk in 0..<facts.chunkCount {
+            plan.progress?(Double(chunk) / Double(facts.chunkCount))
             if plan.cancellation?.isCancelled == true {
                 throw QueryError("query cancelled", at: plan.rangeForErrors, help: "nothing was changed; run it again when you are ready")
             }

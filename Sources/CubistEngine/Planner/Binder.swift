@@ -13,6 +13,8 @@ struct Binder {
     private(set) var plan = QueryPlan()
     private var slots: [AggregateKind: Int] = [:]
     private var valueIndex: [MeasureExpr: Int] = [:]
+    /// Where analytic calls are, for errors about what they need.
+    private var analyticCalls: [(kind: AnalyticKind, level: LevelRef?, range: SourceRange)] = []
 
     init(names: Names, parameters: [String: String], subSelect: @escaping (SelectStatement) throws(QueryError) -> (LevelRef, Set<Int32>)) {
         self.names = names
@@ -294,6 +296,7 @@ struct Binder {
         let (m, format) = try measure(args[0], context: context, insideAnalytic: true)
         var level: LevelRef?
         if args.count == 2 { level = try names.requireLevel(args[1], role: "share()") }
+        analyticCalls.append((kind, level, r))
         switch kind {
         case .share, .growth, .yoy: return (.analytic(kind, m, level: level), .percent)
         case .rank: return (.analytic(kind, m, level: nil), .integer)
@@ -301,29 +304,17 @@ struct Binder {
         }
     }
 
-    /// Every analytic function has what it needs in the grouping levels.
+    /// Every analytic function has what it needs in the grouping levels; errors point at the call.
     private func checkAnalytics(_ s: SelectStatement) throws(QueryError) {
-        var needsTime: String?
-        var shareLevels: [LevelRef] = []
-        func visit(_ m: MeasureExpr) {
-            switch m {
-            case .slot, .constant: break
-            case .negate(let e): visit(e)
-            case .binary(_, let l, let r): visit(l); visit(r)
-            case .analytic(let kind, let e, let level):
-                if [.prev, .growth, .yoy, .running].contains(kind) { needsTime = kind.rawValue }
-                if let level { shareLevels.append(level) }
-                visit(e)
+        for call in analyticCalls {
+            if [.prev, .growth, .yoy, .running].contains(call.kind), Binder.timeKey(plan, cube) == nil {
+                throw QueryError("\(call.kind.rawValue)() needs a time level (year, quarter, month or day) in BY or ACROSS", at: call.range,
+                                 help: "add BY time.month, for example")
             }
-        }
-        plan.values.forEach(visit)
-        if let needsTime, Binder.timeKey(plan, cube) == nil {
-            throw QueryError("\(needsTime)() needs a time level (year, quarter, month or day) in BY or ACROSS", at: s.range,
-                             help: "add BY time.month, for example")
-        }
-        for level in shareLevels where Binder.parentPosition(of: level, plan, cube) == nil {
-            throw QueryError("share(m, \(level.qualifiedName(in: cube))) needs a level of \(cube.dimensions[level.dimension].name) at or below \(level.level(in: cube).name) in BY",
-                             at: s.range, help: "add BY \(level.qualifiedName(in: cube)) or a finer level of it")
+            if let level = call.level, Binder.parentPosition(of: level, plan, cube) == nil {
+                throw QueryError("share(m, \(level.qualifiedName(in: cube))) needs a level of \(cube.dimensions[level.dimension].name) at or below \(level.level(in: cube).name) in BY",
+                                 at: call.range, help: "add BY \(level.qualifiedName(in: cube)) or a finer level of it")
+            }
         }
     }
 

@@ -178,6 +178,8 @@ struct QueryPlan {
     var distinctBudget = 256 << 20
     /// Asks the scan to stop between chunks.
     var cancellation: CancellationFlag?
+    /// Hears the fraction of chunks scanned.
+    var progress: (@Sendable (Double) -> Void)?
     /// The statement's range, for errors found while executing.
     var rangeForErrors = SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))
 

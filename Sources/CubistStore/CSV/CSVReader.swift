@@ -114,6 +114,9 @@ public final class CSVReader {
     }
 
     /// Reads the next record. Returns false at the end of the input.
+    /// Bytes consumed so far (for progress).
+    public var bytesRead: Int { position }
+
     public func next() throws(Diagnostic) -> Bool {
         starts.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)

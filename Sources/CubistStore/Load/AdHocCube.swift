@@ -10,15 +10,16 @@ public enum AdHocCube {
     }
 
     /// Loads `path` as an ad hoc cube.
-    public static func load(csvAt path: String) throws(Diagnostic) -> Cube {
+    public static func load(csvAt path: String, progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
         let bytes = try FileBytes.read(path)
         let fileName = path.split(separator: "/").last.map(String.init) ?? path
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        return try load(bytes: bytes, fileName: fileName, displayDirectory: directory, origin: path)
+        return try load(bytes: bytes, fileName: fileName, displayDirectory: directory, origin: path, progress: progress)
     }
 
     /// Loads CSV bytes as an ad hoc cube; `fileName` names the file in messages.
-    public static func load(bytes: [UInt8], fileName: String, displayDirectory: String, origin: String) throws(Diagnostic) -> Cube {
+    public static func load(bytes: [UInt8], fileName: String, displayDirectory: String, origin: String,
+                            progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
         let display = displayDirectory == "." ? fileName : displayDirectory + "/" + fileName
         let (names, kinds) = try classify(bytes, file: display)
         var dimensions: [CubeModel.DimensionSpec] = []
@@ -50,7 +51,7 @@ public enum AdHocCube {
         var stem = fileName
         if stem.lowercased().hasSuffix(".csv") { stem.removeLast(4) }
         let model = CubeModel(name: stem, facts: fileName, factsLocation: nil, dimensions: dimensions, measures: measures, file: display, lines: [])
-        return try CubeLoader.load(model: model, files: MemoryFiles([fileName: bytes], label: displayDirectory), origin: origin)
+        return try CubeLoader.load(model: model, files: MemoryFiles([fileName: bytes], label: displayDirectory), origin: origin, progress: progress)
     }
 
     /// Reads the header and every value once to decide each column's kind.
@@ -95,16 +96,17 @@ public enum AdHocCube {
 /// Opens whatever the user named as a SOURCE: a cube directory, a `cube.json`, or a `.csv`.
 public enum CubeSource {
     /// Loads the cube at `path`.
-    public static func open(_ path: String) throws(Diagnostic) -> Cube {
+    /// `progress`, if given, hears the fraction of the fact file read while loading.
+    public static func open(_ path: String, progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
         guard FileBytes.exists(path) else {
             throw Diagnostic(file: path, message: "no such file or directory",
                              help: "name a cube directory (holding cube.json), a cube.json file or a .csv file")
         }
         if FileBytes.isDirectory(path) || path.lowercased().hasSuffix(".json") {
-            return try CubeLoader.load(modelAt: path)
+            return try CubeLoader.load(modelAt: path, progress: progress)
         }
         if path.lowercased().hasSuffix(".csv") || looksLikeCSV(path) {
-            return try AdHocCube.load(csvAt: path)
+            return try AdHocCube.load(csvAt: path, progress: progress)
         }
         throw Diagnostic(file: path, message: "not a cube source",
                          help: "name a cube directory (holding cube.json), a cube.json file or a .csv file")

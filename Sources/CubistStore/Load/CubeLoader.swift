@@ -8,7 +8,8 @@ import CubistSyntax
 /// from a load that fails.
 public enum CubeLoader {
     /// Loads a model file (`cube.json`) or a directory holding one.
-    public static func load(modelAt path: String) throws(Diagnostic) -> Cube {
+    /// `progress`, if given, hears the fraction of the fact file read, every 65,536 rows.
+    public static func load(modelAt path: String, progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
         var modelPath = path
         if FileBytes.isDirectory(path) {
             modelPath = path.hasSuffix("/") ? path + "cube.json" : path + "/cube.json"
@@ -21,12 +22,13 @@ public enum CubeLoader {
         let model = try ModelParser.parse(bytes, file: modelPath)
         let slash = modelPath.lastIndex(of: "/")
         let directory = slash.map { String(modelPath[..<$0]) } ?? "."
-        return try load(model: model, files: DiskFiles(base: directory.isEmpty ? "/" : directory), origin: path)
+        return try load(model: model, files: DiskFiles(base: directory.isEmpty ? "/" : directory), origin: path, progress: progress)
     }
 
     /// Loads a parsed model, reading its CSV files from `files`.
-    public static func load(model: CubeModel, files: FileSource, origin: String) throws(Diagnostic) -> Cube {
+    public static func load(model: CubeModel, files: FileSource, origin: String, progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
         var loader = Loader(model: model, files: files)
+        loader.progress = progress
         return try loader.run(origin: origin)
     }
 }
@@ -81,6 +83,7 @@ struct KeyIndex {
 private struct Loader {
     let model: CubeModel
     let files: FileSource
+    var progress: ((Double) -> Void)?
 
     init(model: CubeModel, files: FileSource) {
         self.model = model
@@ -262,6 +265,7 @@ private struct Loader {
         var days = [[Int32]](repeating: [], count: timeFields.count)
         var rows = 0
         while try reader.next() {
+            if rows & 0xFFFF == 0, let progress { progress(Double(reader.bytesRead) / Double(max(1, buffer.count))) }
             try checkWidth(reader, names.count)
             for k in keyFields.indices {
                 let field = reader.field(keyFields[k].field)
