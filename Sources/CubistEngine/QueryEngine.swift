@@ -1,5 +1,6 @@
 import CubistStore
 import CubistSyntax
+import Foundation
 
 /// Answers SELECT statements on one cube: binds names, scans the facts, and builds the
 /// typed result. Stateless between queries; safe to share.
@@ -13,6 +14,11 @@ public struct QueryEngine: Sendable {
     public var distinctBitsetBudget = 256 << 20
     /// Checked between chunks; when set, the query stops with "query cancelled".
     public var cancellation: CancellationFlag?
+    /// Threads that scan the facts at once (default: every core).
+    public var threads = ProcessInfo.processInfo.activeProcessorCount
+    /// Rows per unit of parallel work (default: one chunk, 65,536 rows). Smaller slices only
+    /// serve tests that exercise the merge of partial results on small cubes.
+    public var sliceRows = PackedColumn.chunkSize
     /// Hears the fraction of fact chunks scanned, after each chunk.
     public var progress: (@Sendable (Double) -> Void)?
 
@@ -44,6 +50,8 @@ public struct QueryEngine: Sendable {
         plan.distinctBudget = distinctBitsetBudget
         plan.cancellation = cancellation
         plan.progress = progress
+        plan.threads = max(1, threads)
+        plan.sliceRows = max(1, sliceRows)
         return plan
     }
 

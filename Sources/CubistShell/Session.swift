@@ -81,6 +81,8 @@ public final class Session {
     var redirect: FileOutput?
     /// Where the next result goes (`.once FILE`).
     var once: FileOutput?
+    /// Threads a query scans with (`--threads`; default every core).
+    public var threads = ProcessInfo.processInfo.activeProcessorCount
     /// Whether to show a progress bar on stderr for queries over a second (when it is a terminal).
     public var showProgress = false
     /// Set (by Ctrl-C in the REPL) to stop the running query.
@@ -161,6 +163,7 @@ public final class Session {
             do {
                 var engine = QueryEngine(cube: cube)
                 engine.cancellation = cancellation
+                engine.threads = threads
                 let bar = showProgress ? ProgressBar("query") : nil
                 if let bar { engine.progress = { bar.update($0) } }
                 defer { bar?.finish() }

@@ -42,6 +42,9 @@ struct Open: ParsableCommand {
     @Option(help: "Write results to this file instead of stdout.")
     var output: String?
 
+    @Option(help: "Threads a query scans with (default: every core).")
+    var threads: Int?
+
     @Flag(help: "Show how long each statement takes.")
     var timer = false
 
@@ -64,6 +67,10 @@ struct Open: ParsableCommand {
         session.showProgress = true
         session.format = try outputFormat()
         session.timer = timer
+        if let threads {
+            guard threads >= 1, threads <= 1024 else { throw ValidationError("--threads must be between 1 and 1024, got \(threads)") }
+            session.threads = threads
+        }
         if let output {
             do {
                 try session.redirectOutput(to: output)

@@ -61,10 +61,13 @@ private func format2(_ cents: Int64) -> String {
 }
 
 /// Parses and runs one SELECT.
-func run(_ cube: Cube, _ text: String, parameters: [String: String] = [:], distinctBudget: Int? = nil) throws -> ResultTable {
+func run(_ cube: Cube, _ text: String, parameters: [String: String] = [:], distinctBudget: Int? = nil,
+         threads: Int = 1, sliceRows: Int? = nil) throws -> ResultTable {
     guard case .select(let s) = try Parser.parseStatement(text) else { throw QueryError("not a SELECT", at: SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))) }
     var engine = QueryEngine(cube: cube)
     if let distinctBudget { engine.distinctBitsetBudget = distinctBudget }
+    engine.threads = threads
+    if let sliceRows { engine.sliceRows = sliceRows }
     return try engine.run(s, parameters: parameters)
 }
 

@@ -12,6 +12,9 @@ protocol Accumulator: AnyObject {
     func reduced(map: [Int32], count: Int) -> Accumulator
     /// The result for group `g`.
     func value(_ g: Int, _ part: SlotPart) -> Value
+    /// Adds another accumulator of the same kind (a worker's partial state): its group `g`
+    /// goes into this one's group `map[g]` (this one already resized to hold them).
+    func absorb(_ other: Accumulator, map: [Int32])
 }
 
 /// Creates the accumulator for an aggregate.
@@ -53,6 +56,11 @@ final class CountAccumulator: Accumulator {
     }
 
     func value(_ g: Int, _ part: SlotPart) -> Value { .exact(Int128(counts[g]), scale: 0) }
+
+    func absorb(_ other: Accumulator, map: [Int32]) {
+        guard let o = other as? CountAccumulator else { return }
+        for g in o.counts.indices { counts[Int(map[g])] += o.counts[g] }
+    }
 }
 
 /// Exact sum and non-null count of a row expression without division.
@@ -104,6 +112,14 @@ final class ExactSumAccumulator: Accumulator {
         }
     }
 
+    func absorb(_ other: Accumulator, map: [Int32]) {
+        guard let o = other as? ExactSumAccumulator else { return }
+        for g in o.sums.indices {
+            sums[Int(map[g])] += o.sums[g]
+            counts[Int(map[g])] += o.counts[g]
+        }
+    }
+
     func reduced(map: [Int32], count: Int) -> Accumulator {
         let r = ExactSumAccumulator(expr: expr, scale: scale, facts: facts)
         r.resize(count)
@@ -150,6 +166,14 @@ final class DoubleSumAccumulator: Accumulator {
             if let nulls, nulls[i] { continue }
             sums[Int(groups[i])] += values[i]
             counts[Int(groups[i])] += 1
+        }
+    }
+
+    func absorb(_ other: Accumulator, map: [Int32]) {
+        guard let o = other as? DoubleSumAccumulator else { return }
+        for g in o.sums.indices {
+            sums[Int(map[g])] += o.sums[g]
+            counts[Int(map[g])] += o.counts[g]
         }
     }
 
@@ -225,6 +249,11 @@ final class ExtremeAccumulator: Accumulator {
         } else if isMax ? d > doubles[g] : d < doubles[g] {
             doubles[g] = d
         }
+    }
+
+    func absorb(_ other: Accumulator, map: [Int32]) {
+        guard let o = other as? ExtremeAccumulator else { return }
+        for g in o.seen.indices where o.seen[g] { merge(Int(map[g]), exact: o.exact[g], double: o.doubles[g]) }
     }
 
     func reduced(map: [Int32], count: Int) -> Accumulator {
@@ -336,6 +365,40 @@ final class DistinctAccumulator: Accumulator {
         }
     }
 
+    /// Every (group, value) pair held, whichever way it is stored.
+    private func allPairs() -> [Pair] {
+        var out = Array(pairs)
+        if let bits {
+            for (g, set) in bits.enumerated() {
+                for (w, word) in set.enumerated() where word != 0 {
+                    for b in 0..<64 where word & (1 << UInt64(b)) != 0 { out.append(Pair(group: Int32(g), value: Int64(w * 64 + b))) }
+                }
+            }
+        }
+        return out
+    }
+
+    func absorb(_ other: Accumulator, map: [Int32]) {
+        guard let o = other as? DistinctAccumulator else { return }
+        counts = nil
+        if bits != nil, let theirs = o.bits {
+            for (g, set) in theirs.enumerated() where !set.isEmpty {
+                let t = Int(map[g])
+                if bits![t].isEmpty { bits![t] = [UInt64](repeating: 0, count: words) }
+                for w in set.indices where set[w] != 0 { bits![t][w] |= set[w] }
+                bitCounts[t] = bits![t].reduce(0) { $0 + $1.nonzeroBitCount }
+            }
+            return
+        }
+        if bits != nil {
+            // Theirs are pairs: hold everything as pairs from now on.
+            pairs = Set(allPairs())
+            bits = nil
+            bitCounts = []
+        }
+        for p in o.allPairs() { pairs.insert(Pair(group: map[Int(p.group)], value: p.value)) }
+    }
+
     func reduced(map: [Int32], count: Int) -> Accumulator {
         let r = DistinctAccumulator(source: source, facts: facts, budget: budget)
         if bits == nil { r.bits = nil }  // pairs stay pairs
@@ -398,6 +461,11 @@ final class MemberAccumulator: Accumulator {
 
     private func merge(_ g: Int, _ code: Int32) {
         if best[g] < 0 || (last ? code > best[g] : code < best[g]) { best[g] = code }
+    }
+
+    func absorb(_ other: Accumulator, map: [Int32]) {
+        guard let o = other as? MemberAccumulator else { return }
+        for g in o.best.indices where o.best[g] >= 0 { merge(Int(map[g]), o.best[g]) }
     }
 
     func reduced(map: [Int32], count: Int) -> Accumulator {

@@ -1,4 +1,5 @@
 import CubistStore
+import Dispatch
 
 /// Groups of one grouping: the key codes of each group (one per grouping level) and the
 /// aggregate states. Built by the scan at the finest grouping; coarser groupings (subtotals,
@@ -48,6 +49,19 @@ final class GroupTable {
         return lookup?[key]
     }
 
+    /// Merges another table of the same grouping (a worker's partial result) into this one.
+    func absorb(_ other: GroupTable) {
+        var map = [Int32](repeating: -1, count: other.count)
+        for g in 0..<other.count {
+            let key = other.key(g)
+            map[g] = Int32(group(key) ?? append(key))
+        }
+        for (a, b) in zip(accumulators, other.accumulators) {
+            a.resize(count)
+            a.absorb(b, map: map)
+        }
+    }
+
     /// A coarser grouping: keeps the grouping levels at `positions` (each possibly mapped to
     /// an ancestor level by `lift`), merging the groups `include` accepts.
     func reduced(positions: [Int], levels newLevels: [LevelRef]? = nil, lift: ((Int, Int32) -> Int32)? = nil,
@@ -71,8 +85,13 @@ final class GroupTable {
     }
 }
 
-/// Scans the fact table: filters each chunk, computes each row's group from its leaf codes
-/// through the levels' roll-up maps, and feeds the accumulators a batch at a time.
+/// Scans the fact table: filters each slice of rows, computes each row's group from its leaf
+/// codes through the levels' roll-up maps, and feeds the accumulators a batch at a time.
+///
+/// With several threads, each scans every `threads`-th slice into its own group table (its
+/// own dense array or hash map and accumulators); the tables are then merged by key. Group
+/// numbers differ between runs, but nothing downstream depends on them: every order falls
+/// back to the natural member order.
 struct Scan {
     let cube: Cube
     let plan: QueryPlan
@@ -80,10 +99,37 @@ struct Scan {
     /// Largest key space grouped through a dense array ("perfect hash"); beyond it, a hash map.
     static let denseLimit = 1 << 22
 
+    /// The shared, read-only part of a scan, handed to worker threads.
+    private final class Job: @unchecked Sendable {
+        let scan: Scan
+        let slices: [Range<Int>]
+        let radix: [UInt64]
+        let space: UInt64
+        /// One slot per worker, each written by its worker only.
+        let tables: UnsafeMutableBufferPointer<GroupTable?>
+        let failures: UnsafeMutableBufferPointer<QueryError?>
+
+        init(scan: Scan, slices: [Range<Int>], radix: [UInt64], space: UInt64, workers: Int) {
+            self.scan = scan
+            self.slices = slices
+            self.radix = radix
+            self.space = space
+            tables = .allocate(capacity: workers)
+            tables.initialize(repeating: nil)
+            failures = .allocate(capacity: workers)
+            failures.initialize(repeating: nil)
+        }
+
+        deinit {
+            tables.deinitialize()
+            tables.deallocate()
+            failures.deinitialize()
+            failures.deallocate()
+        }
+    }
+
     func run() throws(QueryError) -> GroupTable {
         let facts = cube.facts
-        let table = GroupTable(levels: plan.levels, accumulators: plan.aggregates.map { makeAccumulator($0, cube: cube, distinctBudget: plan.distinctBudget) })
-        if plan.levels.isEmpty { table.append([]) }
         var radix: [UInt64] = []
         var space: UInt64 = 1
         for level in plan.levels {
@@ -92,23 +138,60 @@ struct Scan {
             if o { throw QueryError("too many grouping levels at once: the key space exceeds 2^64", at: plan.rangeForErrors) }
             space = s
         }
-        let maps: [[Int32]?] = plan.levels.map { $0.isLeaf(in: cube) ? nil : $0.leafMap(in: cube) }
-        var dense: [Int32] = space <= UInt64(Scan.denseLimit) ? [Int32](repeating: -1, count: Int(space)) : []
-        var hashed: [UInt64: Int32] = [:]
+        // Slices: the chunks the zone maps cannot rule out, cut into pieces of `sliceRows`.
         let prefix = plan.filter.map(FilterEvaluator.prefixCounts) ?? [:]
+        var slices: [Range<Int>] = []
+        for chunk in 0..<facts.chunkCount {
+            if let f = plan.filter, !FilterEvaluator.mayPass(f, chunk: chunk, facts: facts, prefix: prefix) { continue }
+            let end = min(facts.rowCount, (chunk + 1) * PackedColumn.chunkSize)
+            var start = chunk * PackedColumn.chunkSize
+            while start < end {
+                slices.append(start..<min(end, start + plan.sliceRows))
+                start += plan.sliceRows
+            }
+        }
+        let workers = max(1, min(plan.threads, slices.count))
+        let job = Job(scan: self, slices: slices, radix: radix, space: space, workers: workers)
+        if workers == 1 {
+            return try scan(job, worker: 0, of: 1)
+        }
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            do {
+                job.tables[w] = try job.scan.scan(job, worker: w, of: workers)
+            } catch {
+                job.failures[w] = error as? QueryError
+            }
+        }
+        if let failure = job.failures.compactMap({ $0 }).first { throw failure }
+        let tables = job.tables.compactMap { $0 }
+        guard let merged = tables.first else { return try scan(job, worker: 0, of: 1) }
+        for other in tables.dropFirst() { merged.absorb(other) }
+        return merged
+    }
+
+    /// Scans slices `worker`, `worker + workers`, ... into a new table.
+    private func scan(_ job: Job, worker: Int, of workers: Int) throws(QueryError) -> GroupTable {
+        let facts = cube.facts
+        let table = GroupTable(levels: plan.levels, accumulators: plan.aggregates.map { makeAccumulator($0, cube: cube, distinctBudget: plan.distinctBudget) })
+        if plan.levels.isEmpty { table.append([]) }
+        let radix = job.radix
+        let maps: [[Int32]?] = plan.levels.map { $0.isLeaf(in: cube) ? nil : $0.leafMap(in: cube) }
+        var dense: [Int32] = job.space <= UInt64(Scan.denseLimit) ? [Int32](repeating: -1, count: Int(job.space)) : []
+        var hashed: [UInt64: Int32] = [:]
         let filter = FilterEvaluator(facts: facts)
         var codes: [Int32] = []
         var composite: [UInt64] = []
         var groups: [Int32] = []
-        for chunk in 0..<facts.chunkCount {
-            plan.progress?(Double(chunk) / Double(facts.chunkCount))
+        var index = worker
+        while index < job.slices.count {
+            let slice = job.slices[index]
+            index += workers
+            // Only the first worker reports progress (the bar is drawn from one thread).
+            if worker == 0 { plan.progress?(Double(index) / Double(max(1, job.slices.count))) }
             if plan.cancellation?.isCancelled == true {
                 throw QueryError("query cancelled", at: plan.rangeForErrors, help: "nothing was changed; run it again when you are ready")
             }
-            if let f = plan.filter, !FilterEvaluator.mayPass(f, chunk: chunk, facts: facts, prefix: prefix) { continue }
-            let start = chunk * PackedColumn.chunkSize
-            let end = min(facts.rowCount, start + PackedColumn.chunkSize)
-            var rows = (start..<end).map { Int32($0) }
+            var rows = slice.map { Int32($0) }
             do {
                 if let f = plan.filter {
                     let keep = try filter.keep(f, rows)

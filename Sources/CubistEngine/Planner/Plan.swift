@@ -176,6 +176,10 @@ struct QueryPlan {
     var warnings: [QueryWarning] = []
     /// Most bytes of per-group bitsets for `count(distinct ...)` before it uses a hash set.
     var distinctBudget = 256 << 20
+    /// Threads scanning at once.
+    var threads = 1
+    /// Rows per unit of parallel work.
+    var sliceRows = PackedColumn.chunkSize
     /// Asks the scan to stop between chunks.
     var cancellation: CancellationFlag?
     /// Hears the fraction of chunks scanned.
