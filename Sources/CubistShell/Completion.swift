@@ -50,7 +50,7 @@ public enum Completion {
         if let dot = word.firstIndex(of: "."), let dim = cube.dimension(named: String(word[..<dot])) {
             return matching(word, (dim.levels + dim.attributes).map { "\(dim.name).\($0.name)" })
         }
-        var names = cube.measures.map(\.name) + cube.dimensions.map(\.name)
+        var names = cube.measures.map(\.name) + cube.dimensions.map(\.name) + [cube.name]
         var seen = Set(names.map { $0.lowercased() })
         for d in cube.dimensions {
             for l in d.levels + d.attributes where !seen.contains(l.name.lowercased()) {

@@ -21,6 +21,7 @@ import Testing
         #expect(complete("SELECT marg") == ["margin", "margin_pct"])
         #expect(complete("SELECT revenue BY cust") == ["customers", "customer"])
         #expect(complete("SELECT revenue WH") == ["WHERE"])
+        #expect(complete("SELECT revenue FROM sa") == ["sales"])
         #expect(complete("select revenue wh") == ["where"])
         #expect(complete("SELECT revenue BY time.q") == ["time.quarter"])
         #expect(complete("SELECT revenue BY customer.") == ["customer.region", "customer.city", "customer.customer",
