@@ -141,6 +141,9 @@ extension Session {
         statements.add(["  [HAVING ...] [TOP n BY m] [ORDER BY ...] [LIMIT n]", "filter, rank and cut the result rows"])
         statements.add(["  [WITH TOTALS]  |  BY ROLLUP(a, b)", "a total row; subtotal rows"])
         statements.add(["SET $name = 'value'", "a parameter for later statements"])
+        statements.add(["SLICE level = 'm'  |  DICE level IN (...)", "filter the current view (the last SELECT)"])
+        statements.add(["ROLLUP dim [TO level|ALL]  |  DRILLDOWN dim [TO level] [= 'm']", "one level up or down"])
+        statements.add(["PIVOT  |  BACK  |  SHOW VIEW", "swap rows and columns; undo; the view's SELECT"])
         return table.rendered() + "\n\n" + statements.rendered()
             + "\n\nStatements end with ';' and may span lines. Dot commands end at the line end."
             + "\nExample: SELECT revenue, margin_pct BY time.year, channel.type WHERE customer.tier = 'VIP';"

@@ -87,6 +87,8 @@ public final class Session {
     public var showProgress = false
     /// Set (by Ctrl-C in the REPL) to stop the running query.
     public let cancellation = CancellationFlag()
+    /// The views: each successful SELECT or navigation step pushes one; BACK pops.
+    public private(set) var views: [SelectStatement] = []
     /// Files being read by `.read`, innermost last, to refuse cycles.
     var reading: [String] = []
 
@@ -158,37 +160,78 @@ public final class Session {
         }
         switch statement {
         case .select(let select):
-            let result: ResultTable
-            let started = ContinuousClock.now
-            do {
-                var engine = QueryEngine(cube: cube)
-                engine.cancellation = cancellation
-                engine.threads = threads
-                let bar = showProgress ? ProgressBar("query") : nil
-                if let bar { engine.progress = { bar.update($0) } }
-                defer { bar?.finish() }
-                result = try engine.run(select, parameters: parameters)
-            } catch {
-                throw diagnostic(error.message, error.range, error.help, piece: piece, file: file, sourceText: sourceText)
-            }
-            for w in result.warnings {
-                var d = diagnostic(w.message, w.range, w.help, piece: piece, file: file, sourceText: sourceText)
-                d.severity = .warning
-                errors(d.rendered)
-            }
-            let elapsed = timer ? Session.seconds(ContinuousClock.now - started) : nil
-            let sink: OutputSink = once ?? redirect ?? output
-            let toTerminal = sink === output
-            Renderer.render(result, as: format, options: RenderOptions(elapsed: elapsed, maxRows: toTerminal ? maxRows : 0,
-                                                                       width: toTerminal ? width : 0)) { sink.write($0) }
-            once = nil
-            if let elapsed, format != .table { errors("time: \(elapsed)") }
+            try runSelect(select, piece: piece, file: file, sourceText: sourceText, reportAt: nil)
+            views.append(select)
         case .setParameter(let name, let value, _):
             switch value {
             case .string(let text, _): parameters[name.lowercased()] = text
             default: parameters[name.lowercased()] = value.description
             }
+        case .navigate(let step, let range):
+            func fail(_ message: String, help: String?) -> Diagnostic {
+                diagnostic(message, range, help, piece: piece, file: file, sourceText: sourceText)
+            }
+            guard let view = views.last else {
+                throw fail("there is no view yet to \(step.description.split(separator: " ").first.map(String.init) ?? "navigate")",
+                           help: "run a SELECT first; navigation statements change the last one")
+            }
+            switch step {
+            case .showView:
+                (once ?? redirect ?? output).write(view.description + ";\n")
+                once = nil
+            case .back:
+                guard views.count >= 2 else { throw fail("nothing to go back to: this is the first view", help: "SHOW VIEW prints it") }
+                try runSelect(views[views.count - 2], piece: piece, file: file, sourceText: sourceText, reportAt: range)
+                views.removeLast()
+            default:
+                let next: SelectStatement
+                do {
+                    next = try Navigator(engine: engine(), parameters: parameters).apply(step, to: view, at: range)
+                } catch {
+                    // Errors about the view's own text are reported at the navigation statement.
+                    let inStatement = error.range.start >= range.start && error.range.end <= range.end && error.range.location.line >= range.location.line
+                    throw diagnostic(error.message, inStatement ? error.range : range, error.help, piece: piece, file: file, sourceText: sourceText)
+                }
+                try runSelect(next, piece: piece, file: file, sourceText: sourceText, reportAt: range)
+                views.append(next)
+            }
         }
+    }
+
+    /// The engine for this session's cube and settings.
+    private func engine() -> QueryEngine {
+        var engine = QueryEngine(cube: cube)
+        engine.cancellation = cancellation
+        engine.threads = threads
+        return engine
+    }
+
+    /// Runs a SELECT and prints its result; `reportAt` puts errors and warnings at the
+    /// navigation statement that produced the SELECT.
+    private func runSelect(_ select: SelectStatement, piece: InputPiece, file: String, sourceText: String, reportAt: SourceRange?) throws(Diagnostic) {
+        let result: ResultTable
+        let started = ContinuousClock.now
+        do {
+            var engine = engine()
+            let bar = showProgress ? ProgressBar("query") : nil
+            if let bar { engine.progress = { bar.update($0) } }
+            defer { bar?.finish() }
+            result = try engine.run(select, parameters: parameters)
+        } catch {
+            throw diagnostic(error.message, reportAt ?? error.range, error.help, piece: piece, file: file, sourceText: sourceText)
+        }
+        for w in result.warnings {
+            var d = diagnostic(w.message, reportAt ?? w.range, w.help, piece: piece, file: file, sourceText: sourceText)
+            d.severity = .warning
+            errors(d.rendered)
+        }
+        let elapsed = timer ? Session.seconds(ContinuousClock.now - started) : nil
+        let sink: OutputSink = once ?? redirect ?? output
+        let toTerminal = sink === output
+        Renderer.render(result, as: format, options: RenderOptions(elapsed: elapsed, maxRows: toTerminal ? maxRows : 0,
+                                                                   width: toTerminal ? width : 0)) { sink.write($0) }
+        once = nil
+        if let elapsed, format != .table { errors("time: \(elapsed)") }
     }
 
     /// A duration as people read it: `0.012 s`.

@@ -4,14 +4,38 @@ public enum Statement: Sendable, Hashable {
     case select(SelectStatement)
     /// `SET $name = value`
     case setParameter(name: String, value: Expr, SourceRange)
+    /// A step on the session's current view (the last SELECT).
+    case navigate(Navigation, SourceRange)
 
     /// Where the statement is in its source.
     public var range: SourceRange {
         switch self {
         case .select(let s): return s.range
-        case .setParameter(_, _, let r): return r
+        case .setParameter(_, _, let r), .navigate(_, let r): return r
         }
     }
+}
+
+/// The navigation statements: each changes the current view one step.
+public enum Navigation: Sendable, Hashable {
+    /// `SLICE level = 'member'`: filter to one member and drop that dimension from the axes.
+    case slice(level: Expr, member: Expr)
+    /// `DICE level IN (...) [, level IN (...)]`: restrict several dimensions at once.
+    case dice([(level: Expr, members: [Expr])])
+    /// `ROLLUP dim [TO level | ALL]`: one level up, up to a level, or off the axes.
+    case rollup(dimension: Expr, to: Expr?, all: Bool)
+    /// `DRILLDOWN dim [TO level] [= 'member']`: one level down (or to a level), optionally
+    /// into one member of the current level.
+    case drilldown(dimension: Expr, to: Expr?, member: Expr?)
+    /// `PIVOT`: swap BY and ACROSS.
+    case pivot
+    /// `BACK`: undo the last step.
+    case back
+    /// `SHOW VIEW`: the SELECT the view stands for.
+    case showView
+
+    public static func == (a: Navigation, b: Navigation) -> Bool { a.description == b.description }
+    public func hash(into hasher: inout Hasher) { hasher.combine(description) }
 }
 
 /// One item of a SELECT list: an expression and an optional `AS` alias.

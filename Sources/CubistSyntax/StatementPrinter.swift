@@ -5,6 +5,22 @@ extension Statement: CustomStringConvertible {
         switch self {
         case .select(let s): return s.description
         case .setParameter(let name, let value, _): return "SET $\(name) = \(value)"
+        case .navigate(let n, _): return n.description
+        }
+    }
+}
+
+extension Navigation: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .slice(let level, let member): return "SLICE \(level) = \(member)"
+        case .dice(let parts):
+            return "DICE " + parts.map { "\($0.level) IN (" + $0.members.map(\.description).joined(separator: ", ") + ")" }.joined(separator: ", ")
+        case .rollup(let d, let to, let all): return "ROLLUP \(d)" + (all ? " ALL" : to.map { " TO \($0)" } ?? "")
+        case .drilldown(let d, let to, let member): return "DRILLDOWN \(d)" + (to.map { " TO \($0)" } ?? "") + (member.map { " = \($0)" } ?? "")
+        case .pivot: return "PIVOT"
+        case .back: return "BACK"
+        case .showView: return "SHOW VIEW"
         }
     }
 }

@@ -11,7 +11,7 @@ extension Parser {
     static let clauseKeywords = ["FROM", "BY", "GROUP BY", "ACROSS", "WHERE", "HAVING", "TOP", "ORDER BY", "LIMIT", "OFFSET", "WITH TOTALS"]
 
     /// The statements the language has, for did-you-mean on a misspelled first word.
-    public static let statementKeywords = ["SELECT", "SET"]
+    public static let statementKeywords = ["SELECT", "SET", "SLICE", "DICE", "ROLLUP", "DRILLDOWN", "PIVOT", "BACK", "SHOW"]
 
     /// True when `word` is reserved (case-insensitive).
     static func isReserved(_ word: String) -> Bool { reservedWords.contains(word.lowercased()) }
@@ -37,6 +37,9 @@ extension Parser {
             return .select(try select())
         case .word(let w) where w.caseInsensitiveEquals("set"):
             return try setParameter()
+        case .word(let w) where ["slice", "dice", "rollup", "drilldown", "pivot", "back", "show"].contains(w.lowercased()):
+            let navigation = try navigation(w.lowercased())
+            return .navigate(navigation, SourceRange(start: token.range.start, end: tokens[max(0, index - 1)].range.end, location: token.range.location))
         case .word(let w):
             let help = Suggestions.nearest(to: w.uppercased(), in: Parser.statementKeywords).map { "did you mean \($0)?" }
                 ?? "statements start with one of: \(Parser.statementKeywords.joined(separator: ", "))"
@@ -46,6 +49,56 @@ extension Parser {
         default:
             throw failure("expected a statement, found \(token.quoted)",
                           help: "statements start with one of: \(Parser.statementKeywords.joined(separator: ", "))")
+        }
+    }
+
+    /// navigation -> 'SLICE' expr '=' expr | 'DICE' expr 'IN' '(' list ')' { ',' ... }
+    ///             | 'ROLLUP' expr [ 'TO' expr | 'ALL' ] | 'DRILLDOWN' expr [ 'TO' expr ] [ '=' expr ]
+    ///             | 'PIVOT' | 'BACK' | 'SHOW' 'VIEW'
+    private mutating func navigation(_ keyword: String) throws(SyntaxError) -> Navigation {
+        index += 1
+        switch keyword {
+        case "slice":
+            let level = try expression()
+            try expect("=")
+            return .slice(level: level, member: try expression())
+        case "dice":
+            let parts = try commaList { (p: inout Parser) throws(SyntaxError) -> (level: Expr, members: [Expr]) in
+                let level = try p.expression()
+                try p.expectKeyword("in")
+                let open = p.current
+                try p.expect("(")
+                let members = try p.commaList { (q: inout Parser) throws(SyntaxError) in try q.expression() }
+                try p.expect(")", closing: open)
+                return (level, members)
+            }
+            return .dice(parts)
+        case "rollup":
+            let dimension = try expression()
+            if atKeyword("all") {
+                index += 1
+                return .rollup(dimension: dimension, to: nil, all: true)
+            }
+            if atKeyword("to") {
+                index += 1
+                return .rollup(dimension: dimension, to: try expression(), all: false)
+            }
+            return .rollup(dimension: dimension, to: nil, all: false)
+        case "drilldown":
+            let dimension = try expression()
+            var to: Expr?
+            if atKeyword("to") {
+                index += 1
+                to = try expression()
+            }
+            var member: Expr?
+            if eat("=") { member = try expression() }
+            return .drilldown(dimension: dimension, to: to, member: member)
+        case "pivot": return .pivot
+        case "back": return .back
+        default:
+            try expectKeyword("view")
+            return .showView
         }
     }
 
@@ -142,7 +195,7 @@ extension Parser {
         return "a SELECT goes on with ',' or a clause: \(Parser.clauseKeywords.joined(separator: ", "))"
     }
 
-    private mutating func expectKeyword(_ keyword: String) throws(SyntaxError) {
+    mutating func expectKeyword(_ keyword: String) throws(SyntaxError) {
         guard atKeyword(keyword) else {
             var help: String?
             if case .word(let w) = current.kind, Suggestions.nearest(to: w.uppercased(), in: [keyword.uppercased()]) != nil {
@@ -184,7 +237,7 @@ extension Parser {
         }
     }
 
-    private mutating func commaList<T>(_ element: (inout Parser) throws(SyntaxError) -> T) throws(SyntaxError) -> [T] {
+    mutating func commaList<T>(_ element: (inout Parser) throws(SyntaxError) -> T) throws(SyntaxError) -> [T] {
         var list = [try element(&self)]
         while eat(",") { list.append(try element(&self)) }
         return list

@@ -1,0 +1,115 @@
+import CubistGenerator
+import CubistShell
+import CubistStore
+import Testing
+
+/// Navigation through the shell's session: each step's view, its result, the SHOW VIEW
+/// round trip, BACK chains, and errors that leave the view as it was.
+@Suite struct NavigationTests {
+    let cube: Cube
+
+    init() throws { cube = try CRMSample.cube() }
+
+    final class Run {
+        let session: Session
+        let output = StringOutput()
+        var errors = ""
+
+        init(_ cube: Cube) {
+            session = Session(cube: cube, output: output, errors: { _ in })
+            session.errors = { [unowned self] in self.errors += $0 + "\n" }
+            session.format = .csv
+        }
+
+        /// Runs one statement; returns what it printed (stdout) or nil when it failed.
+        func step(_ text: String) -> String? {
+            let before = output.text.count
+            errors = ""
+            guard session.run(text, file: "<test>") else { return nil }
+            return String(output.text.dropFirst(before))
+        }
+
+        var view: String? { session.views.last?.description }
+    }
+
+    /// Runs the view's SELECT text afresh and checks it prints what the navigation printed.
+    private func roundTrip(_ run: Run, _ printed: String?) {
+        guard let view = run.view else { Issue.record("no view"); return }
+        let fresh = Run(cube)
+        #expect(fresh.step(view) == printed, "SHOW VIEW does not reproduce: \(view)")
+    }
+
+    @Test func drillIntoAMemberSliceRollUpAndGoBack() throws {
+        let run = Run(cube)
+        let regions = run.step("SELECT revenue BY customer.region, channel.type WHERE time.year = 2025 ORDER BY revenue DESC LIMIT 3")
+        #expect(regions == "customer.region,channel.type,revenue\nSeoul,Online,1743850.53\nGyeonggi,Online,1680928.32\nGyeonggi,Direct,1129755.72\n")
+        let cities = run.step("DRILLDOWN customer = 'Seoul'")
+        #expect(run.view == "SELECT revenue BY customer.city, channel.type WHERE time.year = 2025 AND customer.region = 'Seoul' ORDER BY revenue DESC LIMIT 3")
+        #expect(cities == "customer.city,channel.type,revenue\nSeoul-Songpa,Online,360288.51\nSeoul-Yongsan,Online,359028.86\nSeoul-Seocho,Online,345794.38\n")
+        roundTrip(run, cities)
+        let online = run.step("SLICE channel.type = 'Online'")
+        #expect(run.view == "SELECT revenue BY customer.city WHERE time.year = 2025 AND customer.region = 'Seoul' AND channel.type = 'Online' ORDER BY revenue DESC LIMIT 3")
+        roundTrip(run, online)
+        #expect(run.step("ROLLUP customer") == "customer.region,revenue\nSeoul,1743850.53\n")
+        #expect(run.step("SHOW VIEW") == "SELECT revenue BY customer.region WHERE time.year = 2025 AND customer.region = 'Seoul' AND channel.type = 'Online' ORDER BY revenue DESC LIMIT 3;\n")
+        #expect(run.step("BACK") == online)
+        #expect(run.step("BACK") == cities)
+        #expect(run.step("BACK") == regions)
+        #expect(run.step("BACK") == nil)
+        #expect(run.errors.contains("nothing to go back to"))
+        #expect(run.session.views.count == 1)
+    }
+
+    @Test func drillDownKeepsTheParentAndRollUpRemovesTheChild() throws {
+        let run = Run(cube)
+        _ = run.step("SELECT orders BY product.category WHERE product.category IN ('Books', 'Toys')")
+        let down = run.step("DRILLDOWN product")
+        #expect(run.view == "SELECT orders BY product.category, product.subcategory WHERE product.category IN ('Books', 'Toys')")
+        roundTrip(run, down)
+        _ = run.step("ROLLUP product")
+        #expect(run.view == "SELECT orders BY product.category WHERE product.category IN ('Books', 'Toys')")
+        _ = run.step("DRILLDOWN product TO product")
+        #expect(run.view == "SELECT orders BY product.category, product.product WHERE product.category IN ('Books', 'Toys')")
+        _ = run.step("ROLLUP product TO category")
+        #expect(run.view == "SELECT orders BY product.category WHERE product.category IN ('Books', 'Toys')")
+        _ = run.step("ROLLUP product ALL")
+        #expect(run.view == "SELECT orders WHERE product.category IN ('Books', 'Toys')")
+    }
+
+    @Test func diceAndPivot() throws {
+        let run = Run(cube)
+        _ = run.step("SELECT revenue BY customer.segment ACROSS time.year")
+        let diced = run.step("DICE channel.type IN ('Online', 'Direct'), customer.tier IN ('VIP')")
+        #expect(run.view == "SELECT revenue BY customer.segment ACROSS time.year WHERE channel.type IN ('Online', 'Direct') AND customer.tier IN ('VIP')")
+        roundTrip(run, diced)
+        let pivoted = run.step("PIVOT")
+        #expect(run.view == "SELECT revenue BY time.year ACROSS customer.segment WHERE channel.type IN ('Online', 'Direct') AND customer.tier IN ('VIP')")
+        #expect(pivoted?.hasPrefix("time.year,Consumer,Corporate,Small Business\n2022,") == true)
+        roundTrip(run, pivoted)
+    }
+
+    @Test func badStepsAreErrorsAndLeaveTheViewAsItWas() throws {
+        let run = Run(cube)
+        #expect(run.step("SLICE customer.region = 'Seoul'") == nil)
+        #expect(run.errors.hasPrefix("<test>:1:1: error: there is no view yet to SLICE"))
+        _ = run.step("SELECT orders BY customer.region, product.category")
+        let view = run.view
+        let cases: [(String, String)] = [
+            ("ROLLUP customer", "error: customer.region is the top level of customer: nothing to roll up to"),
+            ("DRILLDOWN customer TO region", "error: DRILLDOWN customer TO region must name a level of customer below customer.region"),
+            ("SLICE customer.region = 'Seol'", "error: no member 'Seol' in customer.region"),
+            ("DICE channel.type IN ('Online', 'Offlin')", "error: no member 'Offlin' in channel.type"),
+            ("ROLLUP time", "error: time is not on the view's axes (BY or ACROSS)"),
+            ("DRILLDOWN customr", "error: unknown level 'customr'"),
+            ("ROLLUP customer TO product", "error: ROLLUP customer TO product must name a level of customer above customer.region"),
+        ]
+        for (step, message) in cases {
+            #expect(run.step(step) == nil, "\(step) should fail")
+            #expect(run.errors.contains(message), "\(step): \(run.errors)")
+            #expect(run.view == view, "\(step) changed the view")
+        }
+        _ = run.step("DRILLDOWN customer TO customer")
+        #expect(run.step("DRILLDOWN customer") == nil)
+        #expect(run.errors.contains("customer.customer is the finest level of customer: nothing below it"))
+    }
+}
