@@ -8,7 +8,7 @@ public struct QueryEngine: Sendable {
     /// The cube queries run against.
     public let cube: Cube
     /// Measures defined for the session on top of the model's.
-    public let sessionMeasures: [Measure]
+    public var sessionMeasures: [Measure]
     /// Most bytes of per-group member bitsets for an exact `count(distinct ...)`; beyond
     /// it the count uses a hash set of (group, member) pairs (slower, smaller when sparse).
     public var distinctBitsetBudget = 256 << 20

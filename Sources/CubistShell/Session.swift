@@ -87,6 +87,8 @@ public final class Session {
     public var showProgress = false
     /// Set (by Ctrl-C in the REPL) to stop the running query.
     public let cancellation = CancellationFlag()
+    /// Measures defined with `DEFINE MEASURE`, usable wherever a model measure is.
+    public private(set) var sessionMeasures: [Measure] = []
     /// The views: each successful SELECT or navigation step pushes one; BACK pops.
     public private(set) var views: [SelectStatement] = []
     /// Files being read by `.read`, innermost last, to refuse cycles.
@@ -167,6 +169,31 @@ public final class Session {
             case .string(let text, _): parameters[name.lowercased()] = text
             default: parameters[name.lowercased()] = value.description
             }
+        case .metadata(let m, _):
+            do {
+                show(try Catalog.answer(m, engine: engine(), parameters: parameters), started: ContinuousClock.now, piece: piece, file: file,
+                     sourceText: sourceText, reportAt: nil)
+            } catch {
+                throw diagnostic(error.message, error.range, error.help, piece: piece, file: file, sourceText: sourceText)
+            }
+        case .defineMeasure(let name, let expr, let formatName, let range):
+            var measureFormat: MeasureFormat?
+            if let formatName {
+                guard let f = MeasureFormat(rawValue: formatName.lowercased()) else {
+                    let names = MeasureFormat.allCases.map(\.rawValue)
+                    throw diagnostic("unknown format '\(formatName)'", range, Suggestions.didYouMean(formatName, in: names) ?? "formats: " + names.joined(separator: ", "),
+                                     piece: piece, file: file, sourceText: sourceText)
+                }
+                measureFormat = f
+            }
+            let measure = Measure(name: name, definition: .expression(expr), format: measureFormat, source: expr.description)
+            do {
+                try engine().check(sessionMeasure: measure, at: range)
+            } catch {
+                throw diagnostic(error.message, error.range, error.help, piece: piece, file: file, sourceText: sourceText)
+            }
+            sessionMeasures.removeAll { $0.name.caseInsensitiveEquals(name) }
+            sessionMeasures.append(measure)
         case .navigate(let step, let range):
             func fail(_ message: String, help: String?) -> Diagnostic {
                 diagnostic(message, range, help, piece: piece, file: file, sourceText: sourceText)
@@ -200,7 +227,7 @@ public final class Session {
 
     /// The engine for this session's cube and settings.
     private func engine() -> QueryEngine {
-        var engine = QueryEngine(cube: cube)
+        var engine = QueryEngine(cube: cube, sessionMeasures: sessionMeasures)
         engine.cancellation = cancellation
         engine.threads = threads
         return engine
@@ -220,6 +247,11 @@ public final class Session {
         } catch {
             throw diagnostic(error.message, reportAt ?? error.range, error.help, piece: piece, file: file, sourceText: sourceText)
         }
+        show(result, started: started, piece: piece, file: file, sourceText: sourceText, reportAt: reportAt)
+    }
+
+    /// Prints a result (and its warnings) where results go now.
+    private func show(_ result: ResultTable, started: ContinuousClock.Instant, piece: InputPiece, file: String, sourceText: String, reportAt: SourceRange?) {
         for w in result.warnings {
             var d = diagnostic(w.message, reportAt ?? w.range, w.help, piece: piece, file: file, sourceText: sourceText)
             d.severity = .warning

@@ -6,14 +6,32 @@ public enum Statement: Sendable, Hashable {
     case setParameter(name: String, value: Expr, SourceRange)
     /// A step on the session's current view (the last SELECT).
     case navigate(Navigation, SourceRange)
+    /// A question about the cube's model.
+    case metadata(Metadata, SourceRange)
+    /// `DEFINE MEASURE name = expr [FORMAT f]`: a measure for the rest of the session.
+    case defineMeasure(name: String, expr: Expr, format: String?, SourceRange)
 
     /// Where the statement is in its source.
     public var range: SourceRange {
         switch self {
         case .select(let s): return s.range
-        case .setParameter(_, _, let r), .navigate(_, let r): return r
+        case .setParameter(_, _, let r), .navigate(_, let r), .metadata(_, let r), .defineMeasure(_, _, _, let r): return r
         }
     }
+}
+
+/// The metadata statements.
+public enum Metadata: Sendable, Hashable {
+    /// `SHOW CUBES`
+    case cubes
+    /// `SHOW DIMENSIONS`
+    case dimensions
+    /// `SHOW MEASURES`
+    case measures
+    /// `DESCRIBE dim`
+    case describe(Expr)
+    /// `SHOW MEMBERS level [LIKE 'pattern'] [LIMIT n]`
+    case members(Expr, like: Expr?, limit: Expr?)
 }
 
 /// The navigation statements: each changes the current view one step.

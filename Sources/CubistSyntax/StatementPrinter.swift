@@ -6,6 +6,22 @@ extension Statement: CustomStringConvertible {
         case .select(let s): return s.description
         case .setParameter(let name, let value, _): return "SET $\(name) = \(value)"
         case .navigate(let n, _): return n.description
+        case .metadata(let m, _): return m.description
+        case .defineMeasure(let name, let expr, let format, _):
+            return "DEFINE MEASURE \(Expr.printName(name)) = \(expr)" + (format.map { " FORMAT \($0)" } ?? "")
+        }
+    }
+}
+
+extension Metadata: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .cubes: return "SHOW CUBES"
+        case .dimensions: return "SHOW DIMENSIONS"
+        case .measures: return "SHOW MEASURES"
+        case .describe(let d): return "DESCRIBE \(d)"
+        case .members(let level, let like, let limit):
+            return "SHOW MEMBERS \(level)" + (like.map { " LIKE \($0)" } ?? "") + (limit.map { " LIMIT \($0)" } ?? "")
         }
     }
 }

@@ -11,7 +11,7 @@ extension Parser {
     static let clauseKeywords = ["FROM", "BY", "GROUP BY", "ACROSS", "WHERE", "HAVING", "TOP", "ORDER BY", "LIMIT", "OFFSET", "WITH TOTALS"]
 
     /// The statements the language has, for did-you-mean on a misspelled first word.
-    public static let statementKeywords = ["SELECT", "SET", "SLICE", "DICE", "ROLLUP", "DRILLDOWN", "PIVOT", "BACK", "SHOW"]
+    public static let statementKeywords = ["SELECT", "SET", "SLICE", "DICE", "ROLLUP", "DRILLDOWN", "PIVOT", "BACK", "SHOW", "DESCRIBE", "DEFINE"]
 
     /// True when `word` is reserved (case-insensitive).
     static func isReserved(_ word: String) -> Bool { reservedWords.contains(word.lowercased()) }
@@ -37,6 +37,27 @@ extension Parser {
             return .select(try select())
         case .word(let w) where w.caseInsensitiveEquals("set"):
             return try setParameter()
+        case .word(let w) where w.caseInsensitiveEquals("show") && tokens.count > index + 1 && !tokens[index + 1].isKeyword("view"):
+            index += 1
+            let metadata = try show()
+            return .metadata(metadata, SourceRange(start: token.range.start, end: tokens[max(0, index - 1)].range.end, location: token.range.location))
+        case .word(let w) where w.caseInsensitiveEquals("describe"):
+            index += 1
+            let d = try expression()
+            return .metadata(.describe(d), SourceRange(start: token.range.start, end: d.range.end, location: token.range.location))
+        case .word(let w) where w.caseInsensitiveEquals("define"):
+            index += 1
+            try expectKeyword("measure")
+            let name = try identifier(after: "DEFINE MEASURE")
+            try expect("=")
+            let expr = try expression()
+            var format: String?
+            if atKeyword("format") {
+                index += 1
+                format = try identifier(after: "FORMAT")
+            }
+            return .defineMeasure(name: name, expr: expr, format: format,
+                                  SourceRange(start: token.range.start, end: tokens[max(0, index - 1)].range.end, location: token.range.location))
         case .word(let w) where ["slice", "dice", "rollup", "drilldown", "pivot", "back", "show"].contains(w.lowercased()):
             let navigation = try navigation(w.lowercased())
             return .navigate(navigation, SourceRange(start: token.range.start, end: tokens[max(0, index - 1)].range.end, location: token.range.location))
@@ -99,6 +120,38 @@ extension Parser {
         default:
             try expectKeyword("view")
             return .showView
+        }
+    }
+
+    /// show -> 'SHOW' ( 'CUBES' | 'DIMENSIONS' | 'MEASURES' | 'MEMBERS' expr [ 'LIKE' expr ] [ 'LIMIT' count ] )
+    private mutating func show() throws(SyntaxError) -> Metadata {
+        let what = current
+        guard case .word(let w) = what.kind else {
+            throw failure("expected CUBES, DIMENSIONS, MEASURES, MEMBERS or VIEW after SHOW, found \(what.quoted)")
+        }
+        index += 1
+        switch w.lowercased() {
+        case "cubes": return .cubes
+        case "dimensions": return .dimensions
+        case "measures": return .measures
+        case "members":
+            let level = try expression()
+            var like: Expr?
+            if atKeyword("like") {
+                index += 1
+                like = try expression()
+            }
+            var limit: Expr?
+            if atKeyword("limit") {
+                index += 1
+                limit = try count(after: "LIMIT")
+            }
+            return .members(level, like: like, limit: limit)
+        default:
+            index -= 1
+            let near = Suggestions.nearest(to: w.uppercased(), in: ["CUBES", "DIMENSIONS", "MEASURES", "MEMBERS", "VIEW"])
+            throw failure("expected CUBES, DIMENSIONS, MEASURES, MEMBERS or VIEW after SHOW, found \(what.quoted)",
+                          help: near.map { "did you mean SHOW \($0)?" })
         }
     }
 

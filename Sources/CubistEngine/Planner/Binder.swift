@@ -13,6 +13,8 @@ struct Binder {
     private(set) var plan = QueryPlan()
     private var slots: [AggregateKind: Int] = [:]
     private var valueIndex: [MeasureExpr: Int] = [:]
+    /// Measures being bound, innermost last, to refuse a measure that refers to itself.
+    private var binding: [String] = []
     /// Where analytic calls are, for errors about what they need.
     private var analyticCalls: [(kind: AnalyticKind, level: LevelRef?, range: SourceRange)] = []
 
@@ -208,6 +210,13 @@ struct Binder {
     private mutating func modelMeasure(_ m: Measure, at range: SourceRange) throws(QueryError) -> MeasureExpr {
         switch m.definition {
         case .expression(let e):
+            let key = m.name.lowercased()
+            if binding.contains(key) {
+                throw QueryError("measure '\(m.name)' refers to itself (\((binding + [key]).joined(separator: " -> ")))", at: range,
+                                 help: "define it from other measures")
+            }
+            binding.append(key)
+            defer { binding.removeLast() }
             return try measure(e, context: "measure '\(m.name)'").0
         case .aggregate(let agg, let input):
             switch input {

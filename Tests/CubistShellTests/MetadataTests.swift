@@ -1,0 +1,53 @@
+import CubistGenerator
+import CubistShell
+import CubistStore
+import Testing
+
+@Suite struct MetadataTests {
+    let cube: Cube
+
+    init() throws { cube = try CRMSample.cube() }
+
+    private func run(_ statements: [String]) -> (out: String, err: String, ok: Bool) {
+        let output = StringOutput()
+        var errors = ""
+        let session = Session(cube: cube, output: output, errors: { errors += $0 + "\n" })
+        session.format = .csv
+        var ok = true
+        for s in statements { ok = session.run(s, file: "<test>") && ok }
+        return (output.text, errors, ok)
+    }
+
+    @Test func modelQuestions() {
+        #expect(run(["SHOW CUBES"]).out == "cube,facts,dimensions,measures,source\nsales,100000,4,7,built-in sample (datasets/crm)\n")
+        #expect(run(["SHOW DIMENSIONS"]).out.contains("\nchannel,type > channel,,8,\"table channels.csv, key channel_id\"\n"))
+        #expect(run(["DESCRIBE time"]).out == """
+            level,kind,parent,members,first,last
+            time.year,level 1 of 4,,4,2022,2025
+            time.quarter,level 2 of 4,year,16,2022-Q1,2025-Q4
+            time.month,level 3 of 4,quarter,48,2022-01,2025-12
+            time.day,level 4 of 4,month,1461,2022-01-01,2025-12-31
+            time.weekday,attribute,,7,Mon,Sun
+
+            """)
+        #expect(run(["SHOW MEMBERS channel LIKE 'S%'"]).out == "channel,type\nSales Rep,Direct\nStore,Offline\n")
+        #expect(run(["SHOW MEMBERS time.month LIMIT 2"]).out == "time.month,quarter\n2022-01,2022-Q1\n2022-02,2022-Q1\n")
+        #expect(run(["SHOW MEASURES"]).out.contains("\nmargin_pct,expression,(revenue - cost) / revenue,percent,model\n"))
+        let bad = run(["DESCRIBE custmer"])
+        #expect(!bad.ok && bad.err.contains("error: unknown dimension 'custmer'") && bad.err.contains("did you mean 'customer'?"))
+    }
+
+    @Test func definedMeasuresWorkLikeModelMeasures() {
+        let r = run(["DEFINE MEASURE aov = revenue / orders FORMAT money;",
+                     "SELECT aov, share(aov) BY channel.type HAVING aov > 450 ORDER BY aov DESC;",
+                     "SHOW MEASURES;"])
+        #expect(r.ok)
+        #expect(r.out.hasPrefix("channel.type,aov,share(aov)\nDirect,577.716162586605,"))  // 12507554.92 / 21650
+        #expect(r.out.contains("\naov,expression,revenue / orders,money,session\n"))
+        let bad = run(["DEFINE MEASURE a = b + 1", "DEFINE MEASURE loop = loop * 2", "DEFINE MEASURE margin = 1", "DEFINE MEASURE x = revenue FORMAT euro"])
+        #expect(bad.err.contains("error: unknown measure 'b'"))
+        #expect(bad.err.contains("error: measure 'loop' refers to itself (loop -> loop)"))
+        #expect(bad.err.contains("error: 'margin' is a measure of the model"))
+        #expect(bad.err.contains("error: unknown format 'euro'"))
+    }
+}
