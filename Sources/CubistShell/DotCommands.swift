@@ -144,6 +144,7 @@ extension Session {
         statements.add(["SLICE level = 'm'  |  DICE level IN (...)", "filter the current view (the last SELECT)"])
         statements.add(["ROLLUP dim [TO level|ALL]  |  DRILLDOWN dim [TO level] [= 'm']", "one level up or down"])
         statements.add(["PIVOT  |  BACK  |  SHOW VIEW", "swap rows and columns; undo; the view's SELECT"])
+        statements.add(["DRILLTHROUGH [ROW n] [LIMIT k]", "the fact rows behind one row of the view"])
         statements.add(["SHOW CUBES|DIMENSIONS|MEASURES  |  DESCRIBE dim", "what is in the cube"])
         statements.add(["SHOW MEMBERS level [LIKE 'x'] [LIMIT n]", "a level's members"])
         statements.add(["DEFINE MEASURE name = expr [FORMAT f]", "a measure for this session"])

@@ -51,6 +51,8 @@ public enum Navigation: Sendable, Hashable {
     case back
     /// `SHOW VIEW`: the SELECT the view stands for.
     case showView
+    /// `DRILLTHROUGH [ROW n] [LIMIT k]`: the fact rows behind one result row of the view.
+    case drillthrough(row: Expr?, limit: Expr?)
 
     public static func == (a: Navigation, b: Navigation) -> Bool { a.description == b.description }
     public func hash(into hasher: inout Hasher) { hasher.combine(description) }

@@ -37,6 +37,7 @@ extension Navigation: CustomStringConvertible {
         case .pivot: return "PIVOT"
         case .back: return "BACK"
         case .showView: return "SHOW VIEW"
+        case .drillthrough(let row, let limit): return "DRILLTHROUGH" + (row.map { " ROW \($0)" } ?? "") + (limit.map { " LIMIT \($0)" } ?? "")
         }
     }
 }

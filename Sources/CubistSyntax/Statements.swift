@@ -11,7 +11,7 @@ extension Parser {
     static let clauseKeywords = ["FROM", "BY", "GROUP BY", "ACROSS", "WHERE", "HAVING", "TOP", "ORDER BY", "LIMIT", "OFFSET", "WITH TOTALS"]
 
     /// The statements the language has, for did-you-mean on a misspelled first word.
-    public static let statementKeywords = ["SELECT", "SET", "SLICE", "DICE", "ROLLUP", "DRILLDOWN", "PIVOT", "BACK", "SHOW", "DESCRIBE", "DEFINE"]
+    public static let statementKeywords = ["SELECT", "SET", "SLICE", "DICE", "ROLLUP", "DRILLDOWN", "PIVOT", "BACK", "SHOW", "DESCRIBE", "DEFINE", "DRILLTHROUGH"]
 
     /// True when `word` is reserved (case-insensitive).
     static func isReserved(_ word: String) -> Bool { reservedWords.contains(word.lowercased()) }
@@ -58,7 +58,7 @@ extension Parser {
             }
             return .defineMeasure(name: name, expr: expr, format: format,
                                   SourceRange(start: token.range.start, end: tokens[max(0, index - 1)].range.end, location: token.range.location))
-        case .word(let w) where ["slice", "dice", "rollup", "drilldown", "pivot", "back", "show"].contains(w.lowercased()):
+        case .word(let w) where ["slice", "dice", "rollup", "drilldown", "pivot", "back", "show", "drillthrough"].contains(w.lowercased()):
             let navigation = try navigation(w.lowercased())
             return .navigate(navigation, SourceRange(start: token.range.start, end: tokens[max(0, index - 1)].range.end, location: token.range.location))
         case .word(let w):
@@ -115,6 +115,18 @@ extension Parser {
             var member: Expr?
             if eat("=") { member = try expression() }
             return .drilldown(dimension: dimension, to: to, member: member)
+        case "drillthrough":
+            var row: Expr?
+            if atKeyword("row") {
+                index += 1
+                row = try count(after: "ROW")
+            }
+            var limit: Expr?
+            if atKeyword("limit") {
+                index += 1
+                limit = try count(after: "LIMIT")
+            }
+            return .drillthrough(row: row, limit: limit)
         case "pivot": return .pivot
         case "back": return .back
         default:

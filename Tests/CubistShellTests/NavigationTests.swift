@@ -1,4 +1,5 @@
 import CubistGenerator
+import Foundation
 import CubistShell
 import CubistStore
 import Testing
@@ -111,5 +112,27 @@ import Testing
         _ = run.step("DRILLDOWN customer TO customer")
         #expect(run.step("DRILLDOWN customer") == nil)
         #expect(run.errors.contains("customer.customer is the finest level of customer: nothing below it"))
+    }
+
+    /// Every row of a view, subtotals and total included: its fact rows are as many as its
+    /// orders, and their revenue adds up to its revenue, exactly.
+    @Test func drillthroughGivesTheFactRowsBehindEachRow() throws {
+        let run = Run(cube)
+        let view = run.step("SELECT orders, revenue BY ROLLUP(customer.region, channel.type) WHERE time.month = '2025-12' AND product.category = 'Books' LIMIT 6") ?? ""
+        let rows = view.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        #expect(rows.count == 7)  // six rows and the total
+        for (i, row) in rows.enumerated() {
+            guard let facts = run.step("DRILLTHROUGH ROW \(i + 1) LIMIT 100000") else { Issue.record("row \(i + 1): \(run.errors)"); continue }
+            let lines = facts.split(separator: "\n").dropFirst()
+            #expect(lines.count == Int(row[2]), "row \(i + 1) \(row)")
+            let revenueColumn = facts.split(separator: "\n")[0].split(separator: ",").firstIndex(of: "revenue") ?? 0
+            let cents = lines.reduce(0) { total, line in
+                total + Int(line.split(separator: ",")[revenueColumn].replacingOccurrences(of: ".", with: ""))!
+            }
+            #expect(cents == Int(row[3].replacingOccurrences(of: ".", with: "")), "row \(i + 1) \(row)")
+        }
+        #expect(run.step("DRILLTHROUGH ROW 99") == nil)
+        #expect(run.errors.contains("error: the view has 7 rows; there is no row 99"))
+        #expect(run.session.views.count == 1)
     }
 }

@@ -120,7 +120,7 @@ public struct Navigator {
             }
             v.by = v.across.map { .level($0) }
             v.across = rows
-        case .back, .showView:
+        case .back, .showView, .drillthrough:
             break
         }
         return v
