@@ -9,14 +9,18 @@ public enum Catalog {
     private static func count(_ name: String) -> ResultColumn { ResultColumn(name: name, kind: .measure, format: .integer) }
 
     /// The result of a metadata statement on the engine's cube.
-    public static func answer(_ m: Metadata, engine: QueryEngine, parameters: [String: String] = [:]) throws(QueryError) -> ResultTable {
+    /// `cubes` are all the loaded cubes (for `SHOW CUBES`); the engine's is the current one.
+    public static func answer(_ m: Metadata, engine: QueryEngine, cubes: [Cube] = [], parameters: [String: String] = [:]) throws(QueryError) -> ResultTable {
         let cube = engine.cube
         switch m {
         case .cubes:
-            return ResultTable(columns: [member("cube"), count("facts"), count("dimensions"), count("measures"), member("source")],
-                               rows: [[text(cube.name), .integer(cube.facts.rowCount), .integer(cube.dimensions.count),
-                                       .integer(cube.measures.count + engine.sessionMeasures.count), text(cube.origin)]],
-                               rowKinds: [.detail])
+            let all = cubes.isEmpty ? [cube] : cubes
+            let rows: [[Value]] = all.map { c in
+                [text(c.name), .integer(c.facts.rowCount), .integer(c.dimensions.count), .integer(c.measures.count), text(c.origin),
+                 text(c.name == cube.name ? "yes" : "")]
+            }
+            return ResultTable(columns: [member("cube"), count("facts"), count("dimensions"), count("measures"), member("source"), member("current")],
+                               rows: rows, rowKinds: rows.map { _ in .detail })
         case .dimensions:
             let rows: [[Value]] = cube.dimensions.map { d in
                 let source: String

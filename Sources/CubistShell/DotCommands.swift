@@ -49,7 +49,9 @@ extension Session {
             output.write(Session.schemaText(cube, dimension: arguments.first) + "\n")
         case ".cubes":
             try noArguments(arguments, name, piece, file, sourceText)
-            output.write("\(cube.name)  (\(grouped(cube.facts.rowCount)) facts, from \(cube.origin))\n")
+            for c in loaded {
+                output.write("\(c.name)  (\(grouped(c.facts.rowCount)) facts, from \(c.origin))\(c.name == cube.name && loaded.count > 1 ? "  [current]" : "")\n")
+            }
         case ".timer":
             guard arguments.count == 1, let value = ["on": true, "off": false][arguments[0].lowercased()] else {
                 throw located(piece, file: file, sourceText: sourceText, offset: min(piece.text.count, name.count + 1),
@@ -148,6 +150,7 @@ extension Session {
         statements.add(["SHOW CUBES|DIMENSIONS|MEASURES  |  DESCRIBE dim", "what is in the cube"])
         statements.add(["SHOW MEMBERS level [LIKE 'x'] [LIMIT n]", "a level's members"])
         statements.add(["DEFINE MEASURE name = expr [FORMAT f]", "a measure for this session"])
+        statements.add(["LOAD 'path' [AS name]  |  USE name", "load another cube; switch cubes"])
         return table.rendered() + "\n\n" + statements.rendered()
             + "\n\nStatements end with ';' and may span lines. Dot commands end at the line end."
             + "\nExample: SELECT revenue, margin_pct BY time.year, channel.type WHERE customer.tier = 'VIP';"

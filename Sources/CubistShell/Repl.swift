@@ -89,6 +89,7 @@ public final class Repl {
         var buffer = ""
         while !session.wantsToQuit {
             interruptedWhileReading = false
+            completionCube = session.cube
             var rows: Int32 = 0, columns: Int32 = 0
             rl_get_screen_size(&rows, &columns)
             session.width = Int(columns)

@@ -87,6 +87,8 @@ public final class Session {
     public var showProgress = false
     /// Set (by Ctrl-C in the REPL) to stop the running query.
     public let cancellation = CancellationFlag()
+    /// Every loaded cube; `cube` is the current one.
+    public private(set) var loaded: [Cube] = []
     /// Measures defined with `DEFINE MEASURE`, usable wherever a model measure is.
     public private(set) var sessionMeasures: [Measure] = []
     /// The views: each successful SELECT or navigation step pushes one; BACK pops.
@@ -99,6 +101,13 @@ public final class Session {
         self.cube = cube
         self.output = output
         self.errors = errors
+        loaded = [cube]
+    }
+
+    /// Makes `cube` current; the views belonged to the previous cube and are dropped.
+    private func switchTo(_ cube: Cube) {
+        self.cube = cube
+        views = []
     }
 
     /// Runs all pieces of `text` from `file`; returns false at the first failure unless
@@ -169,9 +178,34 @@ public final class Session {
             case .string(let text, _): parameters[name.lowercased()] = text
             default: parameters[name.lowercased()] = value.description
             }
+        case .load(let path, let name, let range):
+            let name = name ?? ""
+            if !name.isEmpty, let existing = loaded.first(where: { $0.name.caseInsensitiveEquals(name) }) {
+                throw diagnostic("a cube named '\(existing.name)' is loaded already", range, "LOAD '\(path)' AS another_name",
+                                 piece: piece, file: file, sourceText: sourceText)
+            }
+            // A failed load throws here and changes nothing.
+            var cube = try CubeSource.open(path)
+            let finalName = name.isEmpty ? cube.name : name
+            if name.isEmpty, loaded.contains(where: { $0.name.caseInsensitiveEquals(finalName) }) {
+                throw diagnostic("a cube named '\(finalName)' is loaded already", range, "LOAD '\(path)' AS another_name",
+                                 piece: piece, file: file, sourceText: sourceText)
+            }
+            cube = Cube(name: finalName, dimensions: cube.dimensions, measures: cube.measures, facts: cube.facts, origin: cube.origin,
+                        ignoredColumns: cube.ignoredColumns)
+            loaded.append(cube)
+            switchTo(cube)
+            errors("loaded cube '\(cube.name)': \(grouped(cube.facts.rowCount)) facts from \(path); it is the current cube (USE switches)")
+        case .use(let name, let range):
+            guard let target = loaded.first(where: { $0.name.caseInsensitiveEquals(name) }) else {
+                throw diagnostic("no cube named '\(name)' is loaded", range,
+                                 Suggestions.didYouMean(name, in: loaded.map(\.name)) ?? "loaded: " + loaded.map(\.name).joined(separator: ", "),
+                                 piece: piece, file: file, sourceText: sourceText)
+            }
+            switchTo(target)
         case .metadata(let m, _):
             do {
-                show(try Catalog.answer(m, engine: engine(), parameters: parameters), started: ContinuousClock.now, piece: piece, file: file,
+                show(try Catalog.answer(m, engine: engine(), cubes: loaded, parameters: parameters), started: ContinuousClock.now, piece: piece, file: file,
                      sourceText: sourceText, reportAt: nil)
             } catch {
                 throw diagnostic(error.message, error.range, error.help, piece: piece, file: file, sourceText: sourceText)
@@ -257,6 +291,11 @@ public final class Session {
         let started = ContinuousClock.now
         do {
             var engine = engine()
+            if case .name(let path, _)? = select.from, let other = loaded.first(where: { $0.name.caseInsensitiveEquals(path[0]) }) {
+                engine = QueryEngine(cube: other, sessionMeasures: sessionMeasures)
+                engine.cancellation = cancellation
+                engine.threads = threads
+            }
             let bar = showProgress ? ProgressBar("query") : nil
             if let bar { engine.progress = { bar.update($0) } }
             defer { bar?.finish() }

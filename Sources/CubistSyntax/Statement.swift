@@ -8,6 +8,10 @@ public enum Statement: Sendable, Hashable {
     case navigate(Navigation, SourceRange)
     /// A question about the cube's model.
     case metadata(Metadata, SourceRange)
+    /// `LOAD 'path' [AS name]`: load another cube and make it current.
+    case load(path: String, name: String?, SourceRange)
+    /// `USE name`: make a loaded cube current.
+    case use(name: String, SourceRange)
     /// `DEFINE MEASURE name = expr [FORMAT f]`: a measure for the rest of the session.
     case defineMeasure(name: String, expr: Expr, format: String?, SourceRange)
 
@@ -15,7 +19,8 @@ public enum Statement: Sendable, Hashable {
     public var range: SourceRange {
         switch self {
         case .select(let s): return s.range
-        case .setParameter(_, _, let r), .navigate(_, let r), .metadata(_, let r), .defineMeasure(_, _, _, let r): return r
+        case .setParameter(_, _, let r), .navigate(_, let r), .metadata(_, let r), .defineMeasure(_, _, _, let r),
+             .load(_, _, let r), .use(_, let r): return r
         }
     }
 }

@@ -1,3 +1,4 @@
+import CubistCore
 /// Prints statements back as canonical source: keywords upper case, clauses in the order
 /// of the grammar, parentheses only where needed. Printing then parsing gives the same tree.
 extension Statement: CustomStringConvertible {
@@ -7,6 +8,8 @@ extension Statement: CustomStringConvertible {
         case .setParameter(let name, let value, _): return "SET $\(name) = \(value)"
         case .navigate(let n, _): return n.description
         case .metadata(let m, _): return m.description
+        case .load(let path, let name, _): return "LOAD " + Expr.string(path, SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))).description + (name.map { " AS \(Expr.printName($0))" } ?? "")
+        case .use(let name, _): return "USE \(Expr.printName(name))"
         case .defineMeasure(let name, let expr, let format, _):
             return "DEFINE MEASURE \(Expr.printName(name)) = \(expr)" + (format.map { " FORMAT \($0)" } ?? "")
         }

@@ -11,7 +11,7 @@ extension Parser {
     static let clauseKeywords = ["FROM", "BY", "GROUP BY", "ACROSS", "WHERE", "HAVING", "TOP", "ORDER BY", "LIMIT", "OFFSET", "WITH TOTALS"]
 
     /// The statements the language has, for did-you-mean on a misspelled first word.
-    public static let statementKeywords = ["SELECT", "SET", "SLICE", "DICE", "ROLLUP", "DRILLDOWN", "PIVOT", "BACK", "SHOW", "DESCRIBE", "DEFINE", "DRILLTHROUGH"]
+    public static let statementKeywords = ["SELECT", "SET", "SLICE", "DICE", "ROLLUP", "DRILLDOWN", "PIVOT", "BACK", "SHOW", "DESCRIBE", "DEFINE", "DRILLTHROUGH", "LOAD", "USE"]
 
     /// True when `word` is reserved (case-insensitive).
     static func isReserved(_ word: String) -> Bool { reservedWords.contains(word.lowercased()) }
@@ -41,6 +41,22 @@ extension Parser {
             index += 1
             let metadata = try show()
             return .metadata(metadata, SourceRange(start: token.range.start, end: tokens[max(0, index - 1)].range.end, location: token.range.location))
+        case .word(let w) where w.caseInsensitiveEquals("load"):
+            index += 1
+            guard case .string(let path) = current.kind else {
+                throw failure("expected a path in quotes after LOAD, found \(current.quoted)", help: "write LOAD 'datasets/crm' AS crm")
+            }
+            index += 1
+            var name: String?
+            if atKeyword("as") {
+                index += 1
+                name = try identifier(after: "AS")
+            }
+            return .load(path: path, name: name, SourceRange(start: token.range.start, end: tokens[max(0, index - 1)].range.end, location: token.range.location))
+        case .word(let w) where w.caseInsensitiveEquals("use"):
+            index += 1
+            let name = try identifier(after: "USE")
+            return .use(name: name, SourceRange(start: token.range.start, end: tokens[max(0, index - 1)].range.end, location: token.range.location))
         case .word(let w) where w.caseInsensitiveEquals("describe"):
             index += 1
             let d = try expression()

@@ -1,4 +1,5 @@
 import CubistGenerator
+import Foundation
 import CubistShell
 import CubistStore
 import Testing
@@ -19,7 +20,7 @@ import Testing
     }
 
     @Test func modelQuestions() {
-        #expect(run(["SHOW CUBES"]).out == "cube,facts,dimensions,measures,source\nsales,100000,4,7,built-in sample (datasets/crm)\n")
+        #expect(run(["SHOW CUBES"]).out == "cube,facts,dimensions,measures,source,current\nsales,100000,4,7,built-in sample (datasets/crm),yes\n")
         #expect(run(["SHOW DIMENSIONS"]).out.contains("\nchannel,type > channel,,8,\"table channels.csv, key channel_id\"\n"))
         #expect(run(["DESCRIBE time"]).out == """
             level,kind,parent,members,first,last
@@ -49,5 +50,21 @@ import Testing
         #expect(bad.err.contains("error: measure 'loop' refers to itself (loop -> loop)"))
         #expect(bad.err.contains("error: 'margin' is a measure of the model"))
         #expect(bad.err.contains("error: unknown format 'euro'"))
+    }
+
+    @Test func severalCubesInOneSession() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cubist-load-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "day,shop,amount\n2024-01-02,North,10.50\n2024-02-03,South,4.25\n".write(toFile: dir + "/shops.csv", atomically: true, encoding: .utf8)
+        try "day,shop,amount\n2024-01-02,North,1.5\n2024-01-03,South\n".write(toFile: dir + "/broken.csv", atomically: true, encoding: .utf8)
+        let r = run(["LOAD '\(dir)/shops.csv' AS shops;", "SELECT amount BY shop;", "SHOW CUBES;", "LOAD '\(dir)/broken.csv';",
+                     "SELECT amount;", "USE sales;", "SELECT orders;", "SELECT amount FROM shops;", "USE shps;"])
+        #expect(r.out.hasPrefix("shop,amount\nNorth,10.50\nSouth,4.25\n"))
+        #expect(r.out.contains("\nsales,100000,4,7,built-in sample (datasets/crm),\nshops,2,"))
+        #expect(r.out.contains("\namount\n14.75\norders\n100000\namount\n14.75\n"))
+        #expect(r.err.contains("loaded cube 'shops': 2 facts"))
+        #expect(r.err.contains("broken.csv:3:"))
+        #expect(r.err.contains("error: no cube named 'shps' is loaded"))
+        #expect(r.err.contains("did you mean 'shops'?"))
     }
 }
