@@ -151,6 +151,7 @@ extension Session {
         statements.add(["SHOW MEMBERS level [LIKE 'x'] [LIMIT n]", "a level's members"])
         statements.add(["DEFINE MEASURE name = expr [FORMAT f]", "a measure for this session"])
         statements.add(["LOAD 'path' [AS name]  |  USE name", "load another cube; switch cubes"])
+        statements.add(["EXPLAIN SELECT ...", "the plan, and what running it did"])
         return table.rendered() + "\n\n" + statements.rendered()
             + "\n\nStatements end with ';' and may span lines. Dot commands end at the line end."
             + "\nExample: SELECT revenue, margin_pct BY time.year, channel.type WHERE customer.tier = 'VIP';"

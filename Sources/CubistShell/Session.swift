@@ -196,6 +196,13 @@ public final class Session {
             loaded.append(cube)
             switchTo(cube)
             errors("loaded cube '\(cube.name)': \(grouped(cube.facts.rowCount)) facts from \(path); it is the current cube (USE switches)")
+        case .explain(let select, _):
+            do {
+                show(try engine().explain(select, parameters: parameters), started: ContinuousClock.now, piece: piece, file: file,
+                     sourceText: sourceText, reportAt: nil)
+            } catch {
+                throw diagnostic(error.message, error.range, error.help, piece: piece, file: file, sourceText: sourceText)
+            }
         case .use(let name, let range):
             guard let target = loaded.first(where: { $0.name.caseInsensitiveEquals(name) }) else {
                 throw diagnostic("no cube named '\(name)' is loaded", range,

@@ -11,7 +11,7 @@ extension Parser {
     static let clauseKeywords = ["FROM", "BY", "GROUP BY", "ACROSS", "WHERE", "HAVING", "TOP", "ORDER BY", "LIMIT", "OFFSET", "WITH TOTALS"]
 
     /// The statements the language has, for did-you-mean on a misspelled first word.
-    public static let statementKeywords = ["SELECT", "SET", "SLICE", "DICE", "ROLLUP", "DRILLDOWN", "PIVOT", "BACK", "SHOW", "DESCRIBE", "DEFINE", "DRILLTHROUGH", "LOAD", "USE"]
+    public static let statementKeywords = ["SELECT", "SET", "SLICE", "DICE", "ROLLUP", "DRILLDOWN", "PIVOT", "BACK", "SHOW", "DESCRIBE", "DEFINE", "DRILLTHROUGH", "LOAD", "USE", "EXPLAIN"]
 
     /// True when `word` is reserved (case-insensitive).
     static func isReserved(_ word: String) -> Bool { reservedWords.contains(word.lowercased()) }
@@ -53,6 +53,11 @@ extension Parser {
                 name = try identifier(after: "AS")
             }
             return .load(path: path, name: name, SourceRange(start: token.range.start, end: tokens[max(0, index - 1)].range.end, location: token.range.location))
+        case .word(let w) where w.caseInsensitiveEquals("explain"):
+            index += 1
+            guard atKeyword("select") else { throw failure("expected SELECT after EXPLAIN, found \(current.quoted)") }
+            let s = try select()
+            return .explain(s, SourceRange(start: token.range.start, end: s.range.end, location: token.range.location))
         case .word(let w) where w.caseInsensitiveEquals("use"):
             index += 1
             let name = try identifier(after: "USE")

@@ -96,6 +96,16 @@ struct Scan {
     let cube: Cube
     let plan: QueryPlan
 
+    /// What a scan did, for EXPLAIN.
+    struct Stats {
+        var chunks = 0
+        var chunksSkipped = 0
+        var slices = 0
+        var workers = 1
+        var rowsMatched = 0
+        var keySpace: UInt64 = 1
+    }
+
     /// Largest key space grouped through a dense array ("perfect hash"); beyond it, a hash map.
     static let denseLimit = 1 << 22
 
@@ -108,6 +118,8 @@ struct Scan {
         /// One slot per worker, each written by its worker only.
         let tables: UnsafeMutableBufferPointer<GroupTable?>
         let failures: UnsafeMutableBufferPointer<QueryError?>
+        /// Fact rows that passed WHERE, per worker.
+        let matched: UnsafeMutableBufferPointer<Int>
 
         init(scan: Scan, slices: [Range<Int>], radix: [UInt64], space: UInt64, workers: Int) {
             self.scan = scan
@@ -118,6 +130,8 @@ struct Scan {
             tables.initialize(repeating: nil)
             failures = .allocate(capacity: workers)
             failures.initialize(repeating: nil)
+            matched = .allocate(capacity: workers)
+            matched.initialize(repeating: 0)
         }
 
         deinit {
@@ -125,10 +139,16 @@ struct Scan {
             tables.deallocate()
             failures.deinitialize()
             failures.deallocate()
+            matched.deallocate()
         }
     }
 
     func run() throws(QueryError) -> GroupTable {
+        var stats = Stats()
+        return try run(stats: &stats)
+    }
+
+    func run(stats: inout Stats) throws(QueryError) -> GroupTable {
         let facts = cube.facts
         var radix: [UInt64] = []
         var space: UInt64 = 1
@@ -152,6 +172,12 @@ struct Scan {
         }
         let workers = max(1, min(plan.threads, slices.count))
         let job = Job(scan: self, slices: slices, radix: radix, space: space, workers: workers)
+        stats.chunks = facts.chunkCount
+        stats.chunksSkipped = facts.chunkCount - Set(slices.map { $0.lowerBound / PackedColumn.chunkSize }).count
+        stats.slices = slices.count
+        stats.workers = workers
+        stats.keySpace = space
+        defer { stats.rowsMatched = job.matched.reduce(0, +) }
         if workers == 1 {
             return try scan(job, worker: 0, of: 1)
         }
@@ -198,6 +224,7 @@ struct Scan {
                     rows = rows.indices.compactMap { keep[$0] ? rows[$0] : nil }
                     if rows.isEmpty { continue }
                 }
+                job.matched[worker] += rows.count
                 composite = [UInt64](repeating: 0, count: rows.count)
                 for (j, level) in plan.levels.enumerated() {
                     Gather.codes(facts.dimensionCodes[level.dimension], rows, into: &codes)
