@@ -121,6 +121,7 @@ public enum Renderer {
             shown = Array(0..<head) + Array((n - (options.maxRows - head))..<n)
         }
         var t = TextTable(result.columns.map(\.name), alignments: result.columns.map { $0.kind == .member ? .left : .right })
+        crosstabHeaders(result, &t)
         for (k, i) in shown.enumerated() {
             if k == head { t.add(result.columns.map { _ in "…" }) }
             t.add(humanCells(result, i))
@@ -131,6 +132,34 @@ public enum Renderer {
         if shown.count < n { footer += " (\(grouped(shown.count)) shown; .maxrows 0 shows all)" }
         if let elapsed = options.elapsed { footer += " (\(elapsed))" }
         out.append(footer + "\n")
+    }
+
+    /// A crosstab with several measures or ACROSS levels gets a header row per ACROSS level
+    /// (each label shown once over the columns it spans), then the measure names; the ACROSS
+    /// level names head the last member column.
+    static func crosstabHeaders(_ result: ResultTable, _ t: inout TextTable) {
+        let levels = result.acrossLevels.count
+        let items = Set(result.columns.compactMap(\.item)).count
+        guard levels > 0, levels > 1 || items > 1 else { return }
+        let rowsAbove = items > 1 ? levels : levels - 1
+        let lastMember = result.columns.lastIndex { $0.kind == .member }
+        for k in 0..<rowsAbove {
+            var row: [String] = []
+            for (j, c) in result.columns.enumerated() {
+                if c.kind == .member {
+                    row.append(j == lastMember ? result.acrossLevels[k] : "")
+                    continue
+                }
+                let prefix = Array(c.acrossMembers.prefix(k + 1))
+                let previous = j > 0 ? Array(result.columns[j - 1].acrossMembers.prefix(k + 1)) : []
+                row.append(prefix == previous || k >= c.acrossMembers.count ? "" : c.acrossMembers[k])
+            }
+            t.headerRows.append(row)
+        }
+        t.headers = result.columns.map { c in
+            guard c.kind == .measure, !c.acrossMembers.isEmpty else { return c.name }
+            return items > 1 ? (c.item ?? c.name) : (c.acrossMembers.last ?? c.name)
+        }
     }
 
     /// A value as people read it, in a measure format.

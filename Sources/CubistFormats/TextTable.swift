@@ -12,6 +12,8 @@ public struct TextTable {
     public var alignments: [Alignment]
     /// Rows of cells.
     public var rows: [[String]] = []
+    /// Header rows above `headers` (a crosstab's ACROSS members).
+    public var headerRows: [[String]] = []
 
     /// Creates a table with these headers (left-aligned unless told).
     public init(_ headers: [String], alignments: [Alignment]? = nil) {
@@ -36,7 +38,7 @@ public struct TextTable {
     /// Hands the table to `line` one line at a time.
     public func render(_ line: (String) -> Void) {
         var widths = headers.map(DisplayWidth.of)
-        for row in rows {
+        for row in rows + headerRows {
             for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], DisplayWidth.of(cell)) }
         }
         if maximumWidth > 0 {
@@ -62,6 +64,9 @@ public struct TextTable {
             let shown = fit(text, i)
             let gap = String(repeating: " ", count: max(0, widths[i] - DisplayWidth.of(shown)))
             return alignments[i] == .right ? gap + shown : shown + gap
+        }
+        for row in headerRows {
+            line(row.indices.map { pad(row[$0], $0) }.joined(separator: "  ").trimmingTrailingSpace())
         }
         line(headers.indices.map { pad(headers[$0], $0) }.joined(separator: "  ").trimmingTrailingSpace())
         line(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))

@@ -246,14 +246,18 @@ struct Crosstab {
     func columns(totals: Bool) -> [ResultColumn] {
         var out: [ResultColumn] = []
         for combo in combos {
-            let label = combo.enumerated().map { j, c in plan.levels[plan.byCount + j].level(in: cube).members[Int(c)] }.joined(separator: " ")
+            let labels = combo.enumerated().map { j, c in plan.levels[plan.byCount + j].level(in: cube).members[Int(c)] }
+            let label = labels.joined(separator: " ")
             for item in plan.items {
-                out.append(ResultColumn(name: plan.items.count == 1 ? label : "\(label) \(item.header)", kind: .measure, format: item.format))
+                out.append(ResultColumn(name: plan.items.count == 1 ? label : "\(label) \(item.header)", kind: .measure, format: item.format,
+                                        acrossMembers: labels, item: item.header))
             }
         }
         if totals {
+            let labels = ["Total"] + Array(repeating: "", count: max(0, plan.acrossCount - 1))
             for item in plan.items {
-                out.append(ResultColumn(name: plan.items.count == 1 ? "Total" : "Total \(item.header)", kind: .measure, format: item.format))
+                out.append(ResultColumn(name: plan.items.count == 1 ? "Total" : "Total \(item.header)", kind: .measure, format: item.format,
+                                        acrossMembers: labels, item: item.header))
             }
         }
         return out

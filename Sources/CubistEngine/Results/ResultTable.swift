@@ -17,12 +17,19 @@ public struct ResultColumn: Sendable, Hashable {
     public var kind: Kind
     /// How measure values are shown; nil for the default.
     public var format: MeasureFormat?
+    /// For a crosstab column: its member of each ACROSS level (`["Total"]` padded with empty
+    /// labels for a row-total column); empty otherwise.
+    public var acrossMembers: [String]
+    /// For a crosstab column: the SELECT item it shows.
+    public var item: String?
 
     /// Creates a column.
-    public init(name: String, kind: Kind, format: MeasureFormat?) {
+    public init(name: String, kind: Kind, format: MeasureFormat?, acrossMembers: [String] = [], item: String? = nil) {
         self.name = name
         self.kind = kind
         self.format = format
+        self.acrossMembers = acrossMembers
+        self.item = item
     }
 }
 
