@@ -10,15 +10,16 @@ extension QueryEngine {
     public func drillthrough(_ view: SelectStatement, row: Int, limit: Int, parameters: [String: String] = [:],
                              at range: SourceRange) throws(QueryError) -> ResultTable {
         let plan = try self.plan(view, parameters: parameters)
-        let (result, keys) = try execute(view, parameters: parameters)
+        let fine = try Scan(cube: cube, plan: plan).run()
+        let (result, keys, othersKeys) = Finalizer(cube: cube, plan: plan, fine: fine).runWithOthers()
         guard row >= 1, row <= result.rows.count else {
             throw QueryError("the view has \(result.rows.count) row\(result.rows.count == 1 ? "" : "s"); there is no row \(row)", at: range,
                              help: result.rows.isEmpty ? "the view is empty" : "DRILLTHROUGH ROW 1 ... ROW \(result.rows.count)")
         }
-        if result.rowKinds[row - 1] == .others {
-            throw QueryError("DRILLTHROUGH cannot open the Others row yet", at: range, help: "drill through one of the rows above it")
-        }
-        let key = keys[row - 1] ?? []
+        // The Others row stands for every group outside the top: a row belongs when its BY
+        // codes are one of those groups' keys.
+        let others: Set<[Int32]>? = result.rowKinds[row - 1] == .others ? Set(othersKeys) : nil
+        let key = others == nil ? (keys[row - 1] ?? []) : []
         let facts = cube.facts
         let filter = FilterEvaluator(facts: facts)
         let maps = plan.levels.prefix(key.count).map { $0.isLeaf(in: cube) ? nil : $0.leafMap(in: cube) }
@@ -40,6 +41,17 @@ extension QueryEngine {
                 for i in rows.indices where match[i] {
                     let c = maps[j].map { $0[Int(codes[i])] } ?? codes[i]
                     if c != code { match[i] = false }
+                }
+            }
+            if let others {
+                let byMaps = plan.levels.prefix(plan.byCount).map { $0.isLeaf(in: cube) ? nil : $0.leafMap(in: cube) }
+                var byCodes = [[Int32]](repeating: [], count: plan.byCount)
+                for j in 0..<plan.byCount {
+                    Gather.codes(facts.dimensionCodes[plan.levels[j].dimension], rows, into: &byCodes[j])
+                }
+                for i in rows.indices where match[i] {
+                    let k = (0..<plan.byCount).map { j in byMaps[j].map { $0[Int(byCodes[j][i])] } ?? byCodes[j][i] }
+                    if !others.contains(k) { match[i] = false }
                 }
             }
             for i in rows.indices where match[i] {

@@ -135,4 +135,13 @@ import Testing
         #expect(run.errors.contains("error: the view has 7 rows; there is no row 99"))
         #expect(run.session.views.count == 1)
     }
+
+    @Test func drillthroughOfTheOthersRow() throws {
+        let run = Run(cube)
+        let view = run.step("SELECT orders BY customer.city TOP 20 BY orders WITH OTHERS") ?? ""
+        let others = view.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(others.hasPrefix("Others,"))
+        let facts = run.step("DRILLTHROUGH ROW 21 LIMIT 100000") ?? ""
+        #expect(facts.split(separator: "\n").count - 1 == Int(others.split(separator: ",")[1]))
+    }
 }

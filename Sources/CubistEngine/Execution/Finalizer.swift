@@ -14,6 +14,12 @@ struct Finalizer {
     /// The result, and for each row the BY codes it stands for (a prefix for subtotals; nil
     /// for totals and "Others").
     func run() -> (ResultTable, [[Int32]?]) {
+        let (table, keys, _) = runWithOthers()
+        return (table, keys)
+    }
+
+    /// Also the BY codes of every group folded into the "Others" row (for DRILLTHROUGH).
+    func runWithOthers() -> (ResultTable, [[Int32]?], [[Int32]]) {
         let byPositions = Array(0..<plan.byCount)
         let rows: GroupTable
         if plan.acrossCount > 0 { rows = fine.reduced(positions: byPositions).table } else { rows = fine }
@@ -164,7 +170,7 @@ struct Finalizer {
         }
         let table = ResultTable(columns: columns, rows: result, rowKinds: shown.map(\.kind), warnings: plan.warnings,
                                 acrossLevels: plan.levels[plan.byCount...].map { $0.qualifiedName(in: cube) })
-        return (table, keys)
+        return (table, keys, plan.top?.others == true ? others.map { rows.key($0) } : [])
     }
 
     private func passes(_ f: GroupFilter, _ eval: Evaluation, _ g: Int) -> Bool {
