@@ -24,8 +24,8 @@ public struct TextTable {
     /// Adds a row.
     public mutating func add(_ row: [String]) { rows.append(row) }
 
-    /// The widest the table may be in terminal cells (0: no limit). Over it, the widest
-    /// columns shrink (to no less than 6 cells) and their text is cut with `…`.
+    /// The widest the table may be in terminal cells (0: no limit). Over it, the widest text
+    /// columns shrink (to no less than 6 cells) and their text is cut with `…`; numbers never.
     public var maximumWidth = 0
 
     /// The table as lines: header, rule, rows.
@@ -43,7 +43,9 @@ public struct TextTable {
         }
         if maximumWidth > 0 {
             let gaps = 2 * max(0, widths.count - 1)
-            while widths.reduce(gaps, +) > maximumWidth, let widest = widths.indices.max(by: { widths[$0] < widths[$1] }), widths[widest] > 6 {
+            // Only text shrinks; a number is never cut.
+            let text = widths.indices.filter { alignments[$0] == .left }
+            while widths.reduce(gaps, +) > maximumWidth, let widest = text.max(by: { widths[$0] < widths[$1] }), widths[widest] > 6 {
                 widths[widest] -= 1
             }
         }

@@ -23,6 +23,15 @@ import Testing
         #expect(lines.last == "3 rows")
     }
 
+    @Test func numbersAreNeverCut() {
+        let wide = ResultTable(columns: [ResultColumn(name: "region", kind: .member, format: nil)]
+                                + (1...6).map { ResultColumn(name: "202\($0)", kind: .measure, format: .money) },
+                               rows: [[.text("Gyeonggi")] + (1...6).map { _ in .exact(1_234_567_891, scale: 2) }], rowKinds: [.detail])
+        let text = Renderer.render(wide, as: .table, options: RenderOptions(width: 40))
+        #expect(text.contains("12,345,678.91  12,345,678.91"))
+        #expect(text.contains("Gyeon…") || text.contains("Gyeonggi"))
+    }
+
     @Test func longResultsShowTheFirstAndLastRows() {
         let many = ResultTable(columns: [ResultColumn(name: "n", kind: .measure, format: nil)],
                                rows: (1...100).map { [.integer($0)] }, rowKinds: Array(repeating: .detail, count: 100))
