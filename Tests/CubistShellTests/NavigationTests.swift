@@ -144,4 +144,39 @@ import Testing
         let facts = run.step("DRILLTHROUGH ROW 21 LIMIT 100000") ?? ""
         #expect(facts.split(separator: "\n").count - 1 == Int(others.split(separator: ",")[1]))
     }
+
+    /// Random walks through the cube: every step either works (and SHOW VIEW reproduces its
+    /// result) or fails with the view as it was. Seeded, so a failure replays.
+    @Test func randomWalksKeepTheViewConsistent() throws {
+        let steps = [
+            "DRILLDOWN customer", "DRILLDOWN product", "DRILLDOWN time", "DRILLDOWN channel", "ROLLUP customer", "ROLLUP product",
+            "ROLLUP time", "ROLLUP channel ALL", "ROLLUP customer ALL", "PIVOT", "BACK", "SLICE channel.type = 'Online'",
+            "SLICE customer.region = 'Seoul'", "SLICE time.year = 2024", "DICE product.category IN ('Books', 'Toys', 'Home')",
+            "DRILLDOWN customer = 'Busan'", "DRILLDOWN time = '2025'", "ROLLUP time TO year", "DRILLDOWN product TO product",
+            "SLICE customer.region = 'Nowhere'", "DRILLDOWN channel = 'Online'",
+        ]
+        var state: UInt64 = 2026
+        func next(_ n: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(n))
+        }
+        for walk in 0..<6 {
+            let run = Run(cube)
+            _ = run.step("SELECT revenue, orders BY customer.region ACROSS time.year LIMIT 5")
+            for i in 0..<15 {
+                let step = steps[next(steps.count)]
+                let before = run.view
+                let depth = run.session.views.count
+                if let printed = run.step(step) {
+                    if step != "BACK" {
+                        #expect(run.session.views.count == depth + 1)
+                        roundTrip(run, printed)
+                    }
+                } else {
+                    #expect(run.view == before, "walk \(walk) step \(i) '\(step)' failed and changed the view")
+                    #expect(run.errors.contains("error:"), "walk \(walk) step \(i) '\(step)': \(run.errors)")
+                }
+            }
+        }
+    }
 }

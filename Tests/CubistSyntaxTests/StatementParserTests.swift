@@ -127,6 +127,11 @@ import Testing
         "SELECT count(distinct customer.customer) WHERE customer.customer IN (SELECT customer.customer WHERE time.year = 2023) AND customer.customer NOT IN (SELECT customer.customer WHERE time.year = 2024)",
         "SELECT revenue, share(revenue) BY ROLLUP(customer.region, customer.city) TOP 10 PERCENT BY revenue WITH OTHERS",
         "SET $month = '2024-03'",
+        "DICE channel.type IN ('Online', 'Direct'), customer.tier IN ('VIP')",
+        "DRILLDOWN customer TO city = 'Seoul'",
+        "SHOW MEMBERS customer.city LIKE 'Seoul-%' LIMIT 5",
+        "DEFINE MEASURE aov = revenue / orders FORMAT money",
+        "EXPLAIN SELECT revenue BY customer.region WHERE time.year = 2024",
         "SELECT (revenue - cost) / revenue, growth(revenue) BY time.month WHERE NOT (a = 1 OR b LIKE 'x%') AND q < -2.5e3",
     ]
 
