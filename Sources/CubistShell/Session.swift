@@ -36,9 +36,11 @@ public final class FileOutput: OutputSink {
         self.path = path
     }
 
+    /// Writes and flushes, so results already written survive the process being killed.
     public func write(_ text: String) {
         var text = text
         text.withUTF8 { bytes in _ = fwrite(bytes.baseAddress, 1, bytes.count, handle) }
+        fflush(handle)
     }
 
     deinit { fclose(handle) }
