@@ -14,6 +14,8 @@ final class GroupTable {
     /// One accumulator per aggregate of the plan.
     var accumulators: [Accumulator]
     private var lookup: [[Int32]: Int]?
+    /// For tables built by a scan: each group's mixed-radix key, for a fast merge.
+    var composites: [UInt64]?
 
     init(levels: [LevelRef], accumulators: [Accumulator]) {
         self.levels = levels
@@ -52,9 +54,27 @@ final class GroupTable {
     /// Merges another table of the same grouping (a worker's partial result) into this one.
     func absorb(_ other: GroupTable) {
         var map = [Int32](repeating: -1, count: other.count)
-        for g in 0..<other.count {
-            let key = other.key(g)
-            map[g] = Int32(group(key) ?? append(key))
+        if var mine = composites, let theirs = other.composites {
+            // Both came from scans: match groups by their 64-bit keys, no arrays hashed.
+            var index = [UInt64: Int32](minimumCapacity: mine.count + theirs.count)
+            for (g, c) in mine.enumerated() { index[c] = Int32(g) }
+            for g in 0..<other.count {
+                if let t = index[theirs[g]] {
+                    map[g] = t
+                } else {
+                    let t = Int32(append(other.key(g)))
+                    index[theirs[g]] = t
+                    mine.append(theirs[g])
+                    map[g] = t
+                }
+            }
+            composites = mine
+        } else {
+            composites = nil
+            for g in 0..<other.count {
+                let key = other.key(g)
+                map[g] = Int32(group(key) ?? append(key))
+            }
         }
         for (a, b) in zip(accumulators, other.accumulators) {
             a.resize(count)
@@ -207,6 +227,7 @@ struct Scan {
         let filter = FilterEvaluator(facts: facts)
         var codes: [Int32] = []
         var composite: [UInt64] = []
+        var composites: [UInt64] = []
         var groups: [Int32] = []
         var index = worker
         while index < job.slices.count {
@@ -243,6 +264,7 @@ struct Scan {
                         var g = dense[Int(c)]
                         if g < 0 {
                             g = Int32(table.append(decode(c, radix)))
+                            composites.append(c)
                             dense[Int(c)] = g
                         }
                         groups.append(g)
@@ -250,6 +272,7 @@ struct Scan {
                         groups.append(g)
                     } else {
                         let g = Int32(table.append(decode(c, radix)))
+                        composites.append(c)
                         hashed[c] = g
                         groups.append(g)
                     }
@@ -264,6 +287,7 @@ struct Scan {
             }
         }
         for a in table.accumulators { a.resize(table.count) }
+        if !plan.levels.isEmpty { table.composites = composites }
         return table
     }
 
