@@ -145,8 +145,15 @@ final class Terminal {
         #expect(terminal.wait(for: "did you mean 'revenue'?", after: mark))
 
         // Ctrl-D on an empty line leaves.
+        // Ctrl-D at the prompt, as a person would: typed earlier, while the terminal is not
+        // yet back in readline's raw mode, the kernel's line discipline would swallow it.
+        let prompt = terminal.screen.range(of: "did you mean 'revenue'?", options: .backwards)?.upperBound ?? terminal.screen.startIndex
+        #expect(terminal.wait(for: "cubist> ", after: prompt))
+        usleep(200_000)
+        mark = terminal.screen.endIndex
         terminal.type("\u{04}")
-        #expect(terminal.exitStatus() == 0)
+        let status = terminal.exitStatus(seconds: 60)
+        #expect(status == 0, "no exit after Ctrl-D; screen since: \(terminal.screen[mark...].debugDescription); tail: \(terminal.screen.suffix(300).debugDescription)")
         let history = try String(contentsOfFile: dir + "/history", encoding: .utf8)
         #expect(history.contains("SELECT revenue BY time.year;\n"))
         #expect(history.contains("SELECT revnue;\n"))
