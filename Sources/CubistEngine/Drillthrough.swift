@@ -22,7 +22,7 @@ extension QueryEngine {
         let key = others == nil ? (keys[row - 1] ?? []) : []
         let facts = cube.facts
         let filter = FilterEvaluator(facts: facts)
-        let maps = plan.levels.prefix(key.count).map { $0.isLeaf(in: cube) ? nil : $0.leafMap(in: cube) }
+        let byMaps = plan.levels.prefix(plan.byCount).map { $0.isLeaf(in: cube) ? nil : $0.leafMap(in: cube) }
         var picked: [Int32] = []
         var start = 0
         scan: while start < facts.rowCount, picked.count < limit {
@@ -39,12 +39,11 @@ extension QueryEngine {
             for (j, code) in key.enumerated() {
                 Gather.codes(facts.dimensionCodes[plan.levels[j].dimension], rows, into: &codes)
                 for i in rows.indices where match[i] {
-                    let c = maps[j].map { $0[Int(codes[i])] } ?? codes[i]
+                    let c = byMaps[j].map { $0[Int(codes[i])] } ?? codes[i]
                     if c != code { match[i] = false }
                 }
             }
             if let others {
-                let byMaps = plan.levels.prefix(plan.byCount).map { $0.isLeaf(in: cube) ? nil : $0.leafMap(in: cube) }
                 var byCodes = [[Int32]](repeating: [], count: plan.byCount)
                 for j in 0..<plan.byCount {
                     Gather.codes(facts.dimensionCodes[plan.levels[j].dimension], rows, into: &byCodes[j])

@@ -49,16 +49,6 @@ extension QueryEngine {
 
     private func format2(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
 
-    private func grouped(_ n: Int) -> String {
-        let digits = String(n.magnitude)
-        var out = ""
-        for (i, c) in digits.enumerated() {
-            if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
-            out.append(c)
-        }
-        return (n < 0 ? "-" : "") + out
-    }
-
     private func describe(_ f: RowFilter, into rows: inout [(String, String)]) {
         switch f {
         case .members(let d, let mask):

@@ -78,22 +78,6 @@ public struct TextTable {
     }
 }
 
-/// Thousands separators for whole numbers: 1234567 -> 1,234,567.
-public func grouped(_ value: Int) -> String {
-    grouped(Int128(value))
-}
-
-/// Thousands separators for a 128-bit whole number.
-public func grouped(_ value: Int128) -> String {
-    let digits = String(value.magnitude)
-    var out = ""
-    for (i, c) in digits.enumerated() {
-        if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
-        out.append(c)
-    }
-    return (value < 0 ? "-" : "") + out
-}
-
 /// A byte count for people: 1.5 MiB.
 public func byteSize(_ bytes: Int) -> String {
     let units = ["B", "KiB", "MiB", "GiB"]

@@ -285,9 +285,9 @@ public final class Session {
         }
     }
 
-    /// The engine for this session's cube and settings.
-    private func engine() -> QueryEngine {
-        var engine = QueryEngine(cube: cube, sessionMeasures: sessionMeasures)
+    /// The engine for a cube (default: the current one) with this session's settings.
+    private func engine(for cube: Cube? = nil) -> QueryEngine {
+        var engine = QueryEngine(cube: cube ?? self.cube, sessionMeasures: sessionMeasures)
         engine.cancellation = cancellation
         engine.threads = threads
         return engine
@@ -299,12 +299,9 @@ public final class Session {
         let result: ResultTable
         let started = ContinuousClock.now
         do {
-            var engine = engine()
-            if case .name(let path, _)? = select.from, let other = loaded.first(where: { $0.name.caseInsensitiveEquals(path[0]) }) {
-                engine = QueryEngine(cube: other, sessionMeasures: sessionMeasures)
-                engine.cancellation = cancellation
-                engine.threads = threads
-            }
+            var from: Cube?
+            if case .name(let path, _)? = select.from { from = loaded.first { $0.name.caseInsensitiveEquals(path[0]) } }
+            var engine = engine(for: from)
             let bar = showProgress ? ProgressBar("query") : nil
             if let bar { engine.progress = { bar.update($0) } }
             defer { bar?.finish() }

@@ -1,21 +1,26 @@
 import CubistCore
 
-/// A syntax error: what was expected, what was found, and where.
-public struct SyntaxError: Error, Sendable, Equatable {
+/// A message about a place in a statement: what is wrong (or worth a warning), where, and a
+/// suggestion. Every layer reports this way: the parser (`SyntaxError`), and the planner and
+/// engine (`QueryError`, `QueryWarning`).
+public struct LocatedMessage: Error, Sendable, Hashable {
     /// The message, e.g. `expected ')', found end of input`.
     public var message: String
-    /// The offending token's range.
+    /// Where it is.
     public var range: SourceRange
     /// A suggestion, when one is near.
     public var help: String?
 
-    /// Creates a syntax error.
+    /// Creates a message.
     public init(_ message: String, at range: SourceRange, help: String? = nil) {
         self.message = message
         self.range = range
         self.help = help
     }
 }
+
+/// A syntax error: what was expected, what was found, and where.
+public typealias SyntaxError = LocatedMessage
 
 /// A hand-written recursive-descent parser with precedence climbing for expressions.
 public struct Parser {

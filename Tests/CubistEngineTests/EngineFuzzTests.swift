@@ -44,11 +44,8 @@ import Testing
                 guard case .select(let s) = try Parser.parseStatement(mutated) else { continue }
                 _ = try engine.run(s, parameters: [:])
                 results += 1
-            } catch let e as QueryError {
-                #expect(e.range.location.line >= 1 && !e.message.isEmpty)
-                errors += 1
-            } catch let e as SyntaxError {
-                #expect(e.range.location.line >= 1 && !e.message.isEmpty)
+            } catch {
+                #expect(error.range.location.line >= 1 && !error.message.isEmpty)
                 errors += 1
             }
             #expect(Date().timeIntervalSince(begin) < 5, "slow: \(mutated)")

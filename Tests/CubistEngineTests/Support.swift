@@ -76,9 +76,7 @@ func failure(_ cube: Cube, _ text: String) -> String? {
     do {
         _ = try run(cube, text)
         return nil
-    } catch let e as QueryError {
-        return e.message + (e.help.map { " | " + $0 } ?? "")
-    } catch let e as SyntaxError {
+    } catch let e as LocatedMessage {
         return e.message + (e.help.map { " | " + $0 } ?? "")
     } catch {
         return "\(error)"

@@ -316,11 +316,7 @@ final class DistinctAccumulator: Accumulator {
         guard bits != nil else { return }
         if groupCount * words * 8 > budget {
             // Too many groups for bitsets: move what is known into pairs.
-            for (g, set) in (bits ?? []).enumerated() {
-                for (w, word) in set.enumerated() where word != 0 {
-                    for b in 0..<64 where word & (1 << UInt64(b)) != 0 { pairs.insert(Pair(group: Int32(g), value: Int64(w * 64 + b))) }
-                }
-            }
+            pairs = Set(allPairs())
             bits = nil
             bitCounts = []
             return
@@ -412,14 +408,7 @@ final class DistinctAccumulator: Accumulator {
             for t in 0..<count { r.bitCounts[t] = r.bits![t].reduce(0) { $0 + $1.nonzeroBitCount } }
             return r
         }
-        if let bits {
-            for (g, set) in bits.enumerated() where map[g] >= 0 {
-                for (w, word) in set.enumerated() where word != 0 {
-                    for b in 0..<64 where word & (1 << UInt64(b)) != 0 { r.pairs.insert(Pair(group: map[g], value: Int64(w * 64 + b))) }
-                }
-            }
-        }
-        for p in pairs where map[Int(p.group)] >= 0 { r.pairs.insert(Pair(group: map[Int(p.group)], value: p.value)) }
+        for p in allPairs() where map[Int(p.group)] >= 0 { r.pairs.insert(Pair(group: map[Int(p.group)], value: p.value)) }
         return r
     }
 

@@ -99,10 +99,8 @@ final class Evaluation {
     /// dropped), other dimensions' keys unchanged.
     private func shareOfParent(_ a: [Value], _ arg: MeasureExpr, _ level: LevelRef) -> [Value] {
         let levels = table.levels
-        guard let p = levels.indices.filter({ j in
-            let k = levels[j]
-            return k == level || (k.dimension == level.dimension && !k.isAttribute && !level.isAttribute && k.index >= level.index)
-        }).max(by: { levels[$0].index < levels[$1].index }) else { return [Value](repeating: .null, count: table.count) }
+        guard let p = levels.indices.filter({ levels[$0].rollsUp(to: level) })
+            .max(by: { levels[$0].index < levels[$1].index }) else { return [Value](repeating: .null, count: table.count) }
         let from = levels[p]
         let positions = levels.indices.filter { j in
             let k = levels[j]
@@ -131,13 +129,7 @@ final class Evaluation {
     // MARK: time
 
     /// The position of the finest time hierarchy level among the table's levels.
-    private lazy var timePosition: Int? = {
-        var best: Int?
-        for (j, l) in table.levels.enumerated() where cube.dimensions[l.dimension].isTime && !l.isAttribute {
-            if best == nil || table.levels[best!].index < l.index { best = j }
-        }
-        return best
-    }()
+    private lazy var timePosition: Int? = LevelRef.finestTime(in: table.levels, cube)
 
     /// The group of the previous period (or the same period a year before), other keys equal.
     private func shifted(_ g: Int, yearBack: Bool) -> Int? {

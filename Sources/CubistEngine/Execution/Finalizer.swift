@@ -22,7 +22,9 @@ struct Finalizer {
     func runWithOthers() -> (ResultTable, [[Int32]?], [[Int32]]) {
         let byPositions = Array(0..<plan.byCount)
         let rows: GroupTable
-        if plan.acrossCount > 0 { rows = fine.reduced(positions: byPositions).table } else { rows = fine }
+        // For a crosstab, each fine group (a cell) belongs to the row `rowOf[g]`.
+        var rowOf: [Int32] = []
+        if plan.acrossCount > 0 { (rows, rowOf) = fine.reduced(positions: byPositions) } else { rows = fine }
         let total = fine.reduced(positions: []).table
         let rowEval = Evaluation(table: rows, total: total, cube: cube)
 
@@ -140,7 +142,7 @@ struct Finalizer {
         var columns = plan.levelHeaders.map { ResultColumn(name: $0, kind: .member, format: nil) }
         var result: [[Value]] = []
         var keys: [[Int32]?] = []
-        let across = plan.acrossCount > 0 ? Crosstab(plan: plan, fine: fine, rows: rows, total: total, cube: cube,
+        let across = plan.acrossCount > 0 ? Crosstab(plan: plan, fine: fine, rows: rows, rowOf: rowOf, total: total, cube: cube,
                                                      kept: plan.top?.others == true ? kept + others : kept,
                                                      others: plan.top?.others == true ? others : []) : nil
         if let across {
@@ -216,14 +218,12 @@ struct Crosstab {
     /// For ROLLUP subtotals keeping `k` BY levels: cells by those levels and the ACROSS levels.
     let subtotalCells: [Int: (table: GroupTable, eval: Evaluation)]
 
-    init(plan: QueryPlan, fine: GroupTable, rows: GroupTable, total: GroupTable, cube: Cube, kept: [Int], others: [Int]) {
+    init(plan: QueryPlan, fine: GroupTable, rows: GroupTable, rowOf: [Int32], total: GroupTable, cube: Cube, kept: [Int], others: [Int]) {
         self.plan = plan
         self.fine = fine
         self.rows = rows
         self.cube = cube
         let acrossPositions = Array(plan.byCount..<plan.levels.count)
-        // Which fine groups belong to a kept row.
-        let rowOf = fine.reduced(positions: Array(0..<plan.byCount)).map
         let keptSet = Set(kept)
         let include: (Int) -> Bool = { keptSet.contains(Int(rowOf[$0])) }
         var seen = Set<[Int32]>()

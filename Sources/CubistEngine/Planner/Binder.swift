@@ -329,20 +329,12 @@ struct Binder {
 
     /// The position of the finest time hierarchy level among the grouping levels.
     static func timeKey(_ plan: QueryPlan, _ cube: Cube) -> Int? {
-        var best: Int?
-        for (j, l) in plan.levels.enumerated() where cube.dimensions[l.dimension].isTime && !l.isAttribute {
-            if best == nil || plan.levels[best!].index < l.index { best = j }
-        }
-        return best
+        LevelRef.finestTime(in: plan.levels, cube)
     }
 
     /// The position of the grouping level that `level` is an ancestor (or self) of.
     static func parentPosition(of level: LevelRef, _ plan: QueryPlan, _ cube: Cube) -> Int? {
-        plan.levels.indices.first { j in
-            let k = plan.levels[j]
-            if k == level { return true }
-            return k.dimension == level.dimension && !k.isAttribute && !level.isAttribute && k.index >= level.index
-        }
+        plan.levels.firstIndex { $0.rollsUp(to: level) }
     }
 
     // MARK: row-level arithmetic
@@ -480,6 +472,10 @@ struct Binder {
 
     /// A member value written in a condition: a string, a number, or a parameter's value.
     func literal(_ e: Expr) throws(QueryError) -> String {
+        try Binder.literal(e, parameters)
+    }
+
+    static func literal(_ e: Expr, _ parameters: [String: String]) throws(QueryError) -> String {
         switch e {
         case .string(let s, _): return s
         case .number(let n, _): return n

@@ -230,15 +230,7 @@ public struct Navigator {
 
     /// The member must exist in the level (a navigation step on a missing member is refused).
     private func requireMember(_ e: Expr, of level: LevelRef, written: Expr) throws(QueryError) {
-        let text: String
-        switch e {
-        case .string(let s, _): text = s
-        case .number(let n, _): text = n
-        case .negate(.number(let n, _), _): text = "-" + n
-        case .parameter(let p, let r): text = try Names.parameter(p, parameters, at: r)
-        default:
-            throw QueryError("expected a member (a string or a number), found '\(e)'", at: e.range, help: "write members in single quotes, e.g. 'Seoul'")
-        }
+        let text = try Binder.literal(e, parameters)
         var warnings: [QueryWarning] = []
         let mask = try MemberSet(level: level.level(in: cube), name: written.description).compare(.equal, text, at: e.range, warnings: &warnings)
         if let w = warnings.first, !mask.contains(true) {

@@ -3,21 +3,7 @@ import CubistStore
 import CubistSyntax
 
 /// An error in a query: its message, where it is, and a suggestion.
-public struct QueryError: Error, Sendable, Equatable {
-    /// The message, lower case, e.g. `unknown measure or level 'revenu'`.
-    public var message: String
-    /// The offending part of the statement.
-    public var range: SourceRange
-    /// A suggestion, when one is near.
-    public var help: String?
-
-    /// Creates an error.
-    public init(_ message: String, at range: SourceRange, help: String? = nil) {
-        self.message = message
-        self.range = range
-        self.help = help
-    }
-}
+public typealias QueryError = LocatedMessage
 
 /// A level (or attribute) of a dimension, bound to the cube.
 struct LevelRef: Hashable {
@@ -41,6 +27,21 @@ struct LevelRef: Hashable {
 
     /// True for the dimension's leaf level (its codes are the fact codes themselves).
     func isLeaf(in cube: Cube) -> Bool { !isAttribute && index == cube.dimensions[dimension].levels.count - 1 }
+
+    /// Whether this level rolls up to `level`: it is `level`, or a finer hierarchy level of
+    /// the same dimension.
+    func rollsUp(to level: LevelRef) -> Bool {
+        self == level || (dimension == level.dimension && !isAttribute && !level.isAttribute && index >= level.index)
+    }
+
+    /// The position of the finest time hierarchy level (year, quarter, month, day) in `levels`.
+    static func finestTime(in levels: [LevelRef], _ cube: Cube) -> Int? {
+        var best: Int?
+        for (j, l) in levels.enumerated() where cube.dimensions[l.dimension].isTime && !l.isAttribute {
+            if best == nil || levels[best!].index < l.index { best = j }
+        }
+        return best
+    }
 
     func qualifiedName(in cube: Cube) -> String {
         "\(cube.dimensions[dimension].name).\(level(in: cube).name)"

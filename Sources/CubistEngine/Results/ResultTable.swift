@@ -46,21 +46,7 @@ public enum RowKind: Sendable, Hashable {
 }
 
 /// A warning attached to a result, e.g. a member that does not exist.
-public struct QueryWarning: Sendable, Hashable {
-    /// The message.
-    public var message: String
-    /// Where in the statement.
-    public var range: SourceRange
-    /// A suggestion, if any.
-    public var help: String?
-
-    /// Creates a warning.
-    public init(_ message: String, at range: SourceRange, help: String? = nil) {
-        self.message = message
-        self.range = range
-        self.help = help
-    }
-}
+public typealias QueryWarning = LocatedMessage
 
 /// The typed result of a query: columns, rows and what each row stands for. The engine
 /// never prints; renderers in the shell turn this into text.
