@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "cubist", targets: ["cubist"]),
+        .executable(name: "cubist-bench", targets: ["cubist-bench"]),
         .library(name: "CubistStore", targets: ["CubistStore"]),
     ],
     dependencies: [
@@ -35,6 +36,11 @@ let package = Package(
         // The thin command-line executable.
         .executableTarget(name: "cubist", dependencies: [
             "CubistShell", "CubistFormats", "CubistGenerator", "CubistStore", "CubistCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The benchmark program: loads, snapshots and Q1-Q10 on generated cubes (docs/benchmarks.md).
+        .executableTarget(name: "cubist-bench", dependencies: [
+            "CubistEngine", "CubistFormats", "CubistGenerator", "CubistStore", "CubistSyntax", "CubistCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CubistSyntaxTests", dependencies: ["CubistSyntax", "CubistCore"]),

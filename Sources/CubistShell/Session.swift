@@ -198,6 +198,10 @@ public final class Session {
             loaded.append(cube)
             switchTo(cube)
             errors("loaded cube '\(cube.name)': \(grouped(cube.facts.rowCount)) facts from \(path); it is the current cube (USE switches)")
+        case .save(let path, _):
+            let started = ContinuousClock.now
+            let bytes = try Snapshot.save(cube, to: path)
+            errors("saved cube '\(cube.name)' to \(path): \(grouped(cube.facts.rowCount)) facts, \(byteSize(bytes)) in \(Session.seconds(ContinuousClock.now - started))")
         case .explain(let select, _):
             do {
                 show(try engine().explain(select, parameters: parameters), started: ContinuousClock.now, piece: piece, file: file,

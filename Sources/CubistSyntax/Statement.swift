@@ -12,6 +12,8 @@ public enum Statement: Sendable, Hashable {
     case load(path: String, name: String?, SourceRange)
     /// `USE name`: make a loaded cube current.
     case use(name: String, SourceRange)
+    /// `SAVE 'file'`: write the current cube to a binary snapshot.
+    case save(path: String, SourceRange)
     /// `EXPLAIN SELECT ...`: how the query is planned and what running it did.
     case explain(SelectStatement, SourceRange)
     /// `DEFINE MEASURE name = expr [FORMAT f]`: a measure for the rest of the session.
@@ -22,7 +24,7 @@ public enum Statement: Sendable, Hashable {
         switch self {
         case .select(let s): return s.range
         case .setParameter(_, _, let r), .navigate(_, let r), .metadata(_, let r), .defineMeasure(_, _, _, let r),
-             .load(_, _, let r), .use(_, let r), .explain(_, let r): return r
+             .load(_, _, let r), .use(_, let r), .save(_, let r), .explain(_, let r): return r
         }
     }
 }

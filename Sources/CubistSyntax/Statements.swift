@@ -11,7 +11,7 @@ extension Parser {
     static let clauseKeywords = ["FROM", "BY", "GROUP BY", "ACROSS", "WHERE", "HAVING", "TOP", "ORDER BY", "LIMIT", "OFFSET", "WITH TOTALS"]
 
     /// The statements the language has, for did-you-mean on a misspelled first word.
-    public static let statementKeywords = ["SELECT", "SET", "SLICE", "DICE", "ROLLUP", "DRILLDOWN", "PIVOT", "BACK", "SHOW", "DESCRIBE", "DEFINE", "DRILLTHROUGH", "LOAD", "USE", "EXPLAIN"]
+    public static let statementKeywords = ["SELECT", "SET", "SLICE", "DICE", "ROLLUP", "DRILLDOWN", "PIVOT", "BACK", "SHOW", "DESCRIBE", "DEFINE", "DRILLTHROUGH", "LOAD", "SAVE", "USE", "EXPLAIN"]
 
     /// True when `word` is reserved (case-insensitive).
     static func isReserved(_ word: String) -> Bool { reservedWords.contains(word.lowercased()) }
@@ -53,6 +53,13 @@ extension Parser {
                 name = try identifier(after: "AS")
             }
             return .load(path: path, name: name, SourceRange(start: token.range.start, end: tokens[max(0, index - 1)].range.end, location: token.range.location))
+        case .word(let w) where w.caseInsensitiveEquals("save"):
+            index += 1
+            guard case .string(let path) = current.kind else {
+                throw failure("expected a file name in quotes after SAVE, found \(current.quoted)", help: "write SAVE 'crm.cube'")
+            }
+            index += 1
+            return .save(path: path, SourceRange(start: token.range.start, end: tokens[max(0, index - 1)].range.end, location: token.range.location))
         case .word(let w) where w.caseInsensitiveEquals("explain"):
             index += 1
             guard atKeyword("select") else { throw failure("expected SELECT after EXPLAIN, found \(current.quoted)") }

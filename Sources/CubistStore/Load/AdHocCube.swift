@@ -93,23 +93,27 @@ public enum AdHocCube {
     }
 }
 
-/// Opens whatever the user named as a SOURCE: a cube directory, a `cube.json`, or a `.csv`.
+/// Opens whatever the user named as a SOURCE: a cube directory, a `cube.json`, a `.csv`,
+/// or a snapshot written by `SAVE` (recognised by its first bytes, whatever its name).
 public enum CubeSource {
     /// Loads the cube at `path`.
     /// `progress`, if given, hears the fraction of the fact file read while loading.
     public static func open(_ path: String, progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
         guard FileBytes.exists(path) else {
             throw Diagnostic(file: path, message: "no such file or directory",
-                             help: "name a cube directory (holding cube.json), a cube.json file or a .csv file")
+                             help: "name a cube directory (holding cube.json), a cube.json file, a .csv file or a .cube snapshot")
         }
         if FileBytes.isDirectory(path) || path.lowercased().hasSuffix(".json") {
             return try CubeLoader.load(modelAt: path, progress: progress)
+        }
+        if Snapshot.isSnapshot(path) || path.lowercased().hasSuffix(".cube") {
+            return try Snapshot.load(path)
         }
         if path.lowercased().hasSuffix(".csv") || looksLikeCSV(path) {
             return try AdHocCube.load(csvAt: path, progress: progress)
         }
         throw Diagnostic(file: path, message: "not a cube source",
-                         help: "name a cube directory (holding cube.json), a cube.json file or a .csv file")
+                         help: "name a cube directory (holding cube.json), a cube.json file, a .csv file or a .cube snapshot")
     }
 
     private static func looksLikeCSV(_ path: String) -> Bool {

@@ -71,6 +71,45 @@ public final class PackedColumn: @unchecked Sendable {
         chunkMaximum = maxima
     }
 
+    /// Takes ownership of `raw`, holding `count` values of `width` bytes (allocated with
+    /// `UnsafeMutableRawPointer.allocate(byteCount:alignment: 8)`), and computes the zone maps.
+    init(adopting raw: UnsafeMutableRawPointer, count: Int, width: Width) {
+        self.raw = raw
+        self.count = count
+        self.width = width
+        var minima: [UInt64] = []
+        var maxima: [UInt64] = []
+        func zones<T: FixedWidthInteger & UnsignedInteger>(_ type: T.Type) {
+            let values = UnsafeBufferPointer(start: raw.assumingMemoryBound(to: T.self), count: count)
+            var start = 0
+            while start < count {
+                let end = Swift.min(count, start + PackedColumn.chunkSize)
+                var lo = T.max, hi = T.min
+                for v in values[start..<end] {
+                    lo = Swift.min(lo, v)
+                    hi = Swift.max(hi, v)
+                }
+                minima.append(UInt64(lo))
+                maxima.append(UInt64(hi))
+                start = end
+            }
+        }
+        switch width {
+        case .one: zones(UInt8.self)
+        case .two: zones(UInt16.self)
+        case .four: zones(UInt32.self)
+        case .eight: zones(UInt64.self)
+        }
+        chunkMinimum = minima
+        chunkMaximum = maxima
+    }
+
+    /// The column's bytes, for writing snapshots.
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: raw, count: byteCount) }
+
+    /// The largest value in the column (0 when empty).
+    public var maximum: UInt64 { chunkMaximum.max() ?? 0 }
+
     /// Packs an array.
     public convenience init<T: FixedWidthInteger & UnsignedInteger>(_ values: [T]) {
         var maximum: UInt64 = 0
@@ -119,6 +158,12 @@ public struct Bitmap: Sendable, Equatable {
     public private(set) var words: [UInt64]
     /// Number of bits.
     public let count: Int
+
+    /// A bitmap of `count` bits from its words (`(count + 63) / 64` of them).
+    init(words: [UInt64], count: Int) {
+        self.words = words
+        self.count = count
+    }
 
     /// All bits clear.
     public init(count: Int) {

@@ -1,0 +1,243 @@
+import CubistCore
+import CubistSyntax
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Binary snapshots of a loaded cube (`SAVE 'file.cube'`), read back in bulk.
+///
+/// Layout, all integers little-endian (the format is described in `docs/storage.md`):
+///
+///     header   64 bytes: "CUBISTSN", version u32, byte-order mark u32 (0x01020304),
+///              meta length u64, meta checksum u64, data offset u64, file length u64,
+///              reserved u64, header checksum u64 (of the 56 bytes before it)
+///     meta     cube name, ignored columns, dimensions (levels with members and
+///              parent arrays, attributes), measures (definitions as source text), the
+///              fact columns' descriptions, and a table of data blocks: offset, length,
+///              checksum of each
+///     data     the fact columns' bytes exactly as they sit in memory (leaf codes, packed
+///              measure offsets, null bitmaps), each block 64-byte aligned
+///
+/// Reading checks the header, the meta checksum and every block's checksum (blocks are read
+/// and checked in parallel), then validates every code against its dictionary, so a
+/// truncated, damaged or foreign file is a clear error and never a crash or a wrong answer.
+public enum Snapshot {
+    /// The first eight bytes of every snapshot.
+    public static let magic: [UInt8] = Array("CUBISTSN".utf8)
+    /// The format version this build writes and reads.
+    public static let version: UInt32 = 1
+    static let byteOrderMark: UInt32 = 0x0102_0304
+    static let headerSize = 64
+    static let alignment = 64
+
+    /// Whether the file at `path` starts with the snapshot magic.
+    public static func isSnapshot(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: 8)
+        let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 8, 0) }
+        return n == 8 && head == magic
+    }
+
+    static func aligned(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }
+
+    // MARK: writing
+
+    /// Writes `cube` to `path`: to a temporary file in the same directory first, synced and
+    /// then renamed over `path`, so a crash mid-save never leaves a half-written snapshot
+    /// or destroys the one already there. Returns the number of bytes written.
+    @discardableResult
+    public static func save(_ cube: Cube, to path: String) throws(Diagnostic) -> Int {
+        if FileBytes.isDirectory(path) {
+            throw Diagnostic(file: path, message: "is a directory, not a file", help: "name the snapshot file, e.g. SAVE '\(path.hasSuffix("/") ? path : path + "/")\(cube.name).cube'")
+        }
+        var blocks: [Block] = []
+        let meta = encodeMeta(cube, blocks: &blocks)
+        return try write(meta: meta, blocks: blocks, to: path)
+    }
+
+    /// One data block to write: a column's storage, or a null bitmap's words.
+    private enum Block {
+        case column(PackedColumn)
+        case words([UInt64])
+
+        var count: Int {
+            switch self {
+            case .column(let c): return c.byteCount
+            case .words(let w): return w.count * 8
+            }
+        }
+
+        func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+            switch self {
+            case .column(let c): return withExtendedLifetime(c) { body(c.bytes) }
+            case .words(let w): return w.withUnsafeBytes(body)
+            }
+        }
+    }
+
+    private static func encodeMeta(_ cube: Cube, blocks: inout [Block]) -> [UInt8] {
+        var e = SnapshotEncoder()
+        e.string(cube.name)
+        e.strings(cube.ignoredColumns)
+        e.int(cube.dimensions.count)
+        for d in cube.dimensions {
+            e.string(d.name)
+            switch d.source {
+            case .table(let file, let key):
+                e.u8(0)
+                e.string(file)
+                e.string(key)
+            case .inline:
+                e.u8(1)
+            case .time(let column, let firstDay):
+                e.u8(2)
+                e.string(column)
+                e.u32(UInt32(bitPattern: firstDay))
+            }
+            e.int(d.levels.count)
+            for l in d.levels { encode(l, &e) }
+            e.int(d.attributes.count)
+            for a in d.attributes { encode(a, &e) }
+            for map in d.leafToAttribute { e.int32s(map) }
+        }
+        e.int(cube.measures.count)
+        for m in cube.measures {
+            e.string(m.name)
+            e.optionalString(m.format?.rawValue)
+            e.string(m.source)
+            switch m.definition {
+            case .expression(let expr):
+                e.u8(1)
+                e.string(expr.description)
+            case .aggregate(let aggregate, let input):
+                e.u8(0)
+                e.string(aggregate.rawValue)
+                switch input {
+                case .rows: e.u8(0)
+                case .column(let c):
+                    e.u8(1)
+                    e.string(c)
+                case .dimension(let d):
+                    e.u8(2)
+                    e.string(d)
+                case .level(let d, let l):
+                    e.u8(3)
+                    e.string(d)
+                    e.string(l)
+                case .row(let expr):
+                    e.u8(4)
+                    e.string(expr.description)
+                }
+            }
+        }
+        let facts = cube.facts
+        e.int(facts.rowCount)
+        e.int(facts.dimensionCodes.count)
+        for c in facts.dimensionCodes {
+            e.u8(UInt8(c.width.rawValue))
+            e.int(blocks.count)
+            blocks.append(.column(c))
+        }
+        e.int(facts.numericColumns.count)
+        for c in facts.numericColumns {
+            e.string(c.name)
+            e.int(c.scale)
+            e.u64(UInt64(bitPattern: c.base))
+            e.u8(UInt8(c.packed.width.rawValue))
+            e.int(blocks.count)
+            blocks.append(.column(c.packed))
+            if let nulls = c.nulls {
+                e.u8(1)
+                e.int(blocks.count)
+                blocks.append(.words(nulls.words))
+            } else {
+                e.u8(0)
+            }
+        }
+        // The block table: offsets from the data start, lengths and checksums.
+        e.int(blocks.count)
+        var offset = 0
+        for b in blocks {
+            e.int(offset)
+            e.int(b.count)
+            e.u64(b.withBytes { Checksum.of($0) })
+            offset += aligned(b.count)
+        }
+        return e.bytes
+    }
+
+    private static func encode(_ l: Level, _ e: inout SnapshotEncoder) {
+        e.string(l.name)
+        e.optionalString(l.column)
+        e.optionalString(l.keyColumn)
+        e.string(l.order.rawValue)
+        e.strings(l.members)
+        e.int32s(l.parents)
+    }
+
+    private static func write(meta: [UInt8], blocks: [Block], to path: String) throws(Diagnostic) -> Int {
+        let dataOffset = aligned(headerSize + meta.count)
+        let dataLength = blocks.reduce(0) { $0 + aligned($1.count) }
+        var header = SnapshotEncoder()
+        header.bytes.append(contentsOf: magic)
+        header.u32(version)
+        header.u32(byteOrderMark)
+        header.int(meta.count)
+        header.u64(Checksum.of(meta))
+        header.int(dataOffset)
+        header.int(dataOffset + dataLength)
+        header.u64(0)
+        header.u64(Checksum.of(header.bytes))
+
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let temporary = (directory.isEmpty ? "" : directory + "/") + ".\(name).tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else {
+            let reason = String(cString: strerror(errno)).lowercased()
+            throw Diagnostic(file: path, message: "cannot write snapshot: \(reason)",
+                             help: errno == ENOENT ? "the folder '\(directory)' does not exist; create it or save elsewhere" : "save to a folder you can write to")
+        }
+        var failed: Int32 = 0
+        func put(_ bytes: UnsafeRawBufferPointer) {
+            var done = 0
+            while failed == 0 && done < bytes.count {
+                let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failed = errno
+                } else {
+                    done += n
+                }
+            }
+        }
+        let zeros = [UInt8](repeating: 0, count: alignment)
+        func pad(_ n: Int) {
+            let extra = aligned(n) - n
+            if extra > 0 { zeros.withUnsafeBytes { put(UnsafeRawBufferPointer(rebasing: $0[0..<extra])) } }
+        }
+        header.bytes.withUnsafeBytes { put($0) }
+        meta.withUnsafeBytes { put($0) }
+        pad(headerSize + meta.count)
+        for b in blocks where b.count > 0 {
+            b.withBytes { put($0) }
+            pad(b.count)
+        }
+        if failed == 0 && fsync(fd) != 0 { failed = errno }
+        close(fd)
+        if failed == 0 && rename(temporary, path) != 0 { failed = errno }
+        if failed != 0 {
+            unlink(temporary)
+            let reason = String(cString: strerror(failed)).lowercased()
+            throw Diagnostic(file: path, message: "cannot write snapshot: \(reason)",
+                             help: failed == ENOSPC ? "free some disk space; the previous file at this path is unchanged" : "the previous file at this path, if any, is unchanged")
+        }
+        return dataOffset + dataLength
+    }
+}

@@ -1,0 +1,60 @@
+import CubistStore
+
+/// One benchmark question: its Cubist text and the fact columns it reads, so the
+/// bandwidth bound (bytes read / memory bandwidth) can be computed from the cube.
+struct BenchQuery {
+    let id: String
+    let title: String
+    let text: String
+    /// Dimensions whose leaf-code column the scan reads.
+    let dimensions: [String]
+    /// Numeric fact columns the scan reads.
+    let columns: [String]
+
+    /// Bytes of fact columns the query streams on `cube`.
+    func bytesRead(_ cube: Cube) -> Int {
+        var total = 0
+        for (d, codes) in zip(cube.dimensions, cube.facts.dimensionCodes) where dimensions.contains(d.name) {
+            total += codes.byteCount
+        }
+        for c in cube.facts.numericColumns where columns.contains(c.name) {
+            total += c.packed.byteCount + (c.nulls == nil ? 0 : c.count / 8)
+        }
+        return total
+    }
+}
+
+/// The ten questions of issue 6, in the CRM sample's model. `Tests/Peers/peers.py` asks
+/// the same questions of DuckDB, chDB and Polars.
+let benchQueries: [BenchQuery] = [
+    BenchQuery(id: "Q1", title: "grand total of revenue, quantity, orders",
+               text: "SELECT revenue, quantity, orders",
+               dimensions: [], columns: ["revenue", "quantity"]),
+    BenchQuery(id: "Q2", title: "revenue by year, quarter",
+               text: "SELECT revenue BY time.year, time.quarter",
+               dimensions: ["time"], columns: ["revenue"]),
+    BenchQuery(id: "Q3", title: "one year sliced: revenue, margin by channel",
+               text: "SELECT revenue, margin BY channel.channel WHERE time.year = 2024",
+               dimensions: ["time", "channel"], columns: ["revenue", "cost"]),
+    BenchQuery(id: "Q4", title: "diced (2 channels, 3 categories): revenue by region, month",
+               text: "SELECT revenue BY customer.region, time.month WHERE channel.channel IN ('Web', 'Store') AND product.category IN ('Books', 'Toys', 'Home')",
+               dimensions: ["customer", "time", "channel", "product"], columns: ["revenue"]),
+    BenchQuery(id: "Q5", title: "top 10 customers by revenue in one year",
+               text: "SELECT revenue BY customer.customer WHERE time.year = 2024 TOP 10 BY revenue",
+               dimensions: ["customer", "time"], columns: ["revenue"]),
+    BenchQuery(id: "Q6", title: "distinct customers by channel and year",
+               text: "SELECT customers BY channel.channel, time.year",
+               dimensions: ["customer", "channel", "time"], columns: []),
+    BenchQuery(id: "Q7", title: "revenue, margin by category, segment, tier with HAVING",
+               text: "SELECT revenue, margin BY product.category, customer.segment, customer.tier HAVING revenue > 1000000",
+               dimensions: ["product", "customer"], columns: ["revenue", "cost"]),
+    BenchQuery(id: "Q8", title: "region ACROSS year",
+               text: "SELECT revenue BY customer.region ACROSS time.year",
+               dimensions: ["customer", "time"], columns: ["revenue"]),
+    BenchQuery(id: "Q9", title: "revenue BY ROLLUP(region, city)",
+               text: "SELECT revenue BY ROLLUP(customer.region, customer.city)",
+               dimensions: ["customer"], columns: ["revenue"]),
+    BenchQuery(id: "Q10", title: "revenue, quantity by product for VIP customers",
+               text: "SELECT revenue, quantity BY product.product WHERE customer.tier = 'VIP'",
+               dimensions: ["product", "customer"], columns: ["revenue", "quantity"]),
+]

@@ -1,0 +1,186 @@
+import ArgumentParser
+import CubistCore
+import CubistEngine
+import CubistFormats
+import CubistGenerator
+import CubistStore
+import CubistSyntax
+import Foundation
+
+/// `cubist-bench`: times CSV load, snapshot save and load, and the ten benchmark queries
+/// on generated CRM cubes; `serve` answers queries one at a time for the peer script.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cubist-bench",
+        abstract: "Benchmark Cubist on generated CRM cubes (see docs/benchmarks.md).",
+        subcommands: [Run.self, Serve.self],
+        defaultSubcommand: Run.self
+    )
+}
+
+/// Wall-clock seconds of `body`.
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = ContinuousClock.now
+    try body()
+    let d = ContinuousClock.now - start
+    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+}
+
+func median(_ values: [Double]) -> Double {
+    let s = values.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// Resident memory of this process, in bytes (Linux; 0 elsewhere).
+func residentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        let digits = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        return digits * 1024
+    }
+    return 0
+}
+
+/// Prints to stderr.
+func note(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Fails the run with the diagnostic's text.
+func orFail<T>(_ body: () throws(Diagnostic) -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        throw ValidationError(error.rendered)
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Time loads and Q1-Q10; print a table and write JSON.")
+
+    @Option(help: "Fact row counts to benchmark, comma-separated.")
+    var rows: String = "1000000,10000000"
+
+    @Option(help: "Timed runs per measurement, after one warm-up; the median is reported.")
+    var runs = 5
+
+    @Option(help: "Query threads (0: every core).")
+    var threads = 0
+
+    @Option(help: "Where generated data and snapshots are kept (reused when present).")
+    var data = ".build/bench-data"
+
+    @Option(help: "Where the machine-readable results are written.")
+    var json = ".build/bench-results.json"
+
+    @Flag(help: "Skip the CSV load timing (the queries still need one load).")
+    var skipLoad = false
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        guard sizes.count > 0 else { throw ValidationError("--rows must list row counts, e.g. --rows 1000000,10000000") }
+    }
+
+    var sizes: [Int] { rows.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 } }
+
+    /// Timed runs after one warm-up.
+    func timed(_ body: () throws -> Void) rethrows -> [Double] {
+        _ = try seconds(body)
+        var times: [Double] = []
+        for _ in 0..<runs { times.append(try seconds(body)) }
+        return times
+    }
+
+    func run() throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let queryThreads = threads > 0 ? threads : cores
+        note("measuring memory read bandwidth on \(queryThreads) threads...")
+        let bandwidth = Bandwidth.measure(threads: queryThreads)
+        var report = Report(machine: Machine.describe(), threads: queryThreads, runs: runs,
+                            bandwidthGBps: bandwidth / 1e9, sizes: [])
+        for n in sizes {
+            let directory = "\(data)/crm-\(n)"
+            if !FileManager.default.fileExists(atPath: directory + "/sales.csv") {
+                note("generating \(n) rows into \(directory)...")
+                var output = try orFail { () throws(Diagnostic) in try DirectoryOutput(directory: directory) }
+                try CRMGenerator(rows: n, seed: 42).generate(into: &output)
+            }
+            var size = SizeReport(rows: n)
+            var cube: Cube?
+            if skipLoad {
+                cube = try orFail { () throws(Diagnostic) in try CubeLoader.load(modelAt: directory) }
+            } else {
+                note("\(n) rows: CSV load x\(runs + 1)...")
+                let times = try timed { cube = nil; cube = try orFail { () throws(Diagnostic) in try CubeLoader.load(modelAt: directory) } }
+                size.csvLoadSeconds = median(times)
+            }
+            guard let cube else { return }
+            size.bytesPerRow = cube.facts.bytesPerRow
+            let snapshot = "\(data)/crm-\(n).cube"
+            note("\(n) rows: snapshot save and load x\(runs + 1)...")
+            var snapshotBytes = 0
+            size.snapshotSaveSeconds = median(try timed { snapshotBytes = try orFail { () throws(Diagnostic) in try Snapshot.save(cube, to: snapshot) } })
+            size.snapshotBytes = snapshotBytes
+            size.snapshotLoadSeconds = median(try timed { _ = try orFail { () throws(Diagnostic) in try Snapshot.load(snapshot, threads: threads) } })
+
+            var engine = QueryEngine(cube: cube)
+            engine.threads = queryThreads
+            note("\(n) rows: queries x\(runs + 1)...")
+            for q in benchQueries {
+                guard case .select(let select) = try Parser.parseStatement(q.text) else { continue }
+                var result: ResultTable?
+                let times = try timed { result = try engine.run(select) }
+                let bytes = q.bytesRead(cube)
+                size.queries.append(QueryReport(id: q.id, title: q.title, text: q.text, medianSeconds: median(times), minSeconds: times.min() ?? 0,
+                                                resultRows: result?.rows.count ?? 0, bytesRead: bytes,
+                                                bandwidthBoundSeconds: Double(bytes) / bandwidth))
+            }
+            report.sizes.append(size)
+            print(size.table(bandwidth: bandwidth))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+        note("wrote \(json)")
+    }
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Load a cube, then answer Q1-Q10 named one per line on stdin with JSON lines (used by Tests/Peers).")
+
+    @Argument(help: "A cube directory, cube.json, .csv or .cube snapshot.")
+    var source: String
+
+    @Option(help: "Query threads (0: every core).")
+    var threads = 0
+
+    func run() throws {
+        var cube: Cube?
+        let load = try seconds { cube = try orFail { () throws(Diagnostic) in try CubeSource.open(source) } }
+        guard let cube else { return }
+        var engine = QueryEngine(cube: cube)
+        if threads > 0 { engine.threads = threads }
+        reply(["event": "ready", "load_seconds": load, "rss_bytes": residentBytes(), "rows": cube.facts.rowCount])
+        while let line = readLine() {
+            let id = line.trimmingCharacters(in: .whitespaces)
+            if id == "quit" || id.isEmpty { break }
+            guard let q = benchQueries.first(where: { $0.id.caseInsensitiveEquals(id) }),
+                  case .select(let select) = try Parser.parseStatement(q.text) else {
+                reply(["id": id, "error": "unknown query; use Q1 to Q10"])
+                continue
+            }
+            var result: ResultTable?
+            let time = try seconds { result = try engine.run(select) }
+            reply(["id": q.id, "seconds": time, "csv": result.map { Renderer.render($0, as: .csv) } ?? ""])
+        }
+    }
+
+    func reply(_ object: [String: Any]) {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        FileHandle.standardOutput.write(data + Data("\n".utf8))
+    }
+}
+
+Bench.main()
