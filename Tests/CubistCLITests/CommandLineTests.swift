@@ -164,4 +164,29 @@ func temporaryDirectory() throws -> String {
         #expect(run.stdout.contains("dimension store (columns of the fact file)\n  levels: store (2)"))
         #expect(run.stdout.contains("  amount  sum(amount)\n  rows    count(*)     integer"))
     }
+
+    @Test func saveThenOpenTheSnapshotAndLoadIt() throws {
+        let directory = try temporaryDirectory()
+        let query = "SELECT revenue, customers BY customer.region WITH TOTALS"
+        let saved = try cubist(["-c", "SAVE 'crm.cube'", "-c", query], directory: directory)
+        #expect(saved.status == 0)
+        #expect(saved.stderr.hasPrefix("saved cube 'sales' to crm.cube: 100,000 facts, 2.1 MiB in "))
+        let reopened = try cubist(["crm.cube", "-c", query], directory: directory)
+        #expect(reopened.status == 0)
+        #expect(reopened.stdout == saved.stdout)
+        #expect(reopened.stdout.hasSuffix(",46402783.01,2375\n"))
+        // LOAD of a snapshot in a session, then a bad SAVE that changes nothing.
+        let session = try cubist(["-c", "LOAD 'crm.cube' AS copy", "-c", "SAVE 'missing/x.cube'", "-c", query],
+                                 directory: directory)
+        #expect(session.status == 1)
+        #expect(session.stderr.contains("loaded cube 'copy': 100,000 facts from crm.cube"))
+        #expect(session.stderr.contains("missing/x.cube: error: cannot write snapshot: no such file or directory\nhelp: the folder 'missing' does not exist; create it or save elsewhere"))
+        // A damaged snapshot as SOURCE exits with 2 and says so.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: directory + "/crm.cube"))
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: directory + "/bad.cube"))
+        let bad = try cubist(["bad.cube", "-c", query], directory: directory)
+        #expect(bad.status == 2)
+        #expect(bad.stderr.hasPrefix("bad.cube: error: snapshot is corrupt: data block "))
+    }
 }

@@ -45,6 +45,18 @@ public enum Snapshot {
 
     static func aligned(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }
 
+    /// The checksum of `bytes` followed by zeros up to `length` (default: the next multiple
+    /// of 64), so a damaged padding byte is caught like any other.
+    static func paddedChecksum(_ bytes: UnsafeRawBufferPointer, to length: Int? = nil) -> UInt64 {
+        let total = length ?? aligned(bytes.count)
+        if total == bytes.count { return Checksum.of(bytes) }
+        let padded = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 8)
+        defer { padded.deallocate() }
+        padded.initializeMemory(as: UInt8.self, repeating: 0)
+        if bytes.count > 0 { padded.copyMemory(from: bytes) }
+        return Checksum.of(UnsafeRawBufferPointer(padded))
+    }
+
     // MARK: writing
 
     /// Writes `cube` to `path`: to a temporary file in the same directory first, synced and
@@ -165,7 +177,7 @@ public enum Snapshot {
         for b in blocks {
             e.int(offset)
             e.int(b.count)
-            e.u64(b.withBytes { Checksum.of($0) })
+            e.u64(b.withBytes { paddedChecksum($0) })
             offset += aligned(b.count)
         }
         return e.bytes
@@ -188,7 +200,7 @@ public enum Snapshot {
         header.u32(version)
         header.u32(byteOrderMark)
         header.int(meta.count)
-        header.u64(Checksum.of(meta))
+        header.u64(meta.withUnsafeBytes { paddedChecksum($0, to: dataOffset - headerSize) })
         header.int(dataOffset)
         header.int(dataOffset + dataLength)
         header.u64(0)

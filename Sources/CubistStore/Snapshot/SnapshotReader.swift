@@ -59,13 +59,15 @@ extension Snapshot {
                 throw Diagnostic(file: path, message: "snapshot is truncated: \(size) bytes of \(fileLength)",
                                  help: "the file was cut short (an interrupted copy or save?); copy it again or SAVE it again")
             }
-            guard size == fileLength, metaLength >= 0, dataOffset >= headerSize + metaLength, dataOffset <= fileLength else {
+            guard size == fileLength, metaLength >= 0, metaLength <= fileLength, dataOffset >= headerSize + metaLength, dataOffset <= fileLength,
+                  dataOffset == aligned(headerSize + metaLength) else {
                 throw Diagnostic(file: path, message: "snapshot is corrupt: its length (\(size) bytes) does not match its header", help: resave)
             }
-            let meta = try readBytes(fd, at: headerSize, count: metaLength, path: path)
+            var meta = try readBytes(fd, at: headerSize, count: dataOffset - headerSize, path: path)
             guard Checksum.of(meta) == metaChecksum else {
                 throw Diagnostic(file: path, message: "snapshot is corrupt: the model and dictionaries fail their checksum", help: resave)
             }
+            meta.removeLast(meta.count - metaLength)
             var d = SnapshotDecoder(meta)
             return try decode(&d, fd: fd, dataOffset: dataOffset, dataLength: fileLength - dataOffset, path: path, threads: threads)
         } catch let corrupt as SnapshotDecoder.Corrupt {
@@ -220,13 +222,17 @@ extension Snapshot {
             numeric.append((columnName, scale, base, entry, nulls))
         }
         var blocks: [BlockEntry] = []
+        var next = 0   // blocks tile the data region, so every byte of the file is checked
         for _ in 0..<(try d.count("block count", itemSize: 24)) {
             let entry = BlockEntry(offset: try d.int("block offset"), length: try d.int("block length"), checksum: try d.u64("block checksum"))
-            guard entry.offset >= 0, entry.length >= 0, entry.offset <= dataLength, entry.length <= dataLength - entry.offset else {
+            guard entry.offset >= 0, entry.length >= 0, entry.offset % alignment == 0, entry.offset <= dataLength,
+                  aligned(entry.length) <= dataLength - entry.offset, entry.offset == next else {
                 throw SnapshotDecoder.Corrupt(what: "block table")
             }
+            next += aligned(entry.length)
             blocks.append(entry)
         }
+        guard next == dataLength else { throw SnapshotDecoder.Corrupt(what: "block table") }
         guard d.atEnd else { throw SnapshotDecoder.Corrupt(what: "metadata length") }
         // Each block is used once, with the length its column needs.
         var expected = [Int?](repeating: nil, count: blocks.count)
@@ -242,16 +248,17 @@ extension Snapshot {
         guard !expected.contains(where: { $0 == nil }) else { throw SnapshotDecoder.Corrupt(what: "block table") }
 
         // Read and check every block in parallel, straight into the columns' storage.
-        let memory = blocks.map { UnsafeMutableRawPointer.allocate(byteCount: max(1, $0.length), alignment: 8) }
+        let memory = blocks.map { UnsafeMutableRawPointer.allocate(byteCount: max(1, aligned($0.length)), alignment: 8) }
         var status = [Int32](repeating: 0, count: blocks.count)   // 0 ok, 1 checksum, else errno
         status.withUnsafeMutableBufferPointer { status in
             let work = { (i: Int) in
                 let b = blocks[i]
-                guard readFully(fd, into: memory[i], count: b.length, at: dataOffset + b.offset) else {
+                // The block and its zero padding are read and checked together.
+                guard readFully(fd, into: memory[i], count: aligned(b.length), at: dataOffset + b.offset) else {
                     status[i] = errno == 0 ? EIO : errno
                     return
                 }
-                if Checksum.of(UnsafeRawBufferPointer(start: memory[i], count: b.length)) != b.checksum { status[i] = 1 }
+                if Checksum.of(UnsafeRawBufferPointer(start: memory[i], count: aligned(b.length))) != b.checksum { status[i] = 1 }
             }
             Parallel.forEach(blocks.count, threads: threads, work)
         }

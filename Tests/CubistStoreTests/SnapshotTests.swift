@@ -1,0 +1,170 @@
+import CubistCore
+import CubistGenerator
+import Foundation
+import Testing
+@testable import CubistStore
+
+/// A fresh path in the temporary directory.
+private func temporaryPath(_ name: String) -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cubist-snapshot-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir.appendingPathComponent(name).path
+}
+
+private func loadError(_ path: String) -> Diagnostic? {
+    do {
+        _ = try Snapshot.load(path)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// Every part of two cubes, compared value by value.
+private func expectSame(_ a: Cube, _ b: Cube) {
+    #expect(a.name == b.name)
+    #expect(a.ignoredColumns == b.ignoredColumns)
+    #expect(a.dimensions.count == b.dimensions.count)
+    for (x, y) in zip(a.dimensions, b.dimensions) {
+        #expect(x.name == y.name)
+        #expect(x.source == y.source)
+        for (l, m) in zip(x.levels + x.attributes, y.levels + y.attributes) {
+            #expect(l.name == m.name && l.column == m.column && l.keyColumn == m.keyColumn && l.order == m.order)
+            #expect(l.members == m.members)
+            #expect(l.parents == m.parents)
+        }
+        #expect(x.levels.count == y.levels.count && x.attributes.count == y.attributes.count)
+        #expect(x.leafToLevel == y.leafToLevel)
+        #expect(x.leafToAttribute == y.leafToAttribute)
+    }
+    #expect(a.measures.map(\.name) == b.measures.map(\.name))
+    #expect(a.measures.map(\.source) == b.measures.map(\.source))
+    #expect(a.measures.map(\.format) == b.measures.map(\.format))
+    #expect(a.measures.map { "\($0.definition)" } == b.measures.map { "\($0.definition)" })
+    #expect(a.facts.rowCount == b.facts.rowCount)
+    for (x, y) in zip(a.facts.dimensionCodes, b.facts.dimensionCodes) {
+        #expect(x.width == y.width)
+        #expect(x.chunkMinimum == y.chunkMinimum && x.chunkMaximum == y.chunkMaximum)
+        #expect((0..<x.count).allSatisfy { x[$0] == y[$0] })
+    }
+    #expect(a.facts.numericColumns.count == b.facts.numericColumns.count)
+    for (x, y) in zip(a.facts.numericColumns, b.facts.numericColumns) {
+        #expect(x.name == y.name && x.scale == y.scale && x.base == y.base && x.packed.width == y.packed.width)
+        #expect(x.nulls == y.nulls)
+        #expect((0..<x.count).allSatisfy { x.mantissa(at: $0) == y.mantissa(at: $0) })
+    }
+}
+
+@Suite struct SnapshotTests {
+    @Test func roundTripsTheSmallCubeWithNullsAndEveryMeasureKind() throws {
+        let cube = try loadCube(["cube.json": smallModel, "customers.csv": smallCustomers, "sales.csv": smallSales])
+        #expect(cube.facts.numericColumns.contains { $0.nulls != nil })
+        let path = temporaryPath("small.cube")
+        let written = try Snapshot.save(cube, to: path)
+        #expect(written == (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int))
+        let back = try Snapshot.load(path)
+        expectSame(cube, back)
+        #expect(back.origin == path)
+        // One thread reads the same.
+        expectSame(cube, try Snapshot.load(path, threads: 1))
+    }
+
+    @Test func roundTripsTheSampleAndOpensAsASource() throws {
+        let cube = try CRMSample.cube()
+        let path = temporaryPath("crm.cube")
+        try Snapshot.save(cube, to: path)
+        expectSame(cube, try CubeSource.open(path))
+        // The magic decides, not the name.
+        let renamed = temporaryPath("crm.data")
+        try FileManager.default.copyItem(atPath: path, toPath: renamed)
+        expectSame(cube, try CubeSource.open(renamed))
+    }
+
+    @Test func everyTruncationIsAClearError() throws {
+        let cube = try loadCube(["cube.json": smallModel, "customers.csv": smallCustomers, "sales.csv": smallSales])
+        let path = temporaryPath("t.cube")
+        try Snapshot.save(cube, to: path)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        for step in 0..<20 {
+            let cut = bytes.count * step / 20
+            let damaged = temporaryPath("cut-\(step).cube")
+            try bytes.prefix(cut).write(to: URL(fileURLWithPath: damaged))
+            let error = try #require(loadError(damaged), "cut at \(cut) of \(bytes.count) loaded")
+            #expect(error.file == damaged)
+            if cut >= 8 {
+                #expect(error.message.hasPrefix("snapshot is truncated"), "cut at \(cut): \(error.message)")
+                #expect(error.help != nil)
+            }
+        }
+    }
+
+    @Test func everyFlippedByteIsCaughtByAChecksum() throws {
+        let cube = try CRMSample.cube()
+        let path = temporaryPath("flip.cube")
+        try Snapshot.save(cube, to: path)
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        var random = SeededRandom(seed: 7)
+        // Bytes in the header, the metadata, padding and the data blocks, and random ones.
+        var offsets = [0, 7, 8, 12, 20, 40, 56, 63, 64, 65, original.count / 2, original.count - 1]
+        for _ in 0..<40 { offsets.append(Int(random.next() % UInt64(original.count))) }
+        for offset in offsets {
+            var damaged = original
+            damaged[offset] ^= UInt8(1 << (random.next() % 8))
+            let file = temporaryPath("flip-\(offset).cube")
+            try damaged.write(to: URL(fileURLWithPath: file))
+            let error = try #require(loadError(file), "a flip at byte \(offset) went unnoticed")
+            let clear = error.message.hasPrefix("snapshot is corrupt") || error.message.hasPrefix("not a Cubist snapshot")
+                || error.message.hasPrefix("snapshot version") || error.message.hasPrefix("snapshot is truncated")
+                || error.message.hasPrefix("snapshot was written on a machine")
+            #expect(clear, "byte \(offset): \(error.message)")
+        }
+    }
+
+    @Test func anotherVersionOrAForeignFileIsRefused() throws {
+        let cube = try loadCube(["cube.json": smallModel, "customers.csv": smallCustomers, "sales.csv": smallSales])
+        let path = temporaryPath("v.cube")
+        try Snapshot.save(cube, to: path)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[8] = 2   // version 2, with a header checksum that matches it
+        let sum = Checksum.of(Array(bytes[0..<56]))
+        withUnsafeBytes(of: sum.littleEndian) { for i in 0..<8 { bytes[56 + i] = $0[i] } }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let version = try #require(loadError(path))
+        #expect(version.message == "snapshot version 2 is not supported; this cubist reads version 1")
+
+        let csv = temporaryPath("sales.cube")
+        try Data(smallSales.utf8).write(to: URL(fileURLWithPath: csv))
+        let foreign = try #require(loadError(csv))
+        #expect(foreign.message == "not a Cubist snapshot (it does not start with CUBISTSN)")
+        #expect(throws: Diagnostic.self) { try CubeSource.open(csv) }
+
+        let tiny = temporaryPath("tiny.cube")
+        try Data("CUBISTSN".utf8).write(to: URL(fileURLWithPath: tiny))
+        #expect(loadError(tiny)?.message == "snapshot is truncated: 8 bytes, shorter than its 64-byte header")
+    }
+
+    @Test func saveReportsBadTargetsAndKeepsTheOldFile() throws {
+        let cube = try loadCube(["cube.json": smallModel, "customers.csv": smallCustomers, "sales.csv": smallSales])
+        let directory = temporaryPath("dir")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        do {
+            try Snapshot.save(cube, to: directory)
+            Issue.record("saving over a directory succeeded")
+        } catch {
+            #expect(error.message == "is a directory, not a file")
+        }
+        do {
+            try Snapshot.save(cube, to: directory + "/missing/x.cube")
+            Issue.record("saving into a missing folder succeeded")
+        } catch {
+            #expect(error.message == "cannot write snapshot: no such file or directory")
+            #expect(error.help == "the folder '\(directory)/missing' does not exist; create it or save elsewhere")
+        }
+        // Saving again replaces the file whole, and leaves no temporary file behind.
+        let path = directory + "/c.cube"
+        try Snapshot.save(cube, to: path)
+        try Snapshot.save(cube, to: path)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["c.cube"])
+        expectSame(cube, try Snapshot.load(path))
+    }
+}
