@@ -1,12 +1,33 @@
 import CubistStore
 
+/// The fact rows of one slice that passed WHERE, with the group of each. The buffers belong
+/// to the scan and are reused for the next slice.
+struct Batch {
+    /// The rows, ascending.
+    let rows: UnsafeBufferPointer<Int32>
+    /// `groups[i]` is the group of `rows[i]`.
+    let groups: UnsafeBufferPointer<Int32>
+    /// When the rows are exactly this contiguous range (no row was filtered out), so kernels
+    /// can stream the columns instead of gathering.
+    let range: Range<Int>?
+    /// When every row is in group 0 (no grouping levels).
+    let single: Bool
+
+    var count: Int { rows.count }
+
+    /// The rows as an array, for the general (slower) paths.
+    var rowArray: [Int32] { Array(rows) }
+}
+
 /// Per-group state of one aggregate, updated a batch of (row, group) pairs at a time and
 /// reducible into a coarser grouping (roll-ups, totals, shares of a parent, crosstab margins).
 protocol Accumulator: AnyObject {
     /// Makes room for `groups` groups.
     func resize(_ groups: Int)
-    /// Adds the rows, `groups[i]` being the group of `rows[i]`.
-    func update(rows: [Int32], groups: [Int32]) throws(RowOverflow)
+    /// Adds a batch of rows.
+    func update(_ batch: Batch) throws(RowOverflow)
+    /// Called once when the scan that fills this accumulator ends, before any merge.
+    func finish()
     /// A new accumulator over `count` groups where group `g` of this one merges into
     /// `map[g]` (or nowhere when `map[g]` is negative).
     func reduced(map: [Int32], count: Int) -> Accumulator
@@ -15,6 +36,48 @@ protocol Accumulator: AnyObject {
     /// Adds another accumulator of the same kind (a worker's partial state): its group `g`
     /// goes into this one's group `map[g]` (this one already resized to hold them).
     func absorb(_ other: Accumulator, map: [Int32])
+}
+
+extension Accumulator {
+    func finish() {}
+}
+
+/// Adds `column`'s stored offsets of the batch's rows into per-group 64-bit sums and
+/// counts: the kernel for exact sums of a column, specialised per storage width.
+@inline(__always)
+private func addOffsets<T: FixedWidthInteger & UnsignedInteger>(_ b: UnsafeBufferPointer<T>, _ batch: Batch,
+                                                                 _ sums: UnsafeMutablePointer<Int64>, _ counts: UnsafeMutablePointer<Int64>) {
+    let n = batch.count
+    guard let values = b.baseAddress else { return }
+    if batch.single {
+        var total: Int64 = 0
+        if let range = batch.range {
+            let start = values + range.lowerBound
+            for i in 0..<n { total &+= Int64(start[i]) }
+        } else {
+            let rows = batch.rows.baseAddress!
+            for i in 0..<n { total &+= Int64(values[Int(rows[i])]) }
+        }
+        sums[0] &+= total
+        counts[0] &+= Int64(n)
+        return
+    }
+    let groups = batch.groups.baseAddress!
+    if let range = batch.range {
+        let start = values + range.lowerBound
+        for i in 0..<n {
+            let g = Int(groups[i])
+            sums[g] &+= Int64(start[i])
+            counts[g] &+= 1
+        }
+    } else {
+        let rows = batch.rows.baseAddress!
+        for i in 0..<n {
+            let g = Int(groups[i])
+            sums[g] &+= Int64(values[Int(rows[i])])
+            counts[g] &+= 1
+        }
+    }
 }
 
 /// Creates the accumulator for an aggregate.
@@ -42,9 +105,14 @@ final class CountAccumulator: Accumulator {
 
     func resize(_ groups: Int) { if counts.count < groups { counts += [Int64](repeating: 0, count: groups - counts.count) } }
 
-    func update(rows: [Int32], groups: [Int32]) {
+    func update(_ batch: Batch) {
+        if batch.single {
+            counts[0] += Int64(batch.count)
+            return
+        }
         counts.withUnsafeMutableBufferPointer { c in
-            for g in groups { c[Int(g)] += 1 }
+            let counts = c.baseAddress!
+            for g in batch.groups { counts[Int(g)] &+= 1 }
         }
     }
 
@@ -71,45 +139,62 @@ final class ExactSumAccumulator: Accumulator {
     var sums: [Int128] = []
     var counts: [Int64] = []
 
+    /// For a column without nulls whose sum of stored offsets cannot leave 64 bits: the
+    /// column, and per-group sums of offsets; `finish` turns them into `sums`.
+    private var fast: NumericColumn?
+    private var offsets: [Int64] = []
+
     init(expr: RowExpr, scale: Int, facts: FactTable) {
         self.expr = expr
         self.scale = scale
         self.facts = facts
+        if case .column(let c) = expr {
+            let column = facts.numericColumns[c]
+            if column.nulls == nil, column.packed.width != .eight,
+               Int128(column.count) * Int128(column.packed.maximum) < Int128(Int64.max) {
+                fast = column
+            }
+        }
     }
 
     func resize(_ groups: Int) {
         if sums.count < groups {
             sums += [Int128](repeating: 0, count: groups - sums.count)
             counts += [Int64](repeating: 0, count: groups - counts.count)
+            if fast != nil { offsets += [Int64](repeating: 0, count: groups - offsets.count) }
         }
     }
 
-    func update(rows: [Int32], groups: [Int32]) throws(RowOverflow) {
-        if case .column(let c) = expr {
-            let column = facts.numericColumns[c]
-            if column.nulls == nil {
-                // A column without nulls: sum base + stored offset straight from storage.
-                let base = Int128(column.base)
-                sums.withUnsafeMutableBufferPointer { s in
-                    counts.withUnsafeMutableBufferPointer { n in
-                        switch column.packed.storage {
-                        case .one(let b): for i in rows.indices { let g = Int(groups[i]); s[g] += base + Int128(b[Int(rows[i])]); n[g] += 1 }
-                        case .two(let b): for i in rows.indices { let g = Int(groups[i]); s[g] += base + Int128(b[Int(rows[i])]); n[g] += 1 }
-                        case .four(let b): for i in rows.indices { let g = Int(groups[i]); s[g] += base + Int128(b[Int(rows[i])]); n[g] += 1 }
-                        case .eight(let b): for i in rows.indices { let g = Int(groups[i]); s[g] += base + Int128(b[Int(rows[i])]); n[g] += 1 }
-                        }
+    func update(_ batch: Batch) throws(RowOverflow) {
+        if let column = fast {
+            offsets.withUnsafeMutableBufferPointer { o in
+                counts.withUnsafeMutableBufferPointer { n in
+                    switch column.packed.storage {
+                    case .one(let b): addOffsets(b, batch, o.baseAddress!, n.baseAddress!)
+                    case .two(let b): addOffsets(b, batch, o.baseAddress!, n.baseAddress!)
+                    case .four(let b): addOffsets(b, batch, o.baseAddress!, n.baseAddress!)
+                    case .eight(let b): addOffsets(b, batch, o.baseAddress!, n.baseAddress!)
                     }
                 }
-                return
             }
+            return
         }
+        let rows = batch.rowArray
         guard case .exact(let values, _, let nulls) = try RowEvaluator(facts: facts).evaluate(expr, rows) else { return }
         for i in rows.indices {
             if let nulls, nulls[i] { continue }
-            let g = Int(groups[i])
+            let g = Int(batch.groups[i])
             sums[g] += Int128(values[i])
             counts[g] += 1
         }
+    }
+
+    func finish() {
+        guard let column = fast else { return }
+        let base = Int128(column.base)
+        for g in offsets.indices { sums[g] += Int128(offsets[g]) + base * Int128(counts[g]) }
+        offsets = []
+        fast = nil
     }
 
     func absorb(_ other: Accumulator, map: [Int32]) {
@@ -159,7 +244,8 @@ final class DoubleSumAccumulator: Accumulator {
         }
     }
 
-    func update(rows: [Int32], groups: [Int32]) throws(RowOverflow) {
+    func update(_ batch: Batch) throws(RowOverflow) {
+        let rows = batch.rowArray, groups = batch.groups
         let v = try RowEvaluator(facts: facts).evaluate(expr, rows)
         let values = RowEvaluator.doubles(v), nulls = v.nulls
         for i in rows.indices {
@@ -222,7 +308,8 @@ final class ExtremeAccumulator: Accumulator {
         }
     }
 
-    func update(rows: [Int32], groups: [Int32]) throws(RowOverflow) {
+    func update(_ batch: Batch) throws(RowOverflow) {
+        let rows = batch.rowArray, groups = batch.groups
         let v = try RowEvaluator(facts: facts).evaluate(expr, rows)
         let nulls = v.nulls
         switch v {
@@ -293,8 +380,9 @@ final class DistinctAccumulator: Accumulator {
     let budget: Int
     let facts: FactTable
     var pairs = Set<Pair>()
-    /// Per group: its bitset (empty until the group is first seen) and its count.
-    var bits: [[UInt64]]?
+    /// Per group, a bitset over the members (`words` words each, group after group), and
+    /// the number of bits set; nil once the groups hold pairs instead.
+    var bits: [UInt64]?
     var bitCounts: [Int] = []
     var groupCount = 0
     private var counts: [Int]?
@@ -321,42 +409,66 @@ final class DistinctAccumulator: Accumulator {
             bitCounts = []
             return
         }
-        while bitCounts.count < groupCount {
-            bits?.append([])
-            bitCounts.append(0)
+        if bitCounts.count < groupCount {
+            bits! += [UInt64](repeating: 0, count: (groupCount - bitCounts.count) * words)
+            bitCounts += [Int](repeating: 0, count: groupCount - bitCounts.count)
         }
     }
 
-    private func insert(_ g: Int, _ code: Int) {
-        if bits![g].isEmpty { bits![g] = [UInt64](repeating: 0, count: words) }
-        let mask: UInt64 = 1 << UInt64(code & 63)
-        if bits![g][code >> 6] & mask == 0 {
-            bits![g][code >> 6] |= mask
-            bitCounts[g] += 1
-        }
-    }
-
-    func update(rows: [Int32], groups: [Int32]) {
+    func update(_ batch: Batch) {
         counts = nil
         switch source {
         case .member(let column, let map, _):
+            if bits != nil {
+                switch column.storage {
+                case .one(let b): insert(b, map, batch)
+                case .two(let b): insert(b, map, batch)
+                case .four(let b): insert(b, map, batch)
+                case .eight(let b): insert(b, map, batch)
+                }
+                return
+            }
             var codes: [Int32] = []
-            Gather.codes(column, rows, into: &codes)
+            Gather.codes(column, batch.rowArray, into: &codes)
             if let map {
                 for i in codes.indices { codes[i] = map[Int(codes[i])] }
             }
-            if bits != nil {
-                for i in rows.indices { insert(Int(groups[i]), Int(codes[i])) }
-            } else {
-                for i in rows.indices { pairs.insert(Pair(group: groups[i], value: Int64(codes[i]))) }
-            }
+            for i in codes.indices { pairs.insert(Pair(group: batch.groups[i], value: Int64(codes[i]))) }
         case .column(let c):
+            let rows = batch.rowArray
             let column = facts.numericColumns[c]
             let values = Gather.mantissas(column, rows)
             let nulls = Gather.nulls(column, rows)
             for i in rows.indices {
                 if let nulls, nulls[i] { continue }
-                pairs.insert(Pair(group: groups[i], value: values[i]))
+                pairs.insert(Pair(group: batch.groups[i], value: values[i]))
+            }
+        }
+    }
+
+    /// Sets each row's member bit in its group's bitset.
+    @inline(__always)
+    private func insert<T: FixedWidthInteger & UnsignedInteger>(_ column: UnsafeBufferPointer<T>, _ map: [Int32]?, _ batch: Batch) {
+        let words = self.words
+        let codes = column.baseAddress!, rows = batch.rows.baseAddress!, groups = batch.groups.baseAddress!
+        bits!.withUnsafeMutableBufferPointer { b in
+            bitCounts.withUnsafeMutableBufferPointer { c in
+                let bits = b.baseAddress!, counts = c.baseAddress!
+                func set(_ g: Int, _ code: Int) {
+                    let w = g * words + code >> 6
+                    let mask: UInt64 = 1 << UInt64(code & 63)
+                    if bits[w] & mask == 0 {
+                        bits[w] |= mask
+                        counts[g] += 1
+                    }
+                }
+                if let map {
+                    map.withUnsafeBufferPointer { m in
+                        for i in 0..<batch.count { set(Int(groups[i]), Int(m[Int(codes[Int(rows[i])])])) }
+                    }
+                } else {
+                    for i in 0..<batch.count { set(Int(groups[i]), Int(codes[Int(rows[i])])) }
+                }
             }
         }
     }
@@ -364,9 +476,10 @@ final class DistinctAccumulator: Accumulator {
     /// Every (group, value) pair held, whichever way it is stored.
     private func allPairs() -> [Pair] {
         var out = Array(pairs)
-        if let bits {
-            for (g, set) in bits.enumerated() {
-                for (w, word) in set.enumerated() where word != 0 {
+        if let bits, words > 0 {
+            for g in 0..<(bits.count / words) {
+                for w in 0..<words where bits[g * words + w] != 0 {
+                    let word = bits[g * words + w]
                     for b in 0..<64 where word & (1 << UInt64(b)) != 0 { out.append(Pair(group: Int32(g), value: Int64(w * 64 + b))) }
                 }
             }
@@ -374,16 +487,26 @@ final class DistinctAccumulator: Accumulator {
         return out
     }
 
+    /// ORs group `g`'s bitset of `from` into group `t` of this one.
+    private func merge(_ from: [UInt64], _ g: Int, into t: Int) {
+        let words = self.words
+        var changed = false
+        for w in 0..<words where from[g * words + w] != 0 {
+            bits![t * words + w] |= from[g * words + w]
+            changed = true
+        }
+        if changed {
+            var n = 0
+            for w in 0..<words { n += bits![t * words + w].nonzeroBitCount }
+            bitCounts[t] = n
+        }
+    }
+
     func absorb(_ other: Accumulator, map: [Int32]) {
         guard let o = other as? DistinctAccumulator else { return }
         counts = nil
         if bits != nil, let theirs = o.bits {
-            for (g, set) in theirs.enumerated() where !set.isEmpty {
-                let t = Int(map[g])
-                if bits![t].isEmpty { bits![t] = [UInt64](repeating: 0, count: words) }
-                for w in set.indices where set[w] != 0 { bits![t][w] |= set[w] }
-                bitCounts[t] = bits![t].reduce(0) { $0 + $1.nonzeroBitCount }
-            }
+            for g in 0..<o.bitCounts.count where o.bitCounts[g] > 0 { merge(theirs, g, into: Int(map[g])) }
             return
         }
         if bits != nil {
@@ -400,12 +523,7 @@ final class DistinctAccumulator: Accumulator {
         if bits == nil { r.bits = nil }  // pairs stay pairs
         r.resize(count)
         if let bits, r.bits != nil {
-            for (g, set) in bits.enumerated() where map[g] >= 0 && !set.isEmpty {
-                let t = Int(map[g])
-                if r.bits![t].isEmpty { r.bits![t] = [UInt64](repeating: 0, count: words) }
-                for w in set.indices where set[w] != 0 { r.bits![t][w] |= set[w] }
-            }
-            for t in 0..<count { r.bitCounts[t] = r.bits![t].reduce(0) { $0 + $1.nonzeroBitCount } }
+            for g in 0..<bitCounts.count where map[g] >= 0 && bitCounts[g] > 0 { r.merge(bits, g, into: Int(map[g])) }
             return r
         }
         for p in allPairs() where map[Int(p.group)] >= 0 { r.pairs.insert(Pair(group: map[Int(p.group)], value: p.value)) }
@@ -440,7 +558,8 @@ final class MemberAccumulator: Accumulator {
 
     func resize(_ groups: Int) { if best.count < groups { best += [Int32](repeating: -1, count: groups - best.count) } }
 
-    func update(rows: [Int32], groups: [Int32]) {
+    func update(_ batch: Batch) {
+        let rows = batch.rowArray, groups = batch.groups
         var leaf: [Int32] = []
         Gather.codes(codes, rows, into: &leaf)
         for i in rows.indices {

@@ -33,21 +33,41 @@ struct Finalizer {
         var others: [Int] = []
         if let top = plan.top {
             let by = rowEval.column(plan.values[top.value])
-            let ranked = kept.sorted { x, y in
+            let before = { (x: Int, y: Int) -> Bool in
                 let c = Finalizer.compareForOrder(by[x], by[y])
                 return c != 0 ? c > 0 : Finalizer.naturalLess(rows, x, y, upTo: plan.byCount)
             }
             let n: Int
             if top.percent {
                 // ceil(count * p / 100) with p = mantissa / 10^scale, exactly.
-                let numerator = Int128(ranked.count) * top.count
+                let numerator = Int128(kept.count) * top.count
                 let denominator = 100 * Value.power128(top.scale)
                 n = Int((numerator + denominator - 1) / denominator)
             } else {
-                n = Int(min(top.count, Int128(ranked.count)))
+                n = Int(min(top.count, Int128(kept.count)))
             }
-            kept = Array(ranked.prefix(n))
-            others = Array(ranked.dropFirst(n))
+            if n <= 1000 && n * 8 < kept.count {
+                // A few of many: keep the best n in a sorted buffer, one pass, no full sort.
+                var best: [Int] = []
+                best.reserveCapacity(n + 1)
+                for g in kept where best.count < n || before(g, best[best.count - 1]) {
+                    var lo = 0, hi = best.count
+                    while lo < hi {
+                        let mid = (lo + hi) / 2
+                        if before(best[mid], g) { lo = mid + 1 } else { hi = mid }
+                    }
+                    best.insert(g, at: lo)
+                    if best.count > n { best.removeLast() }
+                }
+                var chosen = [Bool](repeating: false, count: rows.count)
+                for g in best { chosen[g] = true }
+                others = kept.filter { !chosen[$0] }
+                kept = best
+            } else {
+                let ranked = kept.sorted(by: before)
+                kept = Array(ranked.prefix(n))
+                others = Array(ranked.dropFirst(n))
+            }
         }
 
         // Subtotal tables: S[k] keeps the first k BY levels, over the kept detail rows.

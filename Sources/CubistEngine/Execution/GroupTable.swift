@@ -16,6 +16,9 @@ final class GroupTable {
     private var lookup: [[Int32]: Int]?
     /// For tables built by a scan: each group's mixed-radix key, for a fast merge.
     var composites: [UInt64]?
+    /// For tables built by a dense scan: the group of each mixed-radix key (-1: none), so
+    /// a merge matches groups by array lookups.
+    var denseIndex: [Int32]?
 
     init(levels: [LevelRef], accumulators: [Accumulator]) {
         self.levels = levels
@@ -40,6 +43,21 @@ final class GroupTable {
         return count - 1
     }
 
+    /// Adds a group whose key is the mixed-radix number `c` (digits `radix`, most
+    /// significant last); returns its index. No array is made for the key.
+    func append(composite c: UInt64, radix: [UInt64]) -> Int {
+        let k = radix.count
+        keys.append(contentsOf: repeatElement(0, count: k))
+        var rest = c
+        for j in stride(from: k - 1, through: 0, by: -1) {
+            keys[count * k + j] = Int32(rest / radix[j])
+            rest %= radix[j]
+        }
+        count += 1
+        if lookup != nil { lookup?[key(count - 1)] = count - 1 }
+        return count - 1
+    }
+
     /// The group with this key, if any.
     func group(_ key: [Int32]) -> Int? {
         if lookup == nil {
@@ -54,7 +72,25 @@ final class GroupTable {
     /// Merges another table of the same grouping (a worker's partial result) into this one.
     func absorb(_ other: GroupTable) {
         var map = [Int32](repeating: -1, count: other.count)
-        if var mine = composites, let theirs = other.composites {
+        if composites != nil, let theirs = other.composites, denseIndex != nil {
+            // Both came from dense scans: match groups through the key-indexed array
+            // (taken out of the properties while growing, so it is not copied).
+            var mine = composites!, index = denseIndex!
+            composites = nil
+            denseIndex = nil
+            for g in 0..<other.count {
+                let c = Int(theirs[g])
+                var t = index[c]
+                if t < 0 {
+                    t = Int32(append(other.key(g)))
+                    index[c] = t
+                    mine.append(theirs[g])
+                }
+                map[g] = t
+            }
+            composites = mine
+            denseIndex = index
+        } else if var mine = composites, let theirs = other.composites {
             // Both came from scans: match groups by their 64-bit keys, no arrays hashed.
             var index = [UInt64: Int32](minimumCapacity: mine.count + theirs.count)
             for (g, c) in mine.enumerated() { index[c] = Int32(g) }
@@ -71,6 +107,7 @@ final class GroupTable {
             composites = mine
         } else {
             composites = nil
+            denseIndex = nil
             for g in 0..<other.count {
                 let key = other.key(g)
                 map[g] = Int32(group(key) ?? append(key))
@@ -88,6 +125,13 @@ final class GroupTable {
                  include: ((Int) -> Bool)? = nil) -> (table: GroupTable, map: [Int32]) {
         let out = GroupTable(levels: newLevels ?? positions.map { levels[$0] }, accumulators: [])
         var map = [Int32](repeating: -1, count: count)
+        if positions.isEmpty {
+            // The grand total: every included group goes to the one group.
+            out.append([])
+            for g in 0..<count where include?(g) ?? true { map[g] = 0 }
+            out.accumulators = accumulators.map { $0.reduced(map: map, count: 1) }
+            return (out, map)
+        }
         var index: [[Int32]: Int32] = [:]
         for g in 0..<count where include?(g) ?? true {
             let key = positions.map { j in lift.map { $0(j, code(g, j)) } ?? code(g, j) }
@@ -126,6 +170,30 @@ struct Scan {
         var keySpace: UInt64 = 1
     }
 
+    /// One grouped dimension's contribution to the group key: for each of its leaf members,
+    /// the sum over the grouped levels of that dimension of the level's code times its radix.
+    struct KeyPart {
+        let dimension: Int
+        let table: [UInt64]
+    }
+
+    /// The key parts of the plan's grouping levels, one per dimension they come from.
+    private func keyParts(_ radix: [UInt64]) -> [KeyPart] {
+        var parts: [KeyPart] = []
+        for (j, level) in plan.levels.enumerated() {
+            let leafCount = cube.dimensions[level.dimension].leaf.count
+            let codes = level.isLeaf(in: cube) ? nil : level.leafMap(in: cube)
+            var table = parts.first { $0.dimension == level.dimension }?.table ?? [UInt64](repeating: 0, count: leafCount)
+            for leaf in 0..<leafCount { table[leaf] &+= UInt64(codes.map { $0[leaf] } ?? Int32(leaf)) &* radix[j] }
+            if let k = parts.firstIndex(where: { $0.dimension == level.dimension }) {
+                parts[k] = KeyPart(dimension: level.dimension, table: table)
+            } else {
+                parts.append(KeyPart(dimension: level.dimension, table: table))
+            }
+        }
+        return parts
+    }
+
     /// Largest key space grouped through a dense array ("perfect hash"); beyond it, a hash map.
     static let denseLimit = 1 << 22
 
@@ -135,17 +203,20 @@ struct Scan {
         let slices: [Range<Int>]
         let radix: [UInt64]
         let space: UInt64
+        /// Per grouped dimension, each leaf member's share of the mixed-radix key.
+        let parts: [KeyPart]
         /// One slot per worker, each written by its worker only.
         let tables: UnsafeMutableBufferPointer<GroupTable?>
         let failures: UnsafeMutableBufferPointer<QueryError?>
         /// Fact rows that passed WHERE, per worker.
         let matched: UnsafeMutableBufferPointer<Int>
 
-        init(scan: Scan, slices: [Range<Int>], radix: [UInt64], space: UInt64, workers: Int) {
+        init(scan: Scan, slices: [Range<Int>], radix: [UInt64], space: UInt64, parts: [KeyPart], workers: Int) {
             self.scan = scan
             self.slices = slices
             self.radix = radix
             self.space = space
+            self.parts = parts
             tables = .allocate(capacity: workers)
             tables.initialize(repeating: nil)
             failures = .allocate(capacity: workers)
@@ -191,7 +262,7 @@ struct Scan {
             }
         }
         let workers = max(1, min(plan.threads, slices.count))
-        let job = Job(scan: self, slices: slices, radix: radix, space: space, workers: workers)
+        let job = Job(scan: self, slices: slices, radix: radix, space: space, parts: keyParts(radix), workers: workers)
         stats.chunks = facts.chunkCount
         stats.chunksSkipped = facts.chunkCount - Set(slices.map { $0.lowerBound / PackedColumn.chunkSize }).count
         stats.slices = slices.count
@@ -221,14 +292,20 @@ struct Scan {
         let table = GroupTable(levels: plan.levels, accumulators: plan.aggregates.map { makeAccumulator($0, cube: cube, distinctBudget: plan.distinctBudget) })
         if plan.levels.isEmpty { table.append([]) }
         let radix = job.radix
-        let maps: [[Int32]?] = plan.levels.map { $0.isLeaf(in: cube) ? nil : $0.leafMap(in: cube) }
-        var dense: [Int32] = job.space <= UInt64(Scan.denseLimit) ? [Int32](repeating: -1, count: Int(job.space)) : []
+        var dense: [Int32] = job.space <= UInt64(Scan.denseLimit) && !plan.levels.isEmpty ? [Int32](repeating: -1, count: Int(job.space)) : []
         var hashed: [UInt64: Int32] = [:]
-        let filter = FilterEvaluator(facts: facts)
-        var codes: [Int32] = []
-        var composite: [UInt64] = []
         var composites: [UInt64] = []
-        var groups: [Int32] = []
+        let capacity = job.slices.map(\.count).max() ?? 0
+        let rows = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, capacity))
+        let groups = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, capacity))
+        let composite = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: max(1, capacity))
+        defer {
+            rows.deallocate()
+            groups.deallocate()
+            composite.deallocate()
+        }
+        groups.initialize(repeating: 0)
+        let selector = Selector(facts: facts)
         var index = worker
         while index < job.slices.count {
             let slice = job.slices[index]
@@ -238,66 +315,66 @@ struct Scan {
             if plan.cancellation?.isCancelled == true {
                 throw QueryError("query cancelled", at: plan.rangeForErrors, help: "nothing was changed; run it again when you are ready")
             }
-            var rows = slice.map { Int32($0) }
+            for i in 0..<slice.count { rows[i] = Int32(slice.lowerBound + i) }
+            var n = slice.count
             do {
                 if let f = plan.filter {
-                    let keep = try filter.keep(f, rows)
-                    rows = rows.indices.compactMap { keep[$0] ? rows[$0] : nil }
-                    if rows.isEmpty { continue }
+                    n = try selector.select(f, rows, n)
+                    if n == 0 { continue }
                 }
-                job.matched[worker] += rows.count
-                composite = [UInt64](repeating: 0, count: rows.count)
-                for (j, level) in plan.levels.enumerated() {
-                    Gather.codes(facts.dimensionCodes[level.dimension], rows, into: &codes)
-                    let r = radix[j]
-                    if let map = maps[j] {
-                        for i in rows.indices { composite[i] &+= UInt64(map[Int(codes[i])]) &* r }
-                    } else {
-                        for i in rows.indices { composite[i] &+= UInt64(codes[i]) &* r }
+                job.matched[worker] += n
+                if !plan.levels.isEmpty {
+                    // Each row's mixed-radix key: one lookup per grouped dimension.
+                    for (k, part) in job.parts.enumerated() {
+                        Gather.addComposite(facts.dimensionCodes[part.dimension], part.table, rows, n, slice: n == slice.count ? slice : nil,
+                                            into: composite, first: k == 0)
                     }
-                }
-                groups.removeAll(keepingCapacity: true)
-                for c in composite {
-                    if plan.levels.isEmpty {
-                        groups.append(0)
-                    } else if !dense.isEmpty {
-                        var g = dense[Int(c)]
-                        if g < 0 {
-                            g = Int32(table.append(decode(c, radix)))
-                            composites.append(c)
-                            dense[Int(c)] = g
+                    if !dense.isEmpty {
+                        dense.withUnsafeMutableBufferPointer { d in
+                            for i in 0..<n {
+                                let c = composite[i]
+                                var g = d[Int(c)]
+                                if g < 0 {
+                                    g = Int32(table.append(composite: c, radix: radix))
+                                    composites.append(c)
+                                    d[Int(c)] = g
+                                }
+                                groups[i] = g
+                            }
                         }
-                        groups.append(g)
-                    } else if let g = hashed[c] {
-                        groups.append(g)
                     } else {
-                        let g = Int32(table.append(decode(c, radix)))
-                        composites.append(c)
-                        hashed[c] = g
-                        groups.append(g)
+                        for i in 0..<n {
+                            let c = composite[i]
+                            if let g = hashed[c] {
+                                groups[i] = g
+                            } else {
+                                let g = Int32(table.append(composite: c, radix: radix))
+                                composites.append(c)
+                                hashed[c] = g
+                                groups[i] = g
+                            }
+                        }
                     }
                 }
+                let batch = Batch(rows: UnsafeBufferPointer(rebasing: rows[0..<n]), groups: UnsafeBufferPointer(rebasing: groups[0..<n]),
+                                  range: n == slice.count ? slice : nil, single: plan.levels.isEmpty)
                 for a in table.accumulators {
                     a.resize(table.count)
-                    try a.update(rows: rows, groups: groups)
+                    try a.update(batch)
                 }
             } catch {
                 throw QueryError("arithmetic overflow in a row expression (values beyond 64-bit exact range)", at: plan.rangeForErrors,
                                  help: "divide by a constant to get an approximate (floating-point) result")
             }
         }
-        for a in table.accumulators { a.resize(table.count) }
-        if !plan.levels.isEmpty { table.composites = composites }
-        return table
-    }
-
-    private func decode(_ c: UInt64, _ radix: [UInt64]) -> [Int32] {
-        var key = [Int32](repeating: 0, count: radix.count)
-        var rest = c
-        for j in stride(from: radix.count - 1, through: 0, by: -1) {
-            key[j] = Int32(rest / radix[j])
-            rest %= radix[j]
+        for a in table.accumulators {
+            a.resize(table.count)
+            a.finish()
         }
-        return key
+        if !plan.levels.isEmpty {
+            table.composites = composites
+            if !dense.isEmpty { table.denseIndex = dense }
+        }
+        return table
     }
 }
