@@ -1,4 +1,5 @@
 import CubistCore
+import Testing
 @testable import CubistStore
 
 /// Loads a cube from in-memory files; the model is `cube.json` among them.
@@ -62,4 +63,39 @@ date,customer_id,category,product,quantity,revenue,discount
 
 var smallFiles: [String: String] {
     ["cube.json": smallModel, "customers.csv": smallCustomers, "sales.csv": smallSales]
+}
+
+/// Every part of two cubes, compared value by value.
+func expectSameCube(_ a: Cube, _ b: Cube) {
+    #expect(a.name == b.name)
+    #expect(a.ignoredColumns == b.ignoredColumns)
+    #expect(a.dimensions.count == b.dimensions.count)
+    for (x, y) in zip(a.dimensions, b.dimensions) {
+        #expect(x.name == y.name)
+        #expect(x.source == y.source)
+        for (l, m) in zip(x.levels + x.attributes, y.levels + y.attributes) {
+            #expect(l.name == m.name && l.column == m.column && l.keyColumn == m.keyColumn && l.order == m.order)
+            #expect(l.members == m.members)
+            #expect(l.parents == m.parents)
+        }
+        #expect(x.levels.count == y.levels.count && x.attributes.count == y.attributes.count)
+        #expect(x.leafToLevel == y.leafToLevel)
+        #expect(x.leafToAttribute == y.leafToAttribute)
+    }
+    #expect(a.measures.map(\.name) == b.measures.map(\.name))
+    #expect(a.measures.map(\.source) == b.measures.map(\.source))
+    #expect(a.measures.map(\.format) == b.measures.map(\.format))
+    #expect(a.measures.map { "\($0.definition)" } == b.measures.map { "\($0.definition)" })
+    #expect(a.facts.rowCount == b.facts.rowCount)
+    for (x, y) in zip(a.facts.dimensionCodes, b.facts.dimensionCodes) {
+        #expect(x.width == y.width)
+        #expect(x.chunkMinimum == y.chunkMinimum && x.chunkMaximum == y.chunkMaximum)
+        #expect((0..<x.count).allSatisfy { x[$0] == y[$0] })
+    }
+    #expect(a.facts.numericColumns.count == b.facts.numericColumns.count)
+    for (x, y) in zip(a.facts.numericColumns, b.facts.numericColumns) {
+        #expect(x.name == y.name && x.scale == y.scale && x.base == y.base && x.packed.width == y.packed.width)
+        #expect(x.nulls == y.nulls)
+        #expect((0..<x.count).allSatisfy { x.mantissa(at: $0) == y.mantissa(at: $0) })
+    }
 }

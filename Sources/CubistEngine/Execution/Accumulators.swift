@@ -3,7 +3,7 @@ import CubistStore
 /// The fact rows of one slice that passed WHERE, with the group of each. The buffers belong
 /// to the scan and are reused for the next slice.
 struct Batch {
-    /// The rows, ascending.
+    /// The rows, ascending; empty when `range` gives them.
     let rows: UnsafeBufferPointer<Int32>
     /// `groups[i]` is the group of `rows[i]`.
     let groups: UnsafeBufferPointer<Int32>
@@ -13,10 +13,10 @@ struct Batch {
     /// When every row is in group 0 (no grouping levels).
     let single: Bool
 
-    var count: Int { rows.count }
+    var count: Int { range?.count ?? rows.count }
 
     /// The rows as an array, for the general (slower) paths.
-    var rowArray: [Int32] { Array(rows) }
+    var rowArray: [Int32] { range.map { $0.map { Int32($0) } } ?? Array(rows) }
 }
 
 /// Per-group state of one aggregate, updated a batch of (row, group) pairs at a time and
@@ -450,7 +450,9 @@ final class DistinctAccumulator: Accumulator {
     @inline(__always)
     private func insert<T: FixedWidthInteger & UnsignedInteger>(_ column: UnsafeBufferPointer<T>, _ map: [Int32]?, _ batch: Batch) {
         let words = self.words
-        let codes = column.baseAddress!, rows = batch.rows.baseAddress!, groups = batch.groups.baseAddress!
+        let codes = column.baseAddress!, groups = batch.groups.baseAddress!
+        let start = batch.range?.lowerBound ?? 0, rows = batch.range == nil ? batch.rows.baseAddress : nil
+        @inline(__always) func row(_ i: Int) -> Int { rows.map { Int($0[i]) } ?? start + i }
         bits!.withUnsafeMutableBufferPointer { b in
             bitCounts.withUnsafeMutableBufferPointer { c in
                 let bits = b.baseAddress!, counts = c.baseAddress!
@@ -464,10 +466,10 @@ final class DistinctAccumulator: Accumulator {
                 }
                 if let map {
                     map.withUnsafeBufferPointer { m in
-                        for i in 0..<batch.count { set(Int(groups[i]), Int(m[Int(codes[Int(rows[i])])])) }
+                        for i in 0..<batch.count { set(Int(groups[i]), Int(m[Int(codes[row(i)])])) }
                     }
                 } else {
-                    for i in 0..<batch.count { set(Int(groups[i]), Int(codes[Int(rows[i])])) }
+                    for i in 0..<batch.count { set(Int(groups[i]), Int(codes[row(i)])) }
                 }
             }
         }

@@ -315,10 +315,11 @@ struct Scan {
             if plan.cancellation?.isCancelled == true {
                 throw QueryError("query cancelled", at: plan.rangeForErrors, help: "nothing was changed; run it again when you are ready")
             }
-            for i in 0..<slice.count { rows[i] = Int32(slice.lowerBound + i) }
             var n = slice.count
             do {
                 if let f = plan.filter {
+                    // Without a filter the rows stay a range and are never written out.
+                    for i in 0..<n { rows[i] = Int32(slice.lowerBound + i) }
                     n = try selector.select(f, rows, n)
                     if n == 0 { continue }
                 }
@@ -356,8 +357,9 @@ struct Scan {
                         }
                     }
                 }
-                let batch = Batch(rows: UnsafeBufferPointer(rebasing: rows[0..<n]), groups: UnsafeBufferPointer(rebasing: groups[0..<n]),
-                                  range: n == slice.count ? slice : nil, single: plan.levels.isEmpty)
+                let whole = n == slice.count
+                let batch = Batch(rows: UnsafeBufferPointer(rebasing: rows[0..<(whole ? 0 : n)]), groups: UnsafeBufferPointer(rebasing: groups[0..<n]),
+                                  range: whole ? slice : nil, single: plan.levels.isEmpty)
                 for a in table.accumulators {
                     a.resize(table.count)
                     try a.update(batch)

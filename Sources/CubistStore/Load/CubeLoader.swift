@@ -9,7 +9,9 @@ import CubistSyntax
 public enum CubeLoader {
     /// Loads a model file (`cube.json`) or a directory holding one.
     /// `progress`, if given, hears the fraction of the fact file read, every 65,536 rows.
-    public static func load(modelAt path: String, progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
+    /// The fact file is parsed on `threads` threads (0: every core) when it can be split
+    /// safely at line ends (it holds no quoted fields and no inline dimensions).
+    public static func load(modelAt path: String, threads: Int = 0, progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
         var modelPath = path
         if FileBytes.isDirectory(path) {
             modelPath = path.hasSuffix("/") ? path + "cube.json" : path + "/cube.json"
@@ -22,13 +24,15 @@ public enum CubeLoader {
         let model = try ModelParser.parse(bytes, file: modelPath)
         let slash = modelPath.lastIndex(of: "/")
         let directory = slash.map { String(modelPath[..<$0]) } ?? "."
-        return try load(model: model, files: DiskFiles(base: directory.isEmpty ? "/" : directory), origin: path, progress: progress)
+        return try load(model: model, files: DiskFiles(base: directory.isEmpty ? "/" : directory), origin: path, threads: threads, progress: progress)
     }
 
     /// Loads a parsed model, reading its CSV files from `files`.
-    public static func load(model: CubeModel, files: FileSource, origin: String, progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
+    public static func load(model: CubeModel, files: FileSource, origin: String, threads: Int = 0,
+                            progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
         var loader = Loader(model: model, files: files)
         loader.progress = progress
+        loader.threads = Parallel.threads(threads)
         return try loader.run(origin: origin)
     }
 }
@@ -84,6 +88,7 @@ private struct Loader {
     let model: CubeModel
     let files: FileSource
     var progress: ((Double) -> Void)?
+    var threads = 1
 
     init(model: CubeModel, files: FileSource) {
         self.model = model
@@ -128,17 +133,6 @@ private struct Loader {
         throw model.error(location, "column '\(name)' (\(what)) is not in \(file)", help: help, span: name.count + 2)
     }
 
-    private func checkWidth(_ reader: CSVReader, _ width: Int) throws(Diagnostic) {
-        if reader.fieldCount < width {
-            throw reader.errorAtRecordEnd("row has \(reader.fieldCount) field\(reader.fieldCount == 1 ? "" : "s") but the header has \(width)",
-                                          help: "every row needs one field per header column; an empty field is written as nothing between commas")
-        }
-        if reader.fieldCount > width {
-            throw reader.error(at: width, "row has \(reader.fieldCount) fields but the header has \(width)",
-                               help: "a field containing a comma must be quoted: \"Seoul, Korea\"")
-        }
-    }
-
     // MARK: dimension tables
 
     private func tableDimension(_ spec: CubeModel.DimensionSpec) throws(Diagnostic) -> (Dimension, KeyIndex) {
@@ -156,7 +150,7 @@ private struct Loader {
             var keyLines: [Int] = []
             var leaves: [Int32] = []
             while try reader.next() {
-                try checkWidth(reader, names.count)
+                try checkFieldCount(reader, names.count)
                 let (id, inserted) = keys.intern(reader.field(keyField))
                 guard inserted else {
                     throw reader.error(at: keyField, "duplicate key '\(keys.bytesText(Int(id)))' in \(file) (first at line \(keyLines[Int(id)]))",
@@ -250,71 +244,23 @@ private struct Loader {
         }
         let referenced = referencedColumns()
         var numericFields: [Int] = []
-        var numericBuilders: [DecimalColumnBuilder] = []
-        var dropped: [Bool] = []
         for (f, role) in roles.enumerated() {
             if case .other = role {
                 roles[f] = .numeric(numericFields.count)
                 numericFields.append(f)
-                numericBuilders.append(DecimalColumnBuilder())
-                dropped.append(false)
             }
         }
-        var keyCodes = [[UInt32]](repeating: [], count: keyFields.count)
-        var inlineCodes = [[UInt32]](repeating: [], count: inline.count)
-        var days = [[Int32]](repeating: [], count: timeFields.count)
-        var rows = 0
-        while try reader.next() {
-            if rows & 0xFFFF == 0, let progress { progress(Double(reader.bytesRead) / Double(max(1, buffer.count))) }
-            try checkWidth(reader, names.count)
-            for k in keyFields.indices {
-                let field = reader.field(keyFields[k].field)
-                guard let code = keyFields[k].index.lookup(field) else {
-                    let spec = model.dimensions[keyFields[k].dimension]
-                    let shown = String(decoding: field, as: UTF8.self)
-                    throw reader.error(at: keyFields[k].field, "\(names[keyFields[k].field]) '\(shown)' has no row in \(files.displayPath(spec.table ?? ""))",
-                                       help: "every fact key must name a row of the dimension table; add it there or fix the key")
-                }
-                keyCodes[k].append(UInt32(code))
-            }
-            for i in inline.indices {
-                inlineCodes[i].append(UInt32(try inline[i].builder.add(reader)))
-            }
-            for t in timeFields.indices {
-                switch FieldParser.date(reader.field(timeFields[t].field)) {
-                case .day(let day): days[t].append(day)
-                case .empty: throw reader.error(at: timeFields[t].field, "empty date", help: "every fact row needs a date in the form YYYY-MM-DD")
-                case .invalid: throw reader.error(at: timeFields[t].field, "bad date '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self))'", help: "dates are written YYYY-MM-DD, e.g. 2024-03-15")
-                case .noSuchDay: throw reader.error(at: timeFields[t].field, "no such day '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self))'", help: "check the month and day: dates are written YYYY-MM-DD")
-                }
-            }
-            for n in numericFields.indices where !dropped[n] {
-                let f = numericFields[n]
-                let field = reader.field(f)
-                switch FieldParser.decimal(field) {
-                case .value(let mantissa, let scale):
-                    do {
-                        try numericBuilders[n].append(mantissa: mantissa, scale: scale)
-                    } catch {
-                        throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self))' is out of range for column '\(names[f])'",
-                                           help: "values of a column must fit in 18 significant digits at its largest number of decimal places")
-                    }
-                case .empty:
-                    numericBuilders[n].appendNull()
-                case .thousands where referenced.contains(names[f]):
-                    throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self))' has thousands separators", help: "write numbers without separators: 1234567.89")
-                case .outOfRange where referenced.contains(names[f]):
-                    throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self))' is out of range", help: "numbers keep at most \(FieldParser.maximumScale) decimal places and 18 significant digits")
-                default:
-                    if referenced.contains(names[f]) {
-                        throw reader.error(at: f, "bad number '\(String(decoding: field, as: UTF8.self))' in column '\(names[f])'", help: "numbers look like 12, -3.5 or 1e6; an empty field is null")
-                    }
-                    dropped[n] = true
-                    numericBuilders[n] = DecimalColumnBuilder()
-                }
-            }
-            rows += 1
+        let layout = FactLayout(names: names, keyFields: keyFields, timeFields: timeFields, numericFields: numericFields,
+                                referenced: referenced, model: model, files: files)
+        var columns = FactColumns(keys: keyFields.count, inline: inline.count, times: timeFields.count, numeric: numericFields.count)
+        if inline.isEmpty, threads > 1, let parallel = parseInParallel(buffer, from: reader.bytesRead, file: file, layout: layout) {
+            columns = parallel
+        } else {
+            // One pass in file order; on a parallel failure this also finds the first error.
+            try layout.parse(reader, into: &columns, inline: &inline, progress: progress, total: buffer.count)
         }
+        let keyCodes = columns.keyCodes, days = columns.days, numericBuilders = columns.numeric, dropped = columns.dropped, rows = columns.rows
+        var inlineCodes = columns.inlineCodes
         guard rows > 0 else {
             throw Diagnostic(file: file, location: SourceLocation(line: 2, column: 1), message: "fact file has a header but no rows",
                              help: "a cube needs at least one fact row")
@@ -352,5 +298,167 @@ private struct Loader {
         let facts = FactTable(rowCount: rows, dimensionCodes: codes.compactMap { $0 }, numericColumns: numeric)
         let measures = try MeasureResolver(model: model, dimensions: finalDimensions, numeric: numeric, ignored: ignored, factFile: file).resolve()
         return Cube(name: model.name, dimensions: finalDimensions, measures: measures, facts: facts, origin: origin, ignoredColumns: ignored)
+    }
+
+    /// Splits the fact rows after the header at line ends into one part per thread and
+    /// parses the parts at once. Returns nil when the file cannot be split safely (it has a
+    /// quote, so a line end may sit inside a field) or when any part fails: the caller then
+    /// parses in one pass, which reports the first error in file order exactly.
+    private func parseInParallel(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, file: String, layout: FactLayout) -> FactColumns? {
+        let n = buffer.count
+        guard let base = buffer.baseAddress, start < n, n - start >= 1 << 20 else { return nil }
+        if memchr(base + start, 34, n - start) != nil { return nil }
+        var bounds = [start]
+        for k in 1..<threads {
+            var cut = start + (n - start) / threads * k
+            guard cut > bounds[bounds.count - 1] else { continue }
+            guard let newline = memchr(base + cut, 10, n - cut) else { break }
+            cut = base.distance(to: newline.assumingMemoryBound(to: UInt8.self)) + 1
+            if cut < n { bounds.append(cut) }
+        }
+        bounds.append(n)
+        let parts = bounds.count - 1
+        let results = UnsafeMutableBufferPointer<FactColumns?>.allocate(capacity: parts)
+        results.initialize(repeating: nil)
+        defer {
+            results.deinitialize()
+            results.deallocate()
+        }
+        let counts = (keys: layout.keyFields.count, times: layout.timeFields.count, numeric: layout.numericFields.count)
+        let report = progress
+        Parallel.forEach(parts, threads: threads) { k in
+            let slice = UnsafeBufferPointer(rebasing: buffer[bounds[k]..<bounds[k + 1]])
+            let reader = CSVReader(bytes: slice, file: file)
+            var columns = FactColumns(keys: counts.keys, inline: 0, times: counts.times, numeric: counts.numeric)
+            var none: [(dimension: Int, builder: DimensionBuilder)] = []
+            do {
+                // Only the first part reports progress, as the fraction of its own bytes.
+                try layout.parse(reader, into: &columns, inline: &none, progress: k == 0 ? report : nil, total: slice.count)
+                results[k] = columns
+            } catch {
+                results[k] = nil
+            }
+        }
+        var merged = FactColumns(keys: counts.keys, inline: 0, times: counts.times, numeric: counts.numeric)
+        for k in 0..<parts {
+            guard let part = results[k] else { return nil }
+            guard merged.absorb(part) else { return nil }
+        }
+        return merged
+    }
+}
+
+/// The columns of the fact file being filled while parsing (one set per part when the file
+/// is parsed in parallel).
+private struct FactColumns {
+    var keyCodes: [[UInt32]]
+    var inlineCodes: [[UInt32]]
+    var days: [[Int32]]
+    var numeric: [DecimalColumnBuilder]
+    var dropped: [Bool]
+    var rows = 0
+
+    init(keys: Int, inline: Int, times: Int, numeric: Int) {
+        keyCodes = [[UInt32]](repeating: [], count: keys)
+        inlineCodes = [[UInt32]](repeating: [], count: inline)
+        days = [[Int32]](repeating: [], count: times)
+        self.numeric = [DecimalColumnBuilder](repeating: DecimalColumnBuilder(), count: numeric)
+        dropped = [Bool](repeating: false, count: numeric)
+    }
+
+    /// Appends the next part's rows; false when a numeric column cannot be brought to one
+    /// scale (the one-pass parse then reports where).
+    mutating func absorb(_ part: FactColumns) -> Bool {
+        for k in keyCodes.indices { keyCodes[k] += part.keyCodes[k] }
+        for t in days.indices { days[t] += part.days[t] }
+        for n in numeric.indices {
+            dropped[n] = dropped[n] || part.dropped[n]
+            if dropped[n] {
+                numeric[n] = DecimalColumnBuilder()
+                continue
+            }
+            guard numeric[n].append(part.numeric[n], rowsBefore: rows) else { return false }
+        }
+        rows += part.rows
+        return true
+    }
+}
+
+/// Where each fact field goes, and the per-row parsing and checks, shared by the one-pass
+/// and the parallel parse.
+private struct FactLayout: @unchecked Sendable {
+    let names: [String]
+    let keyFields: [(dimension: Int, field: Int, index: KeyIndex)]
+    let timeFields: [(dimension: Int, field: Int)]
+    let numericFields: [Int]
+    let referenced: Set<String>
+    let model: CubeModel
+    let files: FileSource
+
+    func parse(_ reader: CSVReader, into columns: inout FactColumns, inline: inout [(dimension: Int, builder: DimensionBuilder)],
+               progress: ((Double) -> Void)?, total: Int) throws(Diagnostic) {
+        while try reader.next() {
+            if columns.rows & 0xFFFF == 0, let progress { progress(Double(reader.bytesRead) / Double(max(1, total))) }
+            try checkFieldCount(reader, names.count)
+            for k in keyFields.indices {
+                let field = reader.field(keyFields[k].field)
+                guard let code = keyFields[k].index.lookup(field) else {
+                    let spec = model.dimensions[keyFields[k].dimension]
+                    let shown = String(decoding: field, as: UTF8.self)
+                    throw reader.error(at: keyFields[k].field, "\(names[keyFields[k].field]) '\(shown)' has no row in \(files.displayPath(spec.table ?? ""))",
+                                       help: "every fact key must name a row of the dimension table; add it there or fix the key")
+                }
+                columns.keyCodes[k].append(UInt32(code))
+            }
+            for i in inline.indices {
+                columns.inlineCodes[i].append(UInt32(try inline[i].builder.add(reader)))
+            }
+            for t in timeFields.indices {
+                switch FieldParser.date(reader.field(timeFields[t].field)) {
+                case .day(let day): columns.days[t].append(day)
+                case .empty: throw reader.error(at: timeFields[t].field, "empty date", help: "every fact row needs a date in the form YYYY-MM-DD")
+                case .invalid: throw reader.error(at: timeFields[t].field, "bad date '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self))'", help: "dates are written YYYY-MM-DD, e.g. 2024-03-15")
+                case .noSuchDay: throw reader.error(at: timeFields[t].field, "no such day '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self))'", help: "check the month and day: dates are written YYYY-MM-DD")
+                }
+            }
+            for n in numericFields.indices where !columns.dropped[n] {
+                let f = numericFields[n]
+                let field = reader.field(f)
+                switch FieldParser.decimal(field) {
+                case .value(let mantissa, let scale):
+                    do {
+                        try columns.numeric[n].append(mantissa: mantissa, scale: scale)
+                    } catch {
+                        throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self))' is out of range for column '\(names[f])'",
+                                           help: "values of a column must fit in 18 significant digits at its largest number of decimal places")
+                    }
+                case .empty:
+                    columns.numeric[n].appendNull()
+                case .thousands where referenced.contains(names[f]):
+                    throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self))' has thousands separators", help: "write numbers without separators: 1234567.89")
+                case .outOfRange where referenced.contains(names[f]):
+                    throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self))' is out of range", help: "numbers keep at most \(FieldParser.maximumScale) decimal places and 18 significant digits")
+                default:
+                    if referenced.contains(names[f]) {
+                        throw reader.error(at: f, "bad number '\(String(decoding: field, as: UTF8.self))' in column '\(names[f])'", help: "numbers look like 12, -3.5 or 1e6; an empty field is null")
+                    }
+                    columns.dropped[n] = true
+                    columns.numeric[n] = DecimalColumnBuilder()
+                }
+            }
+            columns.rows += 1
+        }
+    }
+}
+
+/// Fails a record whose field count differs from the header's.
+private func checkFieldCount(_ reader: CSVReader, _ width: Int) throws(Diagnostic) {
+    if reader.fieldCount < width {
+        throw reader.errorAtRecordEnd("row has \(reader.fieldCount) field\(reader.fieldCount == 1 ? "" : "s") but the header has \(width)",
+                                      help: "every row needs one field per header column; an empty field is written as nothing between commas")
+    }
+    if reader.fieldCount > width {
+        throw reader.error(at: width, "row has \(reader.fieldCount) fields but the header has \(width)",
+                           help: "a field containing a comma must be quoted: \"Seoul, Korea\"")
     }
 }

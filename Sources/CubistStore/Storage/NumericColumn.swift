@@ -108,6 +108,31 @@ struct DecimalColumnBuilder {
         }
     }
 
+    /// Appends the values of the next part of the file (`rowsBefore` rows precede them),
+    /// bringing both to the larger scale; false when a value would leave 64 bits.
+    mutating func append(_ other: DecimalColumnBuilder, rowsBefore: Int) -> Bool {
+        var incoming = other.values
+        if other.scale > scale {
+            let factor = FieldParser.powersOfTen[other.scale - scale]
+            for i in values.indices {
+                let (m, o) = values[i].multipliedReportingOverflow(by: factor)
+                if o { return false }
+                values[i] = m
+            }
+            scale = other.scale
+        } else if other.scale < scale {
+            let factor = FieldParser.powersOfTen[scale - other.scale]
+            for i in incoming.indices {
+                let (m, o) = incoming[i].multipliedReportingOverflow(by: factor)
+                if o { return false }
+                incoming[i] = m
+            }
+        }
+        values += incoming
+        nullRows += other.nullRows.map { $0 + rowsBefore }
+        return true
+    }
+
     func build(name: String) -> NumericColumn {
         var lo: Int64 = 0, hi: Int64 = 0
         for v in values {

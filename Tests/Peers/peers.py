@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""Cubist side by side with DuckDB, chDB (ClickHouse in-process) and Polars.
+
+One command from a clean clone:
+
+    python3 Tests/Peers/peers.py            # 10M rows, 5 runs, 2 threads each
+
+It installs what is missing from PyPI, builds Cubist (release), generates the CRM star
+schema with `cubist generate` (reused when present), starts one server process per engine
+(`cubist-bench serve` for Cubist, this script in --serve mode for the peers), waits until
+each has loaded the CSV files and notes its load time and resident memory, then runs
+Q1..Q10: one warm-up per engine, then `--runs` rounds, each round asking every engine in
+turn (the order rotates), so the machine's noise falls on all of them alike. Every
+engine's answer is checked against Cubist's. It prints the median per query and engine,
+the ratio of Cubist to the fastest peer and the geometric mean, and writes JSON.
+
+See docs/benchmarks.md.
+"""
+import argparse, csv, io, json, math, os, statistics, subprocess, sys, time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+PEERS = ["duckdb", "chdb", "polars"]
+PACKAGES = {"duckdb": "duckdb", "chdb": "chdb", "polars": "polars"}
+
+# The flat table every SQL peer queries: the star schema joined once, with the time levels
+# as integers (year; q = quarter 1-4; ym = year * 100 + month), the fastest to group by;
+# answers are turned into Cubist's labels (2024-Q1, 2024-01) after timing, in `labels`.
+SQL = {
+    "Q1": "SELECT sum(revenue), sum(quantity), count(*) FROM f",
+    "Q2": "SELECT year, q, sum(revenue) FROM f GROUP BY year, q",
+    "Q3": "SELECT channel, sum(revenue), sum(revenue) - sum(cost) FROM f WHERE year = 2024 GROUP BY channel",
+    "Q4": "SELECT region, ym, sum(revenue) FROM f WHERE channel IN ('Web', 'Store') AND category IN ('Books', 'Toys', 'Home') GROUP BY region, ym",
+    "Q5": "SELECT customer_name, sum(revenue) AS r FROM f WHERE year = 2024 GROUP BY customer_id, customer_name ORDER BY r DESC LIMIT 10",
+    "Q6": "SELECT channel, year, count(DISTINCT customer_id) FROM f GROUP BY channel, year",
+    "Q7": "SELECT category, segment, tier, sum(revenue), sum(revenue) - sum(cost) FROM f GROUP BY category, segment, tier HAVING sum(revenue) > 1000000",
+    "Q8": "SELECT region, year, sum(revenue) FROM f GROUP BY region, year",
+    "Q9": None,  # ROLLUP is spelled differently per engine, below
+    "Q10": "SELECT product_name, sum(revenue), sum(quantity) FROM f WHERE tier = 'VIP' GROUP BY product_id, product_name",
+}
+ROLLUP = {
+    "duckdb": "SELECT region, city, sum(revenue) FROM f GROUP BY ROLLUP (region, city)",
+    "chdb": "SELECT region, city, sum(revenue) FROM f GROUP BY region, city WITH ROLLUP SETTINGS group_by_use_nulls = 1",
+}
+QUERIES = [f"Q{i}" for i in range(1, 11)]
+
+
+def ensure_packages(names):
+    missing = []
+    for name in names:
+        try:
+            __import__(name)
+        except ImportError:
+            missing.append(PACKAGES[name])
+    if missing:
+        print(f"installing {', '.join(missing)} from PyPI...", file=sys.stderr)
+        subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", *missing])
+
+
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+# ---------------------------------------------------------------- peer servers
+
+class DuckDBPeer:
+    def __init__(self, data, threads):
+        import duckdb
+        self.db = duckdb.connect(":memory:", config={"threads": threads})
+        money = {"sales": ["revenue", "cost", "price", "discount"], "products": ["list_price"], "customers": [], "channels": []}
+        for t, columns in money.items():
+            types = "{" + ", ".join(f"'{c}': 'DECIMAL(18,2)'" for c in columns) + "}"
+            typed = f", types = {types}" if columns else ""
+            self.db.execute(f"CREATE TABLE {t} AS SELECT * FROM read_csv('{data}/{t}.csv', header = true{typed})")
+
+    def flatten(self):
+        self.db.execute("""CREATE TABLE f AS SELECT s.date, year(s.date)::SMALLINT AS year,
+            quarter(s.date)::TINYINT AS q, (year(s.date) * 100 + month(s.date))::INTEGER AS ym,
+            s.customer_id, c.customer_name, c.region, c.city, c.segment, c.tier,
+            s.product_id, p.product_name, p.category, ch.channel, s.quantity, s.revenue, s.cost
+            FROM sales s JOIN customers c USING (customer_id) JOIN products p USING (product_id)
+            JOIN channels ch USING (channel_id)""")
+        for t in ["sales", "customers", "products", "channels"]:
+            self.db.execute(f"DROP TABLE {t}")
+
+    def run(self, q):
+        text = ROLLUP["duckdb"] if q == "Q9" else SQL[q]
+        return [tuple(r) for r in self.db.execute(text).fetchall()]
+
+
+class ChDBPeer:
+    def __init__(self, data, threads):
+        from chdb import session
+        self.s = session.Session()
+        self.threads = threads
+        self.s.query("CREATE DATABASE IF NOT EXISTS b")
+        self.s.query("USE b")
+        schemas = {
+            "sales": "date Date, customer_id UInt32, product_id UInt32, channel_id UInt8, quantity UInt16, price Decimal(18,2), discount Decimal(18,2), revenue Decimal(18,2), cost Decimal(18,2)",
+            "customers": "customer_id UInt32, customer_name String, region String, city String, segment String, tier String, age_band String, signup_date Date",
+            "products": "product_id UInt32, product_name String, category String, subcategory String, brand String, list_price Decimal(18,2)",
+            "channels": "channel_id UInt8, channel String, channel_type String",
+        }
+        for t, schema in schemas.items():
+            self.s.query(f"CREATE TABLE {t} ({schema}) ENGINE = Memory")
+            self.s.query(f"INSERT INTO {t} SELECT * FROM file('{data}/{t}.csv', CSVWithNames, '{schema}') SETTINGS max_threads = {threads}")
+
+    def flatten(self):
+        self.s.query(f"""CREATE TABLE f ENGINE = Memory AS SELECT s.date AS date, toYear(s.date) AS year,
+            toQuarter(s.date) AS q, toYYYYMM(s.date) AS ym,
+            s.customer_id AS customer_id, c.customer_name AS customer_name, toLowCardinality(c.region) AS region,
+            toLowCardinality(c.city) AS city, toLowCardinality(c.segment) AS segment, toLowCardinality(c.tier) AS tier,
+            s.product_id AS product_id, p.product_name AS product_name, toLowCardinality(p.category) AS category,
+            toLowCardinality(ch.channel) AS channel,
+            s.quantity AS quantity, s.revenue AS revenue, s.cost AS cost
+            FROM sales AS s JOIN customers AS c ON s.customer_id = c.customer_id JOIN products AS p ON s.product_id = p.product_id
+            JOIN channels AS ch ON s.channel_id = ch.channel_id SETTINGS max_threads = {self.threads}""")
+        for t in ["sales", "customers", "products", "channels"]:
+            self.s.query(f"DROP TABLE {t}")
+
+    def run(self, q):
+        text = ROLLUP["chdb"] if q == "Q9" else SQL[q]
+        out = self.s.query(f"{text}" + ("" if "SETTINGS" in text else f" SETTINGS max_threads = {self.threads}")
+                           if q != "Q9" else text.replace("SETTINGS", f"SETTINGS max_threads = {self.threads},"), "CSV")
+        # ClickHouse writes NULL as \N in CSV.
+        return [tuple(None if v == "\\N" else v for v in r) for r in csv.reader(io.StringIO(out.bytes().decode()))]
+
+
+class PolarsPeer:
+    def __init__(self, data, threads):
+        import polars as pl
+        self.pl = pl
+        read = lambda t, **kw: pl.read_csv(f"{data}/{t}.csv", **kw)
+        self.sales = read("sales", try_parse_dates=True)
+        self.customers = read("customers")
+        self.products = read("products")
+        self.channels = read("channels")
+
+    def flatten(self):
+        pl = self.pl
+        f = (self.sales.join(self.customers, on="customer_id").join(self.products, on="product_id")
+             .join(self.channels, on="channel_id"))
+        low = ["region", "city", "segment", "tier", "category", "channel"]
+        self.f = f.with_columns(
+            year=pl.col("date").dt.year(),
+            q=pl.col("date").dt.quarter(),
+            ym=pl.col("date").dt.year() * 100 + pl.col("date").dt.month(),
+            **{c: pl.col(c).cast(pl.Categorical) for c in low},
+        ).select(["date", "year", "q", "ym", "customer_id", "customer_name", "region", "city", "segment", "tier",
+                  "product_id", "product_name", "category", "channel", "quantity", "revenue", "cost"]).rechunk()
+        del self.sales, self.customers, self.products, self.channels
+
+    def run(self, q):
+        pl, f = self.pl, self.f
+        rev, cost = pl.col("revenue"), pl.col("cost")
+        if q == "Q1":
+            r = f.select(rev.sum(), pl.col("quantity").sum(), pl.len())
+        elif q == "Q2":
+            r = f.group_by("year", "q").agg(rev.sum())
+        elif q == "Q3":
+            r = f.filter(pl.col("year") == 2024).group_by("channel").agg(rev.sum().alias("r"), (rev.sum() - cost.sum()).alias("m"))
+        elif q == "Q4":
+            r = (f.filter(pl.col("channel").is_in(["Web", "Store"]) & pl.col("category").is_in(["Books", "Toys", "Home"]))
+                 .group_by("region", "ym").agg(rev.sum()))
+        elif q == "Q5":
+            r = (f.filter(pl.col("year") == 2024).group_by("customer_id", "customer_name").agg(rev.sum().alias("r"))
+                 .top_k(10, by="r").select("customer_name", "r"))
+        elif q == "Q6":
+            r = f.group_by("channel", "year").agg(pl.col("customer_id").n_unique())
+        elif q == "Q7":
+            r = (f.group_by("category", "segment", "tier").agg(rev.sum().alias("r"), (rev.sum() - cost.sum()).alias("m"))
+                 .filter(pl.col("r") > 1000000))
+        elif q == "Q8":
+            r = f.group_by("region", "year").agg(rev.sum())
+        elif q == "Q9":
+            detail = f.group_by("region", "city").agg(rev.sum())
+            kinds = detail.schema
+            regions = detail.group_by("region").agg(rev.sum()).with_columns(city=pl.lit(None, dtype=kinds["city"]))
+            total = detail.select(rev.sum()).with_columns(region=pl.lit(None, dtype=kinds["region"]), city=pl.lit(None, dtype=kinds["city"]))
+            r = pl.concat([detail, regions.select("region", "city", "revenue"), total.select("region", "city", "revenue")])
+        elif q == "Q10":
+            r = f.filter(pl.col("tier") == "VIP").group_by("product_id", "product_name").agg(rev.sum(), pl.col("quantity").sum()).drop("product_id")
+        return r.rows()
+
+
+def serve(engine, data, threads):
+    """Loads the data into one engine, then answers query ids from stdin with JSON lines."""
+    if engine == "polars":
+        os.environ["POLARS_MAX_THREADS"] = str(threads)
+    start = time.perf_counter()
+    peer = {"duckdb": DuckDBPeer, "chdb": ChDBPeer, "polars": PolarsPeer}[engine](data, threads)
+    load = time.perf_counter() - start
+    start = time.perf_counter()
+    peer.flatten()
+    join = time.perf_counter() - start
+    print(json.dumps({"event": "ready", "load_seconds": load, "join_seconds": join, "rss_bytes": rss_bytes(os.getpid())}), flush=True)
+    for line in sys.stdin:
+        q = line.strip()
+        if not q or q == "quit":
+            break
+        start = time.perf_counter()
+        rows = peer.run(q)
+        seconds = time.perf_counter() - start
+        print(json.dumps({"id": q, "seconds": seconds, "rows": [[str(v) if v is not None else "" for v in r] for r in rows]}), flush=True)
+
+
+# ---------------------------------------------------------------- comparing answers
+
+def number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def normalize(rows):
+    """Rows as sorted tuples: numbers rounded to cents, text as is, null as ''."""
+    out = []
+    for r in rows:
+        out.append(tuple(("n", round(number(v), 2)) if number(v) is not None and v != "" else ("s", v) for v in r))
+    return sorted(out)
+
+
+def labels(q, rows):
+    """A peer's integer time levels written as Cubist's members (done after timing)."""
+    if q == "Q2":
+        return [(str(r[0]), f"{r[0]}-Q{r[1]}", r[2]) for r in rows]
+    if q == "Q4":
+        return [(r[0], f"{str(r[1])[:4]}-{str(r[1])[4:]}", r[2]) for r in rows]
+    return rows
+
+
+def cubist_rows(q, text):
+    table = list(csv.reader(io.StringIO(text)))
+    header, body = table[0], table[1:]
+    if q == "Q8":  # a crosstab: one column per year; unpivot to (region, year, revenue)
+        return [(r[0], header[i], r[i]) for r in body for i in range(1, len(r)) if r[i] != ""]
+    return body
+
+
+def same(a, b):
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if len(x) != len(y):
+            return False
+        for (kx, vx), (ky, vy) in zip(x, y):
+            if kx != ky:
+                return False
+            if kx == "n" and abs(vx - vy) > max(0.011, 1e-9 * abs(vx)):
+                return False
+            if kx == "s" and vx != vy:
+                return False
+    return True
+
+
+# ---------------------------------------------------------------- driver
+
+class Server:
+    def __init__(self, name, command, env=None):
+        self.name = name
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
+        line = self.process.stdout.readline()
+        if not line:
+            raise SystemExit(f"{name} failed to start")
+        self.ready = json.loads(line)
+        self.ready["rss_bytes"] = rss_bytes(self.process.pid)
+
+    def ask(self, q):
+        self.process.stdin.write(q + "\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def close(self):
+        try:
+            self.process.stdin.write("quit\n")
+            self.process.stdin.close()
+        except BrokenPipeError:
+            pass
+        self.process.wait()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data", default=os.path.join(ROOT, ".build", "bench-data"))
+    parser.add_argument("--engines", default=",".join(PEERS), help="peers to run, comma-separated")
+    parser.add_argument("--json", default=os.path.join(ROOT, ".build", "peers-results.json"))
+    parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.data, args.threads)
+        return
+    peers = [p for p in args.engines.split(",") if p]
+    ensure_packages(peers)
+    if not args.no_build:
+        subprocess.check_call(["swift", "build", "-c", "release", "--product", "cubist"], cwd=ROOT)
+        subprocess.check_call(["swift", "build", "-c", "release", "--product", "cubist-bench"], cwd=ROOT)
+    binary = os.path.join(ROOT, ".build", "release")
+    data = os.path.abspath(os.path.join(args.data, f"crm-{args.rows}"))
+    if not os.path.exists(os.path.join(data, "sales.csv")):
+        subprocess.check_call([os.path.join(binary, "cubist"), "generate", "--rows", str(args.rows), "--seed", "42", "--out", data])
+
+    servers = {}
+    print(f"loading {args.rows:,} rows into each engine ({args.threads} threads each)...", file=sys.stderr)
+    servers["cubist"] = Server("cubist", [os.path.join(binary, "cubist-bench"), "serve", data, "--threads", str(args.threads)])
+    for p in peers:
+        servers[p] = Server(p, [sys.executable, __file__, "--serve", p, "--data", data, "--threads", str(args.threads)])
+    names = list(servers)
+    times = {n: {q: [] for q in QUERIES} for n in names}
+    answers = {}
+    mismatches = []
+    for q in QUERIES:
+        for n in names:  # warm-up, and the answers compared
+            reply = servers[n].ask(q)
+            rows = cubist_rows(q, reply["csv"]) if n == "cubist" else labels(q, reply["rows"])
+            answers[n] = normalize(rows)
+        for n in peers:
+            if not same(answers["cubist"], answers[n]):
+                mismatches.append((q, n))
+                print(f"MISMATCH {q}: {n} differs from cubist\n  cubist: {answers['cubist'][:5]}\n  {n}: {answers[n][:5]}", file=sys.stderr)
+        for run in range(args.runs):
+            order = names[run % len(names):] + names[:run % len(names)]
+            for n in order:
+                times[n][q].append(servers[n].ask(q)["seconds"])
+    for s in servers.values():
+        s.close()
+
+    medians = {n: {q: statistics.median(times[n][q]) for q in QUERIES} for n in names}
+    print(f"\n{args.rows:,} rows, {args.threads} threads per engine, median of {args.runs} runs (ms)")
+    print(f"{'query':6}" + "".join(f"{n:>10}" for n in names) + f"{'fastest peer':>14}{'cubist/peer':>13}")
+    ratios = []
+    for q in QUERIES:
+        best = min(peers, key=lambda p: medians[p][q]) if peers else None
+        ratio = medians["cubist"][q] / medians[best][q] if best else float("nan")
+        ratios.append(ratio)
+        print(f"{q:6}" + "".join(f"{medians[n][q] * 1000:10.1f}" for n in names) + f"{best or '-':>14}{ratio:13.2f}")
+    geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios)) if peers else float("nan")
+    print(f"geometric mean of cubist / fastest peer: {geo:.2f}")
+    print(f"\n{'engine':10}{'CSV load s':>12}{'join s':>9}{'RSS MiB':>10}")
+    for n in names:
+        r = servers[n].ready
+        print(f"{n:10}{r['load_seconds']:12.2f}{r.get('join_seconds', 0):9.2f}{r['rss_bytes'] / 1048576:10.0f}")
+    print("answers: " + ("all engines agree with cubist" if not mismatches else f"{len(mismatches)} mismatches: {mismatches}"))
+    with open(args.json, "w") as f:
+        json.dump({"rows": args.rows, "threads": args.threads, "runs": args.runs, "medians": medians,
+                   "ratios": dict(zip(QUERIES, ratios)), "geometric_mean": geo, "mismatches": mismatches,
+                   "load": {n: servers[n].ready for n in names}}, f, indent=2)
+    sys.exit(1 if mismatches else 0)
+
+
+if __name__ == "__main__":
+    main()
