@@ -13,9 +13,20 @@ public final class CSVReader {
     private var position: Int
     private var line = 1
 
-    private var starts: [Int] = []
-    private var ends: [Int] = []
-    private var inScratch: [Bool] = []
+    /// Where a field of the current record is: bytes `start..<end` of the input, or of the
+    /// scratch buffer when it was unescaped there; `source` is its first byte in the input.
+    private struct Span {
+        var start: Int
+        var end: Int
+        var source: Int
+        var inScratch: Bool
+    }
+
+    /// The current record's fields, in storage reused across records (no per-field
+    /// allocation or uniqueness checks in the hot loop).
+    private var spans: UnsafeMutablePointer<Span>
+    private var spanCapacity = 64
+    private var spanCount = 0
     private var scratch: UnsafeMutablePointer<UInt8>
     private var scratchCapacity = 4096
     private var scratchCount = 0
@@ -25,7 +36,7 @@ public final class CSVReader {
     /// Line number of the current record's first line.
     public private(set) var recordLine = 0
     /// Number of fields in the current record.
-    public var fieldCount: Int { starts.count }
+    public var fieldCount: Int { spanCount }
 
     /// Creates a reader. `bytes` must stay alive and unchanged while the reader is used.
     public init(bytes: UnsafeBufferPointer<UInt8>, file: String) {
@@ -36,12 +47,26 @@ public final class CSVReader {
         if count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { start = 3 }
         self.position = start
         self.scratch = .allocate(capacity: scratchCapacity)
-        starts.reserveCapacity(64)
-        ends.reserveCapacity(64)
-        inScratch.reserveCapacity(64)
+        self.spans = .allocate(capacity: spanCapacity)
     }
 
-    deinit { scratch.deallocate() }
+    deinit {
+        scratch.deallocate()
+        spans.deallocate()
+    }
+
+    @inline(__always)
+    private func appendSpan(_ span: Span) {
+        if spanCount == spanCapacity {
+            let bigger = UnsafeMutablePointer<Span>.allocate(capacity: spanCapacity * 2)
+            bigger.moveInitialize(from: spans, count: spanCount)
+            spans.deallocate()
+            spans = bigger
+            spanCapacity *= 2
+        }
+        (spans + spanCount).initialize(to: span)
+        spanCount += 1
+    }
 
     /// A valid address for empty input (never read: `count` is 0).
     nonisolated(unsafe) private static let emptyInput = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
@@ -52,10 +77,9 @@ public final class CSVReader {
     /// Field `i` of the current record, unescaped.
     @inline(__always)
     public func field(_ i: Int) -> UnsafeBufferPointer<UInt8> {
-        if inScratch[i] {
-            return UnsafeBufferPointer(start: scratch + starts[i], count: ends[i] - starts[i])
-        }
-        return UnsafeBufferPointer(start: base + starts[i], count: ends[i] - starts[i])
+        precondition(i >= 0 && i < spanCount, "field index out of range")
+        let span = spans[i]
+        return UnsafeBufferPointer(start: (span.inScratch ? UnsafePointer(scratch) : base) + span.start, count: span.end - span.start)
     }
 
     /// Field `i` decoded as text; invalid UTF-8 is an error at the field.
@@ -72,16 +96,15 @@ public final class CSVReader {
         SourceText.location(of: sourceOffset(ofField: i), in: buffer, startingAt: recordStart, line: recordLine)
     }
 
-    private var sourceStarts: [Int] = []
 
     private func sourceOffset(ofField i: Int) -> Int {
-        i < sourceStarts.count ? sourceStarts[i] : recordStart
+        i < spanCount ? spans[i].source : recordStart
     }
 
     /// A located error about field `i` of the current record.
     public func error(at i: Int, _ message: String, help: String? = nil) -> Diagnostic {
         let offset = sourceOffset(ofField: i)
-        let span = max(1, SourceText.scalarCount(buffer, from: offset, to: min(count, offset + max(1, ends[i] - starts[i]))))
+        let span = max(1, SourceText.scalarCount(buffer, from: offset, to: min(count, offset + max(1, (i < spanCount ? spans[i].end - spans[i].start : 1)))))
         return Diagnostic(file: file, location: location(ofField: i), message: message, help: help,
                           sourceLine: SourceText.line(containing: offset, in: buffer), span: min(span, 40))
     }
@@ -118,10 +141,7 @@ public final class CSVReader {
     public var bytesRead: Int { position }
 
     public func next() throws(Diagnostic) -> Bool {
-        starts.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
-        inScratch.removeAll(keepingCapacity: true)
-        sourceStarts.removeAll(keepingCapacity: true)
+        spanCount = 0
         scratchCount = 0
         // Skip blank lines.
         while position < count {
@@ -141,7 +161,7 @@ public final class CSVReader {
         recordStart = position
         recordLine = line
         while true {
-            sourceStarts.append(position)
+            let source = position
             if position < count, base[position] == UInt8(ascii: "\"") {
                 let quote = position
                 position += 1
@@ -166,9 +186,7 @@ public final class CSVReader {
                 guard closed else {
                     throw errorAtOffset(quote, "unterminated quoted field", help: "close the field with a double quote; a quote inside a quoted field is written twice (\"\")")
                 }
-                starts.append(start)
-                ends.append(scratchCount)
-                inScratch.append(true)
+                appendSpan(Span(start: start, end: scratchCount, source: source, inScratch: true))
                 if position < count {
                     let c = base[position]
                     if c != UInt8(ascii: ","), c != 10, c != 13 {
@@ -187,9 +205,7 @@ public final class CSVReader {
                     }
                     position += 1
                 }
-                starts.append(start)
-                ends.append(position)
-                inScratch.append(false)
+                appendSpan(Span(start: start, end: position, source: source, inScratch: false))
             }
             if position >= count { return true }
             let c = base[position]

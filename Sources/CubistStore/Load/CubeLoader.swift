@@ -330,6 +330,10 @@ private struct Loader {
             let slice = UnsafeBufferPointer(rebasing: buffer[bounds[k]..<bounds[k + 1]])
             let reader = CSVReader(bytes: slice, file: file)
             var columns = FactColumns(keys: counts.keys, inline: 0, times: counts.times, numeric: counts.numeric)
+            // Room for the rows the part likely holds, judged from its first 64 KiB.
+            let sample = UnsafeBufferPointer(rebasing: slice.prefix(1 << 16))
+            let lines = max(1, sample.reduce(0) { $0 + ($1 == 10 ? 1 : 0) })
+            columns.reserve(slice.count / max(1, sample.count / lines) + 1024)
             var none: [(dimension: Int, builder: DimensionBuilder)] = []
             do {
                 // Only the first part reports progress, as the fraction of its own bytes.
@@ -366,9 +370,21 @@ private struct FactColumns {
         dropped = [Bool](repeating: false, count: numeric)
     }
 
+    /// Makes room for `n` rows in every column.
+    mutating func reserve(_ n: Int) {
+        for k in keyCodes.indices { keyCodes[k].reserveCapacity(n) }
+        for t in days.indices { days[t].reserveCapacity(n) }
+        for m in numeric.indices { numeric[m].values.reserveCapacity(n) }
+    }
+
     /// Appends the next part's rows; false when a numeric column cannot be brought to one
     /// scale (the one-pass parse then reports where).
     mutating func absorb(_ part: FactColumns) -> Bool {
+        if rows == 0 && inlineCodes.isEmpty {
+            // The first part becomes the whole without a copy.
+            self = part
+            return true
+        }
         for k in keyCodes.indices { keyCodes[k] += part.keyCodes[k] }
         for t in days.indices { days[t] += part.days[t] }
         for n in numeric.indices {
