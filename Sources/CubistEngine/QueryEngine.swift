@@ -1,3 +1,4 @@
+import CubistCore
 import CubistStore
 import CubistSyntax
 import Foundation
@@ -19,6 +20,8 @@ public struct QueryEngine: Sendable {
     /// Rows per unit of parallel work (default: one chunk, 65,536 rows). Smaller slices only
     /// serve tests that exercise the merge of partial results on small cubes.
     public var sliceRows = PackedColumn.chunkSize
+    /// The session's `max_result_rows`, `memory_limit` and `timeout`.
+    public var limits = QueryLimits()
     /// Hears the fraction of fact chunks scanned, after each chunk.
     public var progress: (@Sendable (Double) -> Void)?
 
@@ -37,7 +40,19 @@ public struct QueryEngine: Sendable {
     func execute(_ select: SelectStatement, parameters: [String: String]) throws(QueryError) -> (ResultTable, [[Int32]?]) {
         let plan = try self.plan(select, parameters: parameters)
         let fine = try Scan(cube: cube, plan: plan).run()
-        return Finalizer(cube: cube, plan: plan, fine: fine).run()
+        // Every group is a row when nothing cuts them: stop before building the rows.
+        if plan.top == nil, plan.limit == nil, plan.having == nil, plan.acrossCount == 0, fine.count > limits.maxResultRows {
+            throw tooManyRows(fine.count, plan)
+        }
+        let (table, keys) = Finalizer(cube: cube, plan: plan, fine: fine).run()
+        if table.rows.count > limits.maxResultRows { throw tooManyRows(table.rows.count, plan) }
+        return (table, keys)
+    }
+
+    private func tooManyRows(_ rows: Int, _ plan: QueryPlan) -> QueryError {
+        QueryError("the result would have \(grouped(rows)) rows, more than max_result_rows (\(grouped(limits.maxResultRows)))",
+                   at: plan.rangeForErrors,
+                   help: "add TOP n BY a measure or LIMIT n, group by a coarser level, filter with WHERE, or SET max_result_rows = \(rows)")
     }
 
     func plan(_ select: SelectStatement, parameters: [String: String]) throws(QueryError) -> QueryPlan {
@@ -49,6 +64,8 @@ public struct QueryEngine: Sendable {
         plan.rangeForErrors = select.range
         plan.distinctBudget = distinctBitsetBudget
         plan.cancellation = cancellation
+        plan.limits = limits
+        plan.deadline = limits.timeout.map { ContinuousClock.now + $0 }
         plan.progress = progress
         plan.threads = max(1, threads)
         plan.sliceRows = max(1, sliceRows)

@@ -89,6 +89,8 @@ public final class Session {
     public var showProgress = false
     /// Set (by Ctrl-C in the REPL) to stop the running query.
     public let cancellation = CancellationFlag()
+    /// The session's `max_result_rows`, `memory_limit` and `timeout` (set with SET).
+    public private(set) var limits = QueryLimits()
     /// Every loaded cube; `cube` is the current one.
     public private(set) var loaded: [Cube] = []
     /// Measures defined with `DEFINE MEASURE`, usable wherever a model measure is.
@@ -179,6 +181,12 @@ public final class Session {
             switch value {
             case .string(let text, _): parameters[name.lowercased()] = text
             default: parameters[name.lowercased()] = value.description
+            }
+        case .setOption(let name, let value, let range):
+            do {
+                errors(try limits.set(name, value, at: range))
+            } catch {
+                throw diagnostic(error.message, error.range, error.help, piece: piece, file: file, sourceText: sourceText)
             }
         case .load(let path, let name, let range):
             let name = name ?? ""
@@ -294,6 +302,7 @@ public final class Session {
         var engine = QueryEngine(cube: cube ?? self.cube, sessionMeasures: sessionMeasures)
         engine.cancellation = cancellation
         engine.threads = threads
+        engine.limits = limits
         return engine
     }
 

@@ -4,6 +4,8 @@ public enum Statement: Sendable, Hashable {
     case select(SelectStatement)
     /// `SET $name = value`
     case setParameter(name: String, value: Expr, SourceRange)
+    /// `SET name = value`: a session setting (`max_result_rows`, `memory_limit`, `timeout`).
+    case setOption(name: String, value: Expr, SourceRange)
     /// A step on the session's current view (the last SELECT).
     case navigate(Navigation, SourceRange)
     /// A question about the cube's model.
@@ -23,7 +25,7 @@ public enum Statement: Sendable, Hashable {
     public var range: SourceRange {
         switch self {
         case .select(let s): return s.range
-        case .setParameter(_, _, let r), .navigate(_, let r), .metadata(_, let r), .defineMeasure(_, _, _, let r),
+        case .setParameter(_, _, let r), .setOption(_, _, let r), .navigate(_, let r), .metadata(_, let r), .defineMeasure(_, _, _, let r),
              .load(_, _, let r), .use(_, let r), .save(_, let r), .explain(_, let r): return r
         }
     }

@@ -6,6 +6,7 @@ extension Statement: CustomStringConvertible {
         switch self {
         case .select(let s): return s.description
         case .setParameter(let name, let value, _): return "SET $\(name) = \(value)"
+        case .setOption(let name, let value, _): return "SET \(Expr.printName(name)) = \(value)"
         case .navigate(let n, _): return n.description
         case .metadata(let m, _): return m.description
         case .load(let path, let name, _): return "LOAD " + Expr.string(path, SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))).description + (name.map { " AS \(Expr.printName($0))" } ?? "")

@@ -199,8 +199,20 @@ extension Parser {
     private mutating func setParameter() throws(SyntaxError) -> Statement {
         let start = current
         index += 1
+        if case .word(let setting) = current.kind {
+            // A session setting: SET timeout = '30s'.
+            index += 1
+            try expect("=")
+            let value = try expression()
+            switch value {
+            case .string, .number: break
+            default: throw SyntaxError("a setting's value must be a number or a quoted value", at: value.range, help: "e.g. SET \(setting) = '30s'")
+            }
+            return .setOption(name: setting, value: value, SourceRange(start: start.range.start, end: value.range.end, location: start.range.location))
+        }
         guard case .parameter(let name) = current.kind else {
-            throw failure("expected a parameter such as $month after SET, found \(current.quoted)", help: "write SET $name = 'value'")
+            throw failure("expected a parameter such as $month or a setting such as timeout after SET, found \(current.quoted)",
+                          help: "write SET $name = 'value', or SET max_result_rows | memory_limit | timeout = value")
         }
         index += 1
         try expect("=")

@@ -28,6 +28,8 @@ protocol Accumulator: AnyObject {
     func update(_ batch: Batch) throws(RowOverflow)
     /// Called once when the scan that fills this accumulator ends, before any merge.
     func finish()
+    /// Bytes the state of `groups` groups takes (an estimate, for `memory_limit`).
+    func bytes(groups: Int) -> Int
     /// A new accumulator over `count` groups where group `g` of this one merges into
     /// `map[g]` (or nowhere when `map[g]` is negative).
     func reduced(map: [Int32], count: Int) -> Accumulator
@@ -40,6 +42,26 @@ protocol Accumulator: AnyObject {
 
 extension Accumulator {
     func finish() {}
+}
+
+extension CountAccumulator {
+    func bytes(groups: Int) -> Int { groups * 8 }
+}
+
+extension ExactSumAccumulator {
+    func bytes(groups: Int) -> Int { groups * 32 }
+}
+
+extension DoubleSumAccumulator {
+    func bytes(groups: Int) -> Int { groups * 16 }
+}
+
+extension ExtremeAccumulator {
+    func bytes(groups: Int) -> Int { groups * 17 }
+}
+
+extension MemberAccumulator {
+    func bytes(groups: Int) -> Int { groups * 4 }
 }
 
 /// Adds `column`'s stored offsets of the batch's rows into per-group 64-bit sums and
@@ -473,6 +495,10 @@ final class DistinctAccumulator: Accumulator {
                 }
             }
         }
+    }
+
+    func bytes(groups: Int) -> Int {
+        bits != nil ? groups * (words * 8 + 8) : groups * 8 + pairs.count * 24
     }
 
     /// Every (group, value) pair held, whichever way it is stored.

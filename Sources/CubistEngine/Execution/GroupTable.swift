@@ -1,3 +1,4 @@
+import CubistCore
 import CubistStore
 import Dispatch
 
@@ -149,6 +150,11 @@ final class GroupTable {
     }
 }
 
+/// Thrown inside the scan loop when the group tables pass `memory_limit`.
+private struct TooBig: Error {
+    let bytes: Int
+}
+
 /// Scans the fact table: filters each slice of rows, computes each row's group from its leaf
 /// codes through the levels' roll-up maps, and feeds the accumulators a batch at a time.
 ///
@@ -292,7 +298,9 @@ struct Scan {
         let table = GroupTable(levels: plan.levels, accumulators: plan.aggregates.map { makeAccumulator($0, cube: cube, distinctBudget: plan.distinctBudget) })
         if plan.levels.isEmpty { table.append([]) }
         let radix = job.radix
-        var dense: [Int32] = job.space <= UInt64(Scan.denseLimit) && !plan.levels.isEmpty ? [Int32](repeating: -1, count: Int(job.space)) : []
+        // The dense array, unless the key space is too large (or would pass memory_limit).
+        let useDense = job.space <= UInt64(Scan.denseLimit) && !plan.levels.isEmpty && Int(job.space) * 4 * workers <= plan.limits.memoryLimit / 2
+        var dense: [Int32] = useDense ? [Int32](repeating: -1, count: Int(job.space)) : []
         var hashed: [UInt64: Int32] = [:]
         var composites: [UInt64] = []
         let capacity = job.slices.map(\.count).max() ?? 0
@@ -305,6 +313,7 @@ struct Scan {
             composite.deallocate()
         }
         groups.initialize(repeating: 0)
+        var checkedGroups = 0
         let selector = Selector(facts: facts)
         var index = worker
         while index < job.slices.count {
@@ -314,6 +323,10 @@ struct Scan {
             if worker == 0 { plan.progress?(Double(index) / Double(max(1, job.slices.count))) }
             if plan.cancellation?.isCancelled == true {
                 throw QueryError("query cancelled", at: plan.rangeForErrors, help: "nothing was changed; run it again when you are ready")
+            }
+            if let deadline = plan.deadline, ContinuousClock.now > deadline {
+                throw QueryError("query stopped: it ran longer than the \(plan.limits.describe("timeout"))", at: plan.rangeForErrors,
+                                 help: "filter with WHERE to scan less, or allow more time, e.g. SET timeout = '5m' (0 turns it off)")
             }
             var n = slice.count
             do {
@@ -364,6 +377,19 @@ struct Scan {
                     a.resize(table.count)
                     try a.update(batch)
                 }
+                if table.count > checkedGroups {
+                    checkedGroups = table.count
+                    // Every worker holds a table like this one.
+                    var bytes = dense.count * 4 + table.count * (plan.levels.count * 4 + 8 + (hashed.isEmpty ? 0 : 24))
+                    for a in table.accumulators { bytes += a.bytes(groups: table.count) }
+                    if bytes * workers > plan.limits.memoryLimit {
+                        throw TooBig(bytes: bytes * workers)
+                    }
+                }
+            } catch let tooBig as TooBig {
+                throw QueryError("the query needs more than memory_limit (\(QueryLimits.size(plan.limits.memoryLimit))) for its groups: \(grouped(table.count)) groups so far, about \(QueryLimits.size((tooBig.bytes >> 20) << 20))",
+                                 at: plan.rangeForErrors,
+                                 help: "group by fewer or coarser levels, filter with WHERE, or raise the limit, e.g. SET memory_limit = '8GB'")
             } catch {
                 throw QueryError("arithmetic overflow in a row expression (values beyond 64-bit exact range)", at: plan.rangeForErrors,
                                  help: "divide by a constant to get an approximate (floating-point) result")

@@ -183,6 +183,9 @@ struct QueryPlan {
     var sliceRows = PackedColumn.chunkSize
     /// Asks the scan to stop between chunks.
     var cancellation: CancellationFlag?
+    /// The session's limits, and when the query must have finished (from `timeout`).
+    var limits = QueryLimits()
+    var deadline: ContinuousClock.Instant?
     /// Hears the fraction of chunks scanned.
     var progress: (@Sendable (Double) -> Void)?
     /// The statement's range, for errors found while executing.
