@@ -61,7 +61,9 @@ import Testing
         #expect(try parse("SET $month = '2024-03'").description == "SET $month = '2024-03'")
         #expect(try parse("set $n = -5;").description == "SET $n = -5")
         #expect(error("SET $n = revenue")?.message == "a parameter's value must be a string or a number")
-        #expect(error("SET month = 1")?.message == "expected a parameter such as $month after SET, found 'month'")
+        #expect(error("SET = 1")?.message == "expected a parameter such as $month or a setting such as timeout after SET, found '='")
+        #expect(try parse("set Timeout = '30s'").description == "SET Timeout = '30s'")
+        #expect(error("SET timeout = $t")?.message == "a setting's value must be a number or a quoted value")
         let s = try select("SELECT r WHERE m = $month LIMIT $n")
         #expect(s.limit?.description == "$n" && s.whereClause?.description == "m = $month")
     }
