@@ -62,6 +62,13 @@ public struct QueryEngine: Sendable {
         }
         var plan = try binder.bind(select)
         plan.rangeForErrors = select.range
+        if plan.warnings.count > 5 {
+            // A long IN list of non-members would print the statement once per value.
+            let more = plan.warnings.count - 5, next = plan.warnings[5].range
+            plan.warnings = Array(plan.warnings.prefix(5))
+            plan.warnings.append(QueryWarning("and \(grouped(more)) more warning\(more == 1 ? "" : "s") like these, from here on", at: next,
+                                              help: "list the members with SHOW MEMBERS level"))
+        }
         plan.distinctBudget = distinctBitsetBudget
         plan.cancellation = cancellation
         plan.limits = limits

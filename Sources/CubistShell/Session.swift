@@ -56,6 +56,8 @@ public final class StringOutput: OutputSink {
     public private(set) var text = ""
     public init() {}
     public func write(_ text: String) { self.text += text }
+    /// Forgets what was written.
+    public func clear() { text = "" }
 }
 
 /// One analyst's session: the loaded cube and settings. It runs pieces of input and reports

@@ -89,7 +89,15 @@ public struct Parser {
         defer { depth -= 1 }
         guard depth <= Parser.maximumDepth else { throw failure("expression nested too deeply (more than \(Parser.maximumDepth) levels)") }
         var lhs = try unary()
+        // A chain `a + b + c ...` builds a tree as deep as it is long; later passes walk it
+        // recursively, so its length counts as nesting.
+        var chain = 0
         while case .symbol(let s) = current.kind, let op = BinaryOperator(rawValue: s), op.precedence >= minimumPrecedence {
+            chain += 1
+            guard depth + chain <= Parser.maximumDepth else {
+                throw failure("expression too long (more than \(Parser.maximumDepth) operators in a row)",
+                              help: "split the calculation into measures with DEFINE MEASURE")
+            }
             index += 1
             let rhs = try binary(minimumPrecedence: op.precedence + 1)
             let range = SourceRange(start: lhs.range.start, end: rhs.range.end, location: lhs.range.location)

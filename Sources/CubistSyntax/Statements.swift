@@ -392,17 +392,31 @@ extension Parser {
         defer { depth -= 1 }
         guard depth <= Parser.maximumDepth else { throw failure("condition nested too deeply (more than \(Parser.maximumDepth) levels)") }
         var lhs = try conjunction()
+        var chain = 0
         while atKeyword("or") {
+            try countLink(&chain, "OR")
             index += 1
             lhs = .or(lhs, try conjunction())
         }
         return lhs
     }
 
+    /// A chain `a OR b OR c ...` builds a tree as deep as it is long, and later passes walk
+    /// it recursively: its length counts as nesting.
+    private func countLink(_ chain: inout Int, _ word: String) throws(SyntaxError) {
+        chain += 1
+        guard depth + chain <= Parser.maximumDepth else {
+            throw failure("condition too long (more than \(Parser.maximumDepth) \(word)s in a row)",
+                          help: "write a list of members as level IN ('a', 'b', ...), or split the question into several statements")
+        }
+    }
+
     /// conjunction -> negation { 'AND' negation }
     private mutating func conjunction() throws(SyntaxError) -> Condition {
         var lhs = try negation()
+        var chain = 0
         while atKeyword("and") {
+            try countLink(&chain, "AND")
             index += 1
             lhs = .and(lhs, try negation())
         }

@@ -411,8 +411,7 @@ struct Binder {
                 filter = try memberFilter(level, x) { (b: inout Binder, members: MemberSet) throws(QueryError) in
                     var keep = [Bool](repeating: false, count: members.level.count)
                     for v in values {
-                        let one = try members.compare(.equal, b.literal(v), at: v.range, warnings: &b.plan.warnings)
-                        for i in keep.indices where one[i] { keep[i] = true }
+                        for c in members.equalCodes(try b.literal(v), at: v.range, warnings: &b.plan.warnings) { keep[c] = true }
                     }
                     return keep
                 }

@@ -12,7 +12,7 @@ struct MemberSet {
 
     func compare(_ op: ComparisonOperator, _ literal: String, at range: SourceRange, warnings: inout [QueryWarning]) throws(QueryError) -> [Bool] {
         let n = level.count
-        let equal = (0..<n).filter { matches(level.members[$0], literal) }
+        let equal = codes(equalTo: literal)
         switch op {
         case .equal, .notEqual:
             if equal.isEmpty { warnMissing(literal, at: range, &warnings) }
@@ -41,6 +41,20 @@ struct MemberSet {
                 }
             }
         }
+    }
+
+    /// The codes of the members equal to `literal`, with a warning when there is none.
+    func equalCodes(_ literal: String, at range: SourceRange, warnings: inout [QueryWarning]) -> [Int] {
+        let equal = codes(equalTo: literal)
+        if equal.isEmpty { warnMissing(literal, at: range, &warnings) }
+        return equal
+    }
+
+    /// The codes of the members equal to `literal`: a binary search where members sort as
+    /// text, else a pass over the members (numeric levels match `2024.0` to `2024`).
+    private func codes(equalTo literal: String) -> [Int] {
+        if level.order == .text { return Array(level.codes(of: literal)) }
+        return (0..<level.count).filter { matches(level.members[$0], literal) }
     }
 
     /// Whether a member label equals a written value: exactly, or numerically on numeric levels.
