@@ -59,17 +59,49 @@ public struct Diagnostic: Error, Sendable, Equatable, CustomStringConvertible {
         if let sourceLine, let location {
             let number = String(location.line)
             let gutter = String(repeating: " ", count: number.count)
-            let shown = sourceLine.replacingTabs()
-            lines.append(" \(number) | \(shown)")
-            let prefix = String(sourceLine.unicodeScalars.prefix(max(0, location.column - 1)))
-            let indent = DisplayWidth.of(prefix.replacingTabs())
-            lines.append(" \(gutter) | " + String(repeating: " ", count: indent) + String(repeating: "^", count: span))
+            // A very long line (a 1 MB field, a generated statement) shows a window of
+            // 160 characters around the column, marked with … at the cut ends.
+            var scalars = Array(sourceLine.replacingTabs().unicodeScalars)
+            var column = max(0, location.column - 1)
+            var caret = span
+            if scalars.count > Diagnostic.window {
+                let start = max(0, min(column - Diagnostic.window / 3, scalars.count - Diagnostic.window))
+                let end = min(scalars.count, start + Diagnostic.window)
+                var view = Array(scalars[start..<end])
+                if start > 0 { view.insert("…", at: 0) }
+                if end < scalars.count { view.append("…") }
+                column = column - start + (start > 0 ? 1 : 0)
+                caret = max(1, min(span, view.count - column))
+                scalars = view
+            }
+            var shown = String.UnicodeScalarView()
+            shown.append(contentsOf: scalars)
+            lines.append(" \(number) | \(String(shown))")
+            var prefix = String.UnicodeScalarView()
+            prefix.append(contentsOf: scalars.prefix(column))
+            let indent = DisplayWidth.of(String(prefix))
+            lines.append(" \(gutter) | " + String(repeating: " ", count: indent) + String(repeating: "^", count: caret))
         }
         if let help { lines.append("help: \(help)") }
         return lines.joined(separator: "\n")
     }
 
     public var description: String { rendered }
+
+    /// Most characters of a source line shown under a message.
+    static let window = 160
+}
+
+extension String {
+    /// The text for quoting in a message: cut to 60 characters, with "…" and the full
+    /// length, when it is longer (a 1,000,000-character field makes a readable message).
+    public var clipped: String {
+        let scalars = unicodeScalars
+        guard scalars.count > 60 else { return self }
+        var head = String.UnicodeScalarView()
+        head.append(contentsOf: scalars.prefix(60))
+        return String(head) + "… (\(grouped(scalars.count)) characters)"
+    }
 }
 
 extension String {

@@ -59,3 +59,30 @@ private func load(_ files: [String: [UInt8]], threads: Int) throws(Diagnostic) -
         }
     }
 }
+
+@Suite struct DataFileAttackTests {
+    @Test func aMillionCharacterFieldLoadsOrIsQuotedShortly() throws {
+        // As a member label it is just a long member.
+        let long = String(repeating: "x", count: 1_000_000)
+        let cube = try loadCube(["cube.json": smallModel, "customers.csv": smallCustomers.replacingOccurrences(of: "Seoul-Gangnam", with: long),
+                                 "sales.csv": smallSales])
+        #expect(cube.dimension(named: "customer")?.levels[1].members.contains(long) == true)
+        // As a number it is an error whose message and source line stay short.
+        let sales = smallSales.replacingOccurrences(of: "2024-03-15,10,Books,Novel,2,10.10,0.5", with: "2024-03-15,10,Books,Novel,2,\(long),0.5")
+        let error = try #require(loadError(["cube.json": smallModel, "customers.csv": smallCustomers, "sales.csv": sales]))
+        #expect(error.message == "bad number '\(String(repeating: "x", count: 60))… (1,000,000 characters)' in column 'revenue'")
+        #expect(error.location == SourceLocation(line: 2, column: 29))
+        let rendered = error.rendered
+        #expect(rendered.count < 800)
+        #expect(rendered.contains(" 2 | 2024-03-15,10,Books,Novel,2,xxxx"))
+        #expect(rendered.contains("xxx…\n   | " + String(repeating: " ", count: 28) + "^^^^"))
+    }
+
+    @Test func aFileCutMidRecordIsARaggedRowAtItsEnd() throws {
+        let cut = String(smallSales.dropLast(12))   // the last row stops inside its fourth field
+        let error = try #require(loadError(["cube.json": smallModel, "customers.csv": smallCustomers, "sales.csv": cut]))
+        #expect(error.message == "row has 4 fields but the header has 7")
+        #expect(error.location?.line == 6)
+        #expect(error.help == "every row needs one field per header column; an empty field is written as nothing between commas")
+    }
+}

@@ -153,7 +153,7 @@ private struct Loader {
                 try checkFieldCount(reader, names.count)
                 let (id, inserted) = keys.intern(reader.field(keyField))
                 guard inserted else {
-                    throw reader.error(at: keyField, "duplicate key '\(keys.bytesText(Int(id)))' in \(file) (first at line \(keyLines[Int(id)]))",
+                    throw reader.error(at: keyField, "duplicate key '\(keys.bytesText(Int(id)).clipped)' in \(file) (first at line \(keyLines[Int(id)]))",
                                        help: "each row of a dimension table needs its own \(key)")
                 }
                 let leaf = try builder.add(reader)
@@ -420,7 +420,7 @@ private struct FactLayout: @unchecked Sendable {
                 let field = reader.field(keyFields[k].field)
                 guard let code = keyFields[k].index.lookup(field) else {
                     let spec = model.dimensions[keyFields[k].dimension]
-                    let shown = String(decoding: field, as: UTF8.self)
+                    let shown = String(decoding: field, as: UTF8.self).clipped
                     throw reader.error(at: keyFields[k].field, "\(names[keyFields[k].field]) '\(shown)' has no row in \(files.displayPath(spec.table ?? ""))",
                                        help: "every fact key must name a row of the dimension table; add it there or fix the key")
                 }
@@ -433,8 +433,8 @@ private struct FactLayout: @unchecked Sendable {
                 switch FieldParser.date(reader.field(timeFields[t].field)) {
                 case .day(let day): columns.days[t].append(day)
                 case .empty: throw reader.error(at: timeFields[t].field, "empty date", help: "every fact row needs a date in the form YYYY-MM-DD")
-                case .invalid: throw reader.error(at: timeFields[t].field, "bad date '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self))'", help: "dates are written YYYY-MM-DD, e.g. 2024-03-15")
-                case .noSuchDay: throw reader.error(at: timeFields[t].field, "no such day '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self))'", help: "check the month and day: dates are written YYYY-MM-DD")
+                case .invalid: throw reader.error(at: timeFields[t].field, "bad date '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self).clipped)'", help: "dates are written YYYY-MM-DD, e.g. 2024-03-15")
+                case .noSuchDay: throw reader.error(at: timeFields[t].field, "no such day '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self).clipped)'", help: "check the month and day: dates are written YYYY-MM-DD")
                 }
             }
             for n in numericFields.indices where !columns.dropped[n] {
@@ -445,18 +445,18 @@ private struct FactLayout: @unchecked Sendable {
                     do {
                         try columns.numeric[n].append(mantissa: mantissa, scale: scale)
                     } catch {
-                        throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self))' is out of range for column '\(names[f])'",
+                        throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self).clipped)' is out of range for column '\(names[f])'",
                                            help: "values of a column must fit in 18 significant digits at its largest number of decimal places")
                     }
                 case .empty:
                     columns.numeric[n].appendNull()
                 case .thousands where referenced.contains(names[f]):
-                    throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self))' has thousands separators", help: "write numbers without separators: 1234567.89")
+                    throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self).clipped)' has thousands separators", help: "write numbers without separators: 1234567.89")
                 case .outOfRange where referenced.contains(names[f]):
-                    throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self))' is out of range", help: "numbers keep at most \(FieldParser.maximumScale) decimal places and 18 significant digits")
+                    throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self).clipped)' is out of range", help: "numbers keep at most \(FieldParser.maximumScale) decimal places and 18 significant digits")
                 default:
                     if referenced.contains(names[f]) {
-                        throw reader.error(at: f, "bad number '\(String(decoding: field, as: UTF8.self))' in column '\(names[f])'", help: "numbers look like 12, -3.5 or 1e6; an empty field is null")
+                        throw reader.error(at: f, "bad number '\(String(decoding: field, as: UTF8.self).clipped)' in column '\(names[f])'", help: "numbers look like 12, -3.5 or 1e6; an empty field is null")
                     }
                     columns.dropped[n] = true
                     columns.numeric[n] = DecimalColumnBuilder()

@@ -69,7 +69,7 @@ public struct JSONReader {
     }
 
     private func failure(_ message: String, help: String? = nil) -> Diagnostic {
-        let shown = offset < bytes.count ? "'\(String(decoding: [bytes[offset]], as: UTF8.self))'" : "end of file"
+        let shown = offset < bytes.count ? "'\(String(decoding: [bytes[offset]], as: UTF8.self).clipped)'" : "end of file"
         let text = message.replacingOccurrences(of: "{found}", with: shown)
         let sourceLine = bytes.withUnsafeBufferPointer { SourceText.line(containing: max(lineStart, min(offset, bytes.count - 1)), in: $0) }
         return Diagnostic(file: file, location: location, message: "invalid JSON: " + text, help: help, sourceLine: sourceLine)
