@@ -26,13 +26,13 @@ public final class ProgressBar: @unchecked Sendable {
         lastPercent = percent
         let filled = percent / 5
         let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: 20 - filled)
-        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(percent)%".utf8))
+        StandardStreams.raw("\r\(label) [\(bar)] \(percent)%")
         drawn = true
     }
 
     /// Clears the bar.
     public func finish() {
-        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if drawn { StandardStreams.raw("\r\u{1B}[K") }
         drawn = false
     }
 }

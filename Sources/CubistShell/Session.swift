@@ -14,8 +14,48 @@ public protocol OutputSink: AnyObject {
 /// Standard output.
 public final class StandardOutput: OutputSink {
     public init() {}
+
+    /// Writes all of `text`. When the reader has gone (`cubist ... | head -1`) the program
+    /// ends quietly with the status a closed pipe gives (141); any other failure (a full
+    /// disk) ends it with a message and status 1. Files written so far are complete: they
+    /// are flushed after every write.
     public func write(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        var text = text
+        text.withUTF8 { bytes in
+            guard let failure = StandardStreams.write(1, bytes) else { return }
+            if failure == EPIPE { exit(141) }
+            StandardStreams.error("cubist: cannot write results to standard output: \(String(cString: strerror(failure)).lowercased())")
+            exit(1)
+        }
+    }
+}
+
+/// Writing to the standard streams with POSIX calls, whatever the state of the stream.
+public enum StandardStreams {
+    /// Writes all bytes to `fd`; returns errno on failure (EINTR is retried).
+    static func write(_ fd: Int32, _ bytes: UnsafeBufferPointer<UInt8>) -> Int32? {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            done += n
+        }
+        return nil
+    }
+
+    /// Writes a line to stderr; a closed or broken stderr is ignored (there is nowhere
+    /// left to report to).
+    public static func error(_ line: String) {
+        raw(line + "\n")
+    }
+
+    /// Writes text to stderr as is.
+    public static func raw(_ text: String) {
+        var text = text
+        text.withUTF8 { _ = write(2, $0) }
     }
 }
 
@@ -37,10 +77,14 @@ public final class FileOutput: OutputSink {
     }
 
     /// Writes and flushes, so results already written survive the process being killed.
+    /// A file that cannot take more (a full disk) ends the program with a message.
     public func write(_ text: String) {
         var text = text
-        text.withUTF8 { bytes in _ = fwrite(bytes.baseAddress, 1, bytes.count, handle) }
-        fflush(handle)
+        let written = text.withUTF8 { bytes in fwrite(bytes.baseAddress, 1, bytes.count, handle) == bytes.count }
+        if !written || fflush(handle) != 0 {
+            StandardStreams.error("cubist: cannot write to '\(path)': \(String(cString: strerror(errno)).lowercased()); the results before this one are complete")
+            exit(1)
+        }
     }
 
     deinit { fclose(handle) }
@@ -103,7 +147,7 @@ public final class Session {
     var reading: [String] = []
 
     /// Creates a session over a loaded cube.
-    public init(cube: Cube, output: OutputSink = StandardOutput(), errors: @escaping (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) {
+    public init(cube: Cube, output: OutputSink = StandardOutput(), errors: @escaping (String) -> Void = { StandardStreams.error($0) }) {
         self.cube = cube
         self.output = output
         self.errors = errors

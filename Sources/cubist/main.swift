@@ -155,12 +155,12 @@ struct Generate: ParsableCommand {
         do {
             try CRMGenerator(rows: rows, seed: seed).generate(into: &output)
         } catch {
-            FileHandle.standardError.write(Data((((error as? Diagnostic)?.rendered ?? "\(error)") + "\n").utf8))
+            StandardStreams.error(((error as? Diagnostic)?.rendered ?? "\(error)"))
             throw ExitCode(2)
         }
         if !quiet {
             let seconds = Date().timeIntervalSince(started)
-            FileHandle.standardError.write(Data("wrote \(CRMGenerator.fileNames.joined(separator: ", ")) to \(out): \(rows) sales rows, \(CRMGenerator.customerCount(rows: rows)) customers, \(CRMGenerator.productCount(rows: rows)) products in \(String(format: "%.1f", seconds)) s\n".utf8))
+            StandardStreams.raw("wrote \(CRMGenerator.fileNames.joined(separator: ", ")) to \(out): \(rows) sales rows, \(CRMGenerator.customerCount(rows: rows)) customers, \(CRMGenerator.productCount(rows: rows)) products in \(String(format: "%.1f", seconds)) s\n")
         }
     }
 }
@@ -172,10 +172,20 @@ func orExit2<T>(_ body: () throws(Diagnostic) -> T) throws -> T {
     case .success(let value):
         return value
     case .failure(let diagnostic):
-        FileHandle.standardError.write(Data((diagnostic.rendered + "\n").utf8))
+        StandardStreams.error(diagnostic.rendered)
         throw ExitCode(2)
     }
 }
+
+// A parent that ignores SIGPIPE passes that on; like any filter, `cubist ... | head -1`
+// should end quietly when the reader goes, so take the default back.
+signal(SIGPIPE, SIG_DFL)
+// Likewise a parent may start us with signals blocked; SIGTERM, Ctrl-C and a closed pipe
+// must reach us (a killed batch keeps what it wrote: output files are flushed per write).
+var unblock = sigset_t()
+sigemptyset(&unblock)
+for s in [SIGINT, SIGTERM, SIGQUIT, SIGPIPE, SIGHUP] { sigaddset(&unblock, s) }
+sigprocmask(SIG_UNBLOCK, &unblock, nil)
 
 // Bad usage exits with 2 (PRODUCT.md), not ArgumentParser's default 64.
 do {
@@ -190,6 +200,6 @@ do {
     if let exitCode = error as? ExitCode {
         exit(exitCode.rawValue)
     }
-    FileHandle.standardError.write(Data((CubistCommand.fullMessage(for: error) + "\n").utf8))
+    StandardStreams.error(CubistCommand.fullMessage(for: error))
     exit(2)
 }

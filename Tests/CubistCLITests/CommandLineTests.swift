@@ -190,3 +190,57 @@ func temporaryDirectory() throws -> String {
         #expect(bad.stderr.hasPrefix("bad.cube: error: snapshot is corrupt: data block "))
     }
 }
+
+@Suite(.serialized) struct ShellAttackTests {
+    @Test func aClosedStdoutEndsQuietly() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["-c", "SELECT revenue BY customer.customer, product.product"]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read the header, then go away like `head -1` does.
+        let first = out.fileHandleForReading.readData(ofLength: 16)
+        try out.fileHandleForReading.close()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(String(decoding: first, as: UTF8.self).hasPrefix("customer.custom"))
+        #expect(errors.isEmpty, "stderr: \(String(decoding: errors, as: UTF8.self))")
+        let quiet = (process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGPIPE)
+            || (process.terminationReason == .exit && process.terminationStatus == 141)
+        #expect(quiet, "ended with \(process.terminationReason) \(process.terminationStatus)")
+    }
+
+    @Test func aFullDiskIsAClearErrorWithStatusOne() throws {
+        guard FileManager.default.fileExists(atPath: "/dev/full") else { return }
+        let run = try cubist(["-c", ".output /dev/full", "-c", "SELECT revenue BY customer.customer"])
+        #expect(run.status == 1)
+        #expect(run.stderr == "cubist: cannot write to '/dev/full': no space left on device; the results before this one are complete\n")
+    }
+
+    @Test func sigtermMidBatchLeavesWrittenResultsWhole() throws {
+        let directory = try temporaryDirectory()
+        let fifo = directory + "/wait.cq"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        // The batch writes one result to a file, then blocks reading a FIFO nobody writes.
+        process.arguments = ["-c", ".output result.csv", "-c", "SELECT revenue BY customer.region WITH TOTALS", "-c", ".read wait.cq"]
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let result = directory + "/result.csv"
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, !((try? String(contentsOfFile: result, encoding: .utf8))?.hasSuffix(",46402783.01\n") ?? false) {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGTERM)
+        let text = try String(contentsOfFile: result, encoding: .utf8)
+        #expect(text.hasPrefix("customer.region,revenue\nBusan,5115413.18\n"))
+        #expect(text.hasSuffix("Seoul,13139942.83\n,46402783.01\n"))
+    }
+}
