@@ -138,13 +138,14 @@ func same(_ v: Value, _ r: RV) -> Bool {
             let actual: ResultTable
             do {
                 // Every other query counts distinct members in hash sets instead of bitsets
-                // (a budget so small the bitsets give way during the scan). Some run on
-                // several threads over small slices, so partial results are merged.
+                // (a budget so small the bitsets give way during the scan). The thread
+                // counts go 1, 3, 2, 4, the last three over small slices, so partial
+                // results are merged.
                 switch i % 4 {
                 case 0: actual = try run(cube, q.text)
                 case 1: actual = try run(cube, q.text, distinctBudget: 64, threads: 3, sliceRows: 97)
                 case 2: actual = try run(cube, q.text, threads: 2, sliceRows: 500)
-                default: actual = try run(cube, q.text, distinctBudget: 64)
+                default: actual = try run(cube, q.text, distinctBudget: 64, threads: 4, sliceRows: 256)
                 }
             } catch {
                 failures.append("seed \(seed) query \(i): \(q.text)\n  engine failed: \(error)")

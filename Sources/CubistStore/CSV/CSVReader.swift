@@ -55,15 +55,18 @@ public final class CSVReader {
         spans.deallocate()
     }
 
+    /// Moves the first `count` values of `storage` into storage twice as large.
+    private static func double<T>(_ storage: inout UnsafeMutablePointer<T>, _ capacity: inout Int, keeping count: Int) {
+        let bigger = UnsafeMutablePointer<T>.allocate(capacity: capacity * 2)
+        bigger.moveInitialize(from: storage, count: count)
+        storage.deallocate()
+        storage = bigger
+        capacity *= 2
+    }
+
     @inline(__always)
     private func appendSpan(_ span: Span) {
-        if spanCount == spanCapacity {
-            let bigger = UnsafeMutablePointer<Span>.allocate(capacity: spanCapacity * 2)
-            bigger.moveInitialize(from: spans, count: spanCount)
-            spans.deallocate()
-            spans = bigger
-            spanCapacity *= 2
-        }
+        if spanCount == spanCapacity { CSVReader.double(&spans, &spanCapacity, keeping: spanCount) }
         (spans + spanCount).initialize(to: span)
         spanCount += 1
     }
@@ -125,13 +128,7 @@ public final class CSVReader {
     }
 
     private func appendScratch(_ byte: UInt8) {
-        if scratchCount == scratchCapacity {
-            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: scratchCapacity * 2)
-            bigger.update(from: scratch, count: scratchCount)
-            scratch.deallocate()
-            scratch = bigger
-            scratchCapacity *= 2
-        }
+        if scratchCount == scratchCapacity { CSVReader.double(&scratch, &scratchCapacity, keeping: scratchCount) }
         scratch[scratchCount] = byte
         scratchCount += 1
     }
