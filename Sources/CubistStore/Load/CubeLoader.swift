@@ -268,10 +268,29 @@ private struct Loader {
         // Assemble dimensions in model order, with their fact code columns.
         var dimensions = [Dimension?](repeating: nil, count: model.dimensions.count)
         var codes = [PackedColumn?](repeating: nil, count: model.dimensions.count)
+        // Key code columns and numeric columns are packed on all threads at once.
+        let packed = UnsafeMutableBufferPointer<PackedColumn?>.allocate(capacity: keyFields.count)
+        let built = UnsafeMutableBufferPointer<NumericColumn?>.allocate(capacity: numericFields.count)
+        packed.initialize(repeating: nil)
+        built.initialize(repeating: nil)
+        defer {
+            packed.deinitialize()
+            packed.deallocate()
+            built.deinitialize()
+            built.deallocate()
+        }
+        let leafCounts = keyFields.map { tableDimensions[$0.dimension]!.0.leaf.count }
+        Parallel.forEach(keyFields.count + numericFields.count, threads: threads) { i in
+            if i < keyFields.count {
+                packed[i] = PackedColumn(keyCodes[i], maximum: UInt64(max(0, leafCounts[i] - 1)))
+            } else {
+                let n = i - keyFields.count
+                if !dropped[n] { built[n] = numericBuilders[n].build(name: names[numericFields[n]]) }
+            }
+        }
         for (k, key) in keyFields.enumerated() {
-            let dimension = tableDimensions[key.dimension]!.0
-            dimensions[key.dimension] = dimension
-            codes[key.dimension] = PackedColumn(keyCodes[k], maximum: UInt64(max(0, dimension.leaf.count - 1)))
+            dimensions[key.dimension] = tableDimensions[key.dimension]!.0
+            codes[key.dimension] = packed[k]
         }
         for (i, entry) in inline.enumerated() {
             let (dimension, remap) = entry.builder.finish(source: .inline)
@@ -292,7 +311,7 @@ private struct Loader {
         var numeric: [NumericColumn] = []
         var ignored: [String] = []
         for (n, f) in numericFields.enumerated() {
-            if dropped[n] { ignored.append(names[f]) } else { numeric.append(numericBuilders[n].build(name: names[f])) }
+            if dropped[n] { ignored.append(names[f]) } else if let column = built[n] { numeric.append(column) }
         }
         let finalDimensions = dimensions.compactMap { $0 }
         let facts = FactTable(rowCount: rows, dimensionCodes: codes.compactMap { $0 }, numericColumns: numeric)
