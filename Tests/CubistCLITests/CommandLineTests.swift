@@ -212,6 +212,21 @@ func temporaryDirectory() throws -> String {
         #expect(quiet, "ended with \(process.terminationReason) \(process.terminationStatus)")
     }
 
+    @Test func unreadableBatchFilesAndUnwritableOutputs() throws {
+        let missing = try cubist(["-f", "/nonexistent/report.cq"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr == "/nonexistent/report.cq: error: cannot open file: no such file or directory\nhelp: check the path; relative paths start from the current directory or the model's folder\n")
+        let directory = try temporaryDirectory()
+        let folder = try cubist(["-f", directory])
+        #expect(folder.status == 2)
+        #expect(folder.stderr == "\(directory): error: is a directory, not a file\n")
+        let output = try cubist(["-c", ".output /nonexistent/out.csv", "-c", "SELECT orders"])
+        #expect(output.status == 1)
+        #expect(output.stdout.isEmpty)
+        #expect(output.stderr.hasPrefix("<command>:1:9: error: cannot write to '/nonexistent/out.csv': no such file or directory\n"))
+        #expect(output.stderr.hasSuffix("help: name a file in a directory you can write to\n"))
+    }
+
     @Test func aFullDiskIsAClearErrorWithStatusOne() throws {
         guard FileManager.default.fileExists(atPath: "/dev/full") else { return }
         let run = try cubist(["-c", ".output /dev/full", "-c", "SELECT revenue BY customer.customer"])
