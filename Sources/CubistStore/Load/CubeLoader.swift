@@ -194,11 +194,31 @@ private struct Loader {
 
     mutating func run(origin: String) throws(Diagnostic) -> Cube {
         // Dimension tables first: fact keys are checked against them.
+        // The fact file is read while the dimension tables load; a dimension error is still
+        // reported first, as when they load one after the other.
         var tableDimensions: [Int: (Dimension, KeyIndex)] = [:]
-        for (i, spec) in model.dimensions.enumerated() where spec.table != nil {
-            tableDimensions[i] = try tableDimension(spec)
+        var factBytes: [UInt8] = []
+        var dimensionFailure: Diagnostic?, readFailure: Diagnostic?
+        let loader = self
+        Parallel.forEach(2, threads: min(2, threads)) { task in
+            if task == 0 {
+                do throws(Diagnostic) {
+                    for (i, spec) in loader.model.dimensions.enumerated() where spec.table != nil {
+                        tableDimensions[i] = try loader.tableDimension(spec)
+                    }
+                } catch {
+                    dimensionFailure = error
+                }
+            } else {
+                do throws(Diagnostic) {
+                    factBytes = try loader.read(loader.model.facts, for: "fact file", at: loader.model.factsLocation)
+                } catch {
+                    readFailure = error
+                }
+            }
         }
-        let factBytes = try read(model.facts, for: "fact file", at: model.factsLocation)
+        if let dimensionFailure { throw dimensionFailure }
+        if let readFailure { throw readFailure }
         let factFile = files.displayPath(model.facts)
         return try factBytes.withUnsafeBufferPointer { (buffer) throws(Diagnostic) -> Cube in
             try loadFacts(buffer, file: factFile, tableDimensions: tableDimensions, origin: origin)
