@@ -135,23 +135,30 @@ extension Session {
         }
     }
 
+    /// The statements `.help` lists, with what each does.
+    static let statementSummary = [
+        ("SELECT m, ... BY level, ... [ACROSS level] [WHERE ...]", "measures broken down by levels, filtered by members"),
+        ("  [HAVING ...] [TOP n BY m] [ORDER BY ...] [LIMIT n]", "filter, rank and cut the result rows"),
+        ("  [WITH TOTALS]  |  BY ROLLUP(a, b)", "a total row; subtotal rows"),
+        ("SET $name = 'value'", "a parameter for later statements"),
+        ("SET max_result_rows | memory_limit | timeout = v", "limits that stop a runaway query"),
+        ("SLICE level = 'm'  |  DICE level IN (...)", "filter the current view (the last SELECT)"),
+        ("ROLLUP dim [TO level|ALL]  |  DRILLDOWN dim [TO level] [= 'm']", "one level up or down"),
+        ("PIVOT  |  BACK  |  SHOW VIEW", "swap rows and columns; undo; the view's SELECT"),
+        ("DRILLTHROUGH [ROW n] [LIMIT k]", "the fact rows behind one row of the view"),
+        ("SHOW CUBES|DIMENSIONS|MEASURES  |  DESCRIBE dim", "what is in the cube"),
+        ("SHOW MEMBERS level [LIKE 'x'] [LIMIT n]", "a level's members"),
+        ("DEFINE MEASURE name = expr [FORMAT f]", "a measure for this session"),
+        ("LOAD 'path' [AS name]  |  USE name", "load another cube; switch cubes"),
+        ("SAVE 'file.cube'", "a snapshot of the cube that reopens in a moment"),
+        ("EXPLAIN SELECT ...", "the plan, and what running it did"),
+    ]
+
     func helpText() -> String {
         var table = TextTable(["command", "what it does"])
         for c in Session.dotCommands { table.add([c.name + (c.arguments.isEmpty ? "" : " " + c.arguments), c.summary]) }
         var statements = TextTable(["statement", "what it does"])
-        statements.add(["SELECT m, ... BY level, ... [ACROSS level] [WHERE ...]", "measures broken down by levels, filtered by members"])
-        statements.add(["  [HAVING ...] [TOP n BY m] [ORDER BY ...] [LIMIT n]", "filter, rank and cut the result rows"])
-        statements.add(["  [WITH TOTALS]  |  BY ROLLUP(a, b)", "a total row; subtotal rows"])
-        statements.add(["SET $name = 'value'", "a parameter for later statements"])
-        statements.add(["SLICE level = 'm'  |  DICE level IN (...)", "filter the current view (the last SELECT)"])
-        statements.add(["ROLLUP dim [TO level|ALL]  |  DRILLDOWN dim [TO level] [= 'm']", "one level up or down"])
-        statements.add(["PIVOT  |  BACK  |  SHOW VIEW", "swap rows and columns; undo; the view's SELECT"])
-        statements.add(["DRILLTHROUGH [ROW n] [LIMIT k]", "the fact rows behind one row of the view"])
-        statements.add(["SHOW CUBES|DIMENSIONS|MEASURES  |  DESCRIBE dim", "what is in the cube"])
-        statements.add(["SHOW MEMBERS level [LIKE 'x'] [LIMIT n]", "a level's members"])
-        statements.add(["DEFINE MEASURE name = expr [FORMAT f]", "a measure for this session"])
-        statements.add(["LOAD 'path' [AS name]  |  USE name", "load another cube; switch cubes"])
-        statements.add(["EXPLAIN SELECT ...", "the plan, and what running it did"])
+        for row in Session.statementSummary { statements.add([row.0, row.1]) }
         return table.rendered() + "\n\n" + statements.rendered()
             + "\n\nStatements end with ';' and may span lines. Dot commands end at the line end."
             + "\nExample: SELECT revenue, margin_pct BY time.year, channel.type WHERE customer.tier = 'VIP';"

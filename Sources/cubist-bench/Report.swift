@@ -104,7 +104,6 @@ enum Bandwidth {
             }
             best = min(best, time)
         }
-        precondition(slots.sums.count == threads)
         return Double(count * 8) / best
     }
 }

@@ -441,7 +441,7 @@ private struct FactColumns {
 
 /// Where each fact field goes, and the per-row parsing and checks, shared by the one-pass
 /// and the parallel parse.
-private struct FactLayout: @unchecked Sendable {
+private struct FactLayout {
     let names: [String]
     let keyFields: [(dimension: Int, field: Int, index: KeyIndex)]
     let timeFields: [(dimension: Int, field: Int)]

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CubistCore
 
 /// Builds one dimension's dictionaries from CSV records (of a dimension table, or of the
@@ -130,44 +125,22 @@ final class DimensionBuilder {
     private static func sort(_ state: LevelState) -> (MemberOrder, [Int32], [String]) {
         let numeric = !state.labels.isEmpty && state.labels.allSatisfy { FieldParser.decimal(of: $0) != nil }
         let order: MemberOrder = numeric ? .numeric : .text
-        let keys = state.labels.map { SortKey($0, numeric: numeric) }
-        var identities: [SortKey]?
+        let keys = state.labels.map { MemberKey($0, order: order) }
+        var identities: [MemberKey]?
         if state.keyField != nil {
             let texts = (0..<state.labels.count).map { state.interner.bytesText($0) }
             let numericKeys = texts.allSatisfy { FieldParser.decimal(of: $0) != nil }
-            identities = texts.map { SortKey($0, numeric: numericKeys) }
+            identities = texts.map { MemberKey($0, order: numericKeys ? .numeric : .text) }
         }
         let sorted = (0..<keys.count).sorted { a, b in
-            let c = SortKey.compare(keys[a], keys[b])
+            let c = MemberKey.compare(keys[a], keys[b])
             if c != 0 { return c < 0 }
-            if let identities { return SortKey.compare(identities[a], identities[b]) < 0 }
+            if let identities { return MemberKey.compare(identities[a], identities[b]) < 0 }
             return false
         }
         var remap = [Int32](repeating: 0, count: keys.count)
         for (code, provisional) in sorted.enumerated() { remap[provisional] = Int32(code) }
         return (order, remap, sorted.map { state.labels[$0] })
-    }
-}
-
-/// A member label prepared for sorting in natural order (the order `MemberKey` defines):
-/// by number when both are numbers that differ, else by UTF-8 bytes, compared with
-/// `memcmp` rather than element by element.
-private struct SortKey {
-    let bytes: [UInt8]
-    let number: ScaledDecimal?
-
-    init(_ text: String, numeric: Bool) {
-        bytes = Array(text.utf8)
-        number = numeric ? FieldParser.decimal(of: text) : nil
-    }
-
-    /// Negative, zero or positive as `a` sorts before, with or after `b`.
-    static func compare(_ a: SortKey, _ b: SortKey) -> Int {
-        if let x = a.number, let y = b.number, x != y { return x < y ? -1 : 1 }
-        let n = min(a.bytes.count, b.bytes.count)
-        let c = a.bytes.withUnsafeBytes { x in b.bytes.withUnsafeBytes { y in n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n) } }
-        if c != 0 { return Int(c) }
-        return a.bytes.count - b.bytes.count
     }
 }
 

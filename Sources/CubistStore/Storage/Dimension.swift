@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 /// How a level's members sort: numbers numerically, text by code point, time chronologically.
 public enum MemberOrder: String, Sendable {
     /// By code point (UTF-8 byte order).
@@ -51,22 +56,29 @@ public struct Level: Sendable {
     }
 }
 
-/// A sort key for member labels in a level's natural order.
+/// A sort key for member labels in a level's natural order: by number when both are
+/// numbers that differ, else by UTF-8 bytes (compared with `memcmp`).
 struct MemberKey: Comparable {
-    let text: String
+    let bytes: [UInt8]
     let number: ScaledDecimal?
 
     init(_ text: String, order: MemberOrder) {
-        self.text = text
+        bytes = Array(text.utf8)
         number = order == .numeric ? FieldParser.decimal(of: text) : nil
     }
 
-    static func < (a: MemberKey, b: MemberKey) -> Bool {
-        if let x = a.number, let y = b.number, x != y { return x < y }
-        return a.text.utf8.lexicographicallyPrecedes(b.text.utf8)
+    /// Negative, zero or positive as `a` sorts before, with or after `b`.
+    static func compare(_ a: MemberKey, _ b: MemberKey) -> Int {
+        if let x = a.number, let y = b.number, x != y { return x < y ? -1 : 1 }
+        let n = min(a.bytes.count, b.bytes.count)
+        let c = a.bytes.withUnsafeBytes { x in b.bytes.withUnsafeBytes { y in n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n) } }
+        if c != 0 { return Int(c) }
+        return a.bytes.count - b.bytes.count
     }
 
-    static func == (a: MemberKey, b: MemberKey) -> Bool { a.text == b.text }
+    static func < (a: MemberKey, b: MemberKey) -> Bool { compare(a, b) < 0 }
+
+    static func == (a: MemberKey, b: MemberKey) -> Bool { a.bytes == b.bytes }
 }
 
 /// A dimension: a hierarchy of levels (coarsest first) plus flat attributes, with every
