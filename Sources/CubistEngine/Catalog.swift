@@ -116,6 +116,6 @@ extension QueryEngine {
         engine.sessionMeasures = sessionMeasures.filter { !$0.name.caseInsensitiveEquals(m.name) } + [m]
         var select = SelectStatement(range: range)
         select.items = [SelectItem(expr: .name([m.name], range), alias: nil)]
-        _ = try engine.plan(select, parameters: [:])
+        _ = try engine.bind(select, parameters: [:])
     }
 }

@@ -9,9 +9,14 @@ extension QueryEngine {
     /// numeric fact columns.
     public func drillthrough(_ view: SelectStatement, row: Int, limit: Int, parameters: [String: String] = [:],
                              at range: SourceRange) throws(QueryError) -> ResultTable {
-        let plan = try self.plan(view, parameters: parameters)
-        let fine = try Scan(cube: cube, plan: plan).run()
-        let (result, keys, othersKeys) = Finalizer(cube: cube, plan: plan, fine: fine).runWithOthers()
+        let context = self.context()
+        guard limit <= context.limits.maxResultRows else {
+            throw QueryError("DRILLTHROUGH LIMIT \(grouped(limit)) is more than max_result_rows (\(grouped(context.limits.maxResultRows)))", at: range,
+                             help: "ask for fewer rows, or SET max_result_rows = \(limit)")
+        }
+        let run = try Executor(cube: cube, context: context).execute(try bind(view, parameters: parameters))
+        let plan = run.plan.query
+        let (result, keys, othersKeys) = (run.table, run.keys, run.othersKeys)
         guard row >= 1, row <= result.rows.count else {
             throw QueryError("the view has \(result.rows.count) row\(result.rows.count == 1 ? "" : "s"); there is no row \(row)", at: range,
                              help: result.rows.isEmpty ? "the view is empty" : "DRILLTHROUGH ROW 1 ... ROW \(result.rows.count)")
@@ -26,6 +31,7 @@ extension QueryEngine {
         var picked: [Int32] = []
         var start = 0
         scan: while start < facts.rowCount, picked.count < limit {
+            try context.check(range)
             let end = min(facts.rowCount, start + PackedColumn.chunkSize)
             var rows = (start..<end).map { Int32($0) }
             start = end

@@ -6,60 +6,74 @@ extension QueryEngine {
     /// `EXPLAIN query`: how the query is planned and what running it did, one step per row:
     /// grouping levels and strategy, member masks, row filters, aggregates, chunks scanned
     /// and skipped by zone maps, rows matched, groups, result rows, and time per phase.
-    public func explain(_ select: SelectStatement, parameters: [String: String] = [:]) throws(QueryError) -> ResultTable {
+    public func explain(_ select: SelectStatement, analyze: Bool = false, parameters: [String: String] = [:]) throws(QueryError) -> ResultTable {
         let clock = ContinuousClock()
         let t0 = clock.now
-        let plan = try self.plan(select, parameters: parameters)
-        let t1 = clock.now
-        var stats = Scan.Stats()
-        let fine = try Scan(cube: cube, plan: plan).run(stats: &stats)
-        let t2 = clock.now
-        let (result, _) = Finalizer(cube: cube, plan: plan, fine: fine).run()
-        let t3 = clock.now
-
+        let query = try bind(select, parameters: parameters)
+        let bindTime = clock.now - t0
+        let run = try Executor(cube: cube, context: context()).execute(query)
         var rows: [(String, String)] = []
-        let levels = plan.levels.enumerated().map { j, l in
-            "\(l.qualifiedName(in: cube)) (\(grouped(l.level(in: cube).count)) members)\(j >= plan.byCount ? " across" : "")"
+        describe(run, into: &rows, indent: "")
+        var phases = [("bind", bindTime)] + run.timings
+        if !analyze {
+            // Plain EXPLAIN sums the finishing stages; EXPLAIN ANALYZE lists each.
+            let finish = phases.filter { $0.0.hasPrefix("finish") }.reduce(Duration.zero) { $0 + $1.1 }
+            phases = phases.filter { !$0.0.hasPrefix("finish") && $0.0 != "bind" } + [("finish", finish)]
+            if let plan = phases.firstIndex(where: { $0.0 == "plan" }) { phases[plan].1 += bindTime }
         }
-        rows.append(("group by", levels.isEmpty ? "nothing: one total row" : levels.joined(separator: ", ")))
-        if !plan.levels.isEmpty {
-            let dense = stats.keySpace <= UInt64(Scan.denseLimit)
-            rows.append(("group strategy", dense
-                ? "dense array (\"perfect hash\") over a key space of \(grouped(Int(stats.keySpace))) codes"
-                : "hash map: the key space of \(stats.keySpace) codes is over the dense limit of \(grouped(Scan.denseLimit))"))
-        }
-        if let rollup = plan.rollupStart {
-            rows.append(("subtotals", "ROLLUP from level \(rollup + 1): \(plan.byCount - rollup) subtotal level(s) from the aggregate states"))
-        }
-        if let f = plan.filter { describe(f, into: &rows) } else { rows.append(("filter", "none: every fact row")) }
-        rows.append(("aggregates", plan.aggregates.map(describe).joined(separator: "; ")))
-        rows.append(("chunks", "\(stats.chunks) of \(grouped(PackedColumn.chunkSize)) rows: \(stats.chunks - stats.chunksSkipped) scanned, \(stats.chunksSkipped) skipped by zone maps"))
-        rows.append(("threads", "\(stats.workers) (\(stats.slices) slices)"))
-        rows.append(("rows", "\(grouped(stats.rowsMatched)) of \(grouped(cube.facts.rowCount)) fact rows matched"))
-        rows.append(("groups", grouped(fine.count)))
-        rows.append(("result", "\(grouped(result.rows.count)) rows, \(result.columns.count) columns"))
-        func ms(_ d: Duration) -> String {
-            let v = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
-            return String(Int(v * 100) / 100) + "." + String(format2(Int(v * 100) % 100)) + " ms"
-        }
-        rows.append(("time", "plan \(ms(t1 - t0)), scan \(ms(t2 - t1)), finish \(ms(t3 - t2))"))
+        rows.append(("time", phases.map { "\($0.0) \(ms($0.1))" }.joined(separator: ", ")))
         return ResultTable(columns: [ResultColumn(name: "step", kind: .member, format: nil), ResultColumn(name: "detail", kind: .member, format: nil)],
                            rows: rows.map { [.text($0.0), .text($0.1)] }, rowKinds: rows.map { _ in .detail })
     }
 
+    /// The recorded choices and what running did, for one query and (indented) its sub-selects.
+    private func describe(_ run: Execution, into rows: inout [(String, String)], indent: String) {
+        let plan = run.plan, query = plan.query
+        for (i, child) in run.children.enumerated() {
+            rows.append((indent + "sub-select \(i + 1)", "lists \(query.subSelects[i].levels[0].qualifiedName(in: cube)): \(grouped(child.table.rows.count)) members, run first"))
+            describe(child, into: &rows, indent: indent + "  ")
+        }
+        let levels = query.levels.enumerated().map { j, l in
+            "\(l.qualifiedName(in: cube)) (\(grouped(l.level(in: cube).count)) members)\(j >= query.byCount ? " across" : "")"
+        }
+        rows.append((indent + "group by", levels.isEmpty ? "nothing: one total row" : levels.joined(separator: ", ")))
+        switch plan.grouping {
+        case .single: break
+        case .dense:
+            rows.append((indent + "group strategy", "dense array (\"perfect hash\") over a key space of \(grouped(Int(plan.keySpace))) codes"))
+        case .hash(let reason):
+            rows.append((indent + "group strategy", "hash map: \(reason)"))
+        }
+        if let rollup = query.rollupStart {
+            rows.append((indent + "subtotals", "ROLLUP from level \(rollup + 1): \(query.byCount - rollup) subtotal level(s) from the aggregate states"))
+        }
+        if let f = query.filter { describe(f, into: &rows, indent: indent) } else { rows.append((indent + "filter", "none: every fact row")) }
+        rows.append((indent + "aggregates", zip(query.aggregates, plan.distinct).map { describe($0, $1) }.joined(separator: "; ")))
+        rows.append((indent + "chunks", "\(plan.chunks) of \(grouped(PackedColumn.chunkSize)) rows: \(plan.chunks - plan.chunksSkipped) scanned, \(plan.chunksSkipped) skipped by zone maps"))
+        rows.append((indent + "threads", "\(plan.workers) (\(plan.slices.count) slices)"))
+        rows.append((indent + "rows", "\(grouped(run.scan.rowsMatched)) of \(grouped(cube.facts.rowCount)) fact rows matched"))
+        rows.append((indent + "groups", grouped(run.groups)))
+        rows.append((indent + "result", "\(grouped(run.table.rows.count)) rows, \(run.table.columns.count) columns"))
+    }
+
+    private func ms(_ d: Duration) -> String {
+        let v = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+        return String(Int(v * 100) / 100) + "." + String(format2(Int(v * 100) % 100)) + " ms"
+    }
+
     private func format2(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
 
-    private func describe(_ f: RowFilter, into rows: inout [(String, String)]) {
+    private func describe(_ f: RowFilter, into rows: inout [(String, String)], indent: String) {
         switch f {
         case .members(let d, let mask):
             let dim = cube.dimensions[d]
-            rows.append(("member mask", "\(dim.name): \(grouped(mask.filter { $0 }.count)) of \(grouped(mask.count)) \(dim.leaf.name) members kept (decided once per member)"))
+            rows.append((indent + "member mask", "\(dim.name): \(grouped(mask.filter { $0 }.count)) of \(grouped(mask.count)) \(dim.leaf.name) members kept (decided once per member)"))
         case .and(let list):
-            for child in list { describe(child, into: &rows) }
+            for child in list { describe(child, into: &rows, indent: indent) }
         case .constant(let b):
-            rows.append(("filter", b ? "always true" : "always false: no row can match"))
+            rows.append((indent + "filter", b ? "always true" : "always false: no row can match"))
         default:
-            rows.append(("row filter", "tested row by row on fact columns: \(describeRow(f))"))
+            rows.append((indent + "row filter", "tested row by row on fact columns: \(describeRow(f))"))
         }
     }
 
@@ -71,6 +85,7 @@ extension QueryEngine {
         case .or(let list): return "(" + list.map(describeRow).joined(separator: " OR ") + ")"
         case .not(let x): return "NOT " + describeRow(x)
         case .constant(let b): return b ? "true" : "false"
+        case .subSelect(let i, _): return "the members of sub-select \(i + 1)"
         }
     }
 
@@ -84,13 +99,17 @@ extension QueryEngine {
         }
     }
 
-    private func describe(_ a: AggregateKind) -> String {
+    private func describe(_ a: AggregateKind, _ strategy: DistinctStrategy?) -> String {
         switch a {
         case .countRows: return "count(*)"
         case .sum(let e): return "exact sum and count of \(describeRow(e))"
         case .min(let e): return "min(\(describeRow(e)))"
         case .max(let e): return "max(\(describeRow(e)))"
-        case .distinctMembers(let l): return "distinct \(l.qualifiedName(in: cube)) (bitset per group)"
+        case .distinctMembers(let l):
+            if case .bitset(_, let maxGroups)? = strategy {
+                return "distinct \(l.qualifiedName(in: cube)) (bitset per group up to \(grouped(maxGroups)) groups, then a hash set)"
+            }
+            return "distinct \(l.qualifiedName(in: cube)) (hash set)"
         case .distinctValues(let c): return "distinct values of \(cube.facts.numericColumns[c].name) (hash set)"
         case .member(let l, let last): return "\(last ? "last" : "first") member of \(l.qualifiedName(in: cube))"
         }

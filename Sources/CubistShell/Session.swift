@@ -256,9 +256,9 @@ public final class Session {
             let started = ContinuousClock.now
             let bytes = try Snapshot.save(cube, to: path)
             errors("saved cube '\(cube.name)' to \(path): \(grouped(cube.facts.rowCount)) facts, \(byteSize(bytes)) in \(Session.seconds(ContinuousClock.now - started))")
-        case .explain(let select, _):
+        case .explain(let select, let analyze, _):
             do {
-                show(try engine().explain(select, parameters: parameters), started: ContinuousClock.now, piece: piece, file: file,
+                show(try engine().explain(select, analyze: analyze, parameters: parameters), started: ContinuousClock.now, piece: piece, file: file,
                      sourceText: sourceText, reportAt: nil)
             } catch {
                 throw diagnostic(error.message, error.range, error.help, piece: piece, file: file, sourceText: sourceText)
@@ -362,7 +362,7 @@ public final class Session {
             if case .name(let path, _)? = select.from { from = loaded.first { $0.name.caseInsensitiveEquals(path[0]) } }
             var engine = engine(for: from)
             let bar = showProgress ? ProgressBar("query") : nil
-            if let bar { engine.progress = { bar.update($0) } }
+            if let bar { engine.progress = { bar.update($0, phase: $1) } }
             defer { bar?.finish() }
             result = try engine.run(select, parameters: parameters)
         } catch {

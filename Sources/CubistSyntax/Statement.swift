@@ -17,7 +17,8 @@ public enum Statement: Sendable, Hashable {
     /// `SAVE 'file'`: write the current cube to a binary snapshot.
     case save(path: String, SourceRange)
     /// `EXPLAIN SELECT ...`: how the query is planned and what running it did.
-    case explain(SelectStatement, SourceRange)
+    /// `EXPLAIN [ANALYZE] select`: ANALYZE times each finishing stage too.
+    case explain(SelectStatement, analyze: Bool, SourceRange)
     /// `DEFINE MEASURE name = expr [FORMAT f]`: a measure for the rest of the session.
     case defineMeasure(name: String, expr: Expr, format: String?, SourceRange)
 
@@ -26,7 +27,7 @@ public enum Statement: Sendable, Hashable {
         switch self {
         case .select(let s): return s.range
         case .setParameter(_, _, let r), .setOption(_, _, let r), .navigate(_, let r), .metadata(_, let r), .defineMeasure(_, _, _, let r),
-             .load(_, _, let r), .use(_, let r), .save(_, let r), .explain(_, let r): return r
+             .load(_, _, let r), .use(_, let r), .save(_, let r), .explain(_, _, let r): return r
         }
     }
 }

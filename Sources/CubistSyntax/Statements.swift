@@ -62,9 +62,11 @@ extension Parser {
             return .save(path: path, SourceRange(start: token.range.start, end: tokens[max(0, index - 1)].range.end, location: token.range.location))
         case .word(let w) where w.caseInsensitiveEquals("explain"):
             index += 1
-            guard atKeyword("select") else { throw failure("expected SELECT after EXPLAIN, found \(current.quoted)") }
+            let analyze = atKeyword("analyze")
+            if analyze { index += 1 }
+            guard atKeyword("select") else { throw failure("expected SELECT after EXPLAIN\(analyze ? " ANALYZE" : ""), found \(current.quoted)") }
             let s = try select()
-            return .explain(s, SourceRange(start: token.range.start, end: s.range.end, location: token.range.location))
+            return .explain(s, analyze: analyze, SourceRange(start: token.range.start, end: s.range.end, location: token.range.location))
         case .word(let w) where w.caseInsensitiveEquals("use"):
             index += 1
             let name = try identifier(after: "USE")

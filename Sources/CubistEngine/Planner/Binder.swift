@@ -3,14 +3,15 @@ import CubistStore
 import CubistSyntax
 
 /// Binds a parsed SELECT to a cube: resolves every name, checks that each part of the
-/// statement is meaningful where it stands, and produces a `QueryPlan`.
+/// statement is meaningful where it stands, and produces a `BoundQuery`. Binding runs
+/// nothing: sub-selects are bound as children of the query, and the executor runs them.
 struct Binder {
     let names: Names
     let parameters: [String: String]
-    /// Runs a sub-select and returns the member codes of its one BY level.
-    let subSelect: (SelectStatement) throws(QueryError) -> (LevelRef, Set<Int32>)
+    /// How deep this binder's query is nested in sub-selects (0 for the statement itself).
+    let nesting: Int
 
-    private(set) var plan = QueryPlan()
+    private(set) var plan = BoundQuery()
     private var slots: [AggregateKind: Int] = [:]
     private var valueIndex: [MeasureExpr: Int] = [:]
     /// Measures being bound, innermost last, to refuse a measure that refers to itself.
@@ -18,11 +19,14 @@ struct Binder {
     /// Where analytic calls are, for errors about what they need.
     private var analyticCalls: [(kind: AnalyticKind, level: LevelRef?, range: SourceRange)] = []
 
-    init(names: Names, parameters: [String: String], subSelect: @escaping (SelectStatement) throws(QueryError) -> (LevelRef, Set<Int32>)) {
+    init(names: Names, parameters: [String: String], nesting: Int = 0) {
         self.names = names
         self.parameters = parameters
-        self.subSelect = subSelect
+        self.nesting = nesting
     }
+
+    /// Deepest nesting of sub-selects bound (a guard against runaway recursion).
+    static let maximumNesting = 64
 
     var cube: Cube { names.cube }
 
@@ -31,7 +35,8 @@ struct Binder {
 
     // MARK: the statement
 
-    mutating func bind(_ s: SelectStatement) throws(QueryError) -> QueryPlan {
+    mutating func bind(_ s: SelectStatement) throws(QueryError) -> BoundQuery {
+        plan.range = s.range
         if let from = s.from, case .name(let path, let range) = from, !path[0].caseInsensitiveEquals(cube.name) {
             throw QueryError("unknown cube '\(path[0])'", at: range,
                              help: Suggestions.didYouMean(path[0], in: [cube.name]) ?? "the loaded cube is '\(cube.name)'")
@@ -76,7 +81,7 @@ struct Binder {
         for item in measureItems {
             let (expr, format) = try measure(item.expr, context: "SELECT")
             let header = item.alias ?? item.expr.description
-            plan.items.append((header, value(expr), format))
+            plan.items.append(OutputItem(header: header, value: value(expr), format: format))
         }
         if let w = s.whereClause { plan.filter = simplify(try rowFilter(w)) }
         if let h = s.having { plan.having = try groupFilter(h) }
@@ -85,13 +90,20 @@ struct Binder {
             if plan.byCount == 0 { throw QueryError("TOP needs levels in BY to rank", at: top.range, help: "add BY customer.customer, for example") }
             let (count, scale) = try topCount(top.count, percent: top.percent)
             let (m, _) = try measure(top.by, context: "TOP")
-            plan.top = (count, scale, top.percent, value(m), top.withOthers)
+            plan.top = TopClause(count: count, scale: scale, percent: top.percent, value: value(m), others: top.withOthers)
         }
         for o in s.orderBy { plan.order.append(try orderKey(o, items: measureItems)) }
         if let l = s.limit { plan.limit = try whole(l, "LIMIT") }
         if let o = s.offset { plan.offset = try whole(o, "OFFSET") }
         plan.totals = s.withTotals
         try checkAnalytics(s)
+        if plan.warnings.count > 5 {
+            // A long IN list of non-members would print the statement once per value.
+            let more = plan.warnings.count - 5, next = plan.warnings[5].range
+            plan.warnings = Array(plan.warnings.prefix(5))
+            plan.warnings.append(QueryWarning("and \(grouped(more)) more warning\(more == 1 ? "" : "s") like these, from here on", at: next,
+                                              help: "list the members with SHOW MEMBERS level"))
+        }
         return plan
     }
 
@@ -328,12 +340,12 @@ struct Binder {
     }
 
     /// The position of the finest time hierarchy level among the grouping levels.
-    static func timeKey(_ plan: QueryPlan, _ cube: Cube) -> Int? {
+    static func timeKey(_ plan: BoundQuery, _ cube: Cube) -> Int? {
         LevelRef.finestTime(in: plan.levels, cube)
     }
 
     /// The position of the grouping level that `level` is an ancestor (or self) of.
-    static func parentPosition(of level: LevelRef, _ plan: QueryPlan, _ cube: Cube) -> Int? {
+    static func parentPosition(of level: LevelRef, _ plan: BoundQuery, _ cube: Cube) -> Int? {
         plan.levels.firstIndex { $0.rollsUp(to: level) }
     }
 
@@ -435,16 +447,31 @@ struct Binder {
             guard let level = try whereLevel(x) else {
                 throw QueryError("IN (SELECT ...) takes a level on its left, found '\(x)'", at: x.range, help: "e.g. customer.customer IN (SELECT customer.customer WHERE ...)")
             }
-            let (subLevel, codes) = try subSelect(sub)
-            guard subLevel == level else {
-                throw QueryError("the sub-select lists members of \(subLevel.qualifiedName(in: cube)), not of \(level.qualifiedName(in: cube))", at: sub.range,
+            let child = try subQuery(sub)
+            guard let subLevel = child.levels.first, subLevel == level else {
+                throw QueryError("the sub-select lists members of \(child.levels[0].qualifiedName(in: cube)), not of \(level.qualifiedName(in: cube))", at: sub.range,
                                  help: "select the same level: SELECT \(x) WHERE ...")
             }
-            var keep = [Bool](repeating: false, count: level.level(in: cube).count)
-            for c in codes { keep[Int(c)] = true }
-            let filter = leafFilter(level, keep)
+            plan.subSelects.append(child)
+            plan.warnings += child.warnings
+            let filter = RowFilter.subSelect(index: plan.subSelects.count - 1, level: level)
             return negated ? .not(filter) : filter
         }
+    }
+
+    /// Binds a sub-select of `IN (SELECT ...)`: one level, no ACROSS, no ROLLUP.
+    private func subQuery(_ sub: SelectStatement) throws(QueryError) -> BoundQuery {
+        guard nesting < Binder.maximumNesting else {
+            throw QueryError("sub-selects are nested too deeply (more than \(Binder.maximumNesting))", at: sub.range,
+                             help: "combine the conditions of the inner sub-selects in one WHERE")
+        }
+        var binder = Binder(names: names, parameters: parameters, nesting: nesting + 1)
+        let child = try binder.bind(sub)
+        guard child.byCount == 1, child.acrossCount == 0, child.rollupStart == nil else {
+            throw QueryError("a sub-select in IN (...) must list exactly one level", at: sub.range,
+                             help: "e.g. SELECT customer.customer WHERE time.year = 2023")
+        }
+        return child
     }
 
     /// The level a WHERE operand names, or nil when it is no level. Measures are errors here.
@@ -491,16 +518,26 @@ struct Binder {
         return leafFilter(level, try decide(&self, members))
     }
 
-    /// A mask over the dimension's leaf members from a mask over the level's members.
     private func leafFilter(_ level: LevelRef, _ keep: [Bool]) -> RowFilter {
+        RowFilter.leafMask(level, keep, cube)
+    }
+
+    private func simplify(_ f: RowFilter) -> RowFilter { f.simplified }
+}
+
+extension RowFilter {
+    /// A mask over the dimension's leaf members from a mask over the level's members.
+    static func leafMask(_ level: LevelRef, _ keep: [Bool], _ cube: Cube) -> RowFilter {
         if level.isLeaf(in: cube) { return .members(dimension: level.dimension, mask: keep) }
         let map = level.leafMap(in: cube)
         return .members(dimension: level.dimension, mask: map.map { keep[Int($0)] })
     }
 
-    /// Folds member masks of one dimension under AND/OR/NOT into one mask, so each row is
+    /// Member masks of one dimension under AND/OR/NOT folded into one mask, so each row is
     /// tested once per dimension.
-    func simplify(_ f: RowFilter) -> RowFilter {
+    var simplified: RowFilter { RowFilter.simplify(self) }
+
+    private static func simplify(_ f: RowFilter) -> RowFilter {
         switch f {
         case .not(let inner):
             switch simplify(inner) {
@@ -545,6 +582,9 @@ struct Binder {
         }
     }
 
+}
+
+extension Binder {
     // MARK: HAVING and ORDER BY
 
     private mutating func groupFilter(_ c: Condition) throws(QueryError) -> GroupFilter {

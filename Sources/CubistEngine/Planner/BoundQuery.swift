@@ -132,6 +132,8 @@ indirect enum RowFilter {
     case or([RowFilter])
     case not(RowFilter)
     case constant(Bool)
+    /// The members listed by sub-select `index` of the query (a mask once it has run).
+    case subSelect(index: Int, level: LevelRef)
 }
 
 /// A condition of HAVING over measure expressions (indices into the plan's value list).
@@ -150,8 +152,10 @@ enum OrderKey {
     case value(Int, descending: Bool)
 }
 
-/// A SELECT bound to a cube: everything the executor needs, nothing it must look up by name.
-struct QueryPlan {
+/// A SELECT bound to a cube: what was asked, with every name resolved. It holds no
+/// physical choices (those are the `PhysicalPlan`'s) and no runtime knobs (those are the
+/// `ExecutionContext`'s), so one bound query can be planned and run many times.
+struct BoundQuery {
     /// The grouping levels: BY levels (ROLLUP ones included) then ACROSS levels.
     var levels: [LevelRef] = []
     /// Headers of the BY levels, as written.
@@ -162,34 +166,43 @@ struct QueryPlan {
     var rollupStart: Int?
     /// The aggregates to accumulate.
     var aggregates: [AggregateKind] = []
-    /// WHERE.
+    /// WHERE. Member sets of sub-selects stand in it as `.subSelect` until they are run.
     var filter: RowFilter?
+    /// The sub-selects of WHERE (`level IN (SELECT ...)`), bound; the executor runs them
+    /// before this query and turns their members into masks.
+    var subSelects: [BoundQuery] = []
     /// Every measure expression the query evaluates: output items first, then hidden ones.
     var values: [MeasureExpr] = []
-    /// Output items: header, value index, format.
-    var items: [(header: String, value: Int, format: MeasureFormat?)] = []
+    /// Output items, in SELECT order.
+    var items: [OutputItem] = []
     var having: GroupFilter?
     var order: [OrderKey] = []
-    var top: (count: Int128, scale: Int, percent: Bool, value: Int, others: Bool)?
+    var top: TopClause?
     var limit: Int?
     var offset: Int = 0
     var totals = false
     var warnings: [QueryWarning] = []
-    /// Most bytes of per-group bitsets for `count(distinct ...)` before it uses a hash set.
-    var distinctBudget = 256 << 20
-    /// Threads scanning at once.
-    var threads = 1
-    /// Rows per unit of parallel work.
-    var sliceRows = PackedColumn.chunkSize
-    /// Asks the scan to stop between chunks.
-    var cancellation: CancellationFlag?
-    /// The session's limits, and when the query must have finished (from `timeout`).
-    var limits = QueryLimits()
-    var deadline: ContinuousClock.Instant?
-    /// Hears the fraction of chunks scanned.
-    var progress: (@Sendable (Double) -> Void)?
     /// The statement's range, for errors found while executing.
-    var rangeForErrors = SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))
+    var range = SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))
 
     var acrossCount: Int { levels.count - byCount }
+}
+
+/// One output column of a SELECT list: its header, the value it shows, and its format.
+struct OutputItem {
+    let header: String
+    /// Index into `BoundQuery.values`.
+    let value: Int
+    let format: MeasureFormat?
+}
+
+/// `TOP n [PERCENT] BY m [WITH OTHERS]`, bound.
+struct TopClause {
+    /// n as an exact decimal `count / 10^scale` (a percentage may have decimals).
+    let count: Int128
+    let scale: Int
+    let percent: Bool
+    /// Index into `BoundQuery.values` of the measure ranked by.
+    let value: Int
+    let others: Bool
 }

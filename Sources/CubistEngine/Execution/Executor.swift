@@ -1,0 +1,124 @@
+import CubistCore
+import CubistStore
+import CubistSyntax
+
+/// The runtime knobs of one statement: threads, cancellation, the deadline from `timeout`,
+/// the limits, and who hears progress. Mutable per-query state lives in the scan's own
+/// objects; this is read-only while the query runs.
+struct ExecutionContext {
+    var threads = 1
+    /// Rows per unit of parallel work.
+    var sliceRows = PackedColumn.chunkSize
+    /// Most bytes of per-group bitsets for `count(distinct ...)` before it uses a hash set.
+    var distinctBitsetBudget = 256 << 20
+    var limits = QueryLimits()
+    var cancellation: CancellationFlag?
+    /// When the statement must have finished (from `timeout`).
+    var deadline: ContinuousClock.Instant?
+    /// Hears the fraction of the current phase done, and the phase's name.
+    var progress: (@Sendable (Double, String) -> Void)?
+
+    /// Throws when the query was cancelled or ran past its deadline. Every phase calls it
+    /// between units of work.
+    func check(_ range: SourceRange) throws(QueryError) {
+        if cancellation?.isCancelled == true {
+            throw QueryError("query cancelled", at: range, help: "nothing was changed; run it again when you are ready")
+        }
+        if let deadline, ContinuousClock.now > deadline {
+            throw QueryError("query stopped: it ran longer than the \(limits.describe("timeout"))", at: range,
+                             help: "filter with WHERE to scan less, or allow more time, e.g. SET timeout = '5m' (0 turns it off)")
+        }
+    }
+}
+
+/// What running a query produced: the result, what each row stands for, the plan that ran,
+/// and what each phase did and took (for EXPLAIN).
+struct Execution {
+    let table: ResultTable
+    /// Per result row, the BY codes it stands for (a prefix for subtotals; nil for totals
+    /// and Others).
+    let keys: [[Int32]?]
+    /// The BY codes of every group folded into the Others row.
+    let othersKeys: [[Int32]]
+    let plan: PhysicalPlan
+    let scan: ScanStats
+    /// Groups the scan produced.
+    let groups: Int
+    /// The sub-selects, each run before this query.
+    let children: [Execution]
+    /// Time per phase, in order: sub-selects, plan, scan, then each finishing stage.
+    let timings: [(phase: String, duration: Duration)]
+}
+
+/// Runs bound queries: the sub-selects first, then the physical plan, the scan and the
+/// finishing stages, with every limit enforced here and nowhere else. SELECT, sub-selects,
+/// EXPLAIN and DRILLTHROUGH all run through `execute`.
+struct Executor {
+    let cube: Cube
+    let context: ExecutionContext
+
+    /// What a result is for: rows to show (held to `max_result_rows`), or the member set of
+    /// a sub-select (no row limit: it is never printed).
+    enum Purpose {
+        case result
+        case memberSet
+    }
+
+    func execute(_ query: BoundQuery, purpose: Purpose = .result) throws(QueryError) -> Execution {
+        let clock = ContinuousClock()
+        var timings: [(String, Duration)] = []
+        var query = query
+        var children: [Execution] = []
+        if !query.subSelects.isEmpty {
+            let t = clock.now
+            var sets: [[Bool]] = []
+            for child in query.subSelects {
+                let run = try execute(child, purpose: .memberSet)
+                var keep = [Bool](repeating: false, count: child.levels[0].level(in: cube).count)
+                for (i, key) in run.keys.enumerated() where run.table.rowKinds[i] == .detail {
+                    if let c = key?.first { keep[Int(c)] = true }
+                }
+                sets.append(keep)
+                children.append(run)
+            }
+            query.filter = query.filter.map { resolve($0, sets).simplified }
+            timings.append(("sub-selects", clock.now - t))
+        }
+        let t0 = clock.now
+        let plan = try PhysicalPlanner(cube: cube, context: context).plan(query)
+        let t1 = clock.now
+        var stats = ScanStats()
+        let fine = try Scan(cube: cube, plan: plan, context: context).run(stats: &stats)
+        let t2 = clock.now
+        timings.append(("plan", t1 - t0))
+        timings.append(("scan", t2 - t1))
+        let limitRows = purpose == .result
+        // Every group is a row when nothing cuts them: stop before building the rows.
+        if limitRows, query.top == nil, query.limit == nil, query.having == nil, query.acrossCount == 0, fine.count > context.limits.maxResultRows {
+            throw tooManyRows(fine.count, query)
+        }
+        let finisher = Finisher(cube: cube, query: query, fine: fine, context: context)
+        let finished = try finisher.run()
+        timings += finished.timings
+        if limitRows, finished.table.rows.count > context.limits.maxResultRows { throw tooManyRows(finished.table.rows.count, query) }
+        return Execution(table: finished.table, keys: finished.keys, othersKeys: finished.othersKeys, plan: plan, scan: stats,
+                         groups: fine.count, children: children, timings: timings)
+    }
+
+    /// The filter with each sub-select replaced by the mask of the members it listed.
+    private func resolve(_ f: RowFilter, _ sets: [[Bool]]) -> RowFilter {
+        switch f {
+        case .subSelect(let i, let level): return RowFilter.leafMask(level, sets[i], cube)
+        case .and(let list): return .and(list.map { resolve($0, sets) })
+        case .or(let list): return .or(list.map { resolve($0, sets) })
+        case .not(let x): return .not(resolve(x, sets))
+        case .members, .compare, .constant: return f
+        }
+    }
+
+    private func tooManyRows(_ rows: Int, _ query: BoundQuery) -> QueryError {
+        QueryError("the result would have \(grouped(rows)) rows, more than max_result_rows (\(grouped(context.limits.maxResultRows)))",
+                   at: query.range,
+                   help: "add TOP n BY a measure or LIMIT n, group by a coarser level, filter with WHERE, or SET max_result_rows = \(rows)")
+    }
+}
