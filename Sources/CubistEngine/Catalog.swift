@@ -82,14 +82,7 @@ public enum Catalog {
                 }
             }
             var n: Int?
-            if let limit {
-                switch limit {
-                case .number(let t, _): n = Int(t)
-                case .parameter(let p, let r): n = Int(try Names.parameter(p, parameters, at: r))
-                default: n = nil
-                }
-                guard n != nil else { throw QueryError("LIMIT needs a whole number", at: limit.range) }
-            }
+            if let limit { n = try Binder.wholeNumber(limit, "LIMIT", parameters) }
             let parentLevel: Level? = !level.isAttribute && level.index > 0 ? cube.dimensions[level.dimension].levels[level.index - 1] : nil
             var rows: [[Value]] = []
             for (code, label) in l.members.enumerated() where pattern.map({ Like.matches(label, pattern: $0) }) ?? true {

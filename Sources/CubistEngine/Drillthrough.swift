@@ -7,8 +7,10 @@ extension QueryEngine {
     /// whose members at the row's BY levels are the row's (none for a total row), at most
     /// `limit` of them, in file order. Each row shows every dimension's leaf member and the
     /// numeric fact columns.
-    public func drillthrough(_ view: SelectStatement, row: Int, limit: Int, parameters: [String: String] = [:],
+    public func drillthrough(_ view: SelectStatement, row rowExpr: Expr?, limit limitExpr: Expr?, parameters: [String: String] = [:],
                              at range: SourceRange) throws(QueryError) -> ResultTable {
+        let row = try rowExpr.map { (e: Expr) throws(QueryError) in try Binder.wholeNumber(e, "ROW", parameters) } ?? 1
+        let limit = try limitExpr.map { (e: Expr) throws(QueryError) in try Binder.wholeNumber(e, "LIMIT", parameters) } ?? 100
         let context = self.context()
         guard limit <= context.limits.maxResultRows else {
             throw QueryError("DRILLTHROUGH LIMIT \(grouped(limit)) is more than max_result_rows (\(grouped(context.limits.maxResultRows)))", at: range,

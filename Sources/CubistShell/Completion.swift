@@ -1,7 +1,9 @@
 import CubistCore
+import CubistEngine
 import CubistFormats
 import CubistStore
 import CubistSyntax
+import Foundation
 
 /// Tab completion for the REPL: what may come at the cursor, given the line so far.
 ///
@@ -12,18 +14,48 @@ import CubistSyntax
 ///   that level, quoted;
 /// - elsewhere, keywords, measures, dimensions and level names.
 public enum Completion {
-    /// Keywords offered for completion.
-    public static let keywords = [
-        "SELECT", "FROM", "BY", "GROUP BY", "ACROSS", "WHERE", "HAVING", "TOP", "PERCENT", "ORDER BY", "LIMIT", "OFFSET",
-        "WITH TOTALS", "WITH OTHERS", "ROLLUP", "AND", "OR", "NOT", "IN", "BETWEEN", "LIKE", "AS", "ASC", "DESC", "DISTINCT", "SET",
-        "sum", "avg", "min", "max", "count", "share", "rank", "prev", "growth", "yoy", "running",
-    ]
+    /// Keywords offered for completion: every word of the language's vocabulary and the
+    /// engine's functions.
+    public static var keywords: [String] { Vocabulary.allKeywords + FunctionRegistry.names }
 
     /// The completions of the word that starts at byte offset `start` of `line` and runs to
     /// the cursor at `end`, each a whole replacement for that word.
     public static func candidates(line: String, start: Int, end: Int, cube: Cube) -> [String] {
         let bytes = Array(line.utf8)
-        let s = min(max(0, start), bytes.count), e = min(max(s, end), bytes.count)
+        var s = min(max(0, start), bytes.count)
+        let e = min(max(s, end), bytes.count)
+        // Inside a quoted member the word runs from its opening quote, whatever readline
+        // took for a word break (`'Seoul-`, `'Park Ha`); each candidate then drops the part
+        // before readline's word start, since readline replaces only that word.
+        var dropped = 0
+        if let quote = openQuote(bytes, before: e), quote < s {
+            dropped = s - quote
+            s = quote
+        }
+        let found = candidates(bytes: bytes, start: s, end: e, cube: cube)
+        guard dropped > 0 else { return found }
+        let head = Array(bytes[s..<(s + dropped)])
+        return found.compactMap { c in
+            let u = Array(c.utf8)
+            guard u.count >= dropped, Array(u[0..<dropped]).elementsEqual(head, by: { lower($0) == lower($1) }) else { return nil }
+            return String(decoding: u[dropped...], as: UTF8.self)
+        }
+    }
+
+    private static func lower(_ b: UInt8) -> UInt8 { b >= 65 && b <= 90 ? b + 32 : b }
+
+    /// The offset of the `'` that opens a string still open at `end`, if any.
+    static func openQuote(_ bytes: [UInt8], before end: Int) -> Int? {
+        var open: Int?
+        var i = 0
+        while i < end {
+            if bytes[i] == UInt8(ascii: "'") { open = open == nil ? i : nil }
+            i += 1
+        }
+        return open
+    }
+
+    private static func candidates(bytes: [UInt8], start s: Int, end e: Int, cube: Cube) -> [String] {
         let before = String(decoding: bytes[..<s], as: UTF8.self)
         let word = String(decoding: bytes[s..<e], as: UTF8.self)
         let trimmedBefore = before.drop { $0 == " " || $0 == "\t" }
@@ -46,6 +78,7 @@ public enum Completion {
             let quoted = level.members.map { "'" + $0.replacingAll("'", with: "''") + "'" }
             return matching(word, quoted)
         }
+        if word.hasPrefix("'") { return [] }
         // Levels of a dimension after `dim.`.
         if let dot = word.firstIndex(of: "."), let dim = cube.dimension(named: String(word[..<dot])) {
             return matching(word, (dim.levels + dim.attributes).map { "\(dim.name).\($0.name)" })
@@ -59,8 +92,13 @@ public enum Completion {
             }
         }
         let lowercase = word.first.map { $0.isLowercase } ?? false
-        let words = keywords.map { k in lowercase && k.uppercased() == k ? k.lowercased() : k }
-        return matching(word, names + words)
+        // A statement's first word is a statement keyword; later words are clause and other
+        // keywords (SELECT again for a sub-select) and functions.
+        let atStatementStart = before.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || before.trimmingCharacters(in: .whitespaces).hasSuffix(";")
+        let vocabulary = atStatementStart ? Vocabulary.statementKeywords
+            : ["SELECT"] + Vocabulary.clauseKeywords + Vocabulary.otherKeywords + FunctionRegistry.names
+        let words = vocabulary.map { k in lowercase && k.uppercased() == k ? k.lowercased() : k }
+        return matching(word, atStatementStart ? words : names + words)
     }
 
     private static func matching(_ prefix: String, _ candidates: [String]) -> [String] {
@@ -125,12 +163,9 @@ public enum Completion {
         return false
     }
 
-    /// `dim.level`, a level name unique in the cube, or a dimension's coarsest level.
+    /// `dim.level`, a level name unique in the cube, or a dimension's coarsest level:
+    /// resolved by the binder's rules.
     private static func level(_ path: [String], _ cube: Cube) -> Level? {
-        if path.count == 2 { return cube.dimension(named: path[0])?.level(named: path[1])?.level }
-        guard path.count == 1 else { return nil }
-        let matches = cube.dimensions.compactMap { $0.level(named: path[0])?.level }
-        if matches.count == 1 { return matches[0] }
-        return matches.isEmpty ? cube.dimension(named: path[0])?.levels.first : nil
+        NameResolver.level(path, in: cube)
     }
 }

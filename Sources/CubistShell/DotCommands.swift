@@ -1,4 +1,5 @@
 import CubistCore
+import CubistSyntax
 import CubistFormats
 import Foundation
 import CubistStore
@@ -135,30 +136,13 @@ extension Session {
         }
     }
 
-    /// The statements `.help` lists, with what each does.
-    static let statementSummary = [
-        ("SELECT m, ... BY level, ... [ACROSS level] [WHERE ...]", "measures broken down by levels, filtered by members"),
-        ("  [HAVING ...] [TOP n BY m] [ORDER BY ...] [LIMIT n]", "filter, rank and cut the result rows"),
-        ("  [WITH TOTALS]  |  BY ROLLUP(a, b)", "a total row; subtotal rows"),
-        ("SET $name = 'value'", "a parameter for later statements"),
-        ("SET max_result_rows | memory_limit | timeout = v", "limits that stop a runaway query"),
-        ("SLICE level = 'm'  |  DICE level IN (...)", "filter the current view (the last SELECT)"),
-        ("ROLLUP dim [TO level|ALL]  |  DRILLDOWN dim [TO level] [= 'm']", "one level up or down"),
-        ("PIVOT  |  BACK  |  SHOW VIEW", "swap rows and columns; undo; the view's SELECT"),
-        ("DRILLTHROUGH [ROW n] [LIMIT k]", "the fact rows behind one row of the view"),
-        ("SHOW CUBES|DIMENSIONS|MEASURES  |  DESCRIBE dim", "what is in the cube"),
-        ("SHOW MEMBERS level [LIKE 'x'] [LIMIT n]", "a level's members"),
-        ("DEFINE MEASURE name = expr [FORMAT f]", "a measure for this session"),
-        ("LOAD 'path' [AS name]  |  USE name", "load another cube; switch cubes"),
-        ("SAVE 'file.cube'", "a snapshot of the cube that reopens in a moment"),
-        ("EXPLAIN SELECT ...", "the plan, and what running it did"),
-    ]
-
     func helpText() -> String {
         var table = TextTable(["command", "what it does"])
         for c in Session.dotCommands { table.add([c.name + (c.arguments.isEmpty ? "" : " " + c.arguments), c.summary]) }
         var statements = TextTable(["statement", "what it does"])
-        for row in Session.statementSummary { statements.add([row.0, row.1]) }
+        for statement in Vocabulary.statements {
+            for line in statement.help { statements.add([line.usage, line.summary]) }
+        }
         return table.rendered() + "\n\n" + statements.rendered()
             + "\n\nStatements end with ';' and may span lines. Dot commands end at the line end."
             + "\nExample: SELECT revenue, margin_pct BY time.year, channel.type WHERE customer.tier = 'VIP';"

@@ -308,21 +308,13 @@ public final class Session {
                 (once ?? redirect ?? output).write(view.description + ";\n")
                 once = nil
             case .drillthrough(let rowExpr, let limitExpr):
-                func whole(_ e: Expr?, _ fallback: Int) throws(Diagnostic) -> Int {
-                    guard let e else { return fallback }
-                    var text = e.description
-                    if case .parameter(let p, _) = e { text = parameters[p.lowercased()] ?? "" }
-                    guard let n = Int(text), n >= 0 else {
-                        throw diagnostic("expected a whole number, found '\(text)'", e.range, nil, piece: piece, file: file, sourceText: sourceText)
-                    }
-                    return n
-                }
-                let row = try whole(rowExpr, 1), limit = try whole(limitExpr, 100)
                 do {
-                    let result = try engine().drillthrough(view, row: row, limit: limit, parameters: parameters, at: range)
-                    show(result, started: ContinuousClock.now, piece: piece, file: file, sourceText: sourceText, reportAt: range)
+                    let result = try engine().drillthrough(view, row: rowExpr, limit: limitExpr, parameters: parameters, at: range)
+                    show(result, started: ContinuousClock.now, piece: piece, file: file, sourceText: sourceText, reportAt: nil)
                 } catch {
-                    throw diagnostic(error.message, range, error.help, piece: piece, file: file, sourceText: sourceText)
+                    // Errors in the statement's own numbers point at them; errors of the view at the statement.
+                    let inStatement = error.range.start >= range.start && error.range.end <= range.end && error.range.location.line >= range.location.line
+                    throw diagnostic(error.message, inStatement ? error.range : range, error.help, piece: piece, file: file, sourceText: sourceText)
                 }
             case .back:
                 guard views.count >= 2 else { throw fail("nothing to go back to: this is the first view", help: "SHOW VIEW prints it") }

@@ -1,20 +1,8 @@
 import CubistCore
 
 extension Parser {
-    /// Words that start or separate clauses; they are never names unless double-quoted.
-    static let reservedWords: Set<String> = [
-        "select", "from", "by", "group", "across", "where", "having", "top", "order", "limit", "offset",
-        "with", "and", "or", "not", "in", "between", "like", "as", "set",
-    ]
-
-    /// The clause keywords offered when a statement goes on with something unexpected.
-    static let clauseKeywords = ["FROM", "BY", "GROUP BY", "ACROSS", "WHERE", "HAVING", "TOP", "ORDER BY", "LIMIT", "OFFSET", "WITH TOTALS"]
-
-    /// The statements the language has, for did-you-mean on a misspelled first word.
-    public static let statementKeywords = ["SELECT", "SET", "SLICE", "DICE", "ROLLUP", "DRILLDOWN", "PIVOT", "BACK", "SHOW", "DESCRIBE", "DEFINE", "DRILLTHROUGH", "LOAD", "SAVE", "USE", "EXPLAIN"]
-
     /// True when `word` is reserved (case-insensitive).
-    static func isReserved(_ word: String) -> Bool { reservedWords.contains(word.lowercased()) }
+    static func isReserved(_ word: String) -> Bool { Vocabulary.reservedWords.contains(word.lowercased()) }
 
     /// Parses one statement (an optional trailing `;` is allowed).
     public static func parseStatement(_ text: String, line: Int = 1, column: Int = 1) throws(SyntaxError) -> Statement {
@@ -27,85 +15,130 @@ extension Parser {
         return statement
     }
 
-    // MARK: statements
+    // MARK: statements, one function each, dispatched on the vocabulary's table
 
-    /// statement -> select | set
+    /// statement = select | set | slice | dice | rollup | drilldown | pivot | back | drillthrough
+    ///           | show | describe | define | load | use | save | explain ;
     mutating func statement() throws(SyntaxError) -> Statement {
         let token = current
         switch token.kind {
-        case .word(let w) where w.caseInsensitiveEquals("select"):
-            return .select(try select())
-        case .word(let w) where w.caseInsensitiveEquals("set"):
-            return try setParameter()
-        case .word(let w) where w.caseInsensitiveEquals("show") && tokens.count > index + 1 && !tokens[index + 1].isKeyword("view"):
-            index += 1
-            let metadata = try show()
-            return .metadata(metadata, SourceRange(start: token.range.start, end: tokens[max(0, index - 1)].range.end, location: token.range.location))
-        case .word(let w) where w.caseInsensitiveEquals("load"):
-            index += 1
-            guard case .string(let path) = current.kind else {
-                throw failure("expected a path in quotes after LOAD, found \(current.quoted)", help: "write LOAD 'datasets/crm' AS crm")
-            }
-            index += 1
-            var name: String?
-            if atKeyword("as") {
-                index += 1
-                name = try identifier(after: "AS")
-            }
-            return .load(path: path, name: name, SourceRange(start: token.range.start, end: tokens[max(0, index - 1)].range.end, location: token.range.location))
-        case .word(let w) where w.caseInsensitiveEquals("save"):
-            index += 1
-            guard case .string(let path) = current.kind else {
-                throw failure("expected a file name in quotes after SAVE, found \(current.quoted)", help: "write SAVE 'crm.cube'")
-            }
-            index += 1
-            return .save(path: path, SourceRange(start: token.range.start, end: tokens[max(0, index - 1)].range.end, location: token.range.location))
-        case .word(let w) where w.caseInsensitiveEquals("explain"):
-            index += 1
-            let analyze = atKeyword("analyze")
-            if analyze { index += 1 }
-            guard atKeyword("select") else { throw failure("expected SELECT after EXPLAIN\(analyze ? " ANALYZE" : ""), found \(current.quoted)") }
-            let s = try select()
-            return .explain(s, analyze: analyze, SourceRange(start: token.range.start, end: s.range.end, location: token.range.location))
-        case .word(let w) where w.caseInsensitiveEquals("use"):
-            index += 1
-            let name = try identifier(after: "USE")
-            return .use(name: name, SourceRange(start: token.range.start, end: tokens[max(0, index - 1)].range.end, location: token.range.location))
-        case .word(let w) where w.caseInsensitiveEquals("describe"):
-            index += 1
-            let d = try expression()
-            return .metadata(.describe(d), SourceRange(start: token.range.start, end: d.range.end, location: token.range.location))
-        case .word(let w) where w.caseInsensitiveEquals("define"):
-            index += 1
-            try expectKeyword("measure")
-            let name = try identifier(after: "DEFINE MEASURE")
-            try expect("=")
-            let expr = try expression()
-            var format: String?
-            if atKeyword("format") {
-                index += 1
-                format = try identifier(after: "FORMAT")
-            }
-            return .defineMeasure(name: name, expr: expr, format: format,
-                                  SourceRange(start: token.range.start, end: tokens[max(0, index - 1)].range.end, location: token.range.location))
-        case .word(let w) where ["slice", "dice", "rollup", "drilldown", "pivot", "back", "show", "drillthrough"].contains(w.lowercased()):
-            let navigation = try navigation(w.lowercased())
-            return .navigate(navigation, SourceRange(start: token.range.start, end: tokens[max(0, index - 1)].range.end, location: token.range.location))
         case .word(let w):
-            let help = Suggestions.nearest(to: w.uppercased(), in: Parser.statementKeywords).map { "did you mean \($0)?" }
-                ?? "statements start with one of: \(Parser.statementKeywords.joined(separator: ", "))"
-            throw failure("unknown statement '\(w)'", help: help)
+            guard let entry = Vocabulary.statement(named: w) else {
+                let help = Suggestions.nearest(to: w.uppercased(), in: Vocabulary.statementKeywords).map { "did you mean \($0)?" }
+                    ?? "statements start with one of: \(Vocabulary.statementKeywords.joined(separator: ", "))"
+                throw failure("unknown statement '\(w)'", help: help)
+            }
+            switch entry.rule {
+            case "select": return .select(try select())
+            case "set": return try setStatement()
+            case "slice", "dice", "rollup", "drilldown", "pivot", "back", "drillthrough": return try navigationStatement(entry.rule)
+            case "show": return try showStatement()
+            case "describe": return try describeStatement()
+            case "define": return try defineStatement()
+            case "load": return try loadStatement()
+            case "use": return try useStatement()
+            case "save": return try saveStatement()
+            case "explain": return try explainStatement()
+            default: throw failure("the statement \(entry.keyword) has no parser", help: "this is a bug in Cubist; please report it")
+            }
         case .end:
             throw failure("expected a statement, found end of input")
         default:
             throw failure("expected a statement, found \(token.quoted)",
-                          help: "statements start with one of: \(Parser.statementKeywords.joined(separator: ", "))")
+                          help: "statements start with one of: \(Vocabulary.statementKeywords.joined(separator: ", "))")
         }
     }
 
-    /// navigation -> 'SLICE' expr '=' expr | 'DICE' expr 'IN' '(' list ')' { ',' ... }
-    ///             | 'ROLLUP' expr [ 'TO' expr | 'ALL' ] | 'DRILLDOWN' expr [ 'TO' expr ] [ '=' expr ]
-    ///             | 'PIVOT' | 'BACK' | 'SHOW' 'VIEW'
+    /// The range from `start` to the last token consumed.
+    private func rangeSince(_ start: Token) -> SourceRange {
+        SourceRange(start: start.range.start, end: tokens[max(0, index - 1)].range.end, location: start.range.location)
+    }
+
+    /// load = "LOAD" , string , [ "AS" , identifier ] ;
+    private mutating func loadStatement() throws(SyntaxError) -> Statement {
+        let start = current
+        index += 1
+        guard case .string(let path) = current.kind else {
+            throw failure("expected a path in quotes after LOAD, found \(current.quoted)", help: "write LOAD 'datasets/crm' AS crm")
+        }
+        index += 1
+        var name: String?
+        if atKeyword("as") {
+            index += 1
+            name = try identifier(after: "AS")
+        }
+        return .load(path: path, name: name, rangeSince(start))
+    }
+
+    /// save = "SAVE" , string ;
+    private mutating func saveStatement() throws(SyntaxError) -> Statement {
+        let start = current
+        index += 1
+        guard case .string(let path) = current.kind else {
+            throw failure("expected a file name in quotes after SAVE, found \(current.quoted)", help: "write SAVE 'crm.cube'")
+        }
+        index += 1
+        return .save(path: path, rangeSince(start))
+    }
+
+    /// explain = "EXPLAIN" , [ "ANALYZE" ] , select ;
+    private mutating func explainStatement() throws(SyntaxError) -> Statement {
+        let start = current
+        index += 1
+        let analyze = atKeyword("analyze")
+        if analyze { index += 1 }
+        guard atKeyword("select") else { throw failure("expected SELECT after EXPLAIN\(analyze ? " ANALYZE" : ""), found \(current.quoted)") }
+        let s = try select()
+        return .explain(s, analyze: analyze, SourceRange(start: start.range.start, end: s.range.end, location: start.range.location))
+    }
+
+    /// use = "USE" , identifier ;
+    private mutating func useStatement() throws(SyntaxError) -> Statement {
+        let start = current
+        index += 1
+        let name = try identifier(after: "USE")
+        return .use(name: name, rangeSince(start))
+    }
+
+    /// describe = "DESCRIBE" , expression ;
+    private mutating func describeStatement() throws(SyntaxError) -> Statement {
+        let start = current
+        index += 1
+        let d = try expression()
+        return .metadata(.describe(d), SourceRange(start: start.range.start, end: d.range.end, location: start.range.location))
+    }
+
+    /// define = "DEFINE" , "MEASURE" , identifier , "=" , expression , [ "FORMAT" , identifier ] ;
+    private mutating func defineStatement() throws(SyntaxError) -> Statement {
+        let start = current
+        index += 1
+        try expectKeyword("measure")
+        let name = try identifier(after: "DEFINE MEASURE")
+        try expect("=")
+        let expr = try expression()
+        var format: String?
+        if atKeyword("format") {
+            index += 1
+            format = try identifier(after: "FORMAT")
+        }
+        return .defineMeasure(name: name, expr: expr, format: format, rangeSince(start))
+    }
+
+    /// The navigation statements, on the current view:
+    /// slice = "SLICE" , expression , "=" , expression ;
+    /// dice = "DICE" , dice part , { "," , dice part } ;
+    /// dice part = expression , "IN" , "(" , expression , { "," , expression } , ")" ;
+    /// rollup = "ROLLUP" , expression , [ "TO" , ( "ALL" | expression ) | "ALL" ] ;
+    /// drilldown = "DRILLDOWN" , expression , [ "TO" , expression ] , [ "=" , expression ] ;
+    /// pivot = "PIVOT" ;
+    /// back = "BACK" ;
+    /// drillthrough = "DRILLTHROUGH" , [ "ROW" , count ] , [ "LIMIT" , count ] ;
+    private mutating func navigationStatement(_ rule: String) throws(SyntaxError) -> Statement {
+        let start = current
+        let step = try navigation(rule)
+        return .navigate(step, rangeSince(start))
+    }
+
     private mutating func navigation(_ keyword: String) throws(SyntaxError) -> Navigation {
         index += 1
         switch keyword {
@@ -132,6 +165,11 @@ extension Parser {
             }
             if atKeyword("to") {
                 index += 1
+                // ROLLUP dim TO ALL reads as ROLLUP dim ALL.
+                if atKeyword("all") {
+                    index += 1
+                    return .rollup(dimension: dimension, to: nil, all: true)
+                }
                 return .rollup(dimension: dimension, to: try expression(), all: false)
             }
             return .rollup(dimension: dimension, to: nil, all: false)
@@ -158,14 +196,23 @@ extension Parser {
             }
             return .drillthrough(row: row, limit: limit)
         case "pivot": return .pivot
-        case "back": return .back
-        default:
-            try expectKeyword("view")
-            return .showView
+        default: return .back
         }
     }
 
-    /// show -> 'SHOW' ( 'CUBES' | 'DIMENSIONS' | 'MEASURES' | 'MEMBERS' expr [ 'LIKE' expr ] [ 'LIMIT' count ] )
+    /// show = "SHOW" , ( "VIEW" | "CUBES" | "DIMENSIONS" | "MEASURES"
+    ///                 | "MEMBERS" , expression , [ "LIKE" , expression ] , [ "LIMIT" , count ] ) ;
+    private mutating func showStatement() throws(SyntaxError) -> Statement {
+        let start = current
+        index += 1
+        if atKeyword("view") {
+            index += 1
+            return .navigate(.showView, rangeSince(start))
+        }
+        let metadata = try show()
+        return .metadata(metadata, rangeSince(start))
+    }
+
     private mutating func show() throws(SyntaxError) -> Metadata {
         let what = current
         guard case .word(let w) = what.kind else {
@@ -197,8 +244,9 @@ extension Parser {
         }
     }
 
-    /// set -> 'SET' parameter '=' ( string | number | '-' number )
-    private mutating func setParameter() throws(SyntaxError) -> Statement {
+    /// set = "SET" , ( parameter , "=" , ( string | number | "-" , number )
+    ///               | setting , "=" , ( string | number ) ) ;
+    private mutating func setStatement() throws(SyntaxError) -> Statement {
         let start = current
         index += 1
         if case .word(let setting) = current.kind {
@@ -296,10 +344,10 @@ extension Parser {
     /// A help text for a word where a clause could start: did-you-mean, or the clause list.
     func clauseHelp() -> String? {
         guard case .word(let w) = current.kind else { return nil }
-        if let near = Suggestions.nearest(to: w.uppercased(), in: Parser.clauseKeywords + ["AS", "AND", "OR", "DESC", "ASC"]) {
+        if let near = Suggestions.nearest(to: w.uppercased(), in: Vocabulary.clauseKeywords + ["AS", "AND", "OR", "DESC", "ASC"]) {
             return "did you mean \(near)?"
         }
-        return "a SELECT goes on with ',' or a clause: \(Parser.clauseKeywords.joined(separator: ", "))"
+        return "a SELECT goes on with ',' or a clause: \(Vocabulary.clauseKeywords.joined(separator: ", "))"
     }
 
     mutating func expectKeyword(_ keyword: String) throws(SyntaxError) {

@@ -27,7 +27,8 @@ struct Open: ParsableCommand {
     @Argument(help: "A cube directory, a cube.json, or a .csv file. Default: the built-in CRM sample.")
     var source: String?
 
-    @Option(name: .customShort("c"), help: "Run these statements or dot commands and exit (repeatable).")
+    // A statement may begin with a comment (`-c "-- note ..."`): the value is taken as is.
+    @Option(name: .customShort("c"), parsing: .unconditionalSingleValue, help: "Run these statements or dot commands and exit (repeatable).")
     var command: [String] = []
 
     @Option(name: .customShort("f"), help: "Run a batch file ('-' is stdin) and exit (repeatable).")
@@ -42,7 +43,7 @@ struct Open: ParsableCommand {
     @Option(help: "Write results to this file instead of stdout.")
     var output: String?
 
-    @Option(help: "Threads a query scans with (default: every core).")
+    @Option(parsing: .unconditional, help: "Threads a query scans with (default: every core).")
     var threads: Int?
 
     @Flag(help: "Show how long each statement takes.")
@@ -131,11 +132,11 @@ struct Generate: ParsableCommand {
         abstract: "Generate the synthetic CRM star schema (customers, products, channels, sales) and cube.json."
     )
 
-    @Option(help: "Number of fact rows (sales).")
+    @Option(parsing: .unconditional, help: "Number of fact rows (sales).")
     var rows: Int
 
-    @Option(help: "Seed; the same rows and seed give byte-identical files.")
-    var seed: UInt64 = 42
+    @Option(parsing: .unconditional, help: "Seed; the same rows and seed give byte-identical files.")
+    var seed: Int64 = 42
 
     @Option(help: "Directory to write into (created if missing).")
     var out: String
@@ -147,13 +148,14 @@ struct Generate: ParsableCommand {
         guard rows >= 1, rows <= 2_000_000_000 else {
             throw ValidationError("--rows must be between 1 and 2000000000, got \(rows)")
         }
+        guard seed >= 0 else { throw ValidationError("--seed must be at least 0, got \(seed)") }
     }
 
     func run() throws {
         let started = Date()
         var output = try orExit2 { () throws(Diagnostic) in try DirectoryOutput(directory: out) }
         do {
-            try CRMGenerator(rows: rows, seed: seed).generate(into: &output)
+            try CRMGenerator(rows: rows, seed: UInt64(seed)).generate(into: &output)
         } catch {
             StandardStreams.error(((error as? Diagnostic)?.rendered ?? "\(error)"))
             throw ExitCode(2)

@@ -120,6 +120,19 @@ func temporaryDirectory() throws -> String {
         let rows = try cubist(["generate", "--rows", "0", "--out", "x"])
         #expect(rows.status == 2)
         #expect(rows.stderr.contains("--rows must be between 1 and 2000000000, got 0"))
+        // A value may begin with '-': a negative number gets a range message, not "missing value".
+        let threads = try cubist(["--threads", "-1", "-c", "SELECT orders;"])
+        #expect(threads.status == 2)
+        #expect(threads.stderr.contains("--threads must be between 1 and 1024, got -1"))
+        let seed = try cubist(["generate", "--rows", "10", "--seed", "-1", "--out", "x"])
+        #expect(seed.status == 2)
+        #expect(seed.stderr.contains("--seed must be at least 0, got -1"))
+    }
+
+    @Test func aCommandMayBeginWithAComment() throws {
+        let run = try cubist(["-c", "-- the number of sales\nSELECT orders;", "-c", "--another\nSELECT customers;"])
+        #expect(run.status == 0)
+        #expect(run.stdout == "orders\n100000\ncustomers\n2500\n")
     }
 
     @Test func versionAndHelp() throws {

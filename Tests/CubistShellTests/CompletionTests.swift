@@ -39,6 +39,28 @@ import Testing
         #expect(complete("SELECT revenue WHERE customer.region LIKE 'S") == ["'Seoul'"])
     }
 
+    @Test func everyStatementKeyword() {
+        #expect(complete("DRILLD") == ["DRILLDOWN"])
+        #expect(complete("DRILLT") == ["DRILLTHROUGH"])
+        #expect(complete("exp") == ["explain"])
+        for keyword in ["SELECT", "SET", "SLICE", "DICE", "ROLLUP", "DRILLDOWN", "PIVOT", "BACK", "DRILLTHROUGH", "SHOW",
+                        "DESCRIBE", "DEFINE", "LOAD", "USE", "SAVE", "EXPLAIN"] {
+            #expect(complete(String(keyword.prefix(keyword.count - 1))).contains(keyword), "\(keyword)")
+        }
+        #expect(complete("SELECT ran") == ["rank"])
+    }
+
+    @Test func membersWithDashesAndSpacesCompleteAsOneWord() {
+        // Readline breaks words at '-' and ' '; each candidate replaces only readline's word.
+        #expect(complete("SELECT revenue WHERE customer.city = 'Seoul-G") == ["Gangnam'"])
+        #expect(complete("SELECT revenue WHERE customer.city IN ('Busan-Haeundae', 'Seoul-Gangnam', 'Seoul-M") == ["Mapo'"])
+        let park = complete("SELECT revenue WHERE customer.customer = 'Park Haeun #229")
+        #expect(!park.isEmpty && park.allSatisfy { $0.hasSuffix("'") && !$0.contains("HAVING") })
+        #expect(complete("SELECT revenue WHERE customer.customer = 'Park Ha").allSatisfy { $0.hasPrefix("Ha") })
+        // Inside a quote that is not a member, nothing is offered (never a keyword).
+        #expect(complete("SELECT revenue WHERE customer.city LIKE 'Park HA") == [])
+    }
+
     @Test func dotCommandsAndTheirArguments() {
         #expect(complete(".sch") == [".schema"])
         #expect(complete(".schema c") == ["customer", "channel"])

@@ -30,8 +30,8 @@ struct Binder {
 
     var cube: Cube { names.cube }
 
-    static let aggregateFunctions = ["sum", "avg", "min", "max", "count"]
-    static let analyticFunctions = ["share", "rank", "prev", "growth", "yoy", "running"]
+    static let aggregateFunctions = FunctionRegistry.names(.aggregate)
+    static let analyticFunctions = FunctionRegistry.names(.analytic)
 
     // MARK: the statement
 
@@ -131,6 +131,12 @@ struct Binder {
     }
 
     private func whole(_ e: Expr, _ keyword: String) throws(QueryError) -> Int {
+        try Binder.wholeNumber(e, keyword, parameters)
+    }
+
+    /// A count written after `keyword` (LIMIT, OFFSET, ROW): a whole number, or a parameter
+    /// whose value is one. The one place counts are read.
+    static func wholeNumber(_ e: Expr, _ keyword: String, _ parameters: [String: String]) throws(QueryError) -> Int {
         var text: String
         switch e {
         case .number(let n, _): text = n
@@ -208,8 +214,8 @@ struct Binder {
                 return try analyticCall(name, args, distinct: distinct, star: star, at: r, context: context)
             }
             throw QueryError("unknown function '\(name)'", at: r,
-                             help: Suggestions.didYouMean(name, in: Binder.aggregateFunctions + Binder.analyticFunctions)
-                                ?? "functions: " + (Binder.aggregateFunctions + Binder.analyticFunctions).joined(separator: ", "))
+                             help: Suggestions.didYouMean(name, in: FunctionRegistry.names)
+                                ?? "functions: " + FunctionRegistry.names.joined(separator: ", "))
         }
     }
 
@@ -309,8 +315,8 @@ struct Binder {
 
     private mutating func analyticCall(_ name: String, _ args: [Expr], distinct: Bool, star: Bool, at r: SourceRange, context: String) throws(QueryError) -> (MeasureExpr, MeasureFormat?) {
         let kind = AnalyticKind(rawValue: name) ?? .share
-        let maximum = kind == .share ? 2 : 1
-        guard !star, !distinct, (1...maximum).contains(args.count) else {
+        let arity = FunctionRegistry.function(named: name)?.arguments ?? 1...1
+        guard !star, !distinct, arity.contains(args.count) else {
             throw QueryError("\(name)() takes \(kind == .share ? "a measure and optionally a level" : "one measure")", at: r,
                              help: kind == .share ? "e.g. share(revenue) or share(revenue, customer.region)" : "e.g. \(name)(revenue)")
         }
@@ -318,10 +324,11 @@ struct Binder {
         var level: LevelRef?
         if args.count == 2 { level = try names.requireLevel(args[1], role: "share()") }
         analyticCalls.append((kind, level, r))
-        switch kind {
-        case .share, .growth, .yoy: return (.analytic(kind, m, level: level), .percent)
-        case .rank: return (.analytic(kind, m, level: nil), .integer)
-        case .prev, .running: return (.analytic(kind, m, level: nil), format)
+        let result = MeasureExpr.analytic(kind, m, level: kind == .share ? level : nil)
+        switch FunctionRegistry.function(named: name)?.format ?? .argument {
+        case .percent: return (result, .percent)
+        case .integer: return (result, .integer)
+        case .argument: return (result, format)
         }
     }
 

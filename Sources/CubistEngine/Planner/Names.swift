@@ -91,3 +91,14 @@ struct Names {
                          help: "set it first with SET $\(name) = '...', or pass --param \(name)=... on the command line")
     }
 }
+
+/// Name resolution for tools outside the engine (tab completion), by the binder's own rules.
+public enum NameResolver {
+    /// The level `path` names in `cube` (`dim.level`, a level name unique in the cube, or a
+    /// dimension's coarsest level), or nil when it names none or is ambiguous.
+    public static func level(_ path: [String], in cube: Cube) -> Level? {
+        let nowhere = SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))
+        guard let found = try? Names(cube: cube).level(path, at: nowhere) else { return nil }
+        return found.level(in: cube)
+    }
+}

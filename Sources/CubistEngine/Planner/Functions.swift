@@ -1,0 +1,63 @@
+import CubistStore
+
+/// A function of the query language: its name, kind, how many arguments it takes, the
+/// format of its result, and what it does. The binder resolves calls through
+/// `FunctionRegistry`, and the shell completes and documents from it.
+public struct FunctionInfo: Sendable {
+    /// Where a function is computed.
+    public enum Kind: Sendable {
+        /// Over fact rows, per group (`sum`, `count`, ...).
+        case aggregate
+        /// Over the aggregated result (`share`, `rank`, ...).
+        case analytic
+    }
+
+    /// How a function's result is formatted.
+    public enum ResultFormat: Sendable {
+        /// As its (first) argument.
+        case argument
+        /// A whole number.
+        case integer
+        /// A fraction shown as a percentage.
+        case percent
+    }
+
+    /// Lower-case name.
+    public let name: String
+    public let kind: Kind
+    /// How many arguments it takes (`count(*)` counts as one).
+    public let arguments: ClosedRange<Int>
+    public let format: ResultFormat
+    /// One line on what it computes.
+    public let summary: String
+}
+
+/// Every function of the language.
+public enum FunctionRegistry {
+    /// The functions, aggregates first.
+    public static let functions: [FunctionInfo] = [
+        FunctionInfo(name: "sum", kind: .aggregate, arguments: 1...1, format: .argument, summary: "sum of a fact column or row expression"),
+        FunctionInfo(name: "avg", kind: .aggregate, arguments: 1...1, format: .argument, summary: "mean of the non-empty values"),
+        FunctionInfo(name: "min", kind: .aggregate, arguments: 1...1, format: .argument, summary: "smallest value, or a level's first member"),
+        FunctionInfo(name: "max", kind: .aggregate, arguments: 1...1, format: .argument, summary: "largest value, or a level's last member"),
+        FunctionInfo(name: "count", kind: .aggregate, arguments: 1...1, format: .integer,
+                     summary: "count(*) rows, count(x) non-empty values, count(distinct level) members"),
+        FunctionInfo(name: "share", kind: .analytic, arguments: 1...2, format: .percent, summary: "share(m) of the total, share(m, level) of the parent"),
+        FunctionInfo(name: "rank", kind: .analytic, arguments: 1...1, format: .integer, summary: "competition rank, highest first"),
+        FunctionInfo(name: "prev", kind: .analytic, arguments: 1...1, format: .argument, summary: "the value at the previous period"),
+        FunctionInfo(name: "growth", kind: .analytic, arguments: 1...1, format: .percent, summary: "m / prev(m) - 1"),
+        FunctionInfo(name: "yoy", kind: .analytic, arguments: 1...1, format: .percent, summary: "growth against the same period a year before"),
+        FunctionInfo(name: "running", kind: .analytic, arguments: 1...1, format: .argument, summary: "cumulative in time order"),
+    ]
+
+    /// The function with this name (case-insensitive), if any.
+    public static func function(named name: String) -> FunctionInfo? {
+        functions.first { $0.name.caseInsensitiveEquals(name) }
+    }
+
+    /// Every function name.
+    public static var names: [String] { functions.map(\.name) }
+
+    /// The names of one kind of function.
+    static func names(_ kind: FunctionInfo.Kind) -> [String] { functions.filter { $0.kind == kind }.map(\.name) }
+}
