@@ -132,7 +132,7 @@ func temporaryDirectory() throws -> String {
     @Test func aCommandMayBeginWithAComment() throws {
         let run = try cubist(["-c", "-- the number of sales\nSELECT orders;", "-c", "--another\nSELECT customers;"])
         #expect(run.status == 0)
-        #expect(run.stdout == "orders\n100000\ncustomers\n2500\n")
+        #expect(run.stdout == "orders\n100000\ncustomers\n2375\n")
     }
 
     @Test func versionAndHelp() throws {
