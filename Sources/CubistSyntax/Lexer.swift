@@ -82,7 +82,18 @@ public struct Lexer {
 
     private static func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
 
-    /// The next token.
+    /// The next token. The lexical grammar:
+    /// comment = "--" , { any character - newline } , newline
+    ///   | "/*" , { any character } , "*/" ;        (* unterminated: error at "/*" *)
+    /// word = word start , { word start | digit } ;
+    /// word start = letter | "_" | non-ASCII character ;
+    /// quoted name = '"' , { any character - '"' | '""' } , '"' ;
+    /// string = "'" , { any character - "'" | "''" } , "'" ;
+    /// number = ( digits , [ "." , digits ] | "." , digits ) , [ ( "e" | "E" ) , [ "+" | "-" ] , digits ] ;
+    /// parameter = "$" , word ;
+    /// symbol = "," | "." | "(" | ")" | ";" | "*" | "+" | "-" | "/"
+    ///   | "=" | "<>" | "!=" | "<" | "<=" | ">" | ">=" ;
+    /// digits = digit , { digit } ;
     public mutating func next() -> Token {
         // Skip white space and comments.
         while let c = peek() {

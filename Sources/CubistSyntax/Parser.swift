@@ -79,7 +79,9 @@ public struct Parser {
 
     // MARK: expressions
 
-    /// expr -> term { ('+' | '-') term }, term -> unary { ('*' | '/') unary }, by precedence climbing.
+    /// expression = term , { ( "+" | "-" ) , term } ;
+    /// term = unary , { ( "*" | "/" ) , unary } ;
+    /// Both by precedence climbing over a table of operator priorities.
     public mutating func expression() throws(SyntaxError) -> Expr {
         try binary(minimumPrecedence: 1)
     }
@@ -106,7 +108,7 @@ public struct Parser {
         return lhs
     }
 
-    /// unary -> '-' unary | primary
+    /// unary = "-" , unary | primary ;
     private mutating func unary() throws(SyntaxError) -> Expr {
         if at("-") {
             let minus = current
@@ -120,7 +122,12 @@ public struct Parser {
         return try primary()
     }
 
-    /// primary -> number | string | parameter | name [ '(' arguments ')' ] | '(' expr ')'
+    /// primary = number
+    ///   | string
+    ///   | parameter
+    ///   | call
+    ///   | name
+    ///   | "(" , expression , ")" ;
     private mutating func primary() throws(SyntaxError) -> Expr {
         let token = current
         switch token.kind {
@@ -151,7 +158,8 @@ public struct Parser {
         }
     }
 
-    /// name -> ident { '.' ident }
+    /// name = identifier , { "." , identifier } ;
+    /// identifier = word | quoted name ;
     mutating func dottedName(first: String, start: Token) throws(SyntaxError) -> Expr {
         var path = [first]
         var end = start.range.end
@@ -169,7 +177,9 @@ public struct Parser {
         return .name(path, SourceRange(start: start.range.start, end: end, location: start.range.location))
     }
 
-    /// call -> ident '(' ( '*' | [DISTINCT] expr { ',' expr } ) ')'
+    /// call = word , "(" , [ arguments ] , ")" ;
+    /// arguments = "*" *)
+    ///   | [ "DISTINCT" ] , expression , { "," , expression } ;
     private mutating func call(_ name: String, start: Token) throws(SyntaxError) -> Expr {
         let open = current
         index += 1

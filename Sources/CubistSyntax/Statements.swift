@@ -18,7 +18,7 @@ extension Parser {
     // MARK: statements, one function each, dispatched on the vocabulary's table
 
     /// statement = select | set | slice | dice | rollup | drilldown | pivot | back | drillthrough
-    ///           | show | describe | define | load | use | save | explain ;
+    ///   | show | describe | define | load | use | save | explain ;
     mutating func statement() throws(SyntaxError) -> Statement {
         let token = current
         switch token.kind {
@@ -200,8 +200,9 @@ extension Parser {
         }
     }
 
-    /// show = "SHOW" , ( "VIEW" | "CUBES" | "DIMENSIONS" | "MEASURES"
-    ///                 | "MEMBERS" , expression , [ "LIKE" , expression ] , [ "LIMIT" , count ] ) ;
+    /// show = "SHOW" , ( "VIEW"
+    ///   | "CUBES" | "DIMENSIONS" | "MEASURES"
+    ///   | "MEMBERS" , expression , [ "LIKE" , expression ] , [ "LIMIT" , count ] ) ;
     private mutating func showStatement() throws(SyntaxError) -> Statement {
         let start = current
         index += 1
@@ -245,7 +246,8 @@ extension Parser {
     }
 
     /// set = "SET" , ( parameter , "=" , ( string | number | "-" , number )
-    ///               | setting , "=" , ( string | number ) ) ;
+    ///   | setting , "=" , ( string | number ) ) ;
+    /// setting = "max_result_rows" | "memory_limit" | "timeout" ;
     private mutating func setStatement() throws(SyntaxError) -> Statement {
         let start = current
         index += 1
@@ -274,7 +276,19 @@ extension Parser {
         return .setParameter(name: name, value: value, SourceRange(start: start.range.start, end: value.range.end, location: start.range.location))
     }
 
-    /// select -> 'SELECT' item { ',' item } { clause }; each clause at most once, in any order.
+    /// select = "SELECT" , select item , { "," , select item } , { clause } ;
+    /// select item = expression , [ "AS" , identifier ] ;
+    /// clause = "FROM" , identifier
+    ///   | ( "BY" | "GROUP" , "BY" ) , group item , { "," , group item }
+    ///   | "ACROSS" , expression , { "," , expression }
+    ///   | "WHERE" , condition
+    ///   | "HAVING" , condition
+    ///   | "TOP" , count , [ "PERCENT" ] , "BY" , expression , [ "WITH" , "OTHERS" ]
+    ///   | "ORDER" , "BY" , order item , { "," , order item }
+    ///   | "LIMIT" , count , [ "OFFSET" , count ]
+    ///   | "OFFSET" , count
+    ///   | "WITH" , "TOTALS" ;
+    /// Each clause at most once, in any order.
     mutating func select() throws(SyntaxError) -> SelectStatement {
         let start = current
         index += 1
@@ -317,6 +331,7 @@ extension Parser {
                 s.top = try top(start: token)
             case "order":
                 try expectKeyword("by")
+                /// order item = expression , [ "ASC" | "DESC" ] ;
                 s.orderBy = try commaList { (p: inout Parser) throws(SyntaxError) in
                     let e = try p.expression()
                     if p.atKeyword("desc") { p.index += 1; return OrderItem(expr: e, descending: true) }
@@ -374,7 +389,8 @@ extension Parser {
         }
     }
 
-    /// A LIMIT, OFFSET or TOP count: a whole number or a parameter.
+    /// A LIMIT, OFFSET, ROW or TOP count: a whole number or a parameter (TOP n PERCENT may have decimals).
+    /// count = number | parameter ;
     private mutating func count(after keyword: String) throws(SyntaxError) -> Expr {
         let token = current
         switch token.kind {
@@ -398,7 +414,9 @@ extension Parser {
         return list
     }
 
-    /// by -> group item { ',' group item }; group item -> 'ROLLUP' '(' expr { ',' expr } ')' | expr
+    /// The items of BY, separated by commas.
+    /// group item = "ROLLUP" , "(" , expression , { "," , expression } , ")"
+    ///   | expression ;
     private mutating func groupItems() throws(SyntaxError) -> [GroupItem] {
         try commaList { (p: inout Parser) throws(SyntaxError) in
             let token = p.current
@@ -415,7 +433,7 @@ extension Parser {
         }
     }
 
-    /// top -> 'TOP' count [ 'PERCENT' ] 'BY' expr [ 'WITH' 'OTHERS' ]
+    /// The TOP clause: `TOP count [PERCENT] BY expression [WITH OTHERS]`.
     private mutating func top(start: Token) throws(SyntaxError) -> TopClause {
         let n = try count(after: "TOP")
         var percent = false
@@ -436,7 +454,7 @@ extension Parser {
 
     // MARK: conditions
 
-    /// condition -> conjunction { 'OR' conjunction }
+    /// condition = conjunction , { "OR" , conjunction } ;
     mutating func condition() throws(SyntaxError) -> Condition {
         depth += 1
         defer { depth -= 1 }
@@ -461,7 +479,7 @@ extension Parser {
         }
     }
 
-    /// conjunction -> negation { 'AND' negation }
+    /// conjunction = negation , { "AND" , negation } ;
     private mutating func conjunction() throws(SyntaxError) -> Condition {
         var lhs = try negation()
         var chain = 0
@@ -473,7 +491,9 @@ extension Parser {
         return lhs
     }
 
-    /// negation -> 'NOT' negation | '(' condition ')' | predicate
+    /// negation = "NOT" , negation
+    ///   | "(" , condition , ")"
+    ///   | predicate ;
     private mutating func negation() throws(SyntaxError) -> Condition {
         let token = current
         if token.isKeyword("not") {
@@ -519,7 +539,12 @@ extension Parser {
         return token.isKeyword("between") || token.isKeyword("in") || token.isKeyword("like") || token.isKeyword("not")
     }
 
-    /// predicate -> expr ( compare expr | [NOT] BETWEEN expr AND expr | [NOT] IN '(' (select | expr {',' expr}) ')' | [NOT] LIKE expr )
+    /// predicate = expression , comparison , expression
+    ///   | expression , [ "NOT" ] , "BETWEEN" , expression , "AND" , expression
+    ///   | expression , [ "NOT" ] , "IN" , "(" , select , ")"
+    ///   | expression , [ "NOT" ] , "IN" , "(" , expression , { "," , expression } , ")"
+    ///   | expression , [ "NOT" ] , "LIKE" , expression ;
+    /// comparison = "=" | "<>" | "!=" | "<" | "<=" | ">" | ">=" ;
     private mutating func predicate() throws(SyntaxError) -> Condition {
         let lhs = try expression()
         if case .symbol(let s) = current.kind, let op = ComparisonOperator(rawValue: s) {
