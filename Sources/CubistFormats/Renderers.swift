@@ -127,8 +127,11 @@ public enum Renderer {
             t.add(humanCells(result, i))
         }
         t.maximumWidth = options.width
-        t.render { out.append($0 + "\n") }
+        let hidden = t.render { out.append($0 + "\n") }.hidden
         var footer = n == 1 ? "1 row" : "\(grouped(n)) rows"
+        if hidden > 0 {
+            footer += ", \(grouped(hidden)) of \(grouped(result.columns.count)) columns hidden to fit the terminal (.mode csv or .output FILE shows all)"
+        }
         if shown.count < n { footer += " (\(grouped(shown.count)) shown; .maxrows 0 shows all)" }
         if let elapsed = options.elapsed { footer += " (\(elapsed))" }
         out.append(footer + "\n")

@@ -90,13 +90,14 @@ public final class Repl {
         while !session.wantsToQuit {
             interruptedWhileReading = false
             completionCube = session.cube
-            var rows: Int32 = 0, columns: Int32 = 0
-            rl_get_screen_size(&rows, &columns)
-            session.width = Int(columns)
             guard let raw = readline(buffer.isEmpty ? Repl.prompt : Repl.continuation) else {
                 print("")
                 break
             }
+            // Asked after readline, which has by then read the terminal's size (and follows resizes).
+            var rows: Int32 = 0, columns: Int32 = 0
+            rl_get_screen_size(&rows, &columns)
+            session.width = Int(columns)
             let line = String(cString: raw)
             free(raw)
             if interruptedWhileReading { buffer = "" }

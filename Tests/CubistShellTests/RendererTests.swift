@@ -28,8 +28,25 @@ import Testing
                                 + (1...6).map { ResultColumn(name: "202\($0)", kind: .measure, format: .money) },
                                rows: [[.text("Gyeonggi")] + (1...6).map { _ in .exact(1_234_567_891, scale: 2) }], rowKinds: [.detail])
         let text = Renderer.render(wide, as: .table, options: RenderOptions(width: 40))
-        #expect(text.contains("12,345,678.91  12,345,678.91"))
-        #expect(text.contains("Gyeon…") || text.contains("Gyeonggi"))
+        let lines = text.split(separator: "\n").map(String.init)
+        // The middle columns hide behind one "…" column; the shown numbers and members are whole.
+        #expect(lines[0] == "region     …            2026")
+        #expect(lines[2] == "Gyeonggi   …   12,345,678.91")
+        #expect(lines.dropLast().allSatisfy { DisplayWidth.of($0) <= 40 }, "\(lines)")
+        #expect(lines.last == "1 row, 5 of 7 columns hidden to fit the terminal (.mode csv or .output FILE shows all)")
+        let roomier = Renderer.render(wide, as: .table, options: RenderOptions(width: 80)).split(separator: "\n").map(String.init)
+        #expect(roomier[0] == "region             2021           2022   …            2025           2026")
+        #expect(roomier.last == "1 row, 2 of 7 columns hidden to fit the terminal (.mode csv or .output FILE shows all)")
+    }
+
+    @Test func cutMembersKeepWhatTellsThemApart() {
+        let channels = ResultTable(columns: [ResultColumn(name: "channel", kind: .member, format: nil), ResultColumn(name: "n", kind: .measure, format: nil)],
+                                   rows: [[.text("Offline store"), .integer(1)], [.text("Online store"), .integer(2)], [.text("Seoul-Gangnam"), .integer(3)],
+                                          [.text("Seoul-Mapo"), .integer(4)]],
+                                   rowKinds: [.detail, .detail, .detail, .detail])
+        let lines = Renderer.render(channels, as: .table, options: RenderOptions(width: 10)).split(separator: "\n").map(String.init)
+        // Never shorter than the prefix that tells the members apart ("Seoul-G…", "Seoul-M…").
+        #expect(lines[2...5].map { String($0.prefix(8)) } == ["Offline…", "Online …", "Seoul-G…", "Seoul-M…"])
     }
 
     @Test func longResultsShowTheFirstAndLastRows() {
