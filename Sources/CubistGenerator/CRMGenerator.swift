@@ -68,8 +68,8 @@ public struct CRMGenerator {
     /// Generates every file into `output`.
     public func generate<Output: GeneratorOutput>(into output: inout Output) throws {
         var random = SeededRandom(seed: seed)
-        let firstDay = Calendar.dayNumber(year: CRMWorld.firstYear, month: 1, day: 1)
-        let dayCount = Calendar.dayNumber(year: CRMWorld.firstYear + CRMWorld.years, month: 1, day: 1) - firstDay
+        let firstDay = CivilDate.dayNumber(year: CRMWorld.firstYear, month: 1, day: 1)
+        let dayCount = CivilDate.dayNumber(year: CRMWorld.firstYear + CRMWorld.years, month: 1, day: 1) - firstDay
 
         // Products.
         let categories = CRMWorld.categories
@@ -165,7 +165,7 @@ public struct CRMGenerator {
             w.text(CRMWorld.segments[c.segment].name); w.comma()
             w.text(CRMWorld.tiers[c.tier].name); w.comma()
             w.text(CRMWorld.ageBands[c.age].name); w.comma()
-            w.text(Calendar.isoDate(firstDay + c.signup)); w.newline()
+            w.text(CivilDate.isoDate(firstDay + c.signup)); w.newline()
         }
         try output.begin("customers.csv")
         try output.write(w.bytes)
@@ -206,8 +206,8 @@ public struct CRMGenerator {
         // Orders per day: season x weekday x growth, with peaks on 11-11 and before Christmas.
         var dayWeights: [Double] = []
         for d in 0..<dayCount {
-            let (y, m, day) = Calendar.civil(firstDay + d)
-            var weight = CRMWorld.monthWeight[m - 1] * CRMWorld.weekdayWeight[Calendar.weekday(firstDay + d)]
+            let (y, m, day) = CivilDate.civil(firstDay + d)
+            var weight = CRMWorld.monthWeight[m - 1] * CRMWorld.weekdayWeight[CivilDate.weekday(firstDay + d)]
             weight *= 1 + 0.15 * Double(y - CRMWorld.firstYear)
             if m == 11 && day == 11 { weight *= 2.5 }
             if m == 12 && day >= 18 && day <= 24 { weight *= 1.5 }
@@ -223,13 +223,13 @@ public struct CRMGenerator {
             d += 1
         }
         let customerCumulative = cumulative(customers.map(\.weight))
-        let dateBytes = (0..<dayCount).map { Array(Calendar.isoDate(firstDay + $0).utf8) }
+        let dateBytes = (0..<dayCount).map { Array(CivilDate.isoDate(firstDay + $0).utf8) }
 
         try output.begin("sales.csv")
         var w = ByteWriter(capacity: 1 << 21)
         w.raw(Array("date,customer_id,product_id,channel_id,quantity,price,discount,revenue,cost\n".utf8))
         for day in 0..<dayCount {
-            let (_, month, _) = Calendar.civil(firstDay + day)
+            let (_, month, _) = CivilDate.civil(firstDay + day)
             for _ in 0..<perDay[day] {
                 // A customer active on this day, by spend propensity.
                 var ci = random.pick(cumulative: customerCumulative)

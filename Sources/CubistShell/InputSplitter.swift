@@ -1,3 +1,6 @@
+import CubistCore
+import CubistSyntax
+
 /// One piece of input: a statement (ending at `;`) or a dot command (ending at the line end),
 /// with the position of its first character in its file.
 public struct InputPiece: Sendable, Equatable {
@@ -16,116 +19,52 @@ public struct InputPiece: Sendable, Equatable {
     public var column: Int
 }
 
-/// Splits text into statements and dot commands, respecting quotes and comments, and
-/// keeping each piece's line and column so errors point into the file.
+/// Splits text into statements and dot commands with the language's own lexer, so quotes
+/// and comments follow exactly the rules statements are parsed by; each piece keeps its
+/// line and column so errors point into the file.
 public struct InputSplitter {
     /// Splits complete text. A trailing statement without `;` is returned too (`complete` false).
     public static func split(_ text: String) -> (pieces: [InputPiece], incomplete: InputPiece?) {
+        let bytes = Array(text.utf8)
         var pieces: [InputPiece] = []
-        let scalars = Array(text.unicodeScalars)
-        var i = 0
-        var line = 1, column = 1
-        var start: (index: Int, line: Int, column: Int)?
-        var current = String.UnicodeScalarView()
-
-        func advance() {
-            if scalars[i] == "\n" { line += 1; column = 1 } else { column += 1 }
-            i += 1
-        }
-        while i < scalars.count {
-            let c = scalars[i]
-            if start == nil {
-                if c == " " || c == "\t" || c == "\n" || c == "\r" { advance(); continue }
-                // Comments between statements belong to none, so a dot command on the next
-                // line is still at the start of its line.
-                if c == "-", i + 1 < scalars.count, scalars[i + 1] == "-" {
-                    while i < scalars.count, scalars[i] != "\n" { advance() }
-                    continue
-                }
-                if c == "/", i + 1 < scalars.count, scalars[i + 1] == "*",
-                   let close = (i + 2..<max(i + 2, scalars.count - 1)).first(where: { scalars[$0] == "*" && scalars[$0 + 1] == "/" }) {
-                    while i < close + 2 { advance() }
-                    continue
-                }
-                if c == "." {
-                    // A dot command runs to the end of the line.
-                    let (l, col) = (line, column)
-                    var text = String.UnicodeScalarView()
-                    while i < scalars.count, scalars[i] != "\n" {
-                        text.append(scalars[i])
-                        advance()
-                    }
-                    pieces.append(InputPiece(kind: .dotCommand, text: String(text).trimmingTrailingSpace(), line: l, column: col))
-                    continue
-                }
-                start = (i, line, column)
-                current = String.UnicodeScalarView()
-            }
-            if c == "'" || c == "\"" {
-                current.append(c)
-                advance()
-                while i < scalars.count {
-                    let d = scalars[i]
-                    current.append(d)
-                    advance()
-                    if d == c { break }
-                }
-                continue
-            }
-            if c == "-", i + 1 < scalars.count, scalars[i + 1] == "-" {
-                while i < scalars.count, scalars[i] != "\n" { current.append(scalars[i]); advance() }
-                continue
-            }
-            if c == "/", i + 1 < scalars.count, scalars[i + 1] == "*" {
-                current.append(c); advance()
-                current.append(scalars[i]); advance()
-                while i < scalars.count {
-                    if scalars[i] == "*", i + 1 < scalars.count, scalars[i + 1] == "/" {
-                        current.append("*"); advance()
-                        current.append("/"); advance()
-                        break
-                    }
-                    current.append(scalars[i]); advance()
-                }
-                continue
-            }
-            if c == ";" {
+        func slice(_ from: Int, _ to: Int) -> String { String(decoding: bytes[from..<to], as: UTF8.self) }
+        // The lexer restarts after each dot command, which runs to its line's end whatever
+        // it holds; `base` is where the current lexer's text starts.
+        var base = 0
+        var lexer = Lexer(text)
+        var start: (offset: Int, location: SourceLocation)?
+        while true {
+            let token = lexer.next()
+            let offset = base + token.range.start
+            switch token.kind {
+            case .end:
+                guard let s = start else { return (pieces, nil) }
+                return (pieces, InputPiece(kind: .statement, text: slice(s.offset, bytes.count), line: s.location.line, column: s.location.column))
+            case .symbol(";"):
                 if let s = start {
-                    pieces.append(InputPiece(kind: .statement, text: String(current), line: s.line, column: s.column))
+                    pieces.append(InputPiece(kind: .statement, text: slice(s.offset, offset), line: s.location.line, column: s.location.column))
                 }
                 start = nil
-                advance()
-                continue
+            case .symbol(".") where start == nil:
+                // A dot command runs to the end of the line.
+                var end = offset
+                while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
+                pieces.append(InputPiece(kind: .dotCommand, text: slice(offset, end).trimmingTrailingSpace(),
+                                         line: token.range.location.line, column: token.range.location.column))
+                base = min(bytes.count, end + 1)
+                lexer = Lexer(slice(base, bytes.count), line: token.range.location.line + 1, column: 1)
+            default:
+                if start == nil { start = (offset, token.range.location) }
             }
-            current.append(c)
-            advance()
         }
-        var incomplete: InputPiece?
-        if let s = start {
-            let text = String(current)
-            if !text.isOnlyCommentsAndSpace {
-                incomplete = InputPiece(kind: .statement, text: text, line: s.line, column: s.column)
-            }
-        }
-        return (pieces, incomplete)
     }
 }
 
 extension String {
-    /// True when the text holds nothing but white space and comments.
+    /// True when the text holds nothing but white space and comments (as the lexer reads them).
     var isOnlyCommentsAndSpace: Bool {
-        var rest = Substring(self)
-        while !rest.isEmpty {
-            if let first = rest.first, first.isWhitespace {
-                rest = rest.dropFirst()
-            } else if rest.hasPrefix("--") {
-                rest = rest.drop { $0 != "\n" }
-            } else if rest.hasPrefix("/*"), let end = rest.range(of: "*/") {
-                rest = rest[end.upperBound...]
-            } else {
-                return false
-            }
-        }
-        return true
+        var lexer = Lexer(self)
+        if case .end = lexer.next().kind { return true }
+        return false
     }
 }

@@ -126,23 +126,23 @@ private func csvError(_ text: String) -> Diagnostic? {
     }
 
     @Test func calendarRoundTripsEveryDayOfFourCenturies() {
-        var previousWeekday = Calendar.weekday(Calendar.dayNumber(year: 1899, month: 12, day: 31))
+        var previousWeekday = CivilDate.weekday(CivilDate.dayNumber(year: 1899, month: 12, day: 31))
         var previous = (1899, 12, 31)
         var mismatches = 0
-        for day in Calendar.dayNumber(year: 1900, month: 1, day: 1)...Calendar.dayNumber(year: 2300, month: 12, day: 31) {
-            let (y, m, d) = Calendar.civil(day)
-            if Calendar.dayNumber(year: y, month: m, day: d) != day { mismatches += 1 }
+        for day in CivilDate.dayNumber(year: 1900, month: 1, day: 1)...CivilDate.dayNumber(year: 2300, month: 12, day: 31) {
+            let (y, m, d) = CivilDate.civil(day)
+            if CivilDate.dayNumber(year: y, month: m, day: d) != day { mismatches += 1 }
             // The next civil day: same month, next month, or next year.
-            let expected = previous.2 < Calendar.daysInMonth(year: previous.0, month: previous.1) ? (previous.0, previous.1, previous.2 + 1)
+            let expected = previous.2 < CivilDate.daysInMonth(year: previous.0, month: previous.1) ? (previous.0, previous.1, previous.2 + 1)
                 : previous.1 < 12 ? (previous.0, previous.1 + 1, 1) : (previous.0 + 1, 1, 1)
             if expected != (y, m, d) { mismatches += 1 }
-            let weekday = Calendar.weekday(day)
+            let weekday = CivilDate.weekday(day)
             if weekday != (previousWeekday + 1) % 7 { mismatches += 1 }
             previousWeekday = weekday
             previous = (y, m, d)
         }
         #expect(mismatches == 0)
-        #expect(Calendar.weekday(Calendar.dayNumber(year: 2024, month: 3, day: 15)) == 4)  // a Friday
-        #expect(Calendar.isoDate(Calendar.dayNumber(year: 2000, month: 2, day: 29)) == "2000-02-29")
+        #expect(CivilDate.weekday(CivilDate.dayNumber(year: 2024, month: 3, day: 15)) == 4)  // a Friday
+        #expect(CivilDate.isoDate(CivilDate.dayNumber(year: 2000, month: 2, day: 29)) == "2000-02-29")
     }
 }

@@ -126,8 +126,8 @@ import Testing
           "measures": [ { "name": "rows", "aggregate": "count" } ] }
         """
         var csv = "date,v\n"
-        let first = Calendar.dayNumber(year: 2024, month: 1, day: 1)
-        for i in 0..<100_000 { csv += Calendar.isoDate(first + i / 1000) + ",\(i % 7)\n" }
+        let first = CivilDate.dayNumber(year: 2024, month: 1, day: 1)
+        for i in 0..<100_000 { csv += CivilDate.isoDate(first + i / 1000) + ",\(i % 7)\n" }
         let cube = try loadCube(["cube.json": model, "f.csv": csv])
         let codes = cube.facts.dimensionCodes[0]
         #expect(codes.chunkCount == 2)

@@ -127,13 +127,13 @@ public enum FieldParser {
             return value
         }
         guard let y = digits(0, 4), let m = digits(5, 7), let d = digits(8, 10) else { return .invalid }
-        guard y >= 1, m >= 1, m <= 12, d >= 1, d <= Calendar.daysInMonth(year: y, month: m) else { return .noSuchDay }
-        return .day(Int32(Calendar.dayNumber(year: y, month: m, day: d)))
+        guard y >= 1, m >= 1, m <= 12, d >= 1, d <= CivilDate.daysInMonth(year: y, month: m) else { return .noSuchDay }
+        return .day(Int32(CivilDate.dayNumber(year: y, month: m, day: d)))
     }
 }
 
 /// Proleptic Gregorian calendar arithmetic on day numbers (days since 1970-01-01).
-public enum Calendar {
+public enum CivilDate {
     /// Whether `year` is a leap year.
     public static func isLeap(_ year: Int) -> Bool { (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 }
 

@@ -155,10 +155,10 @@ extension ByteInterner {
 /// years, levels year > quarter > month > day, attribute weekday.
 enum TimeDimensionBuilder {
     static func build(name: String, column: String, minimumDay: Int32, maximumDay: Int32) -> Dimension {
-        let firstYear = Calendar.civil(Int(minimumDay)).year
-        let lastYear = Calendar.civil(Int(maximumDay)).year
-        let firstDay = Calendar.dayNumber(year: firstYear, month: 1, day: 1)
-        let lastDay = Calendar.dayNumber(year: lastYear, month: 12, day: 31)
+        let firstYear = CivilDate.civil(Int(minimumDay)).year
+        let lastYear = CivilDate.civil(Int(maximumDay)).year
+        let firstDay = CivilDate.dayNumber(year: firstYear, month: 1, day: 1)
+        let lastDay = CivilDate.dayNumber(year: lastYear, month: 12, day: 31)
         let years = (firstYear...lastYear).map { String($0) }
         var quarters: [String] = [], quarterParents: [Int32] = []
         var months: [String] = [], monthParents: [Int32] = []
@@ -168,17 +168,17 @@ enum TimeDimensionBuilder {
                 quarterParents.append(Int32(y))
             }
             for m in 1...12 {
-                months.append("\(year)-\(Calendar.pad(m, 2))")
+                months.append("\(year)-\(CivilDate.pad(m, 2))")
                 monthParents.append(Int32(y * 4 + (m - 1) / 3))
             }
         }
         var days: [String] = [], dayParents: [Int32] = [], weekdays: [Int32] = []
         days.reserveCapacity(lastDay - firstDay + 1)
         for d in firstDay...lastDay {
-            let (y, m, _) = Calendar.civil(d)
-            days.append(Calendar.isoDate(d))
+            let (y, m, _) = CivilDate.civil(d)
+            days.append(CivilDate.isoDate(d))
             dayParents.append(Int32((y - firstYear) * 12 + m - 1))
-            weekdays.append(Int32(Calendar.weekday(d)))
+            weekdays.append(Int32(CivilDate.weekday(d)))
         }
         let levels = [
             Level(name: "year", column: nil, keyColumn: nil, members: years, parents: [], order: .chronological),

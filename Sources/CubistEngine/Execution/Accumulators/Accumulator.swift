@@ -1,0 +1,66 @@
+import CubistStore
+import CubistSyntax
+
+/// The fact rows of one slice that passed WHERE, with the group of each. The buffers belong
+/// to the scan and are reused for the next slice.
+struct Batch {
+    /// The rows, ascending; empty when `range` gives them.
+    let rows: UnsafeBufferPointer<Int32>
+    /// `groups[i]` is the group of `rows[i]`.
+    let groups: UnsafeBufferPointer<Int32>
+    /// When the rows are exactly this contiguous range (no row was filtered out), so kernels
+    /// can stream the columns instead of gathering.
+    let range: Range<Int>?
+    /// When every row is in group 0 (no grouping levels).
+    let single: Bool
+
+    var count: Int { range?.count ?? rows.count }
+
+    /// The rows as an array, for the general (slower) paths.
+    var rowArray: [Int32] { range.map { $0.map { Int32($0) } } ?? Array(rows) }
+}
+
+/// Per-group state of one aggregate, updated a batch of (row, group) pairs at a time and
+/// reducible into a coarser grouping (roll-ups, totals, shares of a parent, crosstab margins).
+protocol Accumulator: AnyObject {
+    /// Makes room for `groups` groups.
+    func resize(_ groups: Int)
+    /// Adds a batch of rows.
+    func update(_ batch: Batch) throws(RowOverflow)
+    /// Called once when the scan that fills this accumulator ends, before any merge.
+    func finish()
+    /// Bytes the state of `groups` groups takes (an estimate, for `memory_limit`).
+    func bytes(groups: Int) -> Int
+    /// A new accumulator over `count` groups where group `g` of this one merges into
+    /// `map[g]` (or nowhere when `map[g]` is negative).
+    func reduced(map: [Int32], count: Int) -> Accumulator
+    /// The result for group `g`.
+    func value(_ g: Int, _ part: SlotPart) -> Value
+    /// Adds another accumulator of the same kind (a worker's partial state): its group `g`
+    /// goes into this one's group `map[g]` (this one already resized to hold them).
+    func absorb(_ other: Accumulator, map: [Int32])
+}
+
+extension Accumulator {
+    func finish() {}
+}
+
+/// Creates the accumulator for an aggregate.
+func makeAccumulator(_ kind: AggregateKind, cube: Cube, distinctBudget: Int) -> Accumulator {
+    let facts = cube.facts
+    switch kind {
+    case .countRows: return CountAccumulator()
+    case .sum(let e):
+        if let s = e.scale(in: facts) { return ExactSumAccumulator(expr: e, scale: s, facts: facts) }
+        return DoubleSumAccumulator(expr: e, facts: facts)
+    case .min(let e): return ExtremeAccumulator(expr: e, facts: facts, isMax: false)
+    case .max(let e): return ExtremeAccumulator(expr: e, facts: facts, isMax: true)
+    case .distinctMembers(let level):
+        return DistinctAccumulator(source: .member(facts.dimensionCodes[level.dimension], level.isLeaf(in: cube) ? nil : level.leafMap(in: cube),
+                                                   memberCount: level.level(in: cube).count), facts: facts, budget: distinctBudget)
+    case .distinctValues(let c): return DistinctAccumulator(source: .column(c), facts: facts, budget: distinctBudget)
+    case .member(let level, let last):
+        return MemberAccumulator(codes: facts.dimensionCodes[level.dimension], map: level.isLeaf(in: cube) ? nil : level.leafMap(in: cube),
+                                 labels: level.level(in: cube).members, last: last)
+    }
+}

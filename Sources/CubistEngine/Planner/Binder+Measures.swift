@@ -1,0 +1,231 @@
+import CubistCore
+import CubistStore
+import CubistSyntax
+
+extension Binder {
+    // MARK: measure expressions
+
+    /// Binds an expression over measures; returns it with the format its result is shown in.
+    mutating func measure(_ e: Expr, context: String, insideAnalytic: Bool = false) throws(QueryError) -> (MeasureExpr, MeasureFormat?) {
+        switch e {
+        case .number(let n, let r):
+            return (.constant(try Binder.number(n, at: r)), nil)
+        case .string(_, let r):
+            throw QueryError("text is not a measure", at: r, help: "compare members in WHERE, e.g. WHERE customer.region = 'Seoul'")
+        case .parameter(let p, let r):
+            let text = try Names.parameter(p, parameters, at: r)
+            guard let d = FieldParser.decimal(of: text.trimmingSpaces) else {
+                throw QueryError("parameter $\(p) is '\(text)', not a number", at: r)
+            }
+            return (.constant(.exact(Int128(d.mantissa), scale: d.scale)), nil)
+        case .name(let path, let r):
+            let written = path.joined(separator: ".")
+            if path.count == 1, let m = names.measure(path[0]) { return (try modelMeasure(m, at: r), m.format) }
+            if (try names.level(path, at: r)) != nil {
+                let where_ = context == "HAVING" ? "WHERE" : "BY"
+                throw QueryError("'\(written)' is a level, not a measure", at: r,
+                                 help: context == "HAVING" ? "filter members in \(where_)" : "group on it with BY \(written), or count it with count(distinct \(written))")
+            }
+            if path.count == 1, names.numericColumn(path[0]) != nil {
+                throw QueryError("'\(written)' is a fact column, not a measure", at: r, help: "aggregate it, e.g. sum(\(written))")
+            }
+            throw QueryError("unknown measure '\(written)'", at: r, help: names.suggestion(for: written, levelsOnly: false))
+        case .negate(let x, _):
+            let (m, f) = try measure(x, context: context, insideAnalytic: insideAnalytic)
+            return (.negate(m), f)
+        case .binary(let op, let l, let r, _):
+            let (a, fa) = try measure(l, context: context, insideAnalytic: insideAnalytic)
+            let (b, fb) = try measure(r, context: context, insideAnalytic: insideAnalytic)
+            var format: MeasureFormat?
+            if op == .add || op == .subtract { format = fa == fb ? fa : (fa ?? fb) }
+            if op == .multiply || op == .divide, case .constant = b { format = fa == .percent ? nil : fa }
+            return (.binary(op, a, b), format)
+        case .call(let name, let args, let distinct, let star, let r):
+            if Binder.aggregateFunctions.contains(name) {
+                return try aggregateCall(name, args, distinct: distinct, star: star, at: r)
+            }
+            if Binder.analyticFunctions.contains(name) {
+                if insideAnalytic {
+                    throw QueryError("\(name)() cannot be nested inside another analytic function", at: r)
+                }
+                return try analyticCall(name, args, distinct: distinct, star: star, at: r, context: context)
+            }
+            throw QueryError("unknown function '\(name)'", at: r,
+                             help: Suggestions.didYouMean(name, in: FunctionRegistry.names)
+                                ?? "functions: " + FunctionRegistry.names.joined(separator: ", "))
+        }
+    }
+
+    static func number(_ text: String, at range: SourceRange) throws(QueryError) -> Value {
+        if let d = FieldParser.decimal(of: text) { return .exact(Int128(d.mantissa), scale: d.scale) }
+        if let x = Double(text), x.isFinite { return .double(x) }
+        throw QueryError("number \(text) is out of range", at: range)
+    }
+
+    mutating func modelMeasure(_ m: Measure, at range: SourceRange) throws(QueryError) -> MeasureExpr {
+        switch m.definition {
+        case .expression(let e):
+            let key = m.name.lowercased()
+            if binding.contains(key) {
+                throw QueryError("measure '\(m.name)' refers to itself (\((binding + [key]).joined(separator: " -> ")))", at: range,
+                                 help: "define it from other measures")
+            }
+            binding.append(key)
+            defer { binding.removeLast() }
+            return try measure(e, context: "measure '\(m.name)'").0
+        case .aggregate(let agg, let input):
+            switch input {
+            case .rows:
+                return .slot(slot(.countRows), .value)
+            case .column(let c):
+                guard let i = names.numericColumn(c) else { throw QueryError("measure '\(m.name)' refers to a missing column '\(c)'", at: range) }
+                return aggregate(agg, .column(i))
+            case .row(let e):
+                return aggregate(agg, try rowExpr(e))
+            case .dimension(let d):
+                guard let di = cube.dimensions.firstIndex(where: { $0.name == d }) else { throw QueryError("measure '\(m.name)' refers to a missing dimension", at: range) }
+                let leaf = LevelRef(dimension: di, index: cube.dimensions[di].levels.count - 1, isAttribute: false)
+                return agg == .count ? .slot(slot(.countRows), .value) : .slot(slot(.distinctMembers(leaf)), .value)
+            case .level(let d, let l):
+                guard let level = try names.level([d, l], at: range) else { throw QueryError("measure '\(m.name)' refers to a missing level", at: range) }
+                return agg == .count ? .slot(slot(.countRows), .value) : .slot(slot(.distinctMembers(level)), .value)
+            }
+        }
+    }
+
+    mutating func aggregate(_ agg: Aggregate, _ x: RowExpr) -> MeasureExpr {
+        switch agg {
+        case .sum: return .slot(slot(.sum(x)), .sum)
+        case .avg: return .slot(slot(.sum(x)), .average)
+        case .count: return .slot(slot(.sum(x)), .count)
+        case .min: return .slot(slot(.min(x)), .value)
+        case .max: return .slot(slot(.max(x)), .value)
+        case .countDistinct:
+            if case .column(let c) = x { return .slot(slot(.distinctValues(c)), .value) }
+            return .slot(slot(.sum(x)), .count)
+        }
+    }
+
+    mutating func aggregateCall(_ name: String, _ args: [Expr], distinct: Bool, star: Bool, at r: SourceRange) throws(QueryError) -> (MeasureExpr, MeasureFormat?) {
+        if star {
+            guard name == "count" else { throw QueryError("only count takes *", at: r, help: "write count(*) or \(name)(column)") }
+            return (.slot(slot(.countRows), .value), .integer)
+        }
+        guard args.count == 1 else {
+            throw QueryError("\(name)() takes one argument, found \(args.count)", at: r)
+        }
+        let arg = args[0]
+        if case .name(let path, let nr) = arg, path.count > 1 || names.numericColumn(path[0]) == nil,
+           let level = try names.level(path, at: nr) {
+            switch (name, distinct) {
+            case ("count", true): return (.slot(slot(.distinctMembers(level)), .value), .integer)
+            case ("min", _), ("max", _): return (.slot(slot(.member(level, last: name == "max")), .value), nil)
+            case ("count", false):
+                throw QueryError("count(\(arg)) counts rows, not members", at: r, help: "write count(distinct \(arg)) for the number of members")
+            default:
+                throw QueryError("\(name)() of a level has no meaning", at: r, help: "use min/max(level) for the first/last member, count(distinct level) for how many")
+            }
+        }
+        if distinct {
+            guard name == "count" else { throw QueryError("DISTINCT is only for count", at: r) }
+            if case .name(let path, _) = arg, path.count == 1 {
+                if let c = names.numericColumn(path[0]) { return (.slot(slot(.distinctValues(c)), .value), .integer) }
+                if let d = cube.dimensions.firstIndex(where: { dimension in
+                    if case .table(_, let key) = dimension.source { return key.caseInsensitiveEquals(path[0]) }
+                    return false
+                }) {
+                    let leaf = LevelRef(dimension: d, index: cube.dimensions[d].levels.count - 1, isAttribute: false)
+                    return (.slot(slot(.distinctMembers(leaf)), .value), .integer)
+                }
+            }
+            throw QueryError("count(distinct ...) takes a level or a numeric fact column", at: arg.range, help: "e.g. count(distinct customer.customer)")
+        }
+        let x = try rowExpr(arg)
+        switch name {
+        case "sum": return (aggregate(.sum, x), nil)
+        case "avg": return (aggregate(.avg, x), nil)
+        case "min": return (aggregate(.min, x), nil)
+        case "max": return (aggregate(.max, x), nil)
+        default: return (aggregate(.count, x), .integer)
+        }
+    }
+
+    mutating func analyticCall(_ name: String, _ args: [Expr], distinct: Bool, star: Bool, at r: SourceRange, context: String) throws(QueryError) -> (MeasureExpr, MeasureFormat?) {
+        let kind = AnalyticKind(rawValue: name) ?? .share
+        let arity = FunctionRegistry.function(named: name)?.arguments ?? 1...1
+        guard !star, !distinct, arity.contains(args.count) else {
+            throw QueryError("\(name)() takes \(kind == .share ? "a measure and optionally a level" : "one measure")", at: r,
+                             help: kind == .share ? "e.g. share(revenue) or share(revenue, customer.region)" : "e.g. \(name)(revenue)")
+        }
+        let (m, format) = try measure(args[0], context: context, insideAnalytic: true)
+        var level: LevelRef?
+        if args.count == 2 { level = try names.requireLevel(args[1], role: "share()") }
+        analyticCalls.append((kind, level, r))
+        let result = MeasureExpr.analytic(kind, m, level: kind == .share ? level : nil)
+        switch FunctionRegistry.function(named: name)?.format ?? .argument {
+        case .percent: return (result, .percent)
+        case .integer: return (result, .integer)
+        case .argument: return (result, format)
+        }
+    }
+
+    /// Every analytic function has what it needs in the grouping levels; errors point at the call.
+    func checkAnalytics(_ s: SelectStatement) throws(QueryError) {
+        for call in analyticCalls {
+            if [.prev, .growth, .yoy, .running].contains(call.kind), Binder.timeKey(plan, cube) == nil {
+                throw QueryError("\(call.kind.rawValue)() needs a time level (year, quarter, month or day) in BY or ACROSS", at: call.range,
+                                 help: "add BY time.month, for example")
+            }
+            if let level = call.level, Binder.parentPosition(of: level, plan, cube) == nil {
+                throw QueryError("share(m, \(level.qualifiedName(in: cube))) needs a level of \(cube.dimensions[level.dimension].name) at or below \(level.level(in: cube).name) in BY",
+                                 at: call.range, help: "add BY \(level.qualifiedName(in: cube)) or a finer level of it")
+            }
+        }
+    }
+
+    /// The position of the finest time hierarchy level among the grouping levels.
+    static func timeKey(_ plan: BoundQuery, _ cube: Cube) -> Int? {
+        LevelRef.finestTime(in: plan.levels, cube)
+    }
+
+    /// The position of the grouping level that `level` is an ancestor (or self) of.
+    static func parentPosition(of level: LevelRef, _ plan: BoundQuery, _ cube: Cube) -> Int? {
+        plan.levels.firstIndex { $0.rollsUp(to: level) }
+    }
+
+    // MARK: row-level arithmetic
+
+    func rowExpr(_ e: Expr) throws(QueryError) -> RowExpr {
+        switch e {
+        case .number(let n, let r):
+            switch try Binder.number(n, at: r) {
+            case .exact(let m, let s): return .constant(Int64(m), scale: s)
+            case .double(let d): return .doubleConstant(d)
+            default: throw QueryError("bad number", at: r)
+            }
+        case .parameter(let p, let r):
+            let text = try Names.parameter(p, parameters, at: r)
+            guard let d = FieldParser.decimal(of: text.trimmingSpaces) else { throw QueryError("parameter $\(p) is '\(text)', not a number", at: r) }
+            return .constant(d.mantissa, scale: d.scale)
+        case .string(_, let r):
+            throw QueryError("text cannot take part in arithmetic", at: r)
+        case .name(let path, let r):
+            let written = path.joined(separator: ".")
+            if path.count == 1, let c = names.numericColumn(path[0]) { return .column(c) }
+            if path.count == 1, names.measure(path[0]) != nil {
+                throw QueryError("'\(written)' is a measure; aggregates take fact columns", at: r,
+                                 help: "use \(written) on its own, outside the aggregate")
+            }
+            if (try names.level(path, at: r)) != nil {
+                throw QueryError("'\(written)' is a level; row arithmetic takes numeric fact columns", at: r)
+            }
+            throw QueryError("unknown fact column '\(written)'", at: r,
+                             help: Suggestions.didYouMean(written, in: cube.facts.numericColumns.map(\.name))
+                                ?? "numeric fact columns: " + cube.facts.numericColumns.map(\.name).joined(separator: ", "))
+        case .negate(let x, _): return .negate(try rowExpr(x))
+        case .binary(let op, let l, let r, _): return .binary(op, try rowExpr(l), try rowExpr(r))
+        case .call(let name, _, _, _, let r):
+            throw QueryError("\(name)() cannot be used inside an aggregate", at: r, help: "aggregates take fact columns and arithmetic on them")
+        }
+    }
+}
