@@ -1,4 +1,5 @@
 import CubistCore
+import CubistEngine
 import CubistSyntax
 import CubistFormats
 import Foundation
@@ -47,12 +48,12 @@ extension Session {
                 throw located(piece, file: file, sourceText: sourceText, offset: piece.text.count - dim.count, span: dim.count,
                               "unknown dimension '\(dim)'", help: Suggestions.didYouMean(dim, in: names) ?? "the dimensions are: \(names.joined(separator: ", "))")
             }
-            output.write(Session.schemaText(cube, dimension: arguments.first) + "\n")
+            output.write(Session.schemaText(cube, dimension: arguments.first, sessionMeasures: sessionMeasures) + "\n")
         case ".cubes":
             try noArguments(arguments, name, piece, file, sourceText)
-            for c in loaded {
-                output.write("\(c.name)  (\(grouped(c.facts.rowCount)) facts, from \(c.origin))\(c.name == cube.name && loaded.count > 1 ? "  [current]" : "")\n")
-            }
+            // The SHOW CUBES table, drawn for people whatever the output mode.
+            let table = (try? Catalog.answer(.cubes, engine: QueryEngine(cube: cube, sessionMeasures: sessionMeasures), cubes: loaded))
+            if let table { output.write(Renderer.render(table, as: .table).components(separatedBy: "\n").dropLast(2).joined(separator: "\n") + "\n") }
         case ".timer":
             guard arguments.count == 1, let value = ["on": true, "off": false][arguments[0].lowercased()] else {
                 throw located(piece, file: file, sourceText: sourceText, offset: min(piece.text.count, name.count + 1),
@@ -172,8 +173,9 @@ extension Session {
         return lines.joined(separator: "\n")
     }
 
-    /// The `.schema` report: dimensions with hierarchy and attributes, then measures.
-    public static func schemaText(_ cube: Cube, dimension only: String? = nil) -> String {
+    /// The `.schema` report: dimensions with hierarchy and attributes, then the measures as
+    /// SHOW MEASURES lists them (session measures too).
+    public static func schemaText(_ cube: Cube, dimension only: String? = nil, sessionMeasures: [Measure] = []) -> String {
         var lines: [String] = []
         for d in cube.dimensions where only == nil || d.name.caseInsensitiveEquals(only!) {
             let kind: String
@@ -188,10 +190,10 @@ extension Session {
                 lines.append("  attributes: " + d.attributes.map { "\($0.name) (\(grouped($0.count)))" }.joined(separator: ", "))
             }
         }
-        if only == nil {
+        if only == nil, let measures = try? Catalog.answer(.measures, engine: QueryEngine(cube: cube, sessionMeasures: sessionMeasures)) {
             lines.append("measures:")
-            var table = TextTable(["name", "definition", "format"])
-            for m in cube.measures { table.add([m.name, m.source, m.format?.rawValue ?? ""]) }
+            var table = TextTable(measures.columns.map(\.name))
+            for row in measures.rows { table.add(row.map(\.description)) }
             lines.append(table.rendered().split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
         }
         return lines.joined(separator: "\n")

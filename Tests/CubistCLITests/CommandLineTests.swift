@@ -107,7 +107,7 @@ func temporaryDirectory() throws -> String {
     @Test func continueOnErrorRunsTheRest() throws {
         let run = try cubist(["--continue-on-error", "-c", ".nope", "-c", ".cubes"])
         #expect(run.status == 1)
-        #expect(run.stdout == "sales  (100,000 facts, from built-in sample (datasets/crm))\n")
+        #expect(run.stdout.hasSuffix("sales  100,000           4         7  built-in sample (datasets/crm)  yes\n"))
     }
 
     @Test func badSourceAndBadUsageExitWithTwo() throws {
@@ -152,7 +152,7 @@ func temporaryDirectory() throws -> String {
         for source in [directory + "/crm", directory + "/crm/cube.json"] {
             let run = try cubist([source, "-c", ".cubes"])
             #expect(run.status == 0)
-            #expect(run.stdout == "sales  (5,000 facts, from \(source))\n")
+            #expect(run.stdout.contains("sales  5,000           4         7  \(source)"))
         }
         // Break one key and the load fails with the file, line and column.
         let sales = directory + "/crm/sales.csv"
@@ -175,7 +175,7 @@ func temporaryDirectory() throws -> String {
         #expect(run.status == 0)
         #expect(run.stdout.contains("dimension day (time, from column day)\n  levels: year (1) > quarter (4) > month (12) > day (366)"))
         #expect(run.stdout.contains("dimension store (columns of the fact file)\n  levels: store (2)"))
-        #expect(run.stdout.contains("  amount  sum(amount)\n  rows    count(*)     integer"))
+        #expect(run.stdout.contains("  amount   sum        sum(amount)           model\n  rows     count      count(*)     integer  model"))
     }
 
     @Test func saveThenOpenTheSnapshotAndLoadIt() throws {

@@ -43,6 +43,9 @@ import Testing
                 switch r.kind {
                 case .statementOK:
                     #expect(actual.ok, "\(place): the statement failed:\n\(actual.output.joined(separator: "\n"))")
+                    if let expected = r.expected {
+                        #expect(actual.output == expected, "\(place): the output differs:\n\(actual.output.joined(separator: "\n"))")
+                    }
                 case .statementError:
                     #expect(!actual.ok, "\(place): the statement was expected to fail but ran:\n\(actual.output.joined(separator: "\n"))")
                     guard let expected = r.expected else { continue }
