@@ -1,11 +1,15 @@
+import CubistCore
 import Foundation
 
 /// An error or warning about user input, located in a file (or `<command>`, `<stdin>`).
 ///
-/// Every layer reports bad input this way; the shell renders it as
+/// Every layer reports bad input with this one type: the lexer and parser, the binder and
+/// engine (errors and warnings at a range of the statement), the store (at a line and
+/// column of a model or CSV file), and the shell. A statement's diagnostic knows its range;
+/// the shell adds the file and source line once (`located(in:)`) and renders it as
 /// `FILE:LINE:COL: error: MESSAGE`, the source line in a gutter, a caret under the token,
 /// and an optional `help:` line with a suggestion.
-public struct Diagnostic: Error, Sendable, Equatable, CustomStringConvertible {
+public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
     /// How serious a diagnostic is.
     public enum Severity: String, Sendable {
         case error
@@ -26,6 +30,9 @@ public struct Diagnostic: Error, Sendable, Equatable, CustomStringConvertible {
     public var sourceLine: String?
     /// How many characters the caret marker spans (at least 1).
     public var span: Int
+    /// Where in a statement's text, for diagnostics of statements (byte offsets and the
+    /// line and column of the start).
+    public var range: SourceRange?
 
     /// Creates a diagnostic.
     public init(_ severity: Severity = .error, file: String, location: SourceLocation? = nil, message: String,
@@ -37,6 +44,33 @@ public struct Diagnostic: Error, Sendable, Equatable, CustomStringConvertible {
         self.help = help
         self.sourceLine = sourceLine
         self.span = max(1, span)
+    }
+
+    /// An error (or warning) about a range of a statement; the shell adds the file and line.
+    public init(_ message: String, at range: SourceRange, help: String? = nil, severity: Severity = .error) {
+        self.init(severity, file: "", location: range.location, message: message, help: help)
+        self.range = range
+    }
+
+    /// A warning about a range of a statement.
+    public static func warning(_ message: String, at range: SourceRange, help: String? = nil) -> Diagnostic {
+        Diagnostic(message, at: range, help: help, severity: .warning)
+    }
+
+    /// The diagnostic placed in its source: the file, the source line under the message,
+    /// and a caret spanning the range's first line. `at` moves it to another range (a
+    /// navigation statement that re-ran a view). A diagnostic that already names its file
+    /// (from the store) is returned as it is.
+    public func located(file: String, text: String, pieceText: String, at override: SourceRange? = nil) -> Diagnostic {
+        guard self.file.isEmpty, let range = override ?? self.range else { return self }
+        let bytes = Array(pieceText.utf8)
+        let start = min(max(0, range.start), bytes.count), end = min(max(start, range.end), bytes.count)
+        let covered = String(decoding: bytes[start..<end], as: UTF8.self)
+        let span = covered.prefix { $0 != "\n" }.unicodeScalars.count
+        var out = Diagnostic(severity, file: file, location: range.location, message: message, help: help,
+                             sourceLine: SourceText.line(range.location.line, of: text), span: max(1, span))
+        out.range = range
+        return out
     }
 
     /// An error at `location` of a text given line by line; the line is shown with a caret.

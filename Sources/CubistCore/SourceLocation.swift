@@ -1,3 +1,4 @@
+import CubistCore
 /// A position in a source text: a query, a model file or a CSV file.
 ///
 /// Lines and columns are 1-based; the column counts Unicode scalars from the start of the
@@ -15,6 +16,23 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(line):\(column)" }
+}
+
+/// A half-open range of a source text, with the location of its first character.
+public struct SourceRange: Sendable, Hashable {
+    /// Byte offset of the first character.
+    public var start: Int
+    /// Byte offset just past the last character.
+    public var end: Int
+    /// Line and column of the first character.
+    public var location: SourceLocation
+
+    /// Creates a range.
+    public init(start: Int, end: Int, location: SourceLocation) {
+        self.start = start
+        self.end = end
+        self.location = location
+    }
 }
 
 /// Helpers that turn byte offsets in UTF-8 text into line and column positions.

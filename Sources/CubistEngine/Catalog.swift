@@ -10,7 +10,7 @@ public enum Catalog {
 
     /// The result of a metadata statement on the engine's cube.
     /// `cubes` are all the loaded cubes (for `SHOW CUBES`); the engine's is the current one.
-    public static func answer(_ m: Metadata, engine: QueryEngine, cubes: [Cube] = [], parameters: [String: String] = [:]) throws(QueryError) -> ResultTable {
+    public static func answer(_ m: Metadata, engine: QueryEngine, cubes: [Cube] = [], parameters: [String: String] = [:]) throws(Diagnostic) -> ResultTable {
         let cube = engine.cube
         switch m {
         case .cubes:
@@ -54,7 +54,7 @@ public enum Catalog {
             } else if case .name(let path, _) = e, let level = try names.level(path, at: e.range) {
                 d = level.dimension
             } else {
-                throw QueryError("unknown dimension '\(e)'", at: e.range,
+                throw Diagnostic("unknown dimension '\(e)'", at: e.range,
                                  help: Suggestions.didYouMean(e.description, in: cube.dimensions.map(\.name)) ?? "dimensions: " + cube.dimensions.map(\.name).joined(separator: ", "))
             }
             let dim = cube.dimensions[d]
@@ -78,7 +78,7 @@ public enum Catalog {
                 switch like {
                 case .string(let s, _): pattern = s
                 case .parameter(let p, let r): pattern = try Names.parameter(p, parameters, at: r)
-                default: throw QueryError("LIKE takes a pattern in quotes, e.g. 'Seoul-%'", at: like.range)
+                default: throw Diagnostic("LIKE takes a pattern in quotes, e.g. 'Seoul-%'", at: like.range)
                 }
             }
             var n: Int?
@@ -101,9 +101,9 @@ public enum Catalog {
 extension QueryEngine {
     /// Checks a measure defined in the session: its expression binds (known names, no
     /// reference to itself) and it is not a model measure's name.
-    public func check(sessionMeasure m: Measure, at range: SourceRange) throws(QueryError) {
+    public func check(sessionMeasure m: Measure, at range: SourceRange) throws(Diagnostic) {
         if cube.measure(named: m.name) != nil {
-            throw QueryError("'\(m.name)' is a measure of the model", at: range, help: "pick another name for the session measure")
+            throw Diagnostic("'\(m.name)' is a measure of the model", at: range, help: "pick another name for the session measure")
         }
         var engine = self
         engine.sessionMeasures = sessionMeasures.filter { !$0.name.caseInsensitiveEquals(m.name) } + [m]

@@ -8,19 +8,25 @@ extension QueryEngine {
     /// `limit` of them, in file order. Each row shows every dimension's leaf member and the
     /// numeric fact columns.
     public func drillthrough(_ view: SelectStatement, row rowExpr: Expr?, limit limitExpr: Expr?, parameters: [String: String] = [:],
-                             at range: SourceRange) throws(QueryError) -> ResultTable {
-        let row = try rowExpr.map { (e: Expr) throws(QueryError) in try Binder.wholeNumber(e, "ROW", parameters) } ?? 1
-        let limit = try limitExpr.map { (e: Expr) throws(QueryError) in try Binder.wholeNumber(e, "LIMIT", parameters) } ?? 100
+                             at range: SourceRange) throws(Diagnostic) -> ResultTable {
+        let row = try rowExpr.map { (e: Expr) throws(Diagnostic) in try Binder.wholeNumber(e, "ROW", parameters) } ?? 1
+        let limit = try limitExpr.map { (e: Expr) throws(Diagnostic) in try Binder.wholeNumber(e, "LIMIT", parameters) } ?? 100
         let context = self.context()
         guard limit <= context.limits.maxResultRows else {
-            throw QueryError("DRILLTHROUGH LIMIT \(grouped(limit)) is more than max_result_rows (\(grouped(context.limits.maxResultRows)))", at: range,
+            throw Diagnostic("DRILLTHROUGH LIMIT \(grouped(limit)) is more than max_result_rows (\(grouped(context.limits.maxResultRows)))", at: range,
                              help: "ask for fewer rows, or SET max_result_rows = \(limit)")
         }
-        let run = try Executor(cube: cube, context: context).execute(try bind(view, parameters: parameters))
+        // The view is another statement's text: its errors are reported at this statement.
+        let run: Execution
+        do {
+            run = try Executor(cube: cube, context: context).execute(try bind(view, parameters: parameters))
+        } catch {
+            throw Diagnostic(error.message, at: range, help: error.help)
+        }
         let plan = run.plan.query
         let (result, keys, othersKeys) = (run.table, run.keys, run.othersKeys)
         guard row >= 1, row <= result.rows.count else {
-            throw QueryError("the view has \(result.rows.count) row\(result.rows.count == 1 ? "" : "s"); there is no row \(row)", at: range,
+            throw Diagnostic("the view has \(result.rows.count) row\(result.rows.count == 1 ? "" : "s"); there is no row \(row)", at: range,
                              help: result.rows.isEmpty ? "the view is empty" : "DRILLTHROUGH ROW 1 ... ROW \(result.rows.count)")
         }
         // The Others row stands for every group outside the top: a row belongs when its BY
@@ -39,7 +45,7 @@ extension QueryEngine {
             start = end
             if let f = plan.filter {
                 let keep: [Bool]
-                do { keep = try filter.keep(f, rows) } catch { throw QueryError("arithmetic overflow in a row expression", at: range) }
+                do { keep = try filter.keep(f, rows) } catch { throw Diagnostic("arithmetic overflow in a row expression", at: range) }
                 rows = rows.indices.compactMap { keep[$0] ? rows[$0] : nil }
             }
             var codes: [Int32] = []

@@ -6,7 +6,7 @@ extension QueryEngine {
     /// `EXPLAIN query`: how the query is planned and what running it did, one step per row:
     /// grouping levels and strategy, member masks, row filters, aggregates, chunks scanned
     /// and skipped by zone maps, rows matched, groups, result rows, and time per phase.
-    public func explain(_ select: SelectStatement, analyze: Bool = false, parameters: [String: String] = [:]) throws(QueryError) -> ResultTable {
+    public func explain(_ select: SelectStatement, analyze: Bool = false, parameters: [String: String] = [:]) throws(Diagnostic) -> ResultTable {
         let clock = ContinuousClock()
         let t0 = clock.now
         let query = try bind(select, parameters: parameters)

@@ -20,32 +20,32 @@ public struct QueryLimits: Sendable, Equatable {
     public static let names = ["max_result_rows", "memory_limit", "timeout"]
 
     /// Applies `SET name = value`; returns the setting as it now reads (`timeout = 30 s`).
-    public mutating func set(_ name: String, _ value: Expr, at range: SourceRange) throws(QueryError) -> String {
+    public mutating func set(_ name: String, _ value: Expr, at range: SourceRange) throws(Diagnostic) -> String {
         let key = name.lowercased()
         guard QueryLimits.names.contains(key) else {
             let near = Suggestions.didYouMean(name, in: QueryLimits.names)
-            throw QueryError("unknown setting '\(name)'", at: range,
+            throw Diagnostic("unknown setting '\(name)'", at: range,
                              help: (near.map { $0 + " " } ?? "") + "The settings are \(QueryLimits.names.joined(separator: ", ")); a parameter is written with $, as in SET $month = '2024-03'")
         }
         let text: String
         switch value {
         case .number(let t, _), .string(let t, _): text = t.trimmingCharacters(in: .whitespaces)
-        default: throw QueryError("\(key) takes a number or a quoted value", at: value.range, help: QueryLimits.example(key))
+        default: throw Diagnostic("\(key) takes a number or a quoted value", at: value.range, help: QueryLimits.example(key))
         }
         switch key {
         case "max_result_rows":
             guard let n = Int(text), n > 0 else {
-                throw QueryError("max_result_rows must be a whole number above 0, not '\(text)'", at: value.range, help: QueryLimits.example(key))
+                throw Diagnostic("max_result_rows must be a whole number above 0, not '\(text)'", at: value.range, help: QueryLimits.example(key))
             }
             maxResultRows = n
         case "memory_limit":
             guard let bytes = QueryLimits.bytes(text), bytes >= 1 << 20 else {
-                throw QueryError("memory_limit must be a size of at least 1 MB, not '\(text)'", at: value.range, help: QueryLimits.example(key))
+                throw Diagnostic("memory_limit must be a size of at least 1 MB, not '\(text)'", at: value.range, help: QueryLimits.example(key))
             }
             memoryLimit = bytes
         default:
             guard let d = QueryLimits.duration(text) else {
-                throw QueryError("timeout must be a duration, not '\(text)'", at: value.range, help: QueryLimits.example(key))
+                throw Diagnostic("timeout must be a duration, not '\(text)'", at: value.range, help: QueryLimits.example(key))
             }
             timeout = d == .zero ? nil : d
         }

@@ -33,19 +33,19 @@ public struct QueryEngine: Sendable {
     }
 
     /// Runs a SELECT. `parameters` maps lower-cased parameter names to their values.
-    public func run(_ select: SelectStatement, parameters: [String: String] = [:]) throws(QueryError) -> ResultTable {
+    public func run(_ select: SelectStatement, parameters: [String: String] = [:]) throws(Diagnostic) -> ResultTable {
         try execute(select, parameters: parameters).table
     }
 
     /// Binds and runs a SELECT through the one executor.
-    func execute(_ select: SelectStatement, parameters: [String: String]) throws(QueryError) -> Execution {
+    func execute(_ select: SelectStatement, parameters: [String: String]) throws(Diagnostic) -> Execution {
         let context = self.context()
         let query = try bind(select, parameters: parameters)
         return try Executor(cube: cube, context: context).execute(query)
     }
 
     /// Binds a SELECT to the cube: names resolved, nothing run.
-    func bind(_ select: SelectStatement, parameters: [String: String]) throws(QueryError) -> BoundQuery {
+    func bind(_ select: SelectStatement, parameters: [String: String]) throws(Diagnostic) -> BoundQuery {
         var binder = Binder(names: Names(cube: cube, extraMeasures: sessionMeasures), parameters: parameters)
         return try binder.bind(select)
     }

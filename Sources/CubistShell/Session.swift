@@ -217,7 +217,7 @@ public final class Session {
         do {
             statement = try Parser.parseStatement(piece.text, line: piece.line, column: piece.column)
         } catch {
-            throw diagnostic(error.message, error.range, error.help, piece: piece, file: file, sourceText: sourceText)
+            throw locate(error, piece, file, sourceText)
         }
         switch statement {
         case .select(let select):
@@ -232,19 +232,19 @@ public final class Session {
             do {
                 errors(try limits.set(name, value, at: range))
             } catch {
-                throw diagnostic(error.message, error.range, error.help, piece: piece, file: file, sourceText: sourceText)
+                throw locate(error, piece, file, sourceText)
             }
         case .load(let path, let name, let range):
             let name = name ?? ""
             if !name.isEmpty, let existing = loaded.first(where: { $0.name.caseInsensitiveEquals(name) }) {
-                throw diagnostic("a cube named '\(existing.name)' is loaded already", range, "LOAD '\(path)' AS another_name",
+                throw fault("a cube named '\(existing.name)' is loaded already", range, "LOAD '\(path)' AS another_name",
                                  piece: piece, file: file, sourceText: sourceText)
             }
             // A failed load throws here and changes nothing.
             var cube = try CubeSource.open(path)
             let finalName = name.isEmpty ? cube.name : name
             if name.isEmpty, loaded.contains(where: { $0.name.caseInsensitiveEquals(finalName) }) {
-                throw diagnostic("a cube named '\(finalName)' is loaded already", range, "LOAD '\(path)' AS another_name",
+                throw fault("a cube named '\(finalName)' is loaded already", range, "LOAD '\(path)' AS another_name",
                                  piece: piece, file: file, sourceText: sourceText)
             }
             cube = Cube(name: finalName, dimensions: cube.dimensions, measures: cube.measures, facts: cube.facts, origin: cube.origin,
@@ -261,11 +261,11 @@ public final class Session {
                 show(try engine().explain(select, analyze: analyze, parameters: parameters), started: ContinuousClock.now, piece: piece, file: file,
                      sourceText: sourceText, reportAt: nil)
             } catch {
-                throw diagnostic(error.message, error.range, error.help, piece: piece, file: file, sourceText: sourceText)
+                throw locate(error, piece, file, sourceText)
             }
         case .use(let name, let range):
             guard let target = loaded.first(where: { $0.name.caseInsensitiveEquals(name) }) else {
-                throw diagnostic("no cube named '\(name)' is loaded", range,
+                throw fault("no cube named '\(name)' is loaded", range,
                                  Suggestions.didYouMean(name, in: loaded.map(\.name)) ?? "loaded: " + loaded.map(\.name).joined(separator: ", "),
                                  piece: piece, file: file, sourceText: sourceText)
             }
@@ -275,14 +275,14 @@ public final class Session {
                 show(try Catalog.answer(m, engine: engine(), cubes: loaded, parameters: parameters), started: ContinuousClock.now, piece: piece, file: file,
                      sourceText: sourceText, reportAt: nil)
             } catch {
-                throw diagnostic(error.message, error.range, error.help, piece: piece, file: file, sourceText: sourceText)
+                throw locate(error, piece, file, sourceText)
             }
         case .defineMeasure(let name, let expr, let formatName, let range):
             var measureFormat: MeasureFormat?
             if let formatName {
                 guard let f = MeasureFormat(rawValue: formatName.lowercased()) else {
                     let names = MeasureFormat.allCases.map(\.rawValue)
-                    throw diagnostic("unknown format '\(formatName)'", range, Suggestions.didYouMean(formatName, in: names) ?? "formats: " + names.joined(separator: ", "),
+                    throw fault("unknown format '\(formatName)'", range, Suggestions.didYouMean(formatName, in: names) ?? "formats: " + names.joined(separator: ", "),
                                      piece: piece, file: file, sourceText: sourceText)
                 }
                 measureFormat = f
@@ -291,13 +291,13 @@ public final class Session {
             do {
                 try engine().check(sessionMeasure: measure, at: range)
             } catch {
-                throw diagnostic(error.message, error.range, error.help, piece: piece, file: file, sourceText: sourceText)
+                throw locate(error, piece, file, sourceText)
             }
             sessionMeasures.removeAll { $0.name.caseInsensitiveEquals(name) }
             sessionMeasures.append(measure)
         case .navigate(let step, let range):
             func fail(_ message: String, help: String?) -> Diagnostic {
-                diagnostic(message, range, help, piece: piece, file: file, sourceText: sourceText)
+                locate(Diagnostic(message, at: range, help: help), piece, file, sourceText)
             }
             guard let view = views.last else {
                 throw fail("there is no view yet to \(step.description.split(separator: " ").first.map(String.init) ?? "navigate")",
@@ -312,9 +312,8 @@ public final class Session {
                     let result = try engine().drillthrough(view, row: rowExpr, limit: limitExpr, parameters: parameters, at: range)
                     show(result, started: ContinuousClock.now, piece: piece, file: file, sourceText: sourceText, reportAt: nil)
                 } catch {
-                    // Errors in the statement's own numbers point at them; errors of the view at the statement.
-                    let inStatement = error.range.start >= range.start && error.range.end <= range.end && error.range.location.line >= range.location.line
-                    throw diagnostic(error.message, inStatement ? error.range : range, error.help, piece: piece, file: file, sourceText: sourceText)
+                    // The engine places errors of the view (another statement's text) at this one.
+                    throw locate(error, piece, file, sourceText)
                 }
             case .back:
                 guard views.count >= 2 else { throw fail("nothing to go back to: this is the first view", help: "SHOW VIEW prints it") }
@@ -325,9 +324,8 @@ public final class Session {
                 do {
                     next = try Navigator(engine: engine(), parameters: parameters).apply(step, to: view, at: range)
                 } catch {
-                    // Errors about the view's own text are reported at the navigation statement.
-                    let inStatement = error.range.start >= range.start && error.range.end <= range.end && error.range.location.line >= range.location.line
-                    throw diagnostic(error.message, inStatement ? error.range : range, error.help, piece: piece, file: file, sourceText: sourceText)
+                    // The navigator places errors of the view (another statement's text) at this one.
+                    throw locate(error, piece, file, sourceText)
                 }
                 try runSelect(next, piece: piece, file: file, sourceText: sourceText, reportAt: range)
                 views.append(next)
@@ -358,7 +356,7 @@ public final class Session {
             defer { bar?.finish() }
             result = try engine.run(select, parameters: parameters)
         } catch {
-            throw diagnostic(error.message, reportAt ?? error.range, error.help, piece: piece, file: file, sourceText: sourceText)
+            throw locate(error, piece, file, sourceText, at: reportAt)
         }
         show(result, started: started, piece: piece, file: file, sourceText: sourceText, reportAt: reportAt)
     }
@@ -366,9 +364,7 @@ public final class Session {
     /// Prints a result (and its warnings) where results go now.
     private func show(_ result: ResultTable, started: ContinuousClock.Instant, piece: InputPiece, file: String, sourceText: String, reportAt: SourceRange?) {
         for w in result.warnings {
-            var d = diagnostic(w.message, reportAt ?? w.range, w.help, piece: piece, file: file, sourceText: sourceText)
-            d.severity = .warning
-            errors(d.rendered)
+            errors(locate(w, piece, file, sourceText, at: reportAt).rendered)
         }
         let elapsed = timer ? Session.seconds(ContinuousClock.now - started) : nil
         let sink: OutputSink = once ?? redirect ?? output
@@ -385,14 +381,15 @@ public final class Session {
         return ms < 10 ? String(format: "%.1f ms", ms) : String(format: "%.3f s", ms / 1000)
     }
 
-    /// A diagnostic for a range of a statement, with the caret spanning the range's first line.
-    private func diagnostic(_ message: String, _ range: SourceRange, _ help: String?, piece: InputPiece, file: String, sourceText: String) -> Diagnostic {
-        let bytes = Array(piece.text.utf8)
-        let start = min(max(0, range.start), bytes.count), end = min(max(start, range.end), bytes.count)
-        let covered = String(decoding: bytes[start..<end], as: UTF8.self)
-        let span = covered.prefix { $0 != "\n" }.unicodeScalars.count
-        return Diagnostic(file: file, location: range.location, message: message, help: help,
-                          sourceLine: SourceText.line(range.location.line, of: sourceText), span: max(1, span))
+    /// A statement's diagnostic placed in its file, with the source line and a caret; `at`
+    /// moves it (a view re-run by a navigation statement is reported at that statement).
+    func locate(_ d: Diagnostic, _ piece: InputPiece, _ file: String, _ sourceText: String, at override: SourceRange? = nil) -> Diagnostic {
+        d.located(file: file, text: sourceText, pieceText: piece.text, at: override)
+    }
+
+    /// An error the shell itself finds at a range of a statement.
+    private func fault(_ message: String, _ range: SourceRange, _ help: String?, piece: InputPiece, file: String, sourceText: String) -> Diagnostic {
+        locate(Diagnostic(message, at: range, help: help), piece, file, sourceText)
     }
 
     /// Sends results to a file from now on (`--output`); the error says why it cannot.

@@ -1,3 +1,4 @@
+import CubistCore
 /// An expression of the Cubist language: arithmetic over names, numbers and calls.
 ///
 /// Syntax only: a name is not yet known to be a measure, a level or a fact column; the

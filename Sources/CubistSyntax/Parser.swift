@@ -1,27 +1,5 @@
 import CubistCore
 
-/// A message about a place in a statement: what is wrong (or worth a warning), where, and a
-/// suggestion. Every layer reports this way: the parser (`SyntaxError`), and the planner and
-/// engine (`QueryError`, `QueryWarning`).
-public struct LocatedMessage: Error, Sendable, Hashable {
-    /// The message, e.g. `expected ')', found end of input`.
-    public var message: String
-    /// Where it is.
-    public var range: SourceRange
-    /// A suggestion, when one is near.
-    public var help: String?
-
-    /// Creates a message.
-    public init(_ message: String, at range: SourceRange, help: String? = nil) {
-        self.message = message
-        self.range = range
-        self.help = help
-    }
-}
-
-/// A syntax error: what was expected, what was found, and where.
-public typealias SyntaxError = LocatedMessage
-
 /// A hand-written recursive-descent parser with precedence climbing for expressions.
 public struct Parser {
     var tokens: [Token]
@@ -36,7 +14,7 @@ public struct Parser {
     }
 
     /// Parses a whole text as one expression.
-    public static func parseExpression(_ text: String, line: Int = 1, column: Int = 1) throws(SyntaxError) -> Expr {
+    public static func parseExpression(_ text: String, line: Int = 1, column: Int = 1) throws(Diagnostic) -> Expr {
         var parser = Parser(text, line: line, column: column)
         let expr = try parser.expression()
         try parser.expectEnd()
@@ -57,7 +35,7 @@ public struct Parser {
         return true
     }
 
-    mutating func expect(_ symbol: String, closing open: Token? = nil) throws(SyntaxError) {
+    mutating func expect(_ symbol: String, closing open: Token? = nil) throws(Diagnostic) {
         guard eat(symbol) else {
             var message = "expected '\(symbol)', found \(current.quoted)"
             if let open { message += " (to close '(' at line \(open.range.location.line), column \(open.range.location.column))" }
@@ -65,13 +43,13 @@ public struct Parser {
         }
     }
 
-    func failure(_ message: String, help: String? = nil) -> SyntaxError {
-        if case .error(let lexical) = current.kind { return SyntaxError(lexical, at: current.range) }
-        return SyntaxError(message, at: current.range, help: help)
+    func failure(_ message: String, help: String? = nil) -> Diagnostic {
+        if case .error(let lexical) = current.kind { return Diagnostic(lexical, at: current.range) }
+        return Diagnostic(message, at: current.range, help: help)
     }
 
     /// Fails unless all input has been consumed.
-    public mutating func expectEnd() throws(SyntaxError) {
+    public mutating func expectEnd() throws(Diagnostic) {
         guard case .end = current.kind else {
             throw failure("expected end of expression, found \(current.quoted)")
         }
@@ -82,11 +60,11 @@ public struct Parser {
     /// expression = term , { ( "+" | "-" ) , term } ;
     /// term = unary , { ( "*" | "/" ) , unary } ;
     /// Both by precedence climbing over a table of operator priorities.
-    public mutating func expression() throws(SyntaxError) -> Expr {
+    public mutating func expression() throws(Diagnostic) -> Expr {
         try binary(minimumPrecedence: 1)
     }
 
-    private mutating func binary(minimumPrecedence: Int) throws(SyntaxError) -> Expr {
+    private mutating func binary(minimumPrecedence: Int) throws(Diagnostic) -> Expr {
         depth += 1
         defer { depth -= 1 }
         guard depth <= Parser.maximumDepth else { throw failure("expression nested too deeply (more than \(Parser.maximumDepth) levels)") }
@@ -109,7 +87,7 @@ public struct Parser {
     }
 
     /// unary = "-" , unary | primary ;
-    private mutating func unary() throws(SyntaxError) -> Expr {
+    private mutating func unary() throws(Diagnostic) -> Expr {
         if at("-") {
             let minus = current
             index += 1
@@ -128,7 +106,7 @@ public struct Parser {
     ///   | call
     ///   | name
     ///   | "(" , expression , ")" ;
-    private mutating func primary() throws(SyntaxError) -> Expr {
+    private mutating func primary() throws(Diagnostic) -> Expr {
         let token = current
         switch token.kind {
         case .number(let n):
@@ -160,7 +138,7 @@ public struct Parser {
 
     /// name = identifier , { "." , identifier } ;
     /// identifier = word | quoted name ;
-    mutating func dottedName(first: String, start: Token) throws(SyntaxError) -> Expr {
+    mutating func dottedName(first: String, start: Token) throws(Diagnostic) -> Expr {
         var path = [first]
         var end = start.range.end
         while at(".") {
@@ -180,7 +158,7 @@ public struct Parser {
     /// call = word , "(" , [ arguments ] , ")" ;
     /// arguments = "*" *)
     ///   | [ "DISTINCT" ] , expression , { "," , expression } ;
-    private mutating func call(_ name: String, start: Token) throws(SyntaxError) -> Expr {
+    private mutating func call(_ name: String, start: Token) throws(Diagnostic) -> Expr {
         let open = current
         index += 1
         var args: [Expr] = []

@@ -1,3 +1,4 @@
+import CubistCore
 /// A statement of the Cubist language, as parsed (syntax only; the planner binds names).
 public enum Statement: Sendable, Hashable {
     /// `SELECT ...`

@@ -5,7 +5,7 @@ extension Parser {
     static func isReserved(_ word: String) -> Bool { Vocabulary.reservedWords.contains(word.lowercased()) }
 
     /// Parses one statement (an optional trailing `;` is allowed).
-    public static func parseStatement(_ text: String, line: Int = 1, column: Int = 1) throws(SyntaxError) -> Statement {
+    public static func parseStatement(_ text: String, line: Int = 1, column: Int = 1) throws(Diagnostic) -> Statement {
         var parser = Parser(text, line: line, column: column)
         let statement = try parser.statement()
         _ = parser.eat(";")
@@ -19,7 +19,7 @@ extension Parser {
 
     /// statement = select | set | slice | dice | rollup | drilldown | pivot | back | drillthrough
     ///   | show | describe | define | load | use | save | explain ;
-    mutating func statement() throws(SyntaxError) -> Statement {
+    mutating func statement() throws(Diagnostic) -> Statement {
         let token = current
         switch token.kind {
         case .word(let w):
@@ -55,7 +55,7 @@ extension Parser {
     }
 
     /// load = "LOAD" , string , [ "AS" , identifier ] ;
-    private mutating func loadStatement() throws(SyntaxError) -> Statement {
+    private mutating func loadStatement() throws(Diagnostic) -> Statement {
         let start = current
         index += 1
         guard case .string(let path) = current.kind else {
@@ -71,7 +71,7 @@ extension Parser {
     }
 
     /// save = "SAVE" , string ;
-    private mutating func saveStatement() throws(SyntaxError) -> Statement {
+    private mutating func saveStatement() throws(Diagnostic) -> Statement {
         let start = current
         index += 1
         guard case .string(let path) = current.kind else {
@@ -82,7 +82,7 @@ extension Parser {
     }
 
     /// explain = "EXPLAIN" , [ "ANALYZE" ] , select ;
-    private mutating func explainStatement() throws(SyntaxError) -> Statement {
+    private mutating func explainStatement() throws(Diagnostic) -> Statement {
         let start = current
         index += 1
         let analyze = atKeyword("analyze")
@@ -93,7 +93,7 @@ extension Parser {
     }
 
     /// use = "USE" , identifier ;
-    private mutating func useStatement() throws(SyntaxError) -> Statement {
+    private mutating func useStatement() throws(Diagnostic) -> Statement {
         let start = current
         index += 1
         let name = try identifier(after: "USE")
@@ -101,7 +101,7 @@ extension Parser {
     }
 
     /// describe = "DESCRIBE" , expression ;
-    private mutating func describeStatement() throws(SyntaxError) -> Statement {
+    private mutating func describeStatement() throws(Diagnostic) -> Statement {
         let start = current
         index += 1
         let d = try expression()
@@ -109,7 +109,7 @@ extension Parser {
     }
 
     /// define = "DEFINE" , "MEASURE" , identifier , "=" , expression , [ "FORMAT" , identifier ] ;
-    private mutating func defineStatement() throws(SyntaxError) -> Statement {
+    private mutating func defineStatement() throws(Diagnostic) -> Statement {
         let start = current
         index += 1
         try expectKeyword("measure")
@@ -133,13 +133,13 @@ extension Parser {
     /// pivot = "PIVOT" ;
     /// back = "BACK" ;
     /// drillthrough = "DRILLTHROUGH" , [ "ROW" , count ] , [ "LIMIT" , count ] ;
-    private mutating func navigationStatement(_ rule: String) throws(SyntaxError) -> Statement {
+    private mutating func navigationStatement(_ rule: String) throws(Diagnostic) -> Statement {
         let start = current
         let step = try navigation(rule)
         return .navigate(step, rangeSince(start))
     }
 
-    private mutating func navigation(_ keyword: String) throws(SyntaxError) -> Navigation {
+    private mutating func navigation(_ keyword: String) throws(Diagnostic) -> Navigation {
         index += 1
         switch keyword {
         case "slice":
@@ -147,12 +147,12 @@ extension Parser {
             try expect("=")
             return .slice(level: level, member: try expression())
         case "dice":
-            let parts = try commaList { (p: inout Parser) throws(SyntaxError) -> (level: Expr, members: [Expr]) in
+            let parts = try commaList { (p: inout Parser) throws(Diagnostic) -> (level: Expr, members: [Expr]) in
                 let level = try p.expression()
                 try p.expectKeyword("in")
                 let open = p.current
                 try p.expect("(")
-                let members = try p.commaList { (q: inout Parser) throws(SyntaxError) in try q.expression() }
+                let members = try p.commaList { (q: inout Parser) throws(Diagnostic) in try q.expression() }
                 try p.expect(")", closing: open)
                 return (level, members)
             }
@@ -203,7 +203,7 @@ extension Parser {
     /// show = "SHOW" , ( "VIEW"
     ///   | "CUBES" | "DIMENSIONS" | "MEASURES"
     ///   | "MEMBERS" , expression , [ "LIKE" , expression ] , [ "LIMIT" , count ] ) ;
-    private mutating func showStatement() throws(SyntaxError) -> Statement {
+    private mutating func showStatement() throws(Diagnostic) -> Statement {
         let start = current
         index += 1
         if atKeyword("view") {
@@ -214,7 +214,7 @@ extension Parser {
         return .metadata(metadata, rangeSince(start))
     }
 
-    private mutating func show() throws(SyntaxError) -> Metadata {
+    private mutating func show() throws(Diagnostic) -> Metadata {
         let what = current
         guard case .word(let w) = what.kind else {
             throw failure("expected CUBES, DIMENSIONS, MEASURES, MEMBERS or VIEW after SHOW, found \(what.quoted)")
@@ -248,7 +248,7 @@ extension Parser {
     /// set = "SET" , ( parameter , "=" , ( string | number | "-" , number )
     ///   | setting , "=" , ( string | number ) ) ;
     /// setting = "max_result_rows" | "memory_limit" | "timeout" ;
-    private mutating func setStatement() throws(SyntaxError) -> Statement {
+    private mutating func setStatement() throws(Diagnostic) -> Statement {
         let start = current
         index += 1
         if case .word(let setting) = current.kind {
@@ -258,7 +258,7 @@ extension Parser {
             let value = try expression()
             switch value {
             case .string, .number: break
-            default: throw SyntaxError("a setting's value must be a number or a quoted value", at: value.range, help: "e.g. SET \(setting) = '30s'")
+            default: throw Diagnostic("a setting's value must be a number or a quoted value", at: value.range, help: "e.g. SET \(setting) = '30s'")
             }
             return .setOption(name: setting, value: value, SourceRange(start: start.range.start, end: value.range.end, location: start.range.location))
         }
@@ -271,7 +271,7 @@ extension Parser {
         let value = try expression()
         switch value {
         case .string, .number, .negate(.number, _): break
-        default: throw SyntaxError("a parameter's value must be a string or a number", at: value.range, help: "write SET $\(name) = 'value'")
+        default: throw Diagnostic("a parameter's value must be a string or a number", at: value.range, help: "write SET $\(name) = 'value'")
         }
         return .setParameter(name: name, value: value, SourceRange(start: start.range.start, end: value.range.end, location: start.range.location))
     }
@@ -289,7 +289,7 @@ extension Parser {
     ///   | "OFFSET" , count
     ///   | "WITH" , "TOTALS" ;
     /// Each clause at most once, in any order.
-    mutating func select() throws(SyntaxError) -> SelectStatement {
+    mutating func select() throws(Diagnostic) -> SelectStatement {
         let start = current
         index += 1
         var s = SelectStatement(range: start.range)
@@ -322,7 +322,7 @@ extension Parser {
                 if keyword == "group" { try expectKeyword("by") }
                 s.by = try groupItems()
             case "across":
-                s.across = try commaList { (p: inout Parser) throws(SyntaxError) in try p.expression() }
+                s.across = try commaList { (p: inout Parser) throws(Diagnostic) in try p.expression() }
             case "where":
                 s.whereClause = try condition()
             case "having":
@@ -332,7 +332,7 @@ extension Parser {
             case "order":
                 try expectKeyword("by")
                 /// order item = expression , [ "ASC" | "DESC" ] ;
-                s.orderBy = try commaList { (p: inout Parser) throws(SyntaxError) in
+                s.orderBy = try commaList { (p: inout Parser) throws(Diagnostic) in
                     let e = try p.expression()
                     if p.atKeyword("desc") { p.index += 1; return OrderItem(expr: e, descending: true) }
                     if p.atKeyword("asc") { p.index += 1 }
@@ -365,7 +365,7 @@ extension Parser {
         return "a SELECT goes on with ',' or a clause: \(Vocabulary.clauseKeywords.joined(separator: ", "))"
     }
 
-    mutating func expectKeyword(_ keyword: String) throws(SyntaxError) {
+    mutating func expectKeyword(_ keyword: String) throws(Diagnostic) {
         guard atKeyword(keyword) else {
             var help: String?
             if case .word(let w) = current.kind, Suggestions.nearest(to: w.uppercased(), in: [keyword.uppercased()]) != nil {
@@ -376,7 +376,7 @@ extension Parser {
         index += 1
     }
 
-    private mutating func identifier(after keyword: String) throws(SyntaxError) -> String {
+    private mutating func identifier(after keyword: String) throws(Diagnostic) -> String {
         switch current.kind {
         case .word(let w) where !Parser.isReserved(w):
             index += 1
@@ -391,7 +391,7 @@ extension Parser {
 
     /// A LIMIT, OFFSET, ROW or TOP count: a whole number or a parameter (TOP n PERCENT may have decimals).
     /// count = number | parameter ;
-    private mutating func count(after keyword: String) throws(SyntaxError) -> Expr {
+    private mutating func count(after keyword: String) throws(Diagnostic) -> Expr {
         let token = current
         switch token.kind {
         case .number(let n) where n.allSatisfy(\.isNumber):
@@ -408,7 +408,7 @@ extension Parser {
         }
     }
 
-    mutating func commaList<T>(_ element: (inout Parser) throws(SyntaxError) -> T) throws(SyntaxError) -> [T] {
+    mutating func commaList<T>(_ element: (inout Parser) throws(Diagnostic) -> T) throws(Diagnostic) -> [T] {
         var list = [try element(&self)]
         while eat(",") { list.append(try element(&self)) }
         return list
@@ -417,14 +417,14 @@ extension Parser {
     /// The items of BY, separated by commas.
     /// group item = "ROLLUP" , "(" , expression , { "," , expression } , ")"
     ///   | expression ;
-    private mutating func groupItems() throws(SyntaxError) -> [GroupItem] {
-        try commaList { (p: inout Parser) throws(SyntaxError) in
+    private mutating func groupItems() throws(Diagnostic) -> [GroupItem] {
+        try commaList { (p: inout Parser) throws(Diagnostic) in
             let token = p.current
             if token.isKeyword("rollup"), p.tokens.count > p.index + 1, p.tokens[p.index + 1].isSymbol("(") {
                 p.index += 1
                 let open = p.current
                 p.index += 1
-                let levels = try p.commaList { (q: inout Parser) throws(SyntaxError) in try q.expression() }
+                let levels = try p.commaList { (q: inout Parser) throws(Diagnostic) in try q.expression() }
                 let close = p.current
                 try p.expect(")", closing: open)
                 return .rollup(levels, SourceRange(start: token.range.start, end: close.range.end, location: token.range.location))
@@ -434,7 +434,7 @@ extension Parser {
     }
 
     /// The TOP clause: `TOP count [PERCENT] BY expression [WITH OTHERS]`.
-    private mutating func top(start: Token) throws(SyntaxError) -> TopClause {
+    private mutating func top(start: Token) throws(Diagnostic) -> TopClause {
         let n = try count(after: "TOP")
         var percent = false
         if atKeyword("percent") {
@@ -455,7 +455,7 @@ extension Parser {
     // MARK: conditions
 
     /// condition = conjunction , { "OR" , conjunction } ;
-    mutating func condition() throws(SyntaxError) -> Condition {
+    mutating func condition() throws(Diagnostic) -> Condition {
         depth += 1
         defer { depth -= 1 }
         guard depth <= Parser.maximumDepth else { throw failure("condition nested too deeply (more than \(Parser.maximumDepth) levels)") }
@@ -471,7 +471,7 @@ extension Parser {
 
     /// A chain `a OR b OR c ...` builds a tree as deep as it is long, and later passes walk
     /// it recursively: its length counts as nesting.
-    private func countLink(_ chain: inout Int, _ word: String) throws(SyntaxError) {
+    private func countLink(_ chain: inout Int, _ word: String) throws(Diagnostic) {
         chain += 1
         guard depth + chain <= Parser.maximumDepth else {
             throw failure("condition too long (more than \(Parser.maximumDepth) \(word)s in a row)",
@@ -480,7 +480,7 @@ extension Parser {
     }
 
     /// conjunction = negation , { "AND" , negation } ;
-    private mutating func conjunction() throws(SyntaxError) -> Condition {
+    private mutating func conjunction() throws(Diagnostic) -> Condition {
         var lhs = try negation()
         var chain = 0
         while atKeyword("and") {
@@ -494,7 +494,7 @@ extension Parser {
     /// negation = "NOT" , negation
     ///   | "(" , condition , ")"
     ///   | predicate ;
-    private mutating func negation() throws(SyntaxError) -> Condition {
+    private mutating func negation() throws(Diagnostic) -> Condition {
         let token = current
         if token.isKeyword("not") {
             index += 1
@@ -545,7 +545,7 @@ extension Parser {
     ///   | expression , [ "NOT" ] , "IN" , "(" , expression , { "," , expression } , ")"
     ///   | expression , [ "NOT" ] , "LIKE" , expression ;
     /// comparison = "=" | "<>" | "!=" | "<" | "<=" | ">" | ">=" ;
-    private mutating func predicate() throws(SyntaxError) -> Condition {
+    private mutating func predicate() throws(Diagnostic) -> Condition {
         let lhs = try expression()
         if case .symbol(let s) = current.kind, let op = ComparisonOperator(rawValue: s) {
             index += 1
@@ -576,7 +576,7 @@ extension Parser {
                 try expect(")", closing: open)
                 return .inSelect(lhs, sub, negated: negated)
             }
-            let values = try commaList { (p: inout Parser) throws(SyntaxError) in try p.expression() }
+            let values = try commaList { (p: inout Parser) throws(Diagnostic) in try p.expression() }
             try expect(")", closing: open)
             return .inList(lhs, values, negated: negated)
         }

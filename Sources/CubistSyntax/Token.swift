@@ -1,21 +1,5 @@
 import CubistCore
 
-/// A half-open range of a source text, with the location of its first character.
-public struct SourceRange: Sendable, Hashable {
-    /// Byte offset of the first character.
-    public var start: Int
-    /// Byte offset just past the last character.
-    public var end: Int
-    /// Line and column of the first character.
-    public var location: SourceLocation
-
-    /// Creates a range.
-    public init(start: Int, end: Int, location: SourceLocation) {
-        self.start = start
-        self.end = end
-        self.location = location
-    }
-}
 
 /// The kinds of token of the Cubist language.
 public enum TokenKind: Sendable, Hashable {

@@ -45,7 +45,7 @@ import Testing
                 _ = try engine.run(s, parameters: [:])
                 results += 1
             } catch {
-                #expect(error.range.location.line >= 1 && !error.message.isEmpty)
+                #expect(error.range != nil && (error.location?.line ?? 0) >= 1 && !error.message.isEmpty)
                 errors += 1
             }
             #expect(Date().timeIntervalSince(begin) < 5, "slow: \(mutated)")

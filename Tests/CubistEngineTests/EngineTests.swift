@@ -1,3 +1,4 @@
+import CubistCore
 import CubistEngine
 import CubistStore
 import CubistSyntax
@@ -58,7 +59,7 @@ let shopFiles: [String: [UInt8]] = [
         let flag = CancellationFlag()
         engine.cancellation = flag
         flag.cancel()
-        #expect(throws: QueryError.self) { try engine.run(s) }
+        #expect(throws: Diagnostic.self) { try engine.run(s) }
         do { _ = try engine.run(s) } catch { #expect(error.message == "query cancelled") }
         flag.reset()
         #expect(try engine.run(s).rows.count == 3)

@@ -63,7 +63,7 @@ private func format2(_ cents: Int64) -> String {
 /// Parses and runs one SELECT.
 func run(_ cube: Cube, _ text: String, parameters: [String: String] = [:], distinctBudget: Int? = nil,
          threads: Int = 1, sliceRows: Int? = nil) throws -> ResultTable {
-    guard case .select(let s) = try Parser.parseStatement(text) else { throw QueryError("not a SELECT", at: SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))) }
+    guard case .select(let s) = try Parser.parseStatement(text) else { throw Diagnostic("not a SELECT", at: SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))) }
     var engine = QueryEngine(cube: cube)
     if let distinctBudget { engine.distinctBitsetBudget = distinctBudget }
     engine.threads = threads
@@ -76,7 +76,7 @@ func failure(_ cube: Cube, _ text: String) -> String? {
     do {
         _ = try run(cube, text)
         return nil
-    } catch let e as LocatedMessage {
+    } catch let e as Diagnostic {
         return e.message + (e.help.map { " | " + $0 } ?? "")
     } catch {
         return "\(error)"

@@ -1,3 +1,4 @@
+import CubistCore
 import CubistSyntax
 import Foundation
 import Testing

@@ -4,14 +4,14 @@ import Testing
 @testable import CubistSyntax
 
 @Suite struct StatementParserTests {
-    private func parse(_ text: String) throws(SyntaxError) -> Statement { try Parser.parseStatement(text) }
+    private func parse(_ text: String) throws(Diagnostic) -> Statement { try Parser.parseStatement(text) }
 
     private func select(_ text: String) throws -> SelectStatement {
-        guard case .select(let s) = try parse(text) else { throw SyntaxError("not a select", at: SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))) }
+        guard case .select(let s) = try parse(text) else { throw Diagnostic("not a select", at: SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))) }
         return s
     }
 
-    private func error(_ text: String) -> SyntaxError? {
+    private func error(_ text: String) -> Diagnostic? {
         do {
             _ = try parse(text)
             return nil
@@ -71,11 +71,11 @@ import Testing
     @Test func errorsSayWhatWasExpectedAtTheRightToken() {
         let unclosed = error("SELECT sum(quantity BY time.year")
         #expect(unclosed?.message == "expected ')', found 'BY' (to close '(' at line 1, column 11)")
-        #expect(unclosed?.range.location == SourceLocation(line: 1, column: 21))
+        #expect(unclosed?.location! == SourceLocation(line: 1, column: 21))
         let typo = error("SELECT revenue BYY time.year")
         #expect(typo?.message == "expected end of statement, found 'BYY'")
         #expect(typo?.help == "did you mean BY?")
-        #expect(typo?.range.location == SourceLocation(line: 1, column: 16))
+        #expect(typo?.location! == SourceLocation(line: 1, column: 16))
         #expect(error("SELCT revenue")?.help == "did you mean SELECT?")
         #expect(error("SELECT")?.message == "expected an expression, found end of input")
         #expect(error("SELECT BY time.year")?.message == "expected an expression, found 'BY'")
@@ -85,7 +85,7 @@ import Testing
         #expect(error("SELECT r WHERE a = 'open")?.message == "unterminated string")
         #expect(error("SELECT r WHERE (a = 1")?.message == "expected ')', found end of input (to close '(' at line 1, column 16)")
         let multiLine = error("SELECT revenue\n  BY time.year\n  WHERE a IN (1, 2")
-        #expect(multiLine?.range.location == SourceLocation(line: 3, column: 19))
+        #expect(multiLine?.location! == SourceLocation(line: 3, column: 19))
     }
 
     @Test func printingRoundTrips() throws {
@@ -161,7 +161,7 @@ import Testing
             do {
                 _ = try Parser.parseStatement(text)
             } catch {
-                #expect(error.range.location.line >= 1 && error.range.location.column >= 1, "unlocated: \(text)")
+                #expect(error.location!.line >= 1 && error.location!.column >= 1, "unlocated: \(text)")
                 #expect(!error.message.isEmpty)
             }
             #expect(Date().timeIntervalSince(begin) < 1, "slow: \(text)")

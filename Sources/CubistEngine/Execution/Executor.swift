@@ -20,12 +20,12 @@ struct ExecutionContext {
 
     /// Throws when the query was cancelled or ran past its deadline. Every phase calls it
     /// between units of work.
-    func check(_ range: SourceRange) throws(QueryError) {
+    func check(_ range: SourceRange) throws(Diagnostic) {
         if cancellation?.isCancelled == true {
-            throw QueryError("query cancelled", at: range, help: "nothing was changed; run it again when you are ready")
+            throw Diagnostic("query cancelled", at: range, help: "nothing was changed; run it again when you are ready")
         }
         if let deadline, ContinuousClock.now > deadline {
-            throw QueryError("query stopped: it ran longer than the \(limits.describe("timeout"))", at: range,
+            throw Diagnostic("query stopped: it ran longer than the \(limits.describe("timeout"))", at: range,
                              help: "filter with WHERE to scan less, or allow more time, e.g. SET timeout = '5m' (0 turns it off)")
         }
     }
@@ -64,7 +64,7 @@ struct Executor {
         case memberSet
     }
 
-    func execute(_ query: BoundQuery, purpose: Purpose = .result) throws(QueryError) -> Execution {
+    func execute(_ query: BoundQuery, purpose: Purpose = .result) throws(Diagnostic) -> Execution {
         let clock = ContinuousClock()
         var timings: [(String, Duration)] = []
         var query = query
@@ -116,8 +116,8 @@ struct Executor {
         }
     }
 
-    private func tooManyRows(_ rows: Int, _ query: BoundQuery) -> QueryError {
-        QueryError("the result would have \(grouped(rows)) rows, more than max_result_rows (\(grouped(context.limits.maxResultRows)))",
+    private func tooManyRows(_ rows: Int, _ query: BoundQuery) -> Diagnostic {
+        Diagnostic("the result would have \(grouped(rows)) rows, more than max_result_rows (\(grouped(context.limits.maxResultRows)))",
                    at: query.range,
                    help: "add TOP n BY a measure or LIMIT n, group by a coarser level, filter with WHERE, or SET max_result_rows = \(rows)")
     }

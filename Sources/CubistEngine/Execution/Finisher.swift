@@ -44,11 +44,11 @@ struct Finisher {
         let eval: Evaluation
     }
 
-    func run() throws(QueryError) -> Finished {
+    func run() throws(Diagnostic) -> Finished {
         let clock = ContinuousClock()
         var timings: [(String, Duration)] = []
         var mark = clock.now
-        func stage(_ name: String) throws(QueryError) {
+        func stage(_ name: String) throws(Diagnostic) {
             let now = clock.now
             timings.append(("finish: " + name, now - mark))
             mark = now

@@ -61,7 +61,7 @@ struct Scan {
         let parts: [KeyPart]
         /// One slot per worker, each written by its worker only.
         let tables: UnsafeMutableBufferPointer<GroupTable?>
-        let failures: UnsafeMutableBufferPointer<QueryError?>
+        let failures: UnsafeMutableBufferPointer<Diagnostic?>
         /// Fact rows that passed WHERE, per worker.
         let matched: UnsafeMutableBufferPointer<Int>
 
@@ -88,7 +88,7 @@ struct Scan {
         }
     }
 
-    func run(stats: inout ScanStats) throws(QueryError) -> GroupTable {
+    func run(stats: inout ScanStats) throws(Diagnostic) -> GroupTable {
         let slices = plan.slices
         let workers = plan.workers
         let job = Job(scan: self, slices: slices, radix: plan.radix, space: plan.keySpace, parts: keyParts(plan.radix), workers: workers)
@@ -100,7 +100,7 @@ struct Scan {
             do {
                 job.tables[w] = try job.scan.scan(job, worker: w, of: workers)
             } catch {
-                job.failures[w] = error as? QueryError
+                job.failures[w] = error as? Diagnostic
             }
         }
         if let failure = job.failures.compactMap({ $0 }).first { throw failure }
@@ -115,7 +115,7 @@ struct Scan {
     }
 
     /// Scans slices `worker`, `worker + workers`, ... into a new table.
-    private func scan(_ job: Job, worker: Int, of workers: Int) throws(QueryError) -> GroupTable {
+    private func scan(_ job: Job, worker: Int, of workers: Int) throws(Diagnostic) -> GroupTable {
         let facts = cube.facts
         let table = GroupTable(levels: query.levels, accumulators: query.aggregates.map { makeAccumulator($0, cube: cube, distinctBudget: plan.distinctBudget) })
         if query.levels.isEmpty { table.append([]) }
@@ -202,11 +202,11 @@ struct Scan {
                     }
                 }
             } catch let tooBig as TooBig {
-                throw QueryError("the query needs more than memory_limit (\(QueryLimits.size(context.limits.memoryLimit))) for its groups: \(grouped(table.count)) groups so far, about \(QueryLimits.size((tooBig.bytes >> 20) << 20))",
+                throw Diagnostic("the query needs more than memory_limit (\(QueryLimits.size(context.limits.memoryLimit))) for its groups: \(grouped(table.count)) groups so far, about \(QueryLimits.size((tooBig.bytes >> 20) << 20))",
                                  at: query.range,
                                  help: "group by fewer or coarser levels, filter with WHERE, or raise the limit, e.g. SET memory_limit = '8GB'")
             } catch {
-                throw QueryError("arithmetic overflow in a row expression (values beyond 64-bit exact range)", at: query.range,
+                throw Diagnostic("arithmetic overflow in a row expression (values beyond 64-bit exact range)", at: query.range,
                                  help: "divide by a constant to get an approximate (floating-point) result")
             }
         }

@@ -5,7 +5,7 @@ import CubistSyntax
 extension Binder {
     // MARK: HAVING and ORDER BY
 
-    mutating func groupFilter(_ c: Condition) throws(QueryError) -> GroupFilter {
+    mutating func groupFilter(_ c: Condition) throws(Diagnostic) -> GroupFilter {
         switch c {
         case .and(let a, let b): return .and(try groupFilter(a), try groupFilter(b))
         case .or(let a, let b): return .or(try groupFilter(a), try groupFilter(b))
@@ -18,17 +18,17 @@ extension Binder {
             return negated ? .not(f) : f
         case .inList(let x, let values, let negated):
             let v = try havingValue(x)
-            guard var f = try values.first.map({ (e: Expr) throws(QueryError) in GroupFilter.compare(v, .equal, try havingValue(e)) }) else {
-                throw QueryError("IN needs at least one value", at: x.range)
+            guard var f = try values.first.map({ (e: Expr) throws(Diagnostic) in GroupFilter.compare(v, .equal, try havingValue(e)) }) else {
+                throw Diagnostic("IN needs at least one value", at: x.range)
             }
             for e in values.dropFirst() { f = .or(f, .compare(v, .equal, try havingValue(e))) }
             return negated ? .not(f) : f
         case .like(let x, _, _), .inSelect(let x, _, _):
-            throw QueryError("HAVING compares measures; member tests belong in WHERE", at: x.range, help: "move this condition to WHERE")
+            throw Diagnostic("HAVING compares measures; member tests belong in WHERE", at: x.range, help: "move this condition to WHERE")
         }
     }
 
-    mutating func havingValue(_ e: Expr) throws(QueryError) -> Int {
+    mutating func havingValue(_ e: Expr) throws(Diagnostic) -> Int {
         if case .name(let path, let r) = e, path.count == 1, let i = plan.items.firstIndex(where: { $0.header.caseInsensitiveEquals(path[0]) }),
            names.measure(path[0]) == nil {
             _ = r
@@ -37,7 +37,7 @@ extension Binder {
         return value(try measure(e, context: "HAVING").0)
     }
 
-    mutating func orderKey(_ o: OrderItem, items: [SelectItem]) throws(QueryError) -> OrderKey {
+    mutating func orderKey(_ o: OrderItem, items: [SelectItem]) throws(Diagnostic) -> OrderKey {
         let written = o.expr.description
         if let i = plan.items.firstIndex(where: { $0.header.caseInsensitiveEquals(written) }) {
             return .value(plan.items[i].value, descending: o.descending)
@@ -48,7 +48,7 @@ extension Binder {
         if case .name(let path, let r) = o.expr, path.count > 1 || names.measure(path[0]) == nil,
            let level = try names.level(path, at: r) {
             guard let j = plan.levels.firstIndex(of: level), j < plan.byCount else {
-                throw QueryError("ORDER BY \(written): the level is not in BY", at: r, help: "add it to BY, or order by a measure")
+                throw Diagnostic("ORDER BY \(written): the level is not in BY", at: r, help: "add it to BY, or order by a measure")
             }
             return .level(j, descending: o.descending)
         }

@@ -6,16 +6,16 @@ extension Binder {
     // MARK: measure expressions
 
     /// Binds an expression over measures; returns it with the format its result is shown in.
-    mutating func measure(_ e: Expr, context: String, insideAnalytic: Bool = false) throws(QueryError) -> (MeasureExpr, MeasureFormat?) {
+    mutating func measure(_ e: Expr, context: String, insideAnalytic: Bool = false) throws(Diagnostic) -> (MeasureExpr, MeasureFormat?) {
         switch e {
         case .number(let n, let r):
             return (.constant(try Binder.number(n, at: r)), nil)
         case .string(_, let r):
-            throw QueryError("text is not a measure", at: r, help: "compare members in WHERE, e.g. WHERE customer.region = 'Seoul'")
+            throw Diagnostic("text is not a measure", at: r, help: "compare members in WHERE, e.g. WHERE customer.region = 'Seoul'")
         case .parameter(let p, let r):
             let text = try Names.parameter(p, parameters, at: r)
             guard let d = FieldParser.decimal(of: text.trimmingSpaces) else {
-                throw QueryError("parameter $\(p) is '\(text)', not a number", at: r)
+                throw Diagnostic("parameter $\(p) is '\(text)', not a number", at: r)
             }
             return (.constant(.exact(Int128(d.mantissa), scale: d.scale)), nil)
         case .name(let path, let r):
@@ -23,13 +23,13 @@ extension Binder {
             if path.count == 1, let m = names.measure(path[0]) { return (try modelMeasure(m, at: r), m.format) }
             if (try names.level(path, at: r)) != nil {
                 let where_ = context == "HAVING" ? "WHERE" : "BY"
-                throw QueryError("'\(written)' is a level, not a measure", at: r,
+                throw Diagnostic("'\(written)' is a level, not a measure", at: r,
                                  help: context == "HAVING" ? "filter members in \(where_)" : "group on it with BY \(written), or count it with count(distinct \(written))")
             }
             if path.count == 1, names.numericColumn(path[0]) != nil {
-                throw QueryError("'\(written)' is a fact column, not a measure", at: r, help: "aggregate it, e.g. sum(\(written))")
+                throw Diagnostic("'\(written)' is a fact column, not a measure", at: r, help: "aggregate it, e.g. sum(\(written))")
             }
-            throw QueryError("unknown measure '\(written)'", at: r, help: names.suggestion(for: written, levelsOnly: false))
+            throw Diagnostic("unknown measure '\(written)'", at: r, help: names.suggestion(for: written, levelsOnly: false))
         case .negate(let x, _):
             let (m, f) = try measure(x, context: context, insideAnalytic: insideAnalytic)
             return (.negate(m), f)
@@ -46,28 +46,28 @@ extension Binder {
             }
             if Binder.analyticFunctions.contains(name) {
                 if insideAnalytic {
-                    throw QueryError("\(name)() cannot be nested inside another analytic function", at: r)
+                    throw Diagnostic("\(name)() cannot be nested inside another analytic function", at: r)
                 }
                 return try analyticCall(name, args, distinct: distinct, star: star, at: r, context: context)
             }
-            throw QueryError("unknown function '\(name)'", at: r,
+            throw Diagnostic("unknown function '\(name)'", at: r,
                              help: Suggestions.didYouMean(name, in: FunctionRegistry.names)
                                 ?? "functions: " + FunctionRegistry.names.joined(separator: ", "))
         }
     }
 
-    static func number(_ text: String, at range: SourceRange) throws(QueryError) -> Value {
+    static func number(_ text: String, at range: SourceRange) throws(Diagnostic) -> Value {
         if let d = FieldParser.decimal(of: text) { return .exact(Int128(d.mantissa), scale: d.scale) }
         if let x = Double(text), x.isFinite { return .double(x) }
-        throw QueryError("number \(text) is out of range", at: range)
+        throw Diagnostic("number \(text) is out of range", at: range)
     }
 
-    mutating func modelMeasure(_ m: Measure, at range: SourceRange) throws(QueryError) -> MeasureExpr {
+    mutating func modelMeasure(_ m: Measure, at range: SourceRange) throws(Diagnostic) -> MeasureExpr {
         switch m.definition {
         case .expression(let e):
             let key = m.name.lowercased()
             if binding.contains(key) {
-                throw QueryError("measure '\(m.name)' refers to itself (\((binding + [key]).joined(separator: " -> ")))", at: range,
+                throw Diagnostic("measure '\(m.name)' refers to itself (\((binding + [key]).joined(separator: " -> ")))", at: range,
                                  help: "define it from other measures")
             }
             binding.append(key)
@@ -78,16 +78,16 @@ extension Binder {
             case .rows:
                 return .slot(slot(.countRows), .value)
             case .column(let c):
-                guard let i = names.numericColumn(c) else { throw QueryError("measure '\(m.name)' refers to a missing column '\(c)'", at: range) }
+                guard let i = names.numericColumn(c) else { throw Diagnostic("measure '\(m.name)' refers to a missing column '\(c)'", at: range) }
                 return aggregate(agg, .column(i))
             case .row(let e):
                 return aggregate(agg, try rowExpr(e))
             case .dimension(let d):
-                guard let di = cube.dimensions.firstIndex(where: { $0.name == d }) else { throw QueryError("measure '\(m.name)' refers to a missing dimension", at: range) }
+                guard let di = cube.dimensions.firstIndex(where: { $0.name == d }) else { throw Diagnostic("measure '\(m.name)' refers to a missing dimension", at: range) }
                 let leaf = LevelRef(dimension: di, index: cube.dimensions[di].levels.count - 1, isAttribute: false)
                 return agg == .count ? .slot(slot(.countRows), .value) : .slot(slot(.distinctMembers(leaf)), .value)
             case .level(let d, let l):
-                guard let level = try names.level([d, l], at: range) else { throw QueryError("measure '\(m.name)' refers to a missing level", at: range) }
+                guard let level = try names.level([d, l], at: range) else { throw Diagnostic("measure '\(m.name)' refers to a missing level", at: range) }
                 return agg == .count ? .slot(slot(.countRows), .value) : .slot(slot(.distinctMembers(level)), .value)
             }
         }
@@ -106,13 +106,13 @@ extension Binder {
         }
     }
 
-    mutating func aggregateCall(_ name: String, _ args: [Expr], distinct: Bool, star: Bool, at r: SourceRange) throws(QueryError) -> (MeasureExpr, MeasureFormat?) {
+    mutating func aggregateCall(_ name: String, _ args: [Expr], distinct: Bool, star: Bool, at r: SourceRange) throws(Diagnostic) -> (MeasureExpr, MeasureFormat?) {
         if star {
-            guard name == "count" else { throw QueryError("only count takes *", at: r, help: "write count(*) or \(name)(column)") }
+            guard name == "count" else { throw Diagnostic("only count takes *", at: r, help: "write count(*) or \(name)(column)") }
             return (.slot(slot(.countRows), .value), .integer)
         }
         guard args.count == 1 else {
-            throw QueryError("\(name)() takes one argument, found \(args.count)", at: r)
+            throw Diagnostic("\(name)() takes one argument, found \(args.count)", at: r)
         }
         let arg = args[0]
         if case .name(let path, let nr) = arg, path.count > 1 || names.numericColumn(path[0]) == nil,
@@ -121,13 +121,13 @@ extension Binder {
             case ("count", true): return (.slot(slot(.distinctMembers(level)), .value), .integer)
             case ("min", _), ("max", _): return (.slot(slot(.member(level, last: name == "max")), .value), nil)
             case ("count", false):
-                throw QueryError("count(\(arg)) counts rows, not members", at: r, help: "write count(distinct \(arg)) for the number of members")
+                throw Diagnostic("count(\(arg)) counts rows, not members", at: r, help: "write count(distinct \(arg)) for the number of members")
             default:
-                throw QueryError("\(name)() of a level has no meaning", at: r, help: "use min/max(level) for the first/last member, count(distinct level) for how many")
+                throw Diagnostic("\(name)() of a level has no meaning", at: r, help: "use min/max(level) for the first/last member, count(distinct level) for how many")
             }
         }
         if distinct {
-            guard name == "count" else { throw QueryError("DISTINCT is only for count", at: r) }
+            guard name == "count" else { throw Diagnostic("DISTINCT is only for count", at: r) }
             if case .name(let path, _) = arg, path.count == 1 {
                 if let c = names.numericColumn(path[0]) { return (.slot(slot(.distinctValues(c)), .value), .integer) }
                 if let d = cube.dimensions.firstIndex(where: { dimension in
@@ -138,7 +138,7 @@ extension Binder {
                     return (.slot(slot(.distinctMembers(leaf)), .value), .integer)
                 }
             }
-            throw QueryError("count(distinct ...) takes a level or a numeric fact column", at: arg.range, help: "e.g. count(distinct customer.customer)")
+            throw Diagnostic("count(distinct ...) takes a level or a numeric fact column", at: arg.range, help: "e.g. count(distinct customer.customer)")
         }
         let x = try rowExpr(arg)
         switch name {
@@ -150,11 +150,11 @@ extension Binder {
         }
     }
 
-    mutating func analyticCall(_ name: String, _ args: [Expr], distinct: Bool, star: Bool, at r: SourceRange, context: String) throws(QueryError) -> (MeasureExpr, MeasureFormat?) {
+    mutating func analyticCall(_ name: String, _ args: [Expr], distinct: Bool, star: Bool, at r: SourceRange, context: String) throws(Diagnostic) -> (MeasureExpr, MeasureFormat?) {
         let kind = AnalyticKind(rawValue: name) ?? .share
         let arity = FunctionRegistry.function(named: name)?.arguments ?? 1...1
         guard !star, !distinct, arity.contains(args.count) else {
-            throw QueryError("\(name)() takes \(kind == .share ? "a measure and optionally a level" : "one measure")", at: r,
+            throw Diagnostic("\(name)() takes \(kind == .share ? "a measure and optionally a level" : "one measure")", at: r,
                              help: kind == .share ? "e.g. share(revenue) or share(revenue, customer.region)" : "e.g. \(name)(revenue)")
         }
         let (m, format) = try measure(args[0], context: context, insideAnalytic: true)
@@ -170,14 +170,14 @@ extension Binder {
     }
 
     /// Every analytic function has what it needs in the grouping levels; errors point at the call.
-    func checkAnalytics(_ s: SelectStatement) throws(QueryError) {
+    func checkAnalytics(_ s: SelectStatement) throws(Diagnostic) {
         for call in analyticCalls {
             if [.prev, .growth, .yoy, .running].contains(call.kind), Binder.timeKey(plan, cube) == nil {
-                throw QueryError("\(call.kind.rawValue)() needs a time level (year, quarter, month or day) in BY or ACROSS", at: call.range,
+                throw Diagnostic("\(call.kind.rawValue)() needs a time level (year, quarter, month or day) in BY or ACROSS", at: call.range,
                                  help: "add BY time.month, for example")
             }
             if let level = call.level, Binder.parentPosition(of: level, plan, cube) == nil {
-                throw QueryError("share(m, \(level.qualifiedName(in: cube))) needs a level of \(cube.dimensions[level.dimension].name) at or below \(level.level(in: cube).name) in BY",
+                throw Diagnostic("share(m, \(level.qualifiedName(in: cube))) needs a level of \(cube.dimensions[level.dimension].name) at or below \(level.level(in: cube).name) in BY",
                                  at: call.range, help: "add BY \(level.qualifiedName(in: cube)) or a finer level of it")
             }
         }
@@ -195,37 +195,37 @@ extension Binder {
 
     // MARK: row-level arithmetic
 
-    func rowExpr(_ e: Expr) throws(QueryError) -> RowExpr {
+    func rowExpr(_ e: Expr) throws(Diagnostic) -> RowExpr {
         switch e {
         case .number(let n, let r):
             switch try Binder.number(n, at: r) {
             case .exact(let m, let s): return .constant(Int64(m), scale: s)
             case .double(let d): return .doubleConstant(d)
-            default: throw QueryError("bad number", at: r)
+            default: throw Diagnostic("bad number", at: r)
             }
         case .parameter(let p, let r):
             let text = try Names.parameter(p, parameters, at: r)
-            guard let d = FieldParser.decimal(of: text.trimmingSpaces) else { throw QueryError("parameter $\(p) is '\(text)', not a number", at: r) }
+            guard let d = FieldParser.decimal(of: text.trimmingSpaces) else { throw Diagnostic("parameter $\(p) is '\(text)', not a number", at: r) }
             return .constant(d.mantissa, scale: d.scale)
         case .string(_, let r):
-            throw QueryError("text cannot take part in arithmetic", at: r)
+            throw Diagnostic("text cannot take part in arithmetic", at: r)
         case .name(let path, let r):
             let written = path.joined(separator: ".")
             if path.count == 1, let c = names.numericColumn(path[0]) { return .column(c) }
             if path.count == 1, names.measure(path[0]) != nil {
-                throw QueryError("'\(written)' is a measure; aggregates take fact columns", at: r,
+                throw Diagnostic("'\(written)' is a measure; aggregates take fact columns", at: r,
                                  help: "use \(written) on its own, outside the aggregate")
             }
             if (try names.level(path, at: r)) != nil {
-                throw QueryError("'\(written)' is a level; row arithmetic takes numeric fact columns", at: r)
+                throw Diagnostic("'\(written)' is a level; row arithmetic takes numeric fact columns", at: r)
             }
-            throw QueryError("unknown fact column '\(written)'", at: r,
+            throw Diagnostic("unknown fact column '\(written)'", at: r,
                              help: Suggestions.didYouMean(written, in: cube.facts.numericColumns.map(\.name))
                                 ?? "numeric fact columns: " + cube.facts.numericColumns.map(\.name).joined(separator: ", "))
         case .negate(let x, _): return .negate(try rowExpr(x))
         case .binary(let op, let l, let r, _): return .binary(op, try rowExpr(l), try rowExpr(r))
         case .call(let name, _, _, _, let r):
-            throw QueryError("\(name)() cannot be used inside an aggregate", at: r, help: "aggregates take fact columns and arithmetic on them")
+            throw Diagnostic("\(name)() cannot be used inside an aggregate", at: r, help: "aggregates take fact columns and arithmetic on them")
         }
     }
 }

@@ -5,19 +5,19 @@ import CubistSyntax
 extension Binder {
     // MARK: WHERE
 
-    mutating func rowFilter(_ c: Condition) throws(QueryError) -> RowFilter {
+    mutating func rowFilter(_ c: Condition) throws(Diagnostic) -> RowFilter {
         switch c {
         case .and(let a, let b): return .and([try rowFilter(a), try rowFilter(b)])
         case .or(let a, let b): return .or([try rowFilter(a), try rowFilter(b)])
         case .not(let a, _): return .not(try rowFilter(a))
         case .compare(let x, let op, let y):
             if let level = try whereLevel(x) {
-                return try memberFilter(level, x) { (b: inout Binder, members: MemberSet) throws(QueryError) in
+                return try memberFilter(level, x) { (b: inout Binder, members: MemberSet) throws(Diagnostic) in
                     try members.compare(op, b.literal(y), at: y.range, warnings: &b.plan.warnings)
                 }
             }
             if let level = try whereLevel(y), let flipped = op.flipped {
-                return try memberFilter(level, y) { (b: inout Binder, members: MemberSet) throws(QueryError) in
+                return try memberFilter(level, y) { (b: inout Binder, members: MemberSet) throws(Diagnostic) in
                     try members.compare(flipped, b.literal(x), at: x.range, warnings: &b.plan.warnings)
                 }
             }
@@ -25,7 +25,7 @@ extension Binder {
         case .between(let x, let low, let high, let negated):
             let filter: RowFilter
             if let level = try whereLevel(x) {
-                filter = try memberFilter(level, x) { (b: inout Binder, members: MemberSet) throws(QueryError) in
+                filter = try memberFilter(level, x) { (b: inout Binder, members: MemberSet) throws(Diagnostic) in
                     let lo = try members.compare(.greaterOrEqual, b.literal(low), at: low.range, warnings: &b.plan.warnings)
                     let hi = try members.compare(.lessOrEqual, b.literal(high), at: high.range, warnings: &b.plan.warnings)
                     return zip(lo, hi).map { $0 && $1 }
@@ -38,7 +38,7 @@ extension Binder {
         case .inList(let x, let values, let negated):
             let filter: RowFilter
             if let level = try whereLevel(x) {
-                filter = try memberFilter(level, x) { (b: inout Binder, members: MemberSet) throws(QueryError) in
+                filter = try memberFilter(level, x) { (b: inout Binder, members: MemberSet) throws(Diagnostic) in
                     var keep = [Bool](repeating: false, count: members.level.count)
                     for v in values {
                         for c in members.equalCodes(try b.literal(v), at: v.range, warnings: &b.plan.warnings) { keep[c] = true }
@@ -54,20 +54,20 @@ extension Binder {
             return negated ? .not(filter) : filter
         case .like(let x, let pattern, let negated):
             guard let level = try whereLevel(x) else {
-                throw QueryError("LIKE matches members of a level, and '\(x)' is not a level", at: x.range)
+                throw Diagnostic("LIKE matches members of a level, and '\(x)' is not a level", at: x.range)
             }
-            let filter = try memberFilter(level, x) { (b: inout Binder, members: MemberSet) throws(QueryError) in
+            let filter = try memberFilter(level, x) { (b: inout Binder, members: MemberSet) throws(Diagnostic) in
                 let p = try b.literal(pattern)
                 return members.level.members.map { Like.matches($0, pattern: p) }
             }
             return negated ? .not(filter) : filter
         case .inSelect(let x, let sub, let negated):
             guard let level = try whereLevel(x) else {
-                throw QueryError("IN (SELECT ...) takes a level on its left, found '\(x)'", at: x.range, help: "e.g. customer.customer IN (SELECT customer.customer WHERE ...)")
+                throw Diagnostic("IN (SELECT ...) takes a level on its left, found '\(x)'", at: x.range, help: "e.g. customer.customer IN (SELECT customer.customer WHERE ...)")
             }
             let child = try subQuery(sub)
             guard let subLevel = child.levels.first, subLevel == level else {
-                throw QueryError("the sub-select lists members of \(child.levels[0].qualifiedName(in: cube)), not of \(level.qualifiedName(in: cube))", at: sub.range,
+                throw Diagnostic("the sub-select lists members of \(child.levels[0].qualifiedName(in: cube)), not of \(level.qualifiedName(in: cube))", at: sub.range,
                                  help: "select the same level: SELECT \(x) WHERE ...")
             }
             plan.subSelects.append(child)
@@ -78,60 +78,60 @@ extension Binder {
     }
 
     /// Binds a sub-select of `IN (SELECT ...)`: one level, no ACROSS, no ROLLUP.
-    func subQuery(_ sub: SelectStatement) throws(QueryError) -> BoundQuery {
+    func subQuery(_ sub: SelectStatement) throws(Diagnostic) -> BoundQuery {
         guard nesting < Binder.maximumNesting else {
-            throw QueryError("sub-selects are nested too deeply (more than \(Binder.maximumNesting))", at: sub.range,
+            throw Diagnostic("sub-selects are nested too deeply (more than \(Binder.maximumNesting))", at: sub.range,
                              help: "combine the conditions of the inner sub-selects in one WHERE")
         }
         var binder = Binder(names: names, parameters: parameters, nesting: nesting + 1)
         let child = try binder.bind(sub)
         guard child.byCount == 1, child.acrossCount == 0, child.rollupStart == nil else {
-            throw QueryError("a sub-select in IN (...) must list exactly one level", at: sub.range,
+            throw Diagnostic("a sub-select in IN (...) must list exactly one level", at: sub.range,
                              help: "e.g. SELECT customer.customer WHERE time.year = 2023")
         }
         return child
     }
 
     /// The level a WHERE operand names, or nil when it is no level. Measures are errors here.
-    func whereLevel(_ e: Expr) throws(QueryError) -> LevelRef? {
+    func whereLevel(_ e: Expr) throws(Diagnostic) -> LevelRef? {
         guard case .name(let path, let r) = e else { return nil }
         if let level = try names.level(path, at: r) { return level }
         if path.count == 1, names.measure(path[0]) != nil, names.numericColumn(path[0]) == nil {
-            throw QueryError("'\(path[0])' is a measure; WHERE filters members and fact rows", at: r,
+            throw Diagnostic("'\(path[0])' is a measure; WHERE filters members and fact rows", at: r,
                              help: "filter on measures with HAVING \(path[0]) ...")
         }
         return nil
     }
 
-    func whereRow(_ e: Expr) throws(QueryError) -> RowExpr {
+    func whereRow(_ e: Expr) throws(Diagnostic) -> RowExpr {
         if case .call(let name, _, _, _, let r) = e, Binder.aggregateFunctions.contains(name) || Binder.analyticFunctions.contains(name) {
-            throw QueryError("\(name)() is a measure; WHERE filters members and fact rows", at: r, help: "filter on measures with HAVING")
+            throw Diagnostic("\(name)() is a measure; WHERE filters members and fact rows", at: r, help: "filter on measures with HAVING")
         }
         if case .string(let s, let r) = e {
-            throw QueryError("'\(s)' is compared with something that is not a level", at: r,
+            throw Diagnostic("'\(s)' is compared with something that is not a level", at: r,
                              help: "compare members of a level, e.g. customer.region = '\(s)'")
         }
         return try rowExpr(e)
     }
 
     /// A member value written in a condition: a string, a number, or a parameter's value.
-    func literal(_ e: Expr) throws(QueryError) -> String {
+    func literal(_ e: Expr) throws(Diagnostic) -> String {
         try Binder.literal(e, parameters)
     }
 
-    static func literal(_ e: Expr, _ parameters: [String: String]) throws(QueryError) -> String {
+    static func literal(_ e: Expr, _ parameters: [String: String]) throws(Diagnostic) -> String {
         switch e {
         case .string(let s, _): return s
         case .number(let n, _): return n
         case .negate(.number(let n, _), _): return "-" + n
         case .parameter(let p, let r): return try Names.parameter(p, parameters, at: r)
         default:
-            throw QueryError("expected a member value (a string or a number), found '\(e)'", at: e.range,
+            throw Diagnostic("expected a member value (a string or a number), found '\(e)'", at: e.range,
                              help: "write members in single quotes, e.g. 'Seoul'")
         }
     }
 
-    mutating func memberFilter(_ level: LevelRef, _ e: Expr, _ decide: (inout Binder, MemberSet) throws(QueryError) -> [Bool]) throws(QueryError) -> RowFilter {
+    mutating func memberFilter(_ level: LevelRef, _ e: Expr, _ decide: (inout Binder, MemberSet) throws(Diagnostic) -> [Bool]) throws(Diagnostic) -> RowFilter {
         let members = MemberSet(level: level.level(in: cube), name: e.description)
         return leafFilter(level, try decide(&self, members))
     }

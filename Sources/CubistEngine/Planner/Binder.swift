@@ -35,10 +35,10 @@ struct Binder {
 
     // MARK: the statement
 
-    mutating func bind(_ s: SelectStatement) throws(QueryError) -> BoundQuery {
+    mutating func bind(_ s: SelectStatement) throws(Diagnostic) -> BoundQuery {
         plan.range = s.range
         if let from = s.from, case .name(let path, let range) = from, !path[0].caseInsensitiveEquals(cube.name) {
-            throw QueryError("unknown cube '\(path[0])'", at: range,
+            throw Diagnostic("unknown cube '\(path[0])'", at: range,
                              help: Suggestions.didYouMean(path[0], in: [cube.name]) ?? "the loaded cube is '\(cube.name)'")
         }
         for item in s.by {
@@ -46,13 +46,13 @@ struct Binder {
             case .level(let e):
                 try addLevel(e, role: "BY")
             case .rollup(let list, let range):
-                guard plan.rollupStart == nil else { throw QueryError("only one ROLLUP is allowed in BY", at: range) }
+                guard plan.rollupStart == nil else { throw Diagnostic("only one ROLLUP is allowed in BY", at: range) }
                 plan.rollupStart = plan.levels.count
                 for e in list { try addLevel(e, role: "ROLLUP") }
             }
         }
         if let start = plan.rollupStart, start < plan.levels.count, case .level(let e)? = s.by.last {
-            throw QueryError("ROLLUP must be the last item of BY", at: e.range, help: "move '\(e)' before ROLLUP(...)")
+            throw Diagnostic("ROLLUP must be the last item of BY", at: e.range, help: "move '\(e)' before ROLLUP(...)")
         }
         // Levels in the SELECT list are grouped on, like BY levels.
         var measureItems: [SelectItem] = []
@@ -61,7 +61,7 @@ struct Binder {
                let level = try names.level(path, at: range) {
                 if !plan.levels.contains(level) {
                     if plan.rollupStart != nil {
-                        throw QueryError("'\(item.expr)' is not in BY", at: range, help: "with ROLLUP, list every level in BY")
+                        throw Diagnostic("'\(item.expr)' is not in BY", at: range, help: "with ROLLUP, list every level in BY")
                     }
                     plan.levels.append(level)
                     plan.levelHeaders.append(item.alias ?? item.expr.description)
@@ -74,7 +74,7 @@ struct Binder {
         for e in s.across {
             let level = try names.requireLevel(e, role: "ACROSS")
             if plan.levels.contains(level) {
-                throw QueryError("'\(e)' is both in BY and ACROSS", at: e.range, help: "a level is either rows (BY) or columns (ACROSS)")
+                throw Diagnostic("'\(e)' is both in BY and ACROSS", at: e.range, help: "a level is either rows (BY) or columns (ACROSS)")
             }
             plan.levels.append(level)
         }
@@ -86,8 +86,8 @@ struct Binder {
         if let w = s.whereClause { plan.filter = simplify(try rowFilter(w)) }
         if let h = s.having { plan.having = try groupFilter(h) }
         if let top = s.top {
-            if plan.rollupStart != nil { throw QueryError("TOP cannot be combined with ROLLUP", at: top.range) }
-            if plan.byCount == 0 { throw QueryError("TOP needs levels in BY to rank", at: top.range, help: "add BY customer.customer, for example") }
+            if plan.rollupStart != nil { throw Diagnostic("TOP cannot be combined with ROLLUP", at: top.range) }
+            if plan.byCount == 0 { throw Diagnostic("TOP needs levels in BY to rank", at: top.range, help: "add BY customer.customer, for example") }
             let (count, scale) = try topCount(top.count, percent: top.percent)
             let (m, _) = try measure(top.by, context: "TOP")
             plan.top = TopClause(count: count, scale: scale, percent: top.percent, value: value(m), others: top.withOthers)
@@ -99,18 +99,18 @@ struct Binder {
         try checkAnalytics(s)
         if plan.warnings.count > 5 {
             // A long IN list of non-members would print the statement once per value.
-            let more = plan.warnings.count - 5, next = plan.warnings[5].range
+            let more = plan.warnings.count - 5, next = plan.warnings[5].range ?? plan.range
             plan.warnings = Array(plan.warnings.prefix(5))
-            plan.warnings.append(QueryWarning("and \(grouped(more)) more warning\(more == 1 ? "" : "s") like these, from here on", at: next,
+            plan.warnings.append(Diagnostic.warning("and \(grouped(more)) more warning\(more == 1 ? "" : "s") like these, from here on", at: next,
                                               help: "list the members with SHOW MEMBERS level"))
         }
         return plan
     }
 
-    mutating func addLevel(_ e: Expr, role: String) throws(QueryError) {
+    mutating func addLevel(_ e: Expr, role: String) throws(Diagnostic) {
         let level = try names.requireLevel(e, role: role)
         if plan.levels.contains(level) {
-            throw QueryError("'\(e)' appears twice in BY", at: e.range)
+            throw Diagnostic("'\(e)' appears twice in BY", at: e.range)
         }
         plan.levels.append(level)
         plan.levelHeaders.append(e.description)
@@ -130,13 +130,13 @@ struct Binder {
         return plan.aggregates.count - 1
     }
 
-    func whole(_ e: Expr, _ keyword: String) throws(QueryError) -> Int {
+    func whole(_ e: Expr, _ keyword: String) throws(Diagnostic) -> Int {
         try Binder.wholeNumber(e, keyword, parameters)
     }
 
     /// A count written after `keyword` (LIMIT, OFFSET, ROW): a whole number, or a parameter
     /// whose value is one. The one place counts are read.
-    static func wholeNumber(_ e: Expr, _ keyword: String, _ parameters: [String: String]) throws(QueryError) -> Int {
+    static func wholeNumber(_ e: Expr, _ keyword: String, _ parameters: [String: String]) throws(Diagnostic) -> Int {
         var text: String
         switch e {
         case .number(let n, _): text = n
@@ -145,12 +145,12 @@ struct Binder {
         }
         text = text.trimmingSpaces
         guard let n = Int(text), n >= 0 else {
-            throw QueryError("\(keyword) needs a whole number, found '\(text)'", at: e.range)
+            throw Diagnostic("\(keyword) needs a whole number, found '\(text)'", at: e.range)
         }
         return n
     }
 
-    func topCount(_ e: Expr, percent: Bool) throws(QueryError) -> (Int128, Int) {
+    func topCount(_ e: Expr, percent: Bool) throws(Diagnostic) -> (Int128, Int) {
         var text: String
         switch e {
         case .number(let n, _): text = n
@@ -158,10 +158,10 @@ struct Binder {
         default: text = e.description
         }
         guard let d = FieldParser.decimal(of: text.trimmingSpaces), d.mantissa >= 0, percent || d.scale == 0 else {
-            throw QueryError("TOP needs \(percent ? "a number" : "a whole number"), found '\(text)'", at: e.range)
+            throw Diagnostic("TOP needs \(percent ? "a number" : "a whole number"), found '\(text)'", at: e.range)
         }
         if percent, d > ScaledDecimal(mantissa: 100, scale: 0) {
-            throw QueryError("TOP \(text) PERCENT is more than 100 percent", at: e.range)
+            throw Diagnostic("TOP \(text) PERCENT is more than 100 percent", at: e.range)
         }
         return (Int128(d.mantissa), d.scale)
     }

@@ -2,9 +2,6 @@ import CubistCore
 import CubistStore
 import CubistSyntax
 
-/// An error in a query: its message, where it is, and a suggestion.
-public typealias QueryError = LocatedMessage
-
 /// A level (or attribute) of a dimension, bound to the cube.
 struct LevelRef: Hashable {
     /// Index of the dimension in `Cube.dimensions`.
@@ -181,7 +178,7 @@ struct BoundQuery {
     var limit: Int?
     var offset: Int = 0
     var totals = false
-    var warnings: [QueryWarning] = []
+    var warnings: [Diagnostic] = []
     /// The statement's range, for errors found while executing.
     var range = SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))
 

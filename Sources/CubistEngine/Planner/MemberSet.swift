@@ -10,7 +10,7 @@ struct MemberSet {
     /// The level as written, for messages.
     let name: String
 
-    func compare(_ op: ComparisonOperator, _ literal: String, at range: SourceRange, warnings: inout [QueryWarning]) throws(QueryError) -> [Bool] {
+    func compare(_ op: ComparisonOperator, _ literal: String, at range: SourceRange, warnings: inout [Diagnostic]) throws(Diagnostic) -> [Bool] {
         let n = level.count
         let equal = codes(equalTo: literal)
         switch op {
@@ -44,7 +44,7 @@ struct MemberSet {
     }
 
     /// The codes of the members equal to `literal`, with a warning when there is none.
-    func equalCodes(_ literal: String, at range: SourceRange, warnings: inout [QueryWarning]) -> [Int] {
+    func equalCodes(_ literal: String, at range: SourceRange, warnings: inout [Diagnostic]) -> [Int] {
         let equal = codes(equalTo: literal)
         if equal.isEmpty { warnMissing(literal, at: range, &warnings) }
         return equal
@@ -86,9 +86,9 @@ struct MemberSet {
         return a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
-    private func warnMissing(_ literal: String, at range: SourceRange, _ warnings: inout [QueryWarning]) {
+    private func warnMissing(_ literal: String, at range: SourceRange, _ warnings: inout [Diagnostic]) {
         let help = level.count <= 100_000 ? Suggestions.didYouMean(literal, in: level.members) : nil
-        warnings.append(QueryWarning("no member '\(literal)' in \(name)", at: range,
+        warnings.append(Diagnostic.warning("no member '\(literal)' in \(name)", at: range,
                                      help: help ?? "list the members with SHOW MEMBERS \(name)"))
     }
 }

@@ -33,7 +33,7 @@ struct Names {
 
     /// The level a name denotes, nil when it denotes no level; throws when it is ambiguous
     /// or names a dimension with a level it does not have.
-    func level(_ path: [String], at range: SourceRange) throws(QueryError) -> LevelRef? {
+    func level(_ path: [String], at range: SourceRange) throws(Diagnostic) -> LevelRef? {
         if path.count == 2 {
             guard let d = cube.dimensions.firstIndex(where: { $0.name.caseInsensitiveEquals(path[0]) }) else { return nil }
             let dim = cube.dimensions[d]
@@ -44,14 +44,14 @@ struct Names {
                 return LevelRef(dimension: d, index: i, isAttribute: true)
             }
             let names = (dim.levels + dim.attributes).map(\.name)
-            throw QueryError("dimension '\(dim.name)' has no level '\(path[1])'", at: range,
+            throw Diagnostic("dimension '\(dim.name)' has no level '\(path[1])'", at: range,
                              help: Suggestions.didYouMean(path[1], in: names) ?? "its levels are: \(names.joined(separator: ", "))")
         }
         guard path.count == 1 else { return nil }
         let matches = allLevels.filter { $0.level(in: cube).name.caseInsensitiveEquals(path[0]) }
         if matches.count == 1 { return matches[0] }
         if matches.count > 1 {
-            throw QueryError("'\(path[0])' is ambiguous", at: range,
+            throw Diagnostic("'\(path[0])' is ambiguous", at: range,
                              help: "write one of: " + matches.map { $0.qualifiedName(in: cube) }.joined(separator: ", "))
         }
         if let d = cube.dimensions.firstIndex(where: { $0.name.caseInsensitiveEquals(path[0]) }) {
@@ -61,17 +61,17 @@ struct Names {
     }
 
     /// A level, or an error with a suggestion.
-    func requireLevel(_ expr: Expr, role: String) throws(QueryError) -> LevelRef {
+    func requireLevel(_ expr: Expr, role: String) throws(Diagnostic) -> LevelRef {
         guard case .name(let path, let range) = expr else {
-            throw QueryError("\(role) takes levels, found '\(expr)'", at: expr.range, help: "write a level such as time.year or customer.region")
+            throw Diagnostic("\(role) takes levels, found '\(expr)'", at: expr.range, help: "write a level such as time.year or customer.region")
         }
         if let l = try level(path, at: range) { return l }
         let written = path.joined(separator: ".")
         if path.count == 1, measure(path[0]) != nil {
-            throw QueryError("'\(written)' is a measure; \(role) takes levels", at: range,
+            throw Diagnostic("'\(written)' is a measure; \(role) takes levels", at: range,
                              help: "put measures in the SELECT list; \(role) takes levels such as time.year")
         }
-        throw QueryError("unknown level '\(written)'", at: range, help: suggestion(for: written, levelsOnly: true))
+        throw Diagnostic("unknown level '\(written)'", at: range, help: suggestion(for: written, levelsOnly: true))
     }
 
     /// A did-you-mean over level names (and measures, unless `levelsOnly`), else a hint.
@@ -85,9 +85,9 @@ struct Names {
     }
 
     /// The value a parameter has, or an error saying how to give it one.
-    static func parameter(_ name: String, _ parameters: [String: String], at range: SourceRange) throws(QueryError) -> String {
+    static func parameter(_ name: String, _ parameters: [String: String], at range: SourceRange) throws(Diagnostic) -> String {
         if let v = parameters[name.lowercased()] { return v }
-        throw QueryError("parameter $\(name) has no value", at: range,
+        throw Diagnostic("parameter $\(name) has no value", at: range,
                          help: "set it first with SET $\(name) = '...', or pass --param \(name)=... on the command line")
     }
 }

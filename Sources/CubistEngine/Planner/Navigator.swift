@@ -20,7 +20,15 @@ public struct Navigator {
 
     /// The view after `step`. (`PIVOT` swaps BY and ACROSS; `BACK` and `SHOW VIEW` are the
     /// session's business and are returned unchanged.)
-    public func apply(_ step: Navigation, to view: SelectStatement, at range: SourceRange) throws(QueryError) -> SelectStatement {
+    public func apply(_ step: Navigation, to view: SelectStatement, at range: SourceRange) throws(Diagnostic) -> SelectStatement {
+        // The view's names are checked once, here, and a failure is reported at this
+        // statement: the view's own ranges point into the text of an earlier statement.
+        // Past this point every error is about this statement's own words.
+        do {
+            _ = try axisLevels(view)
+        } catch {
+            throw Diagnostic("the view no longer fits the cube: \(error.message)", at: range, help: "run a new SELECT; SHOW VIEW prints the current one")
+        }
         var v = view
         switch step {
         case .slice(let levelExpr, let member):
@@ -39,7 +47,7 @@ public struct Navigator {
             let dim = cube.dimensions[d]
             let onAxes = try axisLevels(v).filter { $0.level.dimension == d }
             guard let finest = onAxes.max(by: { rank($0.level) < rank($1.level) }) else {
-                throw QueryError("\(dim.name) is not on the view's axes (BY or ACROSS)", at: dimExpr.range,
+                throw Diagnostic("\(dim.name) is not on the view's axes (BY or ACROSS)", at: dimExpr.range,
                                  help: "the view is: \(view)")
             }
             if all { return try removing(dimension: d, from: v) }
@@ -47,16 +55,16 @@ public struct Navigator {
             if let to {
                 target = try names.requireLevel(to, role: "ROLLUP ... TO")
                 guard target.dimension == d, !target.isAttribute, !finest.level.isAttribute, target.index < finest.level.index else {
-                    throw QueryError("ROLLUP \(dim.name) TO \(to) must name a level of \(dim.name) above \(finest.level.qualifiedName(in: cube))", at: to.range,
+                    throw Diagnostic("ROLLUP \(dim.name) TO \(to) must name a level of \(dim.name) above \(finest.level.qualifiedName(in: cube))", at: to.range,
                                      help: "levels of \(dim.name), top first: " + dim.levels.map(\.name).joined(separator: " > "))
                 }
             } else {
                 guard !finest.level.isAttribute else {
-                    throw QueryError("\(finest.level.qualifiedName(in: cube)) is an attribute: there is no level above it", at: dimExpr.range,
+                    throw Diagnostic("\(finest.level.qualifiedName(in: cube)) is an attribute: there is no level above it", at: dimExpr.range,
                                      help: "ROLLUP \(dim.name) ALL takes it off the axes")
                 }
                 guard finest.level.index > 0 else {
-                    throw QueryError("\(finest.level.qualifiedName(in: cube)) is the top level of \(dim.name): nothing to roll up to", at: dimExpr.range,
+                    throw Diagnostic("\(finest.level.qualifiedName(in: cube)) is the top level of \(dim.name): nothing to roll up to", at: dimExpr.range,
                                      help: "ROLLUP \(dim.name) ALL takes \(dim.name) off the axes")
                 }
                 target = LevelRef(dimension: d, index: finest.level.index - 1, isAttribute: false)
@@ -78,13 +86,13 @@ public struct Navigator {
             if let to {
                 target = try names.requireLevel(to, role: "DRILLDOWN ... TO")
                 guard target.dimension == d, !target.isAttribute, target.index > (current?.level.index ?? -1) else {
-                    throw QueryError("DRILLDOWN \(dim.name) TO \(to) must name a level of \(dim.name) below \(current.map { $0.level.qualifiedName(in: cube) } ?? "the top")",
+                    throw Diagnostic("DRILLDOWN \(dim.name) TO \(to) must name a level of \(dim.name) below \(current.map { $0.level.qualifiedName(in: cube) } ?? "the top")",
                                      at: to.range, help: "levels of \(dim.name), top first: " + dim.levels.map(\.name).joined(separator: " > "))
                 }
             } else {
                 let next = (current?.level.index ?? -1) + 1
                 guard next < dim.levels.count else {
-                    throw QueryError("\(current?.level.qualifiedName(in: cube) ?? dim.name) is the finest level of \(dim.name): nothing below it", at: dimExpr.range,
+                    throw Diagnostic("\(current?.level.qualifiedName(in: cube) ?? dim.name) is the finest level of \(dim.name): nothing below it", at: dimExpr.range,
                                      help: "ROLLUP \(dim.name) goes back up")
                 }
                 target = LevelRef(dimension: d, index: next, isAttribute: false)
@@ -92,7 +100,7 @@ public struct Navigator {
             let targetExpr = Expr.name([dim.name, target.level(in: cube).name], range)
             if let member {
                 guard let current else {
-                    throw QueryError("DRILLDOWN \(dim.name) = \(member) needs \(dim.name) on the view's axes", at: member.range,
+                    throw Diagnostic("DRILLDOWN \(dim.name) = \(member) needs \(dim.name) on the view's axes", at: member.range,
                                      help: "first group by it, e.g. BY \(dim.name).\(dim.levels[0].name)")
                 }
                 try requireMember(member, of: current.level, written: current.expr)
@@ -109,12 +117,12 @@ public struct Navigator {
             }
         case .pivot:
             guard !v.by.isEmpty || !v.across.isEmpty else {
-                throw QueryError("the view has neither BY nor ACROSS levels to swap", at: range)
+                throw Diagnostic("the view has neither BY nor ACROSS levels to swap", at: range)
             }
             var rows: [Expr] = []
             for item in v.by {
                 guard case .level(let e) = item else {
-                    throw QueryError("PIVOT cannot move ROLLUP subtotals to the columns", at: range, help: "ROLLUP ... ALL or BACK first")
+                    throw Diagnostic("PIVOT cannot move ROLLUP subtotals to the columns", at: range, help: "ROLLUP ... ALL or BACK first")
                 }
                 rows.append(e)
             }
@@ -133,7 +141,7 @@ public struct Navigator {
     }
 
     /// The dimension a navigation names: a dimension, or the dimension of a level.
-    private func dimension(of e: Expr) throws(QueryError) -> Int {
+    private func dimension(of e: Expr) throws(Diagnostic) -> Int {
         if case .name(let path, _) = e, path.count == 1, let d = cube.dimensions.firstIndex(where: { $0.name.caseInsensitiveEquals(path[0]) }) {
             return d
         }
@@ -143,7 +151,7 @@ public struct Navigator {
     private func rank(_ l: LevelRef) -> Int { l.isAttribute ? -1 : l.index }
 
     /// The levels on the view's axes (BY, ROLLUP and ACROSS), with the expressions naming them.
-    private func axisLevels(_ v: SelectStatement) throws(QueryError) -> [(expr: Expr, level: LevelRef)] {
+    private func axisLevels(_ v: SelectStatement) throws(Diagnostic) -> [(expr: Expr, level: LevelRef)] {
         var out: [(Expr, LevelRef)] = []
         for item in v.by {
             switch item {
@@ -162,9 +170,9 @@ public struct Navigator {
     }
 
     /// The view with every axis level of dimension `d` mapped by `change` (nil removes it).
-    private func replacing(_ v: SelectStatement, dimension d: Int, _ change: (LevelRef) -> LevelRef?) throws(QueryError) -> SelectStatement {
+    private func replacing(_ v: SelectStatement, dimension d: Int, _ change: (LevelRef) -> LevelRef?) throws(Diagnostic) -> SelectStatement {
         var out = v
-        func map(_ e: Expr, _ role: String) throws(QueryError) -> Expr? {
+        func map(_ e: Expr, _ role: String) throws(Diagnostic) -> Expr? {
             let level = try names.requireLevel(e, role: role)
             guard level.dimension == d else { return e }
             guard let new = change(level) else { return nil }
@@ -199,12 +207,12 @@ public struct Navigator {
         return out
     }
 
-    private func removing(dimension d: Int, from v: SelectStatement) throws(QueryError) -> SelectStatement {
+    private func removing(dimension d: Int, from v: SelectStatement) throws(Diagnostic) -> SelectStatement {
         try replacing(v, dimension: d) { _ in nil }
     }
 
     /// The view with `e` inserted right after the axis item naming `level`.
-    private func inserting(_ e: Expr, after level: LevelRef, in v: SelectStatement) throws(QueryError) -> SelectStatement {
+    private func inserting(_ e: Expr, after level: LevelRef, in v: SelectStatement) throws(Diagnostic) -> SelectStatement {
         var out = v
         for (i, item) in v.by.enumerated() {
             switch item {
@@ -229,12 +237,12 @@ public struct Navigator {
     }
 
     /// The member must exist in the level (a navigation step on a missing member is refused).
-    private func requireMember(_ e: Expr, of level: LevelRef, written: Expr) throws(QueryError) {
+    private func requireMember(_ e: Expr, of level: LevelRef, written: Expr) throws(Diagnostic) {
         let text = try Binder.literal(e, parameters)
-        var warnings: [QueryWarning] = []
+        var warnings: [Diagnostic] = []
         let mask = try MemberSet(level: level.level(in: cube), name: written.description).compare(.equal, text, at: e.range, warnings: &warnings)
         if let w = warnings.first, !mask.contains(true) {
-            throw QueryError(w.message, at: w.range, help: w.help)
+            throw Diagnostic(w.message, at: w.range ?? e.range, help: w.help)
         }
     }
 }

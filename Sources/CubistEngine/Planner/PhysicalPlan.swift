@@ -54,14 +54,14 @@ struct PhysicalPlanner {
     /// Largest key space grouped through a dense array ("perfect hash"); beyond it, a hash map.
     static let denseLimit = 1 << 22
 
-    func plan(_ query: BoundQuery) throws(QueryError) -> PhysicalPlan {
+    func plan(_ query: BoundQuery) throws(Diagnostic) -> PhysicalPlan {
         let facts = cube.facts
         var radix: [UInt64] = []
         var space: UInt64 = 1
         for level in query.levels {
             radix.append(space)
             let (s, o) = space.multipliedReportingOverflow(by: UInt64(max(1, level.level(in: cube).count)))
-            if o { throw QueryError("too many grouping levels at once: the key space exceeds 2^64", at: query.range) }
+            if o { throw Diagnostic("too many grouping levels at once: the key space exceeds 2^64", at: query.range) }
             space = s
         }
         // Slices: the chunks the zone maps cannot rule out, cut into pieces of `sliceRows`.

@@ -1,3 +1,4 @@
+import CubistCore
 import CubistStore
 import CubistSyntax
 
@@ -45,9 +46,6 @@ public enum RowKind: Sendable, Hashable {
     case others
 }
 
-/// A warning attached to a result, e.g. a member that does not exist.
-public typealias QueryWarning = LocatedMessage
-
 /// The typed result of a query: columns, rows and what each row stands for. The engine
 /// never prints; renderers in the shell turn this into text.
 public struct ResultTable: Sendable {
@@ -58,12 +56,12 @@ public struct ResultTable: Sendable {
     /// What each row stands for.
     public var rowKinds: [RowKind]
     /// Warnings found while planning.
-    public var warnings: [QueryWarning]
+    public var warnings: [Diagnostic]
     /// For crosstabs: the ACROSS level names, so renderers can draw a header row per level.
     public var acrossLevels: [String]
 
     /// Creates a result.
-    public init(columns: [ResultColumn], rows: [[Value]], rowKinds: [RowKind], warnings: [QueryWarning] = [], acrossLevels: [String] = []) {
+    public init(columns: [ResultColumn], rows: [[Value]], rowKinds: [RowKind], warnings: [Diagnostic] = [], acrossLevels: [String] = []) {
         self.columns = columns
         self.rows = rows
         self.rowKinds = rowKinds

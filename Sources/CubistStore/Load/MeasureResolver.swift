@@ -50,7 +50,7 @@ struct MeasureResolver {
         do {
             return try Parser.parseExpression(text, line: start.line, column: start.column)
         } catch {
-            throw model.error(error.range.location, "in measure '\(spec.name)': \(error.message)", help: error.help)
+            throw model.error(error.location, "in measure '\(spec.name)': \(error.message)", help: error.help)
         }
     }
 
