@@ -8,13 +8,13 @@ struct Crosstab {
     let rows: GroupTable
     let cube: Cube
     let combos: [[Int32]]
-    let cellEval: Evaluation
+    let cellEval: MeasureEvaluator
     let marginTable: GroupTable
-    let marginEval: Evaluation
+    let marginEval: MeasureEvaluator
     let othersTable: GroupTable?
-    let othersEval: Evaluation?
+    let othersEval: MeasureEvaluator?
     /// For ROLLUP subtotals keeping `k` BY levels: cells by those levels and the ACROSS levels.
-    let subtotalCells: [Int: (table: GroupTable, eval: Evaluation)]
+    let subtotalCells: [Int: (table: GroupTable, eval: MeasureEvaluator)]
 
     init(plan: BoundQuery, fine: GroupTable, rows: GroupTable, rowOf: [Int32], total: GroupTable, cube: Cube, kept: [Int], others: [Int]) {
         self.plan = plan
@@ -27,20 +27,20 @@ struct Crosstab {
         var seen = Set<[Int32]>()
         for g in 0..<fine.count where include(g) { seen.insert(acrossPositions.map { fine.code(g, $0) }) }
         combos = seen.sorted { a, b in a.lexicographicallyPrecedes(b) }
-        cellEval = Evaluation(table: fine, total: total, cube: cube)
+        cellEval = MeasureEvaluator(table: fine, total: total, cube: cube)
         marginTable = fine.reduced(positions: acrossPositions, include: include).table
-        marginEval = Evaluation(table: marginTable, total: total, cube: cube)
-        var subtotals: [Int: (table: GroupTable, eval: Evaluation)] = [:]
+        marginEval = MeasureEvaluator(table: marginTable, total: total, cube: cube)
+        var subtotals: [Int: (table: GroupTable, eval: MeasureEvaluator)] = [:]
         for k in (plan.rollupStart ?? plan.byCount)..<plan.byCount {
             let t = fine.reduced(positions: Array(0..<k) + acrossPositions, include: include).table
-            subtotals[k] = (t, Evaluation(table: t, total: total, cube: cube))
+            subtotals[k] = (t, MeasureEvaluator(table: t, total: total, cube: cube))
         }
         subtotalCells = subtotals
         if !others.isEmpty {
             let otherSet = Set(others)
             let t = fine.reduced(positions: acrossPositions, include: { otherSet.contains(Int(rowOf[$0])) }).table
             othersTable = t
-            othersEval = Evaluation(table: t, total: total, cube: cube)
+            othersEval = MeasureEvaluator(table: t, total: total, cube: cube)
         } else {
             othersTable = nil
             othersEval = nil
@@ -67,11 +67,11 @@ struct Crosstab {
         return out
     }
 
-    func cells(for kind: RowKind, group: Int, rowEval: Evaluation, totals: Bool) -> [Value] {
+    func cells(for kind: RowKind, group: Int, rowEval: MeasureEvaluator, totals: Bool) -> [Value] {
         var out: [Value] = []
         for combo in combos {
             var table: GroupTable?
-            var eval: Evaluation?
+            var eval: MeasureEvaluator?
             var g: Int?
             switch kind {
             case .detail:

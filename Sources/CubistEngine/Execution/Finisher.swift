@@ -28,7 +28,7 @@ struct Finisher {
     struct OutputRow {
         let kind: RowKind
         let table: GroupTable
-        let eval: Evaluation
+        let eval: MeasureEvaluator
         let group: Int
         /// How many BY levels the row keeps (fewer for subtotals).
         let keyCount: Int
@@ -41,7 +41,7 @@ struct Finisher {
         /// For a crosstab, the row group of each fine group (cell).
         let rowOf: [Int32]
         let total: GroupTable
-        let eval: Evaluation
+        let eval: MeasureEvaluator
     }
 
     func run() throws(Diagnostic) -> Finished {
@@ -82,7 +82,7 @@ struct Finisher {
         var rowOf: [Int32] = []
         if query.acrossCount > 0 { (table, rowOf) = fine.reduced(positions: Array(0..<query.byCount)) } else { table = fine }
         let total = fine.reduced(positions: []).table
-        return Rows(table: table, rowOf: rowOf, total: total, eval: Evaluation(table: table, total: total, cube: cube))
+        return Rows(table: table, rowOf: rowOf, total: total, eval: MeasureEvaluator(table: table, total: total, cube: cube))
     }
 
     /// HAVING: the row groups that pass, in group order.
@@ -131,7 +131,7 @@ struct Finisher {
 
     /// Subtotal tables: for each k from the ROLLUP start, the kept rows grouped by the first k BY levels.
     private struct Subtotals {
-        var sets: [Int: (table: GroupTable, map: [Int32], eval: Evaluation)] = [:]
+        var sets: [Int: (table: GroupTable, map: [Int32], eval: MeasureEvaluator)] = [:]
     }
 
     /// ORDER BY (or TOP's order, or natural order) and ROLLUP subtotals: the detail and
@@ -143,9 +143,9 @@ struct Finisher {
         var subtotals = Subtotals()
         for k in rollupStart..<query.byCount {
             let (t, m) = rows.table.reduced(positions: Array(0..<k), include: { keptSet.contains($0) })
-            subtotals.sets[k] = (t, m, Evaluation(table: t, total: rows.total, cube: cube))
+            subtotals.sets[k] = (t, m, MeasureEvaluator(table: t, total: rows.total, cube: cube))
         }
-        func setOf(_ k: Int) -> (GroupTable, Evaluation, (Int) -> Int) {
+        func setOf(_ k: Int) -> (GroupTable, MeasureEvaluator, (Int) -> Int) {
             if k == query.byCount { return (rows.table, rows.eval, { $0 }) }
             guard let s = subtotals.sets[k] else { return (rows.table, rows.eval, { $0 }) }
             return (s.table, s.eval, { Int(s.map[$0]) })
@@ -210,7 +210,7 @@ struct Finisher {
         var summary: [OutputRow] = []
         if query.top?.others == true, !others.isEmpty {
             let (t, _) = rows.table.reduced(positions: [], include: Set(others).contains)
-            summary.append(OutputRow(kind: .others, table: t, eval: Evaluation(table: t, total: rows.total, cube: cube), group: 0, keyCount: 0))
+            summary.append(OutputRow(kind: .others, table: t, eval: MeasureEvaluator(table: t, total: rows.total, cube: cube), group: 0, keyCount: 0))
         }
         if let last = out.last, last.kind == .total {
             summary.append(out.removeLast())
@@ -218,7 +218,7 @@ struct Finisher {
             let keptSet = Set(kept)
             let included = query.top?.others == true ? keptSet.union(others) : keptSet
             let (t, _) = rows.table.reduced(positions: [], include: included.contains)
-            summary.append(OutputRow(kind: .total, table: t, eval: Evaluation(table: t, total: rows.total, cube: cube), group: 0, keyCount: 0))
+            summary.append(OutputRow(kind: .total, table: t, eval: MeasureEvaluator(table: t, total: rows.total, cube: cube), group: 0, keyCount: 0))
         }
         return summary
     }
@@ -274,7 +274,7 @@ struct Finisher {
 
     // MARK: helpers
 
-    private func passes(_ f: GroupFilter, _ eval: Evaluation, _ g: Int) -> Bool {
+    private func passes(_ f: GroupFilter, _ eval: MeasureEvaluator, _ g: Int) -> Bool {
         switch f {
         case .and(let a, let b): return passes(a, eval, g) && passes(b, eval, g)
         case .or(let a, let b): return passes(a, eval, g) || passes(b, eval, g)

@@ -64,3 +64,12 @@ func makeAccumulator(_ kind: AggregateKind, cube: Cube, distinctBudget: Int) -> 
                                  labels: level.level(in: cube).members, last: last)
     }
 }
+
+/// Adds per-group sums and counts of one grouping into another: group `g` of the source
+/// goes to `map[g]` (nowhere when negative). Serves `absorb` and `reduced` of both sums.
+func addSums<S: AdditiveArithmetic>(_ sums: inout [S], _ counts: inout [Int64], _ fromSums: [S], _ fromCounts: [Int64], map: [Int32]) {
+    for g in fromSums.indices where map[g] >= 0 {
+        sums[Int(map[g])] += fromSums[g]
+        counts[Int(map[g])] += fromCounts[g]
+    }
+}

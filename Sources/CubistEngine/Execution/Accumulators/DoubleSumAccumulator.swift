@@ -33,19 +33,13 @@ final class DoubleSumAccumulator: Accumulator {
 
     func absorb(_ other: Accumulator, map: [Int32]) {
         guard let o = other as? DoubleSumAccumulator else { return }
-        for g in o.sums.indices {
-            sums[Int(map[g])] += o.sums[g]
-            counts[Int(map[g])] += o.counts[g]
-        }
+        addSums(&sums, &counts, o.sums, o.counts, map: map)
     }
 
     func reduced(map: [Int32], count: Int) -> Accumulator {
         let r = DoubleSumAccumulator(expr: expr, facts: facts)
         r.resize(count)
-        for g in sums.indices where map[g] >= 0 {
-            r.sums[Int(map[g])] += sums[g]
-            r.counts[Int(map[g])] += counts[g]
-        }
+        addSums(&r.sums, &r.counts, sums, counts, map: map)
         return r
     }
 

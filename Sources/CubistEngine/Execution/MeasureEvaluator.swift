@@ -3,7 +3,7 @@ import CubistSyntax
 
 /// Evaluates measure expressions for every group of a table, analytic functions included.
 /// Columns are computed once per expression and kept.
-final class Evaluation {
+final class MeasureEvaluator {
     let table: GroupTable
     /// The grand total of the filtered result (one group), the denominator of `share(m)`.
     let total: GroupTable
@@ -38,18 +38,18 @@ final class Evaluation {
             return column(x).map(Value.negate)
         case .binary(let op, let l, let r):
             let a = column(l), b = column(r)
-            let o = Evaluation.operator(op)
+            let o = MeasureEvaluator.operator(op)
             return (0..<n).map { Value.arithmetic(o, a[$0], b[$0]) }
         case .analytic(let kind, let arg, let level):
             let a = column(arg)
             switch kind {
             case .share:
                 if let level { return shareOfParent(a, arg, level) }
-                let whole = Evaluation(table: total, total: total, cube: cube).value(arg, 0)
+                let whole = MeasureEvaluator(table: total, total: total, cube: cube).value(arg, 0)
                 return a.map { Value.arithmetic(.divide, $0, whole) }
             case .rank:
                 guard !table.levels.isEmpty else { return [Value](repeating: .null, count: n) }
-                return Evaluation.ranks(a)
+                return MeasureEvaluator.ranks(a)
             case .prev:
                 return (0..<n).map { g in shifted(g, yearBack: false).map { a[$0] } ?? .null }
             case .growth, .yoy:
@@ -110,7 +110,7 @@ final class Evaluation {
         let (parent, map) = table.reduced(positions: positions, levels: newLevels, lift: { j, code in
             j == p ? self.ancestor(code, dimension: from.dimension, from: from.index, to: level.index, attribute: from.isAttribute) : code
         })
-        let whole = Evaluation(table: parent, total: total, cube: cube).column(arg)
+        let whole = MeasureEvaluator(table: parent, total: total, cube: cube).column(arg)
         return (0..<table.count).map { Value.arithmetic(.divide, a[$0], whole[Int(map[$0])]) }
     }
 
