@@ -100,6 +100,18 @@ public struct QueryLimits: Sendable, Equatable {
         return .milliseconds(Int64((n * factor * 1000).rounded()))
     }
 
+    /// A size estimate as people read it: `4.9 MiB`, `320 KiB`, `1.2 GiB`.
+    static func approximateSize(_ bytes: Int) -> String {
+        if bytes >= 1 << 30 { return oneDecimal(Double(bytes) / Double(1 << 30)) + " GiB" }
+        if bytes >= 1 << 20 { return oneDecimal(Double(bytes) / Double(1 << 20)) + " MiB" }
+        return "\(max(1, bytes >> 10)) KiB"
+    }
+
+    private static func oneDecimal(_ x: Double) -> String {
+        let tenths = Int((x * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+
     /// A byte count as people read it: `512 MiB`, `4 GiB`.
     static func size(_ bytes: Int) -> String {
         if bytes % (1 << 30) == 0 { return "\(bytes >> 30) GiB" }

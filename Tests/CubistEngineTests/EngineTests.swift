@@ -86,4 +86,31 @@ let shopFiles: [String: [UInt8]] = [
         #expect(steps["time"]?.hasPrefix("plan ") == true)
         #expect(steps["time"]?.contains("finish ") == true)
     }
+
+    /// EXPLAIN prints the choices the planner recorded and the run used: under a small
+    /// memory_limit the grouping is a hash map, and says why; sub-selects run first and
+    /// show as their own steps; ANALYZE times each finishing stage.
+    @Test func explainShowsTheRecordedChoices() throws {
+        let cube = try crmCube(rows: 3000, seed: 5)
+        func steps(_ text: String, memoryLimit: Int? = nil) throws -> [(String, String)] {
+            guard case .explain(let s, let analyze, _) = try Parser.parseStatement(text) else { return [] }
+            var engine = QueryEngine(cube: cube)
+            engine.threads = 2
+            if let memoryLimit { engine.limits.memoryLimit = memoryLimit }
+            return try engine.explain(s, analyze: analyze).rows.map { ($0[0].description, $0[1].description) }
+        }
+        let wide = "EXPLAIN SELECT revenue BY customer.customer, time.day"
+        let dense = try steps(wide).first { $0.0 == "group strategy" }?.1
+        #expect(dense?.hasPrefix("dense array") == true, "\(dense ?? "")")
+        let small = try steps(wide, memoryLimit: 1 << 19).first { $0.0 == "group strategy" }?.1
+        #expect(small?.hasPrefix("hash map: a dense array of") == true, "\(small ?? "")")
+        let churn = try steps("EXPLAIN SELECT count(distinct customer.customer) WHERE customer.customer IN (SELECT customer.customer WHERE time.year = 2024) AND customer.customer NOT IN (SELECT customer.customer WHERE time.year = 2025)")
+        #expect(churn.map(\.0).filter { $0.hasPrefix("sub-select") } == ["sub-select 1", "sub-select 2"])
+        #expect(churn.contains { $0.0 == "  rows" })
+        #expect(churn.last?.1.hasPrefix("sub-selects ") == true)
+        let analyzed = try steps("EXPLAIN ANALYZE SELECT revenue BY customer.city ORDER BY revenue DESC LIMIT 3").last?.1 ?? ""
+        for stage in ["bind", "plan", "scan", "finish: having", "finish: top", "finish: order and subtotals", "finish: totals and limit", "finish: cells"] {
+            #expect(analyzed.contains(stage + " "), "\(stage) in \(analyzed)")
+        }
+    }
 }

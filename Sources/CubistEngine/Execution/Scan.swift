@@ -202,7 +202,7 @@ struct Scan {
                     }
                 }
             } catch let tooBig as TooBig {
-                throw Diagnostic("the query needs more than memory_limit (\(QueryLimits.size(context.limits.memoryLimit))) for its groups: \(grouped(table.count)) groups so far, about \(QueryLimits.size((tooBig.bytes >> 20) << 20))",
+                throw Diagnostic("the query needs more than memory_limit (\(QueryLimits.size(context.limits.memoryLimit))) for its groups: \(grouped(table.count)) groups so far, about \(QueryLimits.approximateSize(tooBig.bytes))",
                                  at: query.range,
                                  help: "group by fewer or coarser levels, filter with WHERE, or raise the limit, e.g. SET memory_limit = '8GB'")
             } catch {
