@@ -1,4 +1,3 @@
-import CubistCore
 import Foundation
 
 /// An error or warning about user input, located in a file (or `<command>`, `<stdin>`).
@@ -61,14 +60,15 @@ public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
     /// and a caret spanning the range's first line. `at` moves it to another range (a
     /// navigation statement that re-ran a view). A diagnostic that already names its file
     /// (from the store) is returned as it is.
-    public func located(file: String, text: String, pieceText: String, at override: SourceRange? = nil) -> Diagnostic {
+    /// `text` holds the source from line `lineBase + 1` on (a stream is read a part at a time).
+    public func located(file: String, text: String, pieceText: String, at override: SourceRange? = nil, lineBase: Int = 0) -> Diagnostic {
         guard self.file.isEmpty, let range = override ?? self.range else { return self }
         let bytes = Array(pieceText.utf8)
         let start = min(max(0, range.start), bytes.count), end = min(max(start, range.end), bytes.count)
         let covered = String(decoding: bytes[start..<end], as: UTF8.self)
         let span = covered.prefix { $0 != "\n" }.unicodeScalars.count
         var out = Diagnostic(severity, file: file, location: range.location, message: message, help: help,
-                             sourceLine: SourceText.line(range.location.line, of: text), span: max(1, span))
+                             sourceLine: SourceText.line(range.location.line - lineBase, of: text), span: max(1, span))
         out.range = range
         return out
     }

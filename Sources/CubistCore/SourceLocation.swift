@@ -1,4 +1,3 @@
-import CubistCore
 /// A position in a source text: a query, a model file or a CSV file.
 ///
 /// Lines and columns are 1-based; the column counts Unicode scalars from the start of the

@@ -17,6 +17,8 @@ public struct InputPiece: Sendable, Equatable {
     public var line: Int
     /// 1-based column of the first character.
     public var column: Int
+    /// Byte offset of the first character in the text that was split.
+    public var offset: Int = 0
 }
 
 /// Splits text into statements and dot commands with the language's own lexer, so quotes
@@ -24,14 +26,15 @@ public struct InputPiece: Sendable, Equatable {
 /// line and column so errors point into the file.
 public struct InputSplitter {
     /// Splits complete text. A trailing statement without `;` is returned too (`complete` false).
-    public static func split(_ text: String) -> (pieces: [InputPiece], incomplete: InputPiece?) {
+    /// Splitting may start at byte `offset`, which is at `line` and `column` of the text.
+    public static func split(_ text: String, from offset: Int = 0, line: Int = 1, column: Int = 1) -> (pieces: [InputPiece], incomplete: InputPiece?) {
         let bytes = Array(text.utf8)
         var pieces: [InputPiece] = []
         func slice(_ from: Int, _ to: Int) -> String { String(decoding: bytes[from..<to], as: UTF8.self) }
         // The lexer restarts after each dot command, which runs to its line's end whatever
         // it holds; `base` is where the current lexer's text starts.
-        var base = 0
-        var lexer = Lexer(text)
+        var base = min(max(0, offset), bytes.count)
+        var lexer = base == 0 ? Lexer(text, line: line, column: column) : Lexer(slice(base, bytes.count), line: line, column: column)
         var start: (offset: Int, location: SourceLocation)?
         while true {
             let token = lexer.next()
@@ -39,10 +42,12 @@ public struct InputSplitter {
             switch token.kind {
             case .end:
                 guard let s = start else { return (pieces, nil) }
-                return (pieces, InputPiece(kind: .statement, text: slice(s.offset, bytes.count), line: s.location.line, column: s.location.column))
+                return (pieces, InputPiece(kind: .statement, text: slice(s.offset, bytes.count), line: s.location.line, column: s.location.column,
+                                           offset: s.offset))
             case .symbol(";"):
                 if let s = start {
-                    pieces.append(InputPiece(kind: .statement, text: slice(s.offset, offset), line: s.location.line, column: s.location.column))
+                    pieces.append(InputPiece(kind: .statement, text: slice(s.offset, offset), line: s.location.line, column: s.location.column,
+                                             offset: s.offset))
                 }
                 start = nil
             case .symbol(".") where start == nil:
@@ -50,7 +55,7 @@ public struct InputSplitter {
                 var end = offset
                 while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
                 pieces.append(InputPiece(kind: .dotCommand, text: slice(offset, end).trimmingTrailingSpace(),
-                                         line: token.range.location.line, column: token.range.location.column))
+                                         line: token.range.location.line, column: token.range.location.column, offset: offset))
                 base = min(bytes.count, end + 1)
                 lexer = Lexer(slice(base, bytes.count), line: token.range.location.line + 1, column: 1)
             default:

@@ -145,6 +145,9 @@ public final class Session {
     public private(set) var views: [SelectStatement] = []
     /// Files being read by `.read`, innermost last, to refuse cycles.
     var reading: [String] = []
+    /// Lines of the input before the text being run (a stream is run a part at a time):
+    /// diagnostics at line n show line n - sourceLineBase of that text.
+    var sourceLineBase = 0
 
     /// Creates a session over a loaded cube.
     public init(cube: Cube, output: OutputSink = StandardOutput(), errors: @escaping (String) -> Void = { StandardStreams.error($0) }) {
@@ -164,6 +167,9 @@ public final class Session {
     /// `continueOnError`.
     @discardableResult
     public func run(_ text: String, file: String, continueOnError: Bool = false) -> Bool {
+        let saved = sourceLineBase
+        sourceLineBase = 0
+        defer { sourceLineBase = saved }
         let (pieces, incomplete) = InputSplitter.split(text)
         var ok = true
         for piece in pieces + (incomplete.map { [$0] } ?? []) {
@@ -209,7 +215,7 @@ public final class Session {
 
     func located(_ piece: InputPiece, file: String, sourceText: String, offset: Int = 0, span: Int = 1, _ message: String, help: String? = nil) -> Diagnostic {
         Diagnostic(file: file, location: SourceLocation(line: piece.line, column: piece.column + offset), message: message, help: help,
-                   sourceLine: SourceText.line(piece.line, of: sourceText), span: span)
+                   sourceLine: SourceText.line(piece.line - sourceLineBase, of: sourceText), span: span)
     }
 
     private func runStatement(_ piece: InputPiece, file: String, sourceText: String) throws(Diagnostic) {
@@ -384,7 +390,7 @@ public final class Session {
     /// A statement's diagnostic placed in its file, with the source line and a caret; `at`
     /// moves it (a view re-run by a navigation statement is reported at that statement).
     func locate(_ d: Diagnostic, _ piece: InputPiece, _ file: String, _ sourceText: String, at override: SourceRange? = nil) -> Diagnostic {
-        d.located(file: file, text: sourceText, pieceText: piece.text, at: override)
+        d.located(file: file, text: sourceText, pieceText: piece.text, at: override, lineBase: sourceLineBase)
     }
 
     /// An error the shell itself finds at a range of a statement.

@@ -94,15 +94,11 @@ struct Open: ParsableCommand {
                 if session.wantsToQuit { break }
             }
             for path in file where (ok || continueOnError) && !session.wantsToQuit {
-                let text: String
-                if path == "-" {
-                    text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                if path == "-" || (FileBytes.exists(path) && !FileBytes.isRegularFile(path) && !FileBytes.isDirectory(path)) {
+                    // Standard input, a pipe or a FIFO (`-f <(...)`): statements run as they arrive.
+                    ok = try runStream(session, path) && ok
                 } else {
-                    text = String(decoding: try orExit2 { () throws(Diagnostic) in try FileBytes.read(path) }, as: UTF8.self)
-                }
-                if path == "-" {
-                    ok = session.run(text, file: "<stdin>", continueOnError: continueOnError) && ok
-                } else {
+                    let text = String(decoding: try orExit2 { () throws(Diagnostic) in try FileBytes.read(path) }, as: UTF8.self)
                     ok = session.runFile(text, path: path, continueOnError: continueOnError) && ok
                 }
             }
@@ -111,10 +107,27 @@ struct Open: ParsableCommand {
             session.maxRows = 40
             Repl(session: session, quiet: quiet).run()
         } else {
-            let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-            ok = session.run(text, file: "<stdin>", continueOnError: continueOnError)
+            ok = try runStream(session, "-")
         }
         if !ok { throw ExitCode(1) }
+    }
+
+    /// Runs the statements of standard input (`-`) or of a pipe or FIFO as they arrive; an
+    /// unreadable stream (closed, a directory) or an endless one exits with status 2.
+    private func runStream(_ session: Session, _ path: String) throws -> Bool {
+        let name = path == "-" ? "<stdin>" : path
+        let fd = path == "-" ? Int32(0) : open(path, O_RDONLY)
+        guard fd >= 0 else {
+            StandardStreams.error(Diagnostic(file: path, message: "cannot open file: \(String(cString: strerror(errno)).lowercased())").rendered)
+            throw ExitCode(2)
+        }
+        defer { if fd != 0 { close(fd) } }
+        do {
+            return try session.runStream(fd, file: name, continueOnError: continueOnError)
+        } catch {
+            StandardStreams.error(error.diagnostic.rendered)
+            throw ExitCode(2)
+        }
     }
 
     private func outputFormat() throws -> OutputFormat {

@@ -204,7 +204,50 @@ func temporaryDirectory() throws -> String {
     }
 }
 
+/// Runs `script` in /bin/sh with `$0` set to the cubist binary.
+func shell(_ script: String, timeout: TimeInterval = 60) throws -> Run {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = ["-c", script, binary]
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+}
+
 @Suite(.serialized) struct ShellAttackTests {
+    /// Standard input closed, a directory, endless, a pipe or a FIFO for -f and .read: a
+    /// clear error or the statements run; never a crash, a hang or an empty success.
+    @Test func everyKindOfInputStream() throws {
+        let closed = try shell(#""$0" <&-"#)
+        #expect(closed.status == 2)
+        #expect(closed.stderr == "<stdin>: error: cannot read: standard input is closed\nhelp: give statements on standard input, with -f FILE, or with -c\n")
+        let directory = try shell(#""$0" < /tmp"#)
+        #expect(directory.status == 2)
+        #expect(directory.stderr.hasPrefix("<stdin>: error: cannot read: is a directory"))
+        let directoryFile = try shell(#""$0" -f - < /tmp"#)
+        #expect(directoryFile.status == 2)
+        let endless = try shell(#""$0" < /dev/zero"#)
+        #expect(endless.status == 2)
+        #expect(endless.stderr.hasPrefix("<stdin>:1:1: error: a statement longer than 16 MiB"))
+        let substituted = try shell(#""$0" -f <(echo 'SELECT orders;')"#)
+        #expect(substituted.status == 0)
+        #expect(substituted.stdout == "orders\n100000\n")
+        let devStdin = try shell(#"echo 'SELECT customers;' | "$0" -f /dev/stdin"#)
+        #expect(devStdin.stdout == "customers\n2375\n")
+        let directoryOfTests = try temporaryDirectory()
+        let fifo = try shell("mkfifo \(directoryOfTests)/q && (echo 'SELECT orders;' > \(directoryOfTests)/q &) && \"$0\" -c '.read \(directoryOfTests)/q'")
+        #expect(fifo.status == 0)
+        #expect(fifo.stdout == "orders\n100000\n")
+        let zeroRead = try shell(#""$0" -c '.read /dev/zero'"#)
+        #expect(zeroRead.status == 1)
+        #expect(zeroRead.stderr.contains("more than 256 MiB from a stream"))
+    }
+
     @Test func aClosedStdoutEndsQuietly() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)

@@ -75,6 +75,9 @@ public enum FileBytes {
         if (info.st_mode & S_IFMT) == S_IFDIR {
             throw Diagnostic(file: path, message: "is a directory, not a file")
         }
+        if (info.st_mode & S_IFMT) != S_IFREG {
+            return try readStream(fd, path)
+        }
         let size = Int(info.st_size)
         var bytes = [UInt8](repeating: 0, count: size)
         var done = 0
@@ -91,6 +94,35 @@ public enum FileBytes {
         }
         if done < size { bytes.removeLast(size - done) }
         return bytes
+    }
+
+    /// Most bytes read from a pipe, FIFO or device, which has no size to check beforehand.
+    public static let streamLimit = 256 << 20
+
+    /// A pipe, FIFO or device read to its end, refusing more than `streamLimit` bytes (an
+    /// endless stream such as /dev/zero is an error, not a hang).
+    private static func readStream(_ fd: Int32, _ path: String) throws(Diagnostic) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Diagnostic(file: path, message: "cannot read file: \(String(cString: strerror(errno)).lowercased())")
+            }
+            if n == 0 { return bytes }
+            bytes += chunk[0..<n]
+            if bytes.count > streamLimit {
+                throw Diagnostic(file: path, message: "more than \(streamLimit >> 20) MiB from a stream (an endless or binary input?)",
+                                 help: "give a regular file")
+            }
+        }
+    }
+
+    /// Whether `path` names a regular file (not a pipe, FIFO, device or directory).
+    public static func isRegularFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
     /// Whether `path` names an existing directory.
