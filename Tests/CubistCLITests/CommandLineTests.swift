@@ -176,6 +176,13 @@ func temporaryDirectory() throws -> String {
         #expect(run.stdout.contains("dimension day (time, from column day)\n  levels: year (1) > quarter (4) > month (12) > day (366)"))
         #expect(run.stdout.contains("dimension store (columns of the fact file)\n  levels: store (2)"))
         #expect(run.stdout.contains("  amount   sum        sum(amount)           model\n  rows     count      count(*)     integer  model"))
+        // A CSV whose first column name starts like a snapshot's magic is still a CSV.
+        for name in ["magic.csv", "magic.txt"] {
+            try "CUBISTSNAPSHOT_ID,amount\nA,1\nB,2\n".write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
+            let magic = try cubist([name, "-c", "SELECT amount BY CUBISTSNAPSHOT_ID;"], directory: directory)
+            #expect(magic.status == 0, "\(magic.stderr)")
+            #expect(magic.stdout == "CUBISTSNAPSHOT_ID,amount\nA,1\nB,2\n")
+        }
     }
 
     @Test func saveThenOpenTheSnapshotAndLoadIt() throws {

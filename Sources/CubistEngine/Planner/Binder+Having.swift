@@ -39,6 +39,19 @@ extension Binder {
 
     mutating func orderKey(_ o: OrderItem, items: [SelectItem]) throws(Diagnostic) -> OrderKey {
         let written = o.expr.description
+        // A number is an output column's position, as in SQL: ORDER BY 2 DESC.
+        if case .number(let text, let r) = o.expr {
+            let columns = plan.byCount + (plan.acrossCount > 0 ? 0 : plan.items.count)
+            guard let p = Int(text), p >= 1, p <= columns else {
+                let names = plan.levelHeaders + (plan.acrossCount > 0 ? [] : plan.items.map(\.header))
+                throw Diagnostic("ORDER BY \(text): there is no output column \(text)\(plan.acrossCount > 0 ? " among the BY levels" : "")", at: r,
+                                 help: names.isEmpty ? "order by a measure, e.g. ORDER BY revenue DESC"
+                                    : "positions run from 1 to \(names.count): " + names.enumerated().map { "\($0.offset + 1) = \($0.element)" }.joined(separator: ", ")
+                                      + (plan.acrossCount > 0 ? "; with ACROSS, order by a measure by name" : ""))
+            }
+            if p <= plan.byCount { return .level(p - 1, descending: o.descending) }
+            return .value(plan.items[p - plan.byCount - 1].value, descending: o.descending)
+        }
         if let i = plan.items.firstIndex(where: { $0.header.caseInsensitiveEquals(written) }) {
             return .value(plan.items[i].value, descending: o.descending)
         }

@@ -33,14 +33,19 @@ public enum Snapshot {
     static let headerSize = 64
     static let alignment = 64
 
-    /// Whether the file at `path` starts with the snapshot magic.
+    /// Whether the file at `path` has a snapshot's header: the magic and a header whose
+    /// checksum holds (any version). A CSV whose first column happens to be named
+    /// `CUBISTSN...` is not taken for one.
     public static func isSnapshot(_ path: String) -> Bool {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        var head = [UInt8](repeating: 0, count: 8)
-        let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 8, 0) }
-        return n == 8 && head == magic
+        var head = [UInt8](repeating: 0, count: headerSize)
+        let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, headerSize, 0) }
+        guard n == headerSize, Array(head[0..<8]) == magic else { return false }
+        var stored: UInt64 = 0
+        for i in 0..<8 { stored |= UInt64(head[56 + i]) << (8 * UInt64(i)) }
+        return Checksum.of(Array(head[0..<56])) == stored
     }
 
     static func aligned(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }
