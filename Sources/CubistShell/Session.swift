@@ -253,14 +253,13 @@ public final class Session {
                 throw fault("a cube named '\(finalName)' is loaded already", range, "LOAD '\(path)' AS another_name",
                                  piece: piece, file: file, sourceText: sourceText)
             }
-            cube = Cube(name: finalName, dimensions: cube.dimensions, measures: cube.measures, facts: cube.facts, origin: cube.origin,
-                        ignoredColumns: cube.ignoredColumns)
+            cube = cube.renamed(finalName)
             loaded.append(cube)
             switchTo(cube)
             errors("loaded cube '\(cube.name)': \(grouped(cube.facts.rowCount)) facts from \(path); it is the current cube (USE switches)")
-        case .save(let path, _):
+        case .save(let path, let overwrite, _):
             let started = ContinuousClock.now
-            let bytes = try Snapshot.save(cube, to: path)
+            let bytes = try Snapshot.save(cube, to: path, overwrite: overwrite)
             errors("saved cube '\(cube.name)' to \(path): \(grouped(cube.facts.rowCount)) facts, \(byteSize(bytes)) in \(Session.seconds(ContinuousClock.now - started))")
         case .explain(let select, let analyze, _):
             do {

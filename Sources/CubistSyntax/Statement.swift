@@ -16,7 +16,8 @@ public enum Statement: Sendable, Hashable {
     /// `USE name`: make a loaded cube current.
     case use(name: String, SourceRange)
     /// `SAVE 'file'`: write the current cube to a binary snapshot.
-    case save(path: String, SourceRange)
+    /// `SAVE 'file' [OVERWRITE]`: OVERWRITE replaces a file that is not a snapshot.
+    case save(path: String, overwrite: Bool, SourceRange)
     /// `EXPLAIN SELECT ...`: how the query is planned and what running it did.
     /// `EXPLAIN [ANALYZE] select`: ANALYZE times each finishing stage too.
     case explain(SelectStatement, analyze: Bool, SourceRange)
@@ -28,7 +29,7 @@ public enum Statement: Sendable, Hashable {
         switch self {
         case .select(let s): return s.range
         case .setParameter(_, _, let r), .setOption(_, _, let r), .navigate(_, let r), .metadata(_, let r), .defineMeasure(_, _, _, let r),
-             .load(_, _, let r), .use(_, let r), .save(_, let r), .explain(_, _, let r): return r
+             .load(_, _, let r), .use(_, let r), .save(_, _, let r), .explain(_, _, let r): return r
         }
     }
 }

@@ -70,7 +70,7 @@ extension Parser {
         return .load(path: path, name: name, rangeSince(start))
     }
 
-    /// save = "SAVE" , string ;
+    /// save = "SAVE" , string , [ "OVERWRITE" ] ;
     private mutating func saveStatement() throws(Diagnostic) -> Statement {
         let start = current
         index += 1
@@ -78,7 +78,9 @@ extension Parser {
             throw failure("expected a file name in quotes after SAVE, found \(current.quoted)", help: "write SAVE 'crm.cube'")
         }
         index += 1
-        return .save(path: path, rangeSince(start))
+        let overwrite = atKeyword("overwrite")
+        if overwrite { index += 1 }
+        return .save(path: path, overwrite: overwrite, rangeSince(start))
     }
 
     /// explain = "EXPLAIN" , [ "ANALYZE" ] , select ;

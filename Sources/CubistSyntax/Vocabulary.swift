@@ -52,7 +52,7 @@ public enum Vocabulary {
         statement("DEFINE", "define", [("DEFINE MEASURE name = expr [FORMAT f]", "a measure for this session")]),
         statement("LOAD", "load", [("LOAD 'path' [AS name]", "load another cube and make it current")]),
         statement("USE", "use", [("USE name", "switch to another loaded cube")]),
-        statement("SAVE", "save", [("SAVE 'file.cube'", "a snapshot of the cube that reopens in a moment")]),
+        statement("SAVE", "save", [("SAVE 'file.cube' [OVERWRITE]", "a snapshot of the cube that reopens in a moment")]),
         statement("EXPLAIN", "explain", [("EXPLAIN [ANALYZE] SELECT ...", "the plan, and what running it did (ANALYZE: per stage)")]),
     ]
 
@@ -70,7 +70,7 @@ public enum Vocabulary {
     /// Other keywords: operators, modifiers and the words of navigation and metadata statements.
     public static let otherKeywords = [
         "PERCENT", "WITH OTHERS", "ROLLUP", "AND", "OR", "NOT", "IN", "BETWEEN", "LIKE", "AS", "ASC", "DESC", "DISTINCT",
-        "TO", "ALL", "ROW", "VIEW", "CUBES", "DIMENSIONS", "MEASURES", "MEMBERS", "MEASURE", "FORMAT", "ANALYZE",
+        "TO", "ALL", "ROW", "VIEW", "OVERWRITE", "CUBES", "DIMENSIONS", "MEASURES", "MEMBERS", "MEASURE", "FORMAT", "ANALYZE",
     ]
 
     /// Words that start or separate clauses; they are never names unless double-quoted.

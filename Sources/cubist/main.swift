@@ -201,6 +201,8 @@ var unblock = sigset_t()
 sigemptyset(&unblock)
 for s in [SIGINT, SIGTERM, SIGQUIT, SIGPIPE, SIGHUP] { sigaddset(&unblock, s) }
 sigprocmask(SIG_UNBLOCK, &unblock, nil)
+// A signal that ends the program mid-SAVE removes the half-written temporary file.
+PendingFile.installSignalCleanup()
 
 // Bad usage exits with 2 (PRODUCT.md), not ArgumentParser's default 64.
 do {

@@ -212,6 +212,7 @@ func temporaryDirectory() throws -> String {
 }
 
 /// Runs `script` in /bin/sh with `$0` set to the cubist binary.
+@discardableResult
 func shell(_ script: String, timeout: TimeInterval = 60) throws -> Run {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/bin/bash")
@@ -227,6 +228,59 @@ func shell(_ script: String, timeout: TimeInterval = 60) throws -> Run {
 }
 
 @Suite(.serialized) struct ShellAttackTests {
+    /// SAVE writes only where a snapshot belongs: never over a device, a FIFO, a dangling
+    /// link, a file that is not a snapshot (unless OVERWRITE) or the cube's own source files;
+    /// it keeps a replaced file's mode, handles long names, and leaves no temporary file.
+    @Test func saveRefusesWhatItMustNotReplace() throws {
+        let dir = try temporaryDirectory()
+        try shell("mkfifo \(dir)/fifo && ln -s \(dir)/nowhere \(dir)/dangling && printf 'id,amount\\nA,1\\n' > \(dir)/data.csv")
+        let null = try cubist(["-c", "SAVE '/dev/null'"])
+        #expect(null.status == 1)
+        #expect(null.stderr.hasPrefix("/dev/null: error: is a device, not a file"))
+        #expect(try shell("test -c /dev/null && echo device").stdout == "device\n")
+        let fifo = try cubist(["-c", "SAVE 'fifo'"], directory: dir)
+        #expect(fifo.stderr.hasPrefix("fifo: error: is a FIFO, not a file"))
+        let dangling = try cubist(["-c", "SAVE 'dangling'"], directory: dir)
+        #expect(dangling.stderr.hasPrefix("dangling: error: is a symbolic link to a file that does not exist"))
+        // A CSV is replaced only with OVERWRITE, and never the cube's own source.
+        let csv = try cubist(["-c", "SAVE 'data.csv'"], directory: dir)
+        #expect(csv.status == 1)
+        #expect(csv.stderr.contains("exists and is not a Cubist snapshot; SAVE replaces only snapshots"))
+        #expect(csv.stderr.contains("help: name another file, or write SAVE 'data.csv' OVERWRITE to replace it"))
+        #expect(try String(contentsOfFile: dir + "/data.csv", encoding: .utf8) == "id,amount\nA,1\n")
+        let own = try cubist(["data.csv", "-c", "SAVE 'data.csv' OVERWRITE"], directory: dir)
+        #expect(own.status == 1)
+        #expect(own.stderr.contains("is one of the cube's own source files"))
+        let replaced = try cubist(["-c", "SAVE 'data.csv' OVERWRITE"], directory: dir)
+        #expect(replaced.status == 0, "\(replaced.stderr)")
+        // A snapshot is replaced without a word, keeping its mode, also through a link.
+        try shell("cd \(dir) && chmod 600 data.csv && ln -s data.csv link.cube")
+        let again = try cubist(["-c", "SAVE 'link.cube'"], directory: dir)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try shell("stat -c '%a %F' \(dir)/data.csv \(dir)/link.cube").stdout == "600 regular file\n777 symbolic link\n")
+        // A 250-byte name fits: the temporary name is short.
+        let long = String(repeating: "n", count: 244) + ".cube"
+        let named = try cubist(["-c", "SAVE '\(long)'"], directory: dir)
+        #expect(named.status == 0, "\(named.stderr)")
+        // A stale temporary file of a process that is gone is removed by the next SAVE;
+        // none of this SAVE's remains.
+        try shell("touch \(dir)/.cubist-save-999999-1.tmp")
+        #expect(try cubist(["-c", "SAVE 'fresh.cube'"], directory: dir).status == 0)
+        #expect(try shell("ls -A \(dir) | grep -c cubist-save || true").stdout == "0\n")
+    }
+
+    @Test func sigtermDuringSaveLeavesNoTemporaryFile() throws {
+        let dir = try temporaryDirectory()
+        try shell("\"$0\" generate --rows 2000000 --seed 3 --out \(dir)/big --quiet")
+        // Start a save of 2M rows, stop it with SIGTERM while it writes, and look for leftovers.
+        let run = try shell("""
+            cd \(dir) && ("$0" big -c "SAVE 'big.cube'" & pid=$!; \
+            for i in $(seq 1 400); do ls -A | grep -q cubist-save && break; sleep 0.05; done; \
+            kill -TERM $pid; wait $pid; echo "status $?"); ls -A | grep -c cubist-save || true
+            """)
+        #expect(run.stdout.hasSuffix("0\n"), "\(run.stdout)")
+    }
+
     /// Standard input closed, a directory, endless, a pipe or a FIFO for -f and .read: a
     /// clear error or the statements run; never a crash, a hang or an empty success.
     @Test func everyKindOfInputStream() throws {

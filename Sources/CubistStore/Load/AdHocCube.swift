@@ -13,8 +13,8 @@ public enum AdHocCube {
     public static func load(csvAt path: String, progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
         let bytes = try FileBytes.read(path)
         let fileName = path.split(separator: "/").last.map(String.init) ?? path
-        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        return try load(bytes: bytes, fileName: fileName, displayDirectory: directory, origin: path, progress: progress)
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        return try load(bytes: bytes, fileName: fileName, displayDirectory: directory, origin: path, progress: progress).readFrom([path])
     }
 
     /// Loads CSV bytes as an ad hoc cube; `fileName` names the file in messages.

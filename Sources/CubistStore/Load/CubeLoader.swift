@@ -24,7 +24,9 @@ public enum CubeLoader {
         let model = try ModelParser.parse(bytes, file: modelPath)
         let slash = modelPath.lastIndex(of: "/")
         let directory = slash.map { String(modelPath[..<$0]) } ?? "."
-        return try load(model: model, files: DiskFiles(base: directory.isEmpty ? "/" : directory), origin: path, threads: threads, progress: progress)
+        let files = DiskFiles(base: directory.isEmpty ? "/" : directory)
+        let cube = try load(model: model, files: files, origin: path, threads: threads, progress: progress)
+        return cube.readFrom([modelPath, files.resolve(model.facts)] + model.dimensions.compactMap { $0.table.map(files.resolve) })
     }
 
     /// Loads a parsed model, reading its CSV files from `files`.

@@ -67,15 +67,87 @@ public enum Snapshot {
     /// Writes `cube` to `path`: to a temporary file in the same directory first, synced and
     /// then renamed over `path`, so a crash mid-save never leaves a half-written snapshot
     /// or destroys the one already there. Returns the number of bytes written.
+    ///
+    /// What is at `path` is checked first: a symbolic link is followed to its target (a
+    /// dangling one is refused); a directory, device, FIFO or socket is refused; the cube's
+    /// own source files are always refused; any other existing file is replaced only when
+    /// it is a Cubist snapshot, or when `overwrite` is set. A replaced file keeps its
+    /// permissions and, where allowed, its owner.
     @discardableResult
-    public static func save(_ cube: Cube, to path: String) throws(Diagnostic) -> Int {
-        if FileBytes.isDirectory(path) {
-            throw Diagnostic(file: path, message: "is a directory, not a file", help: "name the snapshot file, e.g. SAVE '\(path.hasSuffix("/") ? path : path + "/")\(cube.name).cube'")
-        }
+    public static func save(_ cube: Cube, to path: String, overwrite: Bool = false) throws(Diagnostic) -> Int {
+        let target = try saveTarget(cube, path, overwrite: overwrite)
         var blocks: [Block] = []
         let meta = encodeMeta(cube, blocks: &blocks)
-        return try write(meta: meta, blocks: blocks, to: path)
+        return try write(meta: meta, blocks: blocks, to: target.path, shownAs: path, keeping: target.existing)
     }
+
+    /// Where a save writes, and the mode and owner of the file it replaces.
+    struct SaveTarget {
+        var path: String
+        var existing: (mode: mode_t, uid: uid_t, gid: gid_t)?
+    }
+
+    static func saveTarget(_ cube: Cube, _ path: String, overwrite: Bool) throws(Diagnostic) -> SaveTarget {
+        var resolved = path
+        var info = stat()
+        if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK {
+            guard let real = realpath(path, nil) else {
+                throw Diagnostic(file: path, message: "is a symbolic link to a file that does not exist",
+                                 help: "save to the link's target path, or remove the link first")
+            }
+            resolved = String(cString: real)
+            free(real)
+        }
+        guard stat(resolved, &info) == 0 else { return SaveTarget(path: resolved, existing: nil) }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR:
+            throw Diagnostic(file: path, message: "is a directory, not a file",
+                             help: "name the snapshot file, e.g. SAVE '\(path.hasSuffix("/") ? path : path + "/")\(cube.name).cube'")
+        case S_IFIFO:
+            throw Diagnostic(file: path, message: "is a FIFO, not a file; a snapshot is written to a regular file", help: "name a file, e.g. SAVE '\(cube.name).cube'")
+        case S_IFCHR, S_IFBLK:
+            throw Diagnostic(file: path, message: "is a device, not a file; a snapshot is written to a regular file", help: "name a file, e.g. SAVE '\(cube.name).cube'")
+        default:
+            throw Diagnostic(file: path, message: "is not a regular file", help: "name a file, e.g. SAVE '\(cube.name).cube'")
+        }
+        let canonical = canonicalPath(resolved)
+        if cube.sourceFiles.contains(where: { canonicalPath($0) == canonical }) {
+            throw Diagnostic(file: path, message: "is one of the cube's own source files; SAVE never writes over them",
+                             help: "save the snapshot beside them, e.g. SAVE '\(cube.name).cube'")
+        }
+        if !overwrite && !isSnapshot(resolved) {
+            throw Diagnostic(file: path, message: "exists and is not a Cubist snapshot; SAVE replaces only snapshots",
+                             help: "name another file, or write SAVE '\(path)' OVERWRITE to replace it")
+        }
+        return SaveTarget(path: resolved, existing: (info.st_mode & 0o7777, info.st_uid, info.st_gid))
+    }
+
+    /// The absolute path with links resolved (the path itself when it cannot be).
+    static func canonicalPath(_ path: String) -> String {
+        guard let real = realpath(path, nil) else { return path }
+        defer { free(real) }
+        return String(cString: real)
+    }
+
+    /// Removes temporary files that saves of processes no longer running left in `directory`.
+    static func removeStaleTemporaries(in directory: String) {
+        guard let dir = opendir(directory.isEmpty ? "/" : directory) else { return }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            // .cubist-save-PID-N.tmp
+            guard name.hasPrefix(".cubist-save-"), name.hasSuffix(".tmp") else { continue }
+            let parts = name.dropFirst(13).dropLast(4).split(separator: "-")
+            guard parts.count == 2, let pid = Int32(parts[0]), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                unlink((directory.isEmpty ? "" : directory + "/") + name)
+            }
+        }
+    }
+
 
     /// One data block to write: a column's storage, or a null bitmap's words.
     private enum Block {
@@ -197,7 +269,8 @@ public enum Snapshot {
         e.int32s(l.parents)
     }
 
-    private static func write(meta: [UInt8], blocks: [Block], to path: String) throws(Diagnostic) -> Int {
+    private static func write(meta: [UInt8], blocks: [Block], to path: String, shownAs shown: String,
+                              keeping existing: (mode: mode_t, uid: uid_t, gid: gid_t)?) throws(Diagnostic) -> Int {
         let dataOffset = aligned(headerSize + meta.count)
         let dataLength = blocks.reduce(0) { $0 + aligned($1.count) }
         var header = SnapshotEncoder()
@@ -213,13 +286,21 @@ public enum Snapshot {
 
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[..<$0]) } ?? "."
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        let temporary = (directory.isEmpty ? "" : directory + "/") + ".\(name).tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        removeStaleTemporaries(in: directory)
+        // A short temporary name, so a file name of any allowed length still fits NAME_MAX.
+        let temporary = (directory.isEmpty ? "" : directory + "/") + ".cubist-save-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, existing.map { $0.mode } ?? 0o644)
         guard fd >= 0 else {
             let reason = String(cString: strerror(errno)).lowercased()
-            throw Diagnostic(file: path, message: "cannot write snapshot: \(reason)",
+            throw Diagnostic(file: shown, message: "cannot write snapshot: \(reason)",
                              help: errno == ENOENT ? "the folder '\(directory)' does not exist; create it or save elsewhere" : "save to a folder you can write to")
+        }
+        PendingFile.begin(temporary)
+        defer { PendingFile.end() }
+        if let existing {
+            // Keep the replaced file's permissions (open's mode is cut by the umask) and owner.
+            fchmod(fd, existing.mode)
+            _ = fchown(fd, existing.uid, existing.gid)
         }
         var failed: Int32 = 0
         func put(_ bytes: UnsafeRawBufferPointer) {
@@ -252,7 +333,7 @@ public enum Snapshot {
         if failed != 0 {
             unlink(temporary)
             let reason = String(cString: strerror(failed)).lowercased()
-            throw Diagnostic(file: path, message: "cannot write snapshot: \(reason)",
+            throw Diagnostic(file: shown, message: "cannot write snapshot: \(reason)",
                              help: failed == ENOSPC ? "free some disk space; the previous file at this path is unchanged" : "the previous file at this path, if any, is unchanged")
         }
         return dataOffset + dataLength

@@ -47,15 +47,32 @@ public struct Cube: Sendable {
     public let origin: String
     /// Fact columns that were neither used by the model nor numeric, and so were not loaded.
     public let ignoredColumns: [String]
+    /// The files the cube was read from (model and CSV files; none for a snapshot or the
+    /// built-in sample), so SAVE never writes over them.
+    public let sourceFiles: [String]
 
     /// Creates a cube.
-    public init(name: String, dimensions: [Dimension], measures: [Measure], facts: FactTable, origin: String, ignoredColumns: [String] = []) {
+    public init(name: String, dimensions: [Dimension], measures: [Measure], facts: FactTable, origin: String, ignoredColumns: [String] = [],
+                sourceFiles: [String] = []) {
         self.name = name
         self.dimensions = dimensions
         self.measures = measures
         self.facts = facts
         self.origin = origin
         self.ignoredColumns = ignoredColumns
+        self.sourceFiles = sourceFiles
+    }
+
+    /// The same cube under another name (LOAD ... AS name).
+    public func renamed(_ newName: String) -> Cube {
+        Cube(name: newName, dimensions: dimensions, measures: measures, facts: facts, origin: origin, ignoredColumns: ignoredColumns,
+             sourceFiles: sourceFiles)
+    }
+
+    /// The same cube, recording the files it was read from.
+    public func readFrom(_ files: [String]) -> Cube {
+        Cube(name: name, dimensions: dimensions, measures: measures, facts: facts, origin: origin, ignoredColumns: ignoredColumns,
+             sourceFiles: files)
     }
 
     /// A dimension by name (case-insensitive).
