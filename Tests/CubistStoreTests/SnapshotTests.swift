@@ -21,6 +21,34 @@ private func loadError(_ path: String) -> Diagnostic? {
 }
 
 @Suite struct SnapshotTests {
+    /// A snapshot whose checksums all hold but whose sizes are absurd (a crafted file) is a
+    /// clear error: every size is checked before arithmetic on it, so nothing overflows.
+    @Test func craftedSizesWithValidChecksumsAreErrors() throws {
+        let cube = try CRMSample.cube()
+        let path = temporaryPath("crafted.cube")
+        try Snapshot.save(cube, to: path)
+        let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        func u64(_ bytes: [UInt8], _ at: Int) -> Int { (0..<8).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) } }
+        func put(_ bytes: inout [UInt8], _ at: Int, _ value: UInt64) { for i in 0..<8 { bytes[at + i] = UInt8((value >> (8 * UInt64(i))) & 0xFF) } }
+        let metaLength = u64(original, 16), dataOffset = u64(original, 32)
+        // The row count (100,000) is followed by the number of code columns (4 dimensions).
+        let pattern: [UInt8] = (0..<8).map { UInt8((100_000 >> (8 * $0)) & 0xFF) } + (0..<8).map { UInt8((4 >> (8 * $0)) & 0xFF) }
+        let meta = Array(original[64..<(64 + metaLength)])
+        let hits = (0...(meta.count - 16)).filter { Array(meta[$0..<($0 + 16)]) == pattern }
+        #expect(hits.count == 1)
+        for huge: UInt64 in [UInt64(Int64.max), UInt64(Int64.max) / 4 + 1, UInt64(Int32.max) + 1] {
+            var bytes = original
+            put(&bytes, 64 + hits[0], huge)
+            let newMeta = Array(bytes[64..<dataOffset])
+            put(&bytes, 24, newMeta.withUnsafeBytes { Snapshot.paddedChecksum($0, to: dataOffset - 64) })
+            put(&bytes, 56, Checksum.of(Array(bytes[0..<56])))
+            let crafted = temporaryPath("crafted-\(huge).cube")
+            try Data(bytes).write(to: URL(fileURLWithPath: crafted))
+            #expect(Snapshot.isSnapshot(crafted))
+            #expect(loadError(crafted)?.message == "snapshot is corrupt: bad row count", "\(huge)")
+        }
+    }
+
     @Test func roundTripsTheSmallCubeWithNullsAndEveryMeasureKind() throws {
         let cube = try loadCube(["cube.json": smallModel, "customers.csv": smallCustomers, "sales.csv": smallSales])
         #expect(cube.facts.numericColumns.contains { $0.nulls != nil })

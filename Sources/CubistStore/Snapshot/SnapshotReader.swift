@@ -200,8 +200,10 @@ extension Snapshot {
             }
             measures.append(Measure(name: measureName, definition: definition, format: format, source: text))
         }
+        // Every size read from the file is checked before any arithmetic on it: rows are
+        // numbered with 32-bit integers, so a crafted count cannot overflow a product.
         let rowCount = try d.int("row count")
-        guard rowCount >= 0 else { throw SnapshotDecoder.Corrupt(what: "row count") }
+        guard rowCount >= 0, rowCount <= Int(Int32.max) else { throw SnapshotDecoder.Corrupt(what: "row count") }
         var codeColumns: [ColumnEntry] = []
         let codeCount = try d.count("fact column count", itemSize: 9)
         guard codeCount == dimensions.count else { throw SnapshotDecoder.Corrupt(what: "fact column count") }
@@ -226,7 +228,7 @@ extension Snapshot {
         for _ in 0..<(try d.count("block count", itemSize: 24)) {
             let entry = BlockEntry(offset: try d.int("block offset"), length: try d.int("block length"), checksum: try d.u64("block checksum"))
             guard entry.offset >= 0, entry.length >= 0, entry.offset % alignment == 0, entry.offset <= dataLength,
-                  aligned(entry.length) <= dataLength - entry.offset, entry.offset == next else {
+                  entry.length <= dataLength - entry.offset, aligned(entry.length) <= dataLength - entry.offset, entry.offset == next else {
                 throw SnapshotDecoder.Corrupt(what: "block table")
             }
             next += aligned(entry.length)
