@@ -24,6 +24,47 @@ import Testing
     private let known = "SELECT revenue BY customer.region WITH TOTALS"
     private let knownTail = ",46402783.01\n"
 
+    /// Measures built on measures bind as a DAG: each named measure once, so doubling 40
+    /// times is instant and exact; a chain deeper than 200 is a located error, not a stack
+    /// overflow, and defining thousands of measures stays linear per definition.
+    @Test func measureChainsAndDagsAreBoundedAndFast() {
+        let started = Date()
+        var doubling = ["DEFINE MEASURE x0 = revenue"]
+        for i in 1..<40 { doubling.append("DEFINE MEASURE x\(i) = x\(i - 1) + x\(i - 1)") }
+        let dag = run(doubling + ["SELECT x39 BY channel.type"])
+        #expect(dag.ok.allSatisfy { $0 })
+        // revenue × 2^39, exactly.
+        #expect(dag.out == "channel.type,x39\nDirect,6876101034793458728.96\nOffline,5982143804020065566.72\nOnline,12651954901517284147.20\n")
+        var chain = ["DEFINE MEASURE y0 = revenue"]
+        for i in 1..<1500 { chain.append("DEFINE MEASURE y\(i) = y\(i - 1) + 1") }
+        let deep = run(chain + ["SELECT y199", known])
+        #expect(deep.ok.prefix(200).allSatisfy { $0 })
+        #expect(deep.ok[200] == false)
+        #expect(deep.err.hasPrefix("<test>:1:1: error: measures refer to each other more than 200 deep (y200 -> y199 -> y198 -> ... -> y0)\n"))
+        #expect(deep.ok.suffix(2) == [true, true])
+        #expect(deep.out.hasSuffix(knownTail))
+        #expect(Date().timeIntervalSince(started) < 60)
+    }
+
+    /// A model with thousands of chained measures on one long JSON line loads in linear time.
+    @Test func aModelWithAThousandsLongMeasureChainLoads() throws {
+        var measures = [#"{"name":"m0","column":"amount","aggregate":"sum"}"#]
+        for i in 1..<3500 { measures.append(#"{"name":"m\#(i)","expression":"m\#(i - 1) + 1"}"#) }
+        let model = #"{"name":"c","facts":"f.csv","dimensions":[{"name":"store","levels":["store"]}],"measures":["# + measures.joined(separator: ",") + "]}"
+        let started = Date()
+        let chained = try CubeLoader.load(model: try ModelParser.parse(Array(model.utf8), file: "c/cube.json"),
+                                         files: MemoryFiles(["f.csv": Array("store,amount\nGangnam,10.5\n".utf8)], label: "c"), origin: "c")
+        #expect(Date().timeIntervalSince(started) < 10)
+        let output = StringOutput()
+        var errors = ""
+        let session = Session(cube: chained, output: output, errors: { errors += $0 + "\n" })
+        session.format = .csv
+        #expect(session.run("SELECT m150", file: "<test>"))
+        #expect(output.text == "m150\n160.5\n")
+        #expect(!session.run("SELECT m3499", file: "<test>"))
+        #expect(errors.hasPrefix("<test>:1:8: error: measures refer to each other more than 200 deep (m3499 -> m3498 -> m3497 -> ... -> m3299)"))
+    }
+
     @Test func maxResultRowsStopsLargeResultsAndTheSessionGoesOn() {
         let r = run(["SET max_result_rows = 10", "SELECT revenue BY customer.city", known,
                      "SELECT revenue BY customer.city TOP 3 BY revenue", "SELECT revenue BY customer.city HAVING revenue > 1500000"])

@@ -27,20 +27,20 @@ struct Crosstab {
         var seen = Set<[Int32]>()
         for g in 0..<fine.count where include(g) { seen.insert(acrossPositions.map { fine.code(g, $0) }) }
         combos = seen.sorted { a, b in a.lexicographicallyPrecedes(b) }
-        cellEval = MeasureEvaluator(table: fine, total: total, cube: cube)
+        cellEval = MeasureEvaluator(table: fine, total: total, cube: cube, values: plan.values)
         marginTable = fine.reduced(positions: acrossPositions, include: include).table
-        marginEval = MeasureEvaluator(table: marginTable, total: total, cube: cube)
+        marginEval = MeasureEvaluator(table: marginTable, total: total, cube: cube, values: plan.values)
         var subtotals: [Int: (table: GroupTable, eval: MeasureEvaluator)] = [:]
         for k in (plan.rollupStart ?? plan.byCount)..<plan.byCount {
             let t = fine.reduced(positions: Array(0..<k) + acrossPositions, include: include).table
-            subtotals[k] = (t, MeasureEvaluator(table: t, total: total, cube: cube))
+            subtotals[k] = (t, MeasureEvaluator(table: t, total: total, cube: cube, values: plan.values))
         }
         subtotalCells = subtotals
         if !others.isEmpty {
             let otherSet = Set(others)
             let t = fine.reduced(positions: acrossPositions, include: { otherSet.contains(Int(rowOf[$0])) }).table
             othersTable = t
-            othersEval = MeasureEvaluator(table: t, total: total, cube: cube)
+            othersEval = MeasureEvaluator(table: t, total: total, cube: cube, values: plan.values)
         } else {
             othersTable = nil
             othersEval = nil

@@ -82,7 +82,7 @@ struct Finisher {
         var rowOf: [Int32] = []
         if query.acrossCount > 0 { (table, rowOf) = fine.reduced(positions: Array(0..<query.byCount)) } else { table = fine }
         let total = fine.reduced(positions: []).table
-        return Rows(table: table, rowOf: rowOf, total: total, eval: MeasureEvaluator(table: table, total: total, cube: cube))
+        return Rows(table: table, rowOf: rowOf, total: total, eval: MeasureEvaluator(table: table, total: total, cube: cube, values: query.values))
     }
 
     /// HAVING: the row groups that pass, in group order.
@@ -143,7 +143,7 @@ struct Finisher {
         var subtotals = Subtotals()
         for k in rollupStart..<query.byCount {
             let (t, m) = rows.table.reduced(positions: Array(0..<k), include: { keptSet.contains($0) })
-            subtotals.sets[k] = (t, m, MeasureEvaluator(table: t, total: rows.total, cube: cube))
+            subtotals.sets[k] = (t, m, MeasureEvaluator(table: t, total: rows.total, cube: cube, values: query.values))
         }
         func setOf(_ k: Int) -> (GroupTable, MeasureEvaluator, (Int) -> Int) {
             if k == query.byCount { return (rows.table, rows.eval, { $0 }) }
@@ -210,7 +210,7 @@ struct Finisher {
         var summary: [OutputRow] = []
         if query.top?.others == true, !others.isEmpty {
             let (t, _) = rows.table.reduced(positions: [], include: Set(others).contains)
-            summary.append(OutputRow(kind: .others, table: t, eval: MeasureEvaluator(table: t, total: rows.total, cube: cube), group: 0, keyCount: 0))
+            summary.append(OutputRow(kind: .others, table: t, eval: MeasureEvaluator(table: t, total: rows.total, cube: cube, values: query.values), group: 0, keyCount: 0))
         }
         if let last = out.last, last.kind == .total {
             summary.append(out.removeLast())
@@ -218,7 +218,7 @@ struct Finisher {
             let keptSet = Set(kept)
             let included = query.top?.others == true ? keptSet.union(others) : keptSet
             let (t, _) = rows.table.reduced(positions: [], include: included.contains)
-            summary.append(OutputRow(kind: .total, table: t, eval: MeasureEvaluator(table: t, total: rows.total, cube: cube), group: 0, keyCount: 0))
+            summary.append(OutputRow(kind: .total, table: t, eval: MeasureEvaluator(table: t, total: rows.total, cube: cube, values: query.values), group: 0, keyCount: 0))
         }
         return summary
     }

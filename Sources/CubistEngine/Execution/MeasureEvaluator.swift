@@ -8,13 +8,16 @@ final class MeasureEvaluator {
     /// The grand total of the filtered result (one group), the denominator of `share(m)`.
     let total: GroupTable
     let cube: Cube
+    /// The query's measure expressions, which `.value(i)` refers to.
+    let values: [MeasureExpr]
     private var memo: [MeasureExpr: [Value]] = [:]
     private var yearBack: [Int: [String: Int32]] = [:]
 
-    init(table: GroupTable, total: GroupTable, cube: Cube) {
+    init(table: GroupTable, total: GroupTable, cube: Cube, values: [MeasureExpr]) {
         self.table = table
         self.total = total
         self.cube = cube
+        self.values = values
     }
 
     func value(_ e: MeasureExpr, _ g: Int) -> Value { column(e)[g] }
@@ -34,6 +37,9 @@ final class MeasureEvaluator {
             return (0..<n).map { a.value($0, part) }
         case .constant(let v):
             return [Value](repeating: v, count: n)
+        case .value(let i):
+            // A named measure, bound once and shared by every expression that uses it.
+            return column(values[i])
         case .negate(let x):
             return column(x).map(Value.negate)
         case .binary(let op, let l, let r):
@@ -45,7 +51,7 @@ final class MeasureEvaluator {
             switch kind {
             case .share:
                 if let level { return shareOfParent(a, arg, level) }
-                let whole = MeasureEvaluator(table: total, total: total, cube: cube).value(arg, 0)
+                let whole = MeasureEvaluator(table: total, total: total, cube: cube, values: values).value(arg, 0)
                 return a.map { Value.arithmetic(.divide, $0, whole) }
             case .rank:
                 guard !table.levels.isEmpty else { return [Value](repeating: .null, count: n) }
@@ -110,7 +116,7 @@ final class MeasureEvaluator {
         let (parent, map) = table.reduced(positions: positions, levels: newLevels, lift: { j, code in
             j == p ? self.ancestor(code, dimension: from.dimension, from: from.index, to: level.index, attribute: from.isAttribute) : code
         })
-        let whole = MeasureEvaluator(table: parent, total: total, cube: cube).column(arg)
+        let whole = MeasureEvaluator(table: parent, total: total, cube: cube, values: values).column(arg)
         return (0..<table.count).map { Value.arithmetic(.divide, a[$0], whole[Int(map[$0])]) }
     }
 

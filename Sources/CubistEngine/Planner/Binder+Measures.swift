@@ -20,7 +20,19 @@ extension Binder {
             return (.constant(.exact(Int128(d.mantissa), scale: d.scale)), nil)
         case .name(let path, let r):
             let written = path.joined(separator: ".")
-            if path.count == 1, let m = names.measure(path[0]) { return (try modelMeasure(m, at: r), m.format) }
+            if path.count == 1, let m = names.measure(path[0]) {
+                let key = m.name.lowercased()
+                if let bound = boundMeasures[key] { return (.value(bound), m.format) }
+                let expr = try modelMeasure(m, at: r)
+                // A plain aggregate stays inline (the common case); a measure expression
+                // is bound once and referred to by index.
+                if case .expression = m.definition {
+                    let index = value(expr)
+                    boundMeasures[key] = index
+                    return (.value(index), m.format)
+                }
+                return (expr, m.format)
+            }
             if (try names.level(path, at: r)) != nil {
                 let where_ = context == "HAVING" ? "WHERE" : "BY"
                 throw Diagnostic("'\(written)' is a level, not a measure", at: r,
@@ -69,6 +81,12 @@ extension Binder {
             if binding.contains(key) {
                 throw Diagnostic("measure '\(m.name)' refers to itself (\((binding + [key]).joined(separator: " -> ")))", at: range,
                                  help: "define it from other measures")
+            }
+            if binding.isEmpty { bindingOrigin = range }
+            guard binding.count < Binder.maximumMeasureDepth else {
+                // Reported where the chain starts, in the statement being bound.
+                throw Diagnostic("measures refer to each other more than \(Binder.maximumMeasureDepth) deep (\(binding.prefix(3).joined(separator: " -> ")) -> ... -> \(key))",
+                                 at: bindingOrigin ?? range, help: "define long chains in fewer steps; each measure may combine several others")
             }
             binding.append(key)
             defer { binding.removeLast() }

@@ -27,6 +27,13 @@ struct Binder {
 
     /// Deepest nesting of sub-selects bound (a guard against runaway recursion).
     static let maximumNesting = 64
+    /// Longest chain of measures referring to measures (a guard against stack overflow;
+    /// the same as the deepest expression nesting the parser accepts).
+    static let maximumMeasureDepth = 200
+    /// Named measures already bound: their index in `plan.values`.
+    var boundMeasures: [String: Int] = [:]
+    /// Where the outermost measure reference being bound was written.
+    var bindingOrigin: SourceRange?
 
     var cube: Cube { names.cube }
 

@@ -104,19 +104,14 @@ enum AnalyticKind: String, Hashable {
 indirect enum MeasureExpr: Hashable {
     case slot(Int, SlotPart)
     case constant(Value)
+    /// The value of `BoundQuery.values[i]`: a named measure, bound once however often it is
+    /// used, so measures that build on each other bind and evaluate in linear time.
+    case value(Int)
     case negate(MeasureExpr)
     case binary(BinaryOperator, MeasureExpr, MeasureExpr)
     /// An analytic function of a measure expression; `level` for `share(m, level)`.
     case analytic(AnalyticKind, MeasureExpr, level: LevelRef?)
 
-    var containsAnalytic: Bool {
-        switch self {
-        case .slot, .constant: return false
-        case .negate(let e): return e.containsAnalytic
-        case .binary(_, let l, let r): return l.containsAnalytic || r.containsAnalytic
-        case .analytic: return true
-        }
-    }
 }
 
 /// A row filter of WHERE, evaluated per chunk of fact rows.

@@ -9,14 +9,20 @@ struct Names {
     let cube: Cube
     /// Session measures, which act like model measures (`DEFINE MEASURE`).
     let measures: [Measure]
+    /// Each lower-cased measure name's last position in `measures` (a session measure
+    /// comes after the model's).
+    private let measureIndex: [String: Int]
 
     init(cube: Cube, extraMeasures: [Measure] = []) {
         self.cube = cube
         self.measures = cube.measures + extraMeasures
+        var index: [String: Int] = [:]
+        for (i, m) in measures.enumerated() { index[m.name.lowercased()] = i }
+        measureIndex = index
     }
 
     func measure(_ name: String) -> Measure? {
-        measures.last { $0.name.caseInsensitiveEquals(name) }
+        measureIndex[name.lowercased()].map { measures[$0] }
     }
 
     func numericColumn(_ name: String) -> Int? {

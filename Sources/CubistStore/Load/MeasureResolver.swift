@@ -10,6 +10,19 @@ struct MeasureResolver {
     let numeric: [NumericColumn]
     let ignored: [String]
     let factFile: String
+    /// Measure names by their lower-cased form (a model may hold thousands).
+    private let measureLookup: [String: String]
+
+    init(model: CubeModel, dimensions: [Dimension], numeric: [NumericColumn], ignored: [String], factFile: String) {
+        self.model = model
+        self.dimensions = dimensions
+        self.numeric = numeric
+        self.ignored = ignored
+        self.factFile = factFile
+        var lookup: [String: String] = [:]
+        for m in model.measures where lookup[m.name.lowercased()] == nil { lookup[m.name.lowercased()] = m.name }
+        measureLookup = lookup
+    }
 
     private static let aggregateFunctions: Set<String> = ["sum", "avg", "min", "max", "count"]
 
@@ -113,7 +126,7 @@ struct MeasureResolver {
         case .name(let path, let r):
             let name = path.joined(separator: ".")
             if let allowMeasures {
-                guard path.count == 1, let match = allowMeasures.first(where: { $0.caseInsensitiveEquals(name) }) else {
+                guard path.count == 1, let match = measureLookup[name.lowercased()] else {
                     throw model.error(r.location, "in measure '\(spec.name)': unknown measure '\(name)'",
                                       help: Suggestions.didYouMean(name, in: allowMeasures) ?? "an expression combines the model's measures: \(allowMeasures.joined(separator: ", "))",
                                       span: name.count)
@@ -130,21 +143,35 @@ struct MeasureResolver {
         }
     }
 
+    /// Refuses measures that refer to each other in a cycle. Iterative (an explicit stack),
+    /// so a chain of any length costs linear time and no recursion.
     private func checkCycles(_ references: [String: [(String, SourceRange)]]) throws(Diagnostic) {
-        var state: [String: Int] = [:]  // 1 visiting, 2 done
-        func visit(_ name: String, _ path: [String]) throws(Diagnostic) {
-            if state[name] == 2 { return }
-            state[name] = 1
-            for (next, range) in references[name] ?? [] {
-                if state[next] == 1 {
-                    let cycle = (path + [name, next]).drop(while: { $0 != next }).joined(separator: " -> ")
+        var state: [String: Int] = [:]  // 1 on the path, 2 done
+        for root in references.keys.sorted() where state[root] == nil {
+            // Each frame: a measure and how many of its references have been followed.
+            var stack: [(name: String, next: Int)] = [(root, 0)]
+            state[root] = 1
+            while let top = stack.last {
+                let edges = references[top.name] ?? []
+                guard top.next < edges.count else {
+                    state[top.name] = 2
+                    stack.removeLast()
+                    continue
+                }
+                stack[stack.count - 1].next += 1
+                let (next, range) = edges[top.next]
+                switch state[next] {
+                case 1:
+                    let path = stack.map(\.name) + [next]
+                    let cycle = path.drop(while: { $0 != next }).joined(separator: " -> ")
                     throw model.error(range.location, "measure expressions refer to each other in a cycle: \(cycle)",
                                       help: "an expression measure must be defined from aggregates in the end")
+                case 2: continue
+                default:
+                    state[next] = 1
+                    stack.append((next, 0))
                 }
-                try visit(next, path + [name])
             }
-            state[name] = 2
         }
-        for name in references.keys.sorted() { try visit(name, []) }
     }
 }

@@ -47,6 +47,9 @@ public struct JSONReader {
     private var line = 1
     private var lineStart = 0
     private var depth = 0
+    /// The column at a recent offset of the current line, so locating each value costs the
+    /// distance from the previous one (a model written on one long line stays linear).
+    private var columnCache = (offset: 0, column: 1)
 
     /// Parses a whole document.
     public static func parse(_ bytes: [UInt8], file: String) throws(Diagnostic) -> JSONNode {
@@ -66,6 +69,14 @@ public struct JSONReader {
 
     private var location: SourceLocation {
         bytes.withUnsafeBufferPointer { SourceLocation(line: line, column: SourceText.scalarCount($0, from: lineStart, to: offset) + 1) }
+    }
+
+    /// The current location, counted on from the last one asked for on this line.
+    private mutating func here() -> SourceLocation {
+        let from = columnCache.offset >= lineStart && columnCache.offset <= offset ? columnCache : (lineStart, 1)
+        let column = from.1 + bytes.withUnsafeBufferPointer { SourceText.scalarCount($0, from: from.0, to: offset) }
+        columnCache = (offset, column)
+        return SourceLocation(line: line, column: column)
     }
 
     private func failure(_ message: String, help: String? = nil) -> Diagnostic {
@@ -89,7 +100,7 @@ public struct JSONReader {
     }
 
     private mutating func value() throws(Diagnostic) -> JSONNode {
-        let start = location
+        let start = here()
         guard offset < bytes.count else { throw failure("expected a value, found end of file") }
         switch bytes[offset] {
         case UInt8(ascii: "{"):
@@ -105,7 +116,7 @@ public struct JSONReader {
             }
             while true {
                 skipSpace()
-                let keyLocation = location
+                let keyLocation = here()
                 guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else {
                     throw failure("expected a key in double quotes, found {found}")
                 }
@@ -184,7 +195,7 @@ public struct JSONReader {
     }
 
     private mutating func string() throws(Diagnostic) -> String {
-        let quoteLocation = (offset, location)
+        let quoteLocation = (offset, here())
         offset += 1
         var out: [UInt8] = []
         while offset < bytes.count {
