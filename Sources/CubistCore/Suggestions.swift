@@ -4,14 +4,16 @@ public enum Suggestions {
     /// enough to be a plausible typo.
     public static func nearest(to name: String, in candidates: some Sequence<String>) -> String? {
         let target = Array(name.lowercased().unicodeScalars)
-        var best: (String, Int)?
+        let limit = target.count <= 2 ? 1 : max(2, target.count / 3)
+        var best: (candidate: String, distance: Int)?
         for candidate in candidates {
-            let c = Array(candidate.lowercased().unicodeScalars)
-            let d = editDistance(target, c)
-            let limit = target.count <= 2 ? 1 : max(2, target.count / 3)
-            if d <= limit, best == nil || d < best!.1 { best = (candidate, d) }
+            // A length difference beyond the limit is already too far: skip the distance.
+            let length = candidate.unicodeScalars.count
+            guard abs(length - target.count) <= limit else { continue }
+            let d = editDistance(target, Array(candidate.lowercased().unicodeScalars))
+            if d <= limit, d < (best?.distance ?? Int.max) { best = (candidate, d) }
         }
-        return best?.0
+        return best?.candidate
     }
 
     /// A `did you mean 'x'?` phrase, or nil when nothing is near.

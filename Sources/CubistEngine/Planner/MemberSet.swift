@@ -87,7 +87,9 @@ struct MemberSet {
     }
 
     private func warnMissing(_ literal: String, at range: SourceRange, _ warnings: inout [Diagnostic]) {
-        let help = level.count <= 100_000 ? Suggestions.didYouMean(literal, in: level.members) : nil
+        // Only the first warnings are shown (the rest are summed up in one line), so only
+        // they get a did-you-mean: a long IN list of missing members stays fast.
+        let help = level.count <= 100_000 && warnings.count < 5 ? Suggestions.didYouMean(literal, in: level.members) : nil
         warnings.append(Diagnostic.warning("no member '\(literal)' in \(name)", at: range,
                                      help: help ?? "list the members with SHOW MEMBERS \(name)"))
     }
