@@ -70,8 +70,16 @@ extension String {
 
     /// The text without trailing spaces, tabs and carriage returns.
     public func trimmingTrailingSpace() -> String {
-        var s = Substring(self)
-        while let last = s.last, last == " " || last == "\t" || last == "\r" { s = s.dropLast() }
-        return String(s)
+        // Bytes, not Characters: dropping one Character at a time measured the whole
+        // string each time, so a line ending in thousands of blanks took quadratic time.
+        let bytes = utf8
+        var end = bytes.endIndex
+        while end > bytes.startIndex {
+            let before = bytes.index(before: end)
+            let b = bytes[before]
+            guard b == 32 || b == 9 || b == 13 else { break }
+            end = before
+        }
+        return end == bytes.endIndex ? self : String(self[..<end])
     }
 }
