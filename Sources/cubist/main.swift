@@ -88,6 +88,7 @@ struct Open: ParsableCommand {
             session.parameters[name.lowercased()] = String(p[p.index(after: eq)...])
         }
         var ok = true
+        let command = CommandOptions.taken + self.command
         if !command.isEmpty || !file.isEmpty {
             for text in command where ok || continueOnError {
                 ok = session.run(text, file: "<command>", continueOnError: continueOnError) && ok
@@ -204,9 +205,43 @@ sigprocmask(SIG_UNBLOCK, &unblock, nil)
 // A signal that ends the program mid-SAVE removes the half-written temporary file.
 PendingFile.installSignalCleanup()
 
+/// The `-c` values, taken out of the arguments before ArgumentParser sees them: it keeps
+/// the origins of a repeated option in a set it merges on every occurrence, so thousands
+/// of `-c` options cost quadratic time (20,000: 27 s). Order is kept; `--` ends options.
+enum CommandOptions {
+    nonisolated(unsafe) static var taken: [String] = []
+
+    /// The arguments without `-c VALUE` pairs, collecting the values into `taken`.
+    static func extract(_ arguments: [String]) -> [String] {
+        guard arguments.first.map({ !["generate", "help"].contains($0) }) ?? false else { return arguments }
+        let takesValue: Set<String> = ["-f", "--format", "--param", "--output", "--threads"]
+        var rest: [String] = []
+        var i = 0
+        while i < arguments.count {
+            let a = arguments[i]
+            if a == "--" {
+                rest += arguments[i...]
+                break
+            }
+            if a == "-c", i + 1 < arguments.count {
+                taken.append(arguments[i + 1])
+                i += 2
+                continue
+            }
+            rest.append(a)
+            if takesValue.contains(a), i + 1 < arguments.count {
+                rest.append(arguments[i + 1])
+                i += 1
+            }
+            i += 1
+        }
+        return rest
+    }
+}
+
 // Bad usage exits with 2 (PRODUCT.md), not ArgumentParser's default 64.
 do {
-    var command = try CubistCommand.parseAsRoot()
+    var command = try CubistCommand.parseAsRoot(CommandOptions.extract(Array(CommandLine.arguments.dropFirst())))
     try command.run()
 } catch {
     let code = CubistCommand.exitCode(for: error)

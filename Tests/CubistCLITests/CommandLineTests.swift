@@ -129,6 +129,15 @@ func temporaryDirectory() throws -> String {
         #expect(seed.stderr.contains("--seed must be at least 0, got -1"))
     }
 
+    /// Thousands of -c options run in linear time (ArgumentParser alone was quadratic).
+    @Test func thousandsOfCommandOptions() throws {
+        let started = Date()
+        let run = try cubist(Array(repeating: ["-c", "SELECT orders;"], count: 20_000).flatMap { $0 })
+        #expect(run.status == 0)
+        #expect(run.stdout.components(separatedBy: "\n").count == 40_001)
+        #expect(Date().timeIntervalSince(started) < 60)
+    }
+
     @Test func aCommandMayBeginWithAComment() throws {
         let run = try cubist(["-c", "-- the number of sales\nSELECT orders;", "-c", "--another\nSELECT customers;"])
         #expect(run.status == 0)
