@@ -177,7 +177,7 @@ extension Session {
     /// SHOW MEASURES lists them (session measures too).
     public static func schemaText(_ cube: Cube, dimension only: String? = nil, sessionMeasures: [Measure] = []) -> String {
         var lines: [String] = []
-        for d in cube.dimensions where only == nil || d.name.caseInsensitiveEquals(only!) {
+        for d in cube.dimensions where only.map({ d.name.caseInsensitiveEquals($0) }) ?? true {
             let kind: String
             switch d.source {
             case .table(let file, let key): kind = "table \(file), key \(key)"

@@ -52,7 +52,7 @@ public final class Repl {
 
     /// Characters that end a word for completion (not `.`, `'` or `$`: `customer.re`,
     /// `'Seo` and `$mo` complete as one word).
-    nonisolated(unsafe) static let wordBreaks: UnsafePointer<CChar> = UnsafePointer(strdup(" \t\n(),=<>;*+-/")!)
+    nonisolated(unsafe) static let wordBreaks: UnsafePointer<CChar> = UnsafePointer(strdup(" \t\n(),=<>;*+-/")!)  // safe: strdup of a constant fails only when memory is exhausted
 
     /// The history file: `$CUBIST_HISTORY`, else `~/.cubist_history`.
     public static var historyPath: String {

@@ -36,7 +36,7 @@ public enum StandardStreams {
     static func write(_ fd: Int32, _ bytes: UnsafeBufferPointer<UInt8>) -> Int32? {
         var done = 0
         while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)  // safe: inside the loop the buffer holds bytes still to write
             if n < 0 {
                 if errno == EINTR { continue }
                 return errno

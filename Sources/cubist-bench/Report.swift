@@ -91,7 +91,7 @@ enum Bandwidth {
             let time = seconds {
                 DispatchQueue.concurrentPerform(iterations: threads) { t in
                     let part = count / threads
-                    let start = UnsafePointer<UInt64>(bitPattern: base)! + t * part
+                    let start = UnsafePointer<UInt64>(bitPattern: base)! + t * part  // safe: the benchmark maps the bandwidth buffer itself; no user input
                     let n = t == threads - 1 ? count - t * part : part
                     var a: UInt64 = 0, b: UInt64 = 0, c: UInt64 = 0, d: UInt64 = 0
                     var i = 0

@@ -56,7 +56,7 @@ extension Gather {
         _ codes: UnsafeBufferPointer<T>, _ table: UnsafeBufferPointer<UInt64>, _ rows: UnsafeMutableBufferPointer<Int32>, _ n: Int,
         _ slice: Range<Int>?, _ composite: UnsafeMutableBufferPointer<UInt64>, _ first: Bool
     ) {
-        let t = table.baseAddress!, out = composite.baseAddress!, c = codes.baseAddress!, r = rows.baseAddress!
+        let t = table.baseAddress!, out = composite.baseAddress!, c = codes.baseAddress!, r = rows.baseAddress!  // safe: kernels run on non-empty buffers (n > 0)
         switch (slice, first) {
         case (let s?, true): for i in 0..<n { out[i] = t[Int(c[s.lowerBound + i])] }
         case (let s?, false): for i in 0..<n { out[i] &+= t[Int(c[s.lowerBound + i])] }

@@ -76,7 +76,7 @@ final class GroupTable {
         if composites != nil, let theirs = other.composites, denseIndex != nil {
             // Both came from dense scans: match groups through the key-indexed array
             // (taken out of the properties while growing, so it is not copied).
-            var mine = composites!, index = denseIndex!
+            var mine = composites!, index = denseIndex!  // safe: both were checked non-nil in the condition above
             composites = nil
             denseIndex = nil
             for g in 0..<other.count {

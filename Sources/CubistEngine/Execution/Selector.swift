@@ -42,7 +42,7 @@ struct Selector {
     @inline(__always)
     private static func keep<T: FixedWidthInteger & UnsignedInteger>(_ codes: UnsafeBufferPointer<T>, _ mask: UnsafeBufferPointer<UInt8>,
                                                                       _ rows: UnsafeMutableBufferPointer<Int32>, _ n: Int) -> Int {
-        let c = codes.baseAddress!, m = mask.baseAddress!, r = rows.baseAddress!
+        let c = codes.baseAddress!, m = mask.baseAddress!, r = rows.baseAddress!  // safe: kernels run on non-empty buffers (n > 0)
         var k = 0
         for i in 0..<n {
             let row = r[i]

@@ -35,7 +35,8 @@ struct LevelRef: Hashable {
     static func finestTime(in levels: [LevelRef], _ cube: Cube) -> Int? {
         var best: Int?
         for (j, l) in levels.enumerated() where cube.dimensions[l.dimension].isTime && !l.isAttribute {
-            if best == nil || levels[best!].index < l.index { best = j }
+            if let b = best, levels[b].index >= l.index { continue }
+            best = j
         }
         return best
     }

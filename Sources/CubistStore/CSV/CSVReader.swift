@@ -80,7 +80,7 @@ public final class CSVReader {
     /// Field `i` of the current record, unescaped.
     @inline(__always)
     public func field(_ i: Int) -> UnsafeBufferPointer<UInt8> {
-        precondition(i >= 0 && i < spanCount, "field index out of range")
+        precondition(i >= 0 && i < spanCount, "field index out of range")  // safe: field indices come from the reader, never from input
         let span = spans[i]
         return UnsafeBufferPointer(start: (span.inScratch ? UnsafePointer(scratch) : base) + span.start, count: span.end - span.start)
     }

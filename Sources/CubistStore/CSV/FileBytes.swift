@@ -83,7 +83,7 @@ public enum FileBytes {
         var done = 0
         while done < size {
             let n = bytes.withUnsafeMutableBytes { buffer in
-                Glibc.read(fd, buffer.baseAddress! + done, size - done)
+                Glibc.read(fd, buffer.baseAddress! + done, size - done)  // safe: inside the loop the buffer has room for the bytes still to read
             }
             if n < 0 {
                 if errno == EINTR { continue }

@@ -138,7 +138,7 @@ private struct Loader {
     // MARK: dimension tables
 
     private func tableDimension(_ spec: CubeModel.DimensionSpec) throws(Diagnostic) -> (Dimension, KeyIndex) {
-        guard let table = spec.table, let key = spec.key else { preconditionFailure("table dimension without table and key") }
+        guard let table = spec.table, let key = spec.key else { preconditionFailure("table dimension without table and key") }  // safe: the model parser guarantees it, and the loader built an entry for every table dimension
         let bytes = try read(table, for: "table of dimension '\(spec.name)'", at: spec.tableLocation)
         let file = files.displayPath(table)
         return try bytes.withUnsafeBufferPointer { (buffer) throws(Diagnostic) -> (Dimension, KeyIndex) in
@@ -301,7 +301,7 @@ private struct Loader {
             built.deinitialize()
             built.deallocate()
         }
-        let leafCounts = keyFields.map { tableDimensions[$0.dimension]!.0.leaf.count }
+        let leafCounts = keyFields.map { tableDimensions[$0.dimension]!.0.leaf.count }  // safe: the model parser guarantees it, and the loader built an entry for every table dimension
         Parallel.forEach(keyFields.count + numericFields.count, threads: threads) { i in
             if i < keyFields.count {
                 packed[i] = PackedColumn(keyCodes[i], maximum: UInt64(max(0, leafCounts[i] - 1)))
@@ -311,7 +311,7 @@ private struct Loader {
             }
         }
         for (k, key) in keyFields.enumerated() {
-            dimensions[key.dimension] = tableDimensions[key.dimension]!.0
+            dimensions[key.dimension] = tableDimensions[key.dimension]!.0  // safe: the model parser guarantees it, and the loader built an entry for every table dimension
             codes[key.dimension] = packed[k]
         }
         for (i, entry) in inline.enumerated() {
@@ -326,7 +326,7 @@ private struct Loader {
             let spec = model.dimensions[time.dimension]
             let lo = days[t].min() ?? 0, hi = days[t].max() ?? 0
             let dimension = TimeDimensionBuilder.build(name: spec.name, column: spec.column ?? names[time.field], minimumDay: lo, maximumDay: hi)
-            guard case .time(_, let firstDay) = dimension.source else { preconditionFailure("time dimension without first day") }
+            guard case .time(_, let firstDay) = dimension.source else { preconditionFailure("time dimension without first day") }  // safe: the model parser guarantees it, and the loader built an entry for every table dimension
             dimensions[time.dimension] = dimension
             codes[time.dimension] = PackedColumn(days[t].map { UInt32($0 - firstDay) }, maximum: UInt64(max(0, dimension.leaf.count - 1)))
         }

@@ -102,15 +102,16 @@ public struct ModelParser {
         let what = "a dimension"
         let m = try object(node, what, allowed: ["name", "table", "key", "levels", "attributes", "type", "column", "description"])
         guard let (name, _) = try string(m, "name", in: what, required: true, at: node.location) else { throw error(node.location, "\(what) has no \"name\"") }
-        try checkName(name, at: m["name"]!.value.location)
+        try checkName(name, at: m["name"]?.value.location ?? node.location)
         let type = try string(m, "type", in: "dimension '\(name)'", required: false, at: node.location)
         if let (t, location) = type, t != "time", t != "standard" {
             throw error(location, "unknown dimension type '\(t)'", help: "use \"time\" for a date dimension, or leave \"type\" out")
         }
         let isTime = type?.0 == "time"
         if isTime {
-            for key in ["table", "key", "levels", "attributes"] where m[key] != nil {
-                throw error(m[key]!.keyLocation, "a time dimension takes no \"\(key)\"", help: "its levels are year, quarter, month and day, derived from \"column\"")
+            for key in ["table", "key", "levels", "attributes"] {
+                guard let present = m[key] else { continue }
+                throw error(present.keyLocation, "a time dimension takes no \"\(key)\"", help: "its levels are year, quarter, month and day, derived from \"column\"")
             }
             let column = try string(m, "column", in: "time dimension '\(name)'", required: true, at: node.location)
             return CubeModel.DimensionSpec(name: name, table: nil, key: nil, isTime: true, column: column?.0, levels: [], attributes: [],
@@ -122,7 +123,7 @@ public struct ModelParser {
         let table = try string(m, "table", in: "dimension '\(name)'", required: false, at: node.location)
         let key = try string(m, "key", in: "dimension '\(name)'", required: table != nil, at: node.location)
         let levelNodes = try array(m, "levels", in: "dimension '\(name)'", required: true, at: node.location) ?? []
-        guard !levelNodes.isEmpty else { throw error(m["levels"]!.value.location, "dimension '\(name)' needs at least one level") }
+        guard !levelNodes.isEmpty else { throw error(m["levels"]?.value.location ?? node.location, "dimension '\(name)' needs at least one level") }
         var levels: [CubeModel.LevelSpec] = []
         for n in levelNodes { levels.append(try level(n, of: name)) }
         var attributes: [CubeModel.LevelSpec] = []
@@ -178,7 +179,7 @@ public struct ModelParser {
         let row = try string(m, "row", in: what2, required: false, at: node.location)
         let expression = try string(m, "expression", in: what2, required: false, at: node.location)
         if column != nil, row != nil {
-            throw error(m["row"]!.keyLocation, "\(what2) has both \"column\" and \"row\"", help: "keep one: a fact column, or a row-level expression")
+            throw error(m["row"]?.keyLocation ?? node.location, "\(what2) has both \"column\" and \"row\"", help: "keep one: a fact column, or a row-level expression")
         }
         if let expression {
             if aggregate != nil || column != nil || row != nil {
@@ -188,10 +189,10 @@ public struct ModelParser {
         } else if aggregate == nil {
             throw error(node.location, "\(what2) has no \"aggregate\"",
                         help: "add \"aggregate\": \"sum\" (or count, min, max, avg, count_distinct), or give an \"expression\"")
-        } else if aggregate != .count, column == nil, row == nil {
-            throw error(node.location, "\(what2) aggregates with \(aggregate!.rawValue) but names no \"column\" or \"row\"")
-        } else if aggregate == .countDistinct, row != nil {
-            throw error(row!.1, "count_distinct takes a \"column\", not a \"row\" expression")
+        } else if let aggregate, aggregate != .count, column == nil, row == nil {
+            throw error(node.location, "\(what2) aggregates with \(aggregate.rawValue) but names no \"column\" or \"row\"")
+        } else if aggregate == .countDistinct, let row {
+            throw error(row.1, "count_distinct takes a \"column\", not a \"row\" expression")
         }
         let textLocation = (row ?? expression).map { SourceLocation(line: $0.1.line, column: $0.1.column + 1) }
         return CubeModel.MeasureSpec(name: name, aggregate: aggregate, column: column?.0, row: row?.0, expression: expression?.0,

@@ -306,7 +306,7 @@ public enum Snapshot {
         func put(_ bytes: UnsafeRawBufferPointer) {
             var done = 0
             while failed == 0 && done < bytes.count {
-                let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+                let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)  // safe: inside the loop the buffer holds bytes still to write
                 if n < 0 {
                     if errno == EINTR { continue }
                     failed = errno

@@ -71,7 +71,7 @@ struct MemberKey: Comparable {
     static func compare(_ a: MemberKey, _ b: MemberKey) -> Int {
         if let x = a.number, let y = b.number, x != y { return x < y ? -1 : 1 }
         let n = min(a.bytes.count, b.bytes.count)
-        let c = a.bytes.withUnsafeBytes { x in b.bytes.withUnsafeBytes { y in n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n) } }
+        let c = a.bytes.withUnsafeBytes { x in b.bytes.withUnsafeBytes { y in n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n) } }  // safe: memcmp runs only when n > 0, so both buffers are non-empty
         if c != 0 { return Int(c) }
         return a.bytes.count - b.bytes.count
     }

