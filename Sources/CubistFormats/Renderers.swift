@@ -96,7 +96,8 @@ public enum Renderer {
                     cells.append("Total")
                     labelled = true
                 } else {
-                    cells.append(value.description)
+                    // A newline or tab inside a member would break the table's layout.
+                    cells.append(value.description.escapingLayoutCharacters)
                 }
             } else {
                 cells.append(display(value, column.format))
@@ -369,5 +370,23 @@ public enum Renderer {
             }
         }
         return s
+    }
+}
+
+extension String {
+    /// The text with newlines, carriage returns and tabs written as `\\n`, `\\r`, `\\t`,
+    /// for table mode, where they would break the columns.
+    var escapingLayoutCharacters: String {
+        guard contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\t" || $0 == "\r\n" }) else { return self }
+        var out = ""
+        for scalar in unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 }

@@ -167,6 +167,8 @@ public final class Session {
     /// `continueOnError`.
     @discardableResult
     public func run(_ text: String, file: String, continueOnError: Bool = false) -> Bool {
+        // A byte-order mark (a file saved by some Windows editors) is not part of the text.
+        let text = text.hasPrefix("\u{FEFF}") ? String(text.unicodeScalars.dropFirst()) : text
         let saved = sourceLineBase
         sourceLineBase = 0
         defer { sourceLineBase = saved }

@@ -39,6 +39,10 @@ extension Session {
                                                            help: "give statements on standard input, with -f FILE, or with -c"))
             }
             if n == 0 { ended = true } else { pending += chunk[0..<n] }
+            // A byte-order mark at the very start is not part of the text.
+            if firstLine == 1, resume == 0, pending.count >= 3, pending[0] == 0xEF, pending[1] == 0xBB, pending[2] == 0xBF {
+                pending.removeFirst(3)
+            }
             // Run what is complete: everything up to the last line end (a line end is never
             // inside a UTF-8 sequence), or everything once the stream has ended. Only the new
             // bytes are searched, so a long line costs linear time.

@@ -202,6 +202,12 @@ var unblock = sigset_t()
 sigemptyset(&unblock)
 for s in [SIGINT, SIGTERM, SIGQUIT, SIGPIPE, SIGHUP] { sigaddset(&unblock, s) }
 sigprocmask(SIG_UNBLOCK, &unblock, nil)
+// A closed standard output (`cubist >&-`) is said at once, before a file opened later could
+// take its place as descriptor 1.
+if fcntl(1, F_GETFD) == -1 {
+    StandardStreams.error("cubist: standard output is closed; results have nowhere to go (give --output FILE, or redirect it)")
+    exit(2)
+}
 // A signal that ends the program mid-SAVE removes the half-written temporary file.
 PendingFile.installSignalCleanup()
 

@@ -278,6 +278,39 @@ func shell(_ script: String, timeout: TimeInterval = 60) throws -> Run {
         #expect(try shell("ls -A \(dir) | grep -c cubist-save || true").stdout == "0\n")
     }
 
+    /// Unclear errors made clear: a byte-order mark, a closed stdout, a number out of range
+    /// in a model expression, tabs and newlines in members, years before 1000.
+    @Test func smallThingsThatWereUnclear() throws {
+        let dir = try temporaryDirectory()
+        try shell(#"printf '\xef\xbb\xbfSELECT orders;\n' > "# + dir + "/bom.cq")
+        let bom = try cubist(["-f", "bom.cq"], directory: dir)
+        #expect(bom.status == 0 && bom.stdout == "orders\n100000\n", "\(bom.stderr)")
+        let closed = try shell(#""$0" -c 'SELECT orders;' >&-"#)
+        #expect(closed.status == 2)
+        #expect(closed.stderr == "cubist: standard output is closed; results have nowhere to go (give --output FILE, or redirect it)\n")
+        try shell(#"mkdir "# + dir + #"/m && printf 'day,store,amount\n2024-01-02,"Gang\tnam\nX",10.5\n0999-03-04,Mapo,2\n' > "# + dir + "/m/f.csv")
+        let model = #"{"name":"c","facts":"f.csv","dimensions":[{"name":"store","levels":["store"]},{"name":"day","type":"time","column":"day"}],"measures":[{"name":"a","column":"amount","aggregate":"sum"},{"name":"big","expression":"a * 1e400"}]}"#
+        try model.write(toFile: dir + "/m/cube.json", atomically: true, encoding: .utf8)
+        let range = try cubist(["m", "-c", "SELECT a;"], directory: dir)
+        #expect(range.status == 2)
+        #expect(range.stderr.hasPrefix("m/cube.json:1:217: error: in measure 'big': number 1e400 is out of range"))
+        try model.replacingOccurrences(of: "1e400", with: "2").write(toFile: dir + "/m/cube.json", atomically: true, encoding: .utf8)
+        let table = try cubist(["m", "--format", "table", "-c", "SELECT a BY store;", "-c", "SELECT a BY day.year, day.quarter;"], directory: dir)
+        #expect(table.stdout == """
+            store            a
+            ------------  ----
+            Gang\\tnam\\nX  10.5
+            Mapo           2.0
+            2 rows
+            day.year  day.quarter     a
+            --------  -----------  ----
+            0999      0999-Q1       2.0
+            2024      2024-Q1      10.5
+            2 rows
+
+            """)
+    }
+
     @Test func sigtermDuringSaveLeavesNoTemporaryFile() throws {
         let dir = try temporaryDirectory()
         try shell("\"$0\" generate --rows 2000000 --seed 3 --out \(dir)/big --quiet")

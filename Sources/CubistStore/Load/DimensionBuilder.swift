@@ -159,16 +159,17 @@ enum TimeDimensionBuilder {
         let lastYear = CivilDate.civil(Int(maximumDay)).year
         let firstDay = CivilDate.dayNumber(year: firstYear, month: 1, day: 1)
         let lastDay = CivilDate.dayNumber(year: lastYear, month: 12, day: 31)
-        let years = (firstYear...lastYear).map { String($0) }
+        // Years are four digits, like the days' ISO dates (0999, not 999).
+        let years = (firstYear...lastYear).map { CivilDate.pad($0, 4) }
         var quarters: [String] = [], quarterParents: [Int32] = []
         var months: [String] = [], monthParents: [Int32] = []
         for (y, year) in (firstYear...lastYear).enumerated() {
             for q in 1...4 {
-                quarters.append("\(year)-Q\(q)")
+                quarters.append("\(CivilDate.pad(year, 4))-Q\(q)")
                 quarterParents.append(Int32(y))
             }
             for m in 1...12 {
-                months.append("\(year)-\(CivilDate.pad(m, 2))")
+                months.append("\(CivilDate.pad(year, 4))-\(CivilDate.pad(m, 2))")
                 monthParents.append(Int32(y * 4 + (m - 1) / 3))
             }
         }

@@ -106,7 +106,11 @@ struct MeasureResolver {
     /// aggregate calls), or measures (expression measures).
     private func check(_ expr: Expr, _ spec: CubeModel.MeasureSpec, text: String, allowMeasures: [String]?, used: inout [(String, SourceRange)]) throws(Diagnostic) {
         switch expr {
-        case .number:
+        case .number(let text, let r):
+            // Checked here, at load, so the error points into cube.json, not at every query.
+            guard FieldParser.decimal(of: text) != nil || Double(text)?.isFinite == true else {
+                throw model.error(r.location, "in measure '\(spec.name)': number \(text) is out of range", span: text.count)
+            }
             return
         case .string(_, let r), .parameter(_, let r):
             throw model.error(r.location, "in measure '\(spec.name)': only numbers, names and + - * / may appear here")
