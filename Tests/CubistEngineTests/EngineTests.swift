@@ -51,6 +51,27 @@ let shopFiles: [String: [UInt8]] = [
     }
 }
 
+@Suite struct DistinctMemoryTests {
+    /// A distinct count grows inside its groups (the pairs it holds), so memory_limit is
+    /// checked after every slice, not only when new groups appear.
+    @Test func memoryLimitBoundsDistinctCountsThatGrowWithinGroups() throws {
+        let cube = try crmCube(rows: 20_000, seed: 4)
+        guard case .select(let s) = try Parser.parseStatement("SELECT count(distinct customer.customer) BY channel.type") else { return }
+        var engine = QueryEngine(cube: cube)
+        engine.threads = 1
+        engine.sliceRows = 1000
+        engine.distinctBitsetBudget = 0       // pairs from the start
+        #expect(try engine.run(s).rows.count == 3)
+        engine.limits.memoryLimit = 8 << 10
+        do {
+            _ = try engine.run(s)
+            Issue.record("the distinct pairs passed memory_limit without an error")
+        } catch {
+            #expect(error.message.hasPrefix("the query needs more than memory_limit (8 KiB) for its groups: 3 groups so far"), "\(error.message)")
+        }
+    }
+}
+
 @Suite struct CancellationTests {
     @Test func aCancelledQueryStopsWithAClearErrorAndTheNextOneRuns() throws {
         let cube = try loadCube(shopFiles)

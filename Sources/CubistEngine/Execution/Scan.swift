@@ -135,6 +135,7 @@ struct Scan {
         }
         groups.initialize(repeating: 0)
         var checkedGroups = 0
+        let growsWithinGroups = plan.distinct.contains { $0 != nil }
         let selector = Selector(facts: facts)
         var index = worker
         while index < job.slices.count {
@@ -192,7 +193,9 @@ struct Scan {
                     a.resize(table.count)
                     try a.update(batch)
                 }
-                if table.count > checkedGroups {
+                // Distinct counts grow within their groups (members seen, pairs held), so
+                // with one the memory is checked after every slice, not only on new groups.
+                if table.count > checkedGroups || growsWithinGroups {
                     checkedGroups = table.count
                     // Every worker holds a table like this one.
                     var bytes = dense.count * 4 + table.count * (query.levels.count * 4 + 8 + (hashed.isEmpty ? 0 : 24))
