@@ -96,8 +96,7 @@ public enum Renderer {
                     cells.append("Total")
                     labelled = true
                 } else {
-                    // A newline or tab inside a member would break the table's layout.
-                    cells.append(value.description.escapingLayoutCharacters)
+                    cells.append(value.description)
                 }
             } else {
                 cells.append(display(value, column.format))
@@ -125,7 +124,8 @@ public enum Renderer {
         crosstabHeaders(result, &t)
         for (k, i) in shown.enumerated() {
             if k == head { t.add(result.columns.map { _ in "…" }) }
-            t.add(humanCells(result, i))
+            // A newline or tab inside a member would break the table's layout.
+            t.add(humanCells(result, i).map(\.escapingLayoutCharacters))
         }
         t.maximumWidth = options.width
         let hidden = t.render { out.append($0 + "\n") }.hidden
@@ -358,18 +358,7 @@ public enum Renderer {
     }
 
     static func escapeHTML(_ text: String) -> String {
-        var s = ""
-        for c in text {
-            switch c {
-            case "&": s += "&amp;"
-            case "<": s += "&lt;"
-            case ">": s += "&gt;"
-            case "\"": s += "&quot;"
-            case "'": s += "&#39;"
-            default: s.append(c)
-            }
-        }
-        return s
+        text.replacingScalars(["&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"])
     }
 }
 
@@ -377,15 +366,15 @@ extension String {
     /// The text with newlines, carriage returns and tabs written as `\\n`, `\\r`, `\\t`,
     /// for table mode, where they would break the columns.
     var escapingLayoutCharacters: String {
-        guard contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\t" || $0 == "\r\n" }) else { return self }
+        replacingScalars(["\n": "\\n", "\r": "\\r", "\t": "\\t"])
+    }
+
+    /// The text with each scalar found in `table` replaced by its text there.
+    func replacingScalars(_ table: [Unicode.Scalar: String]) -> String {
+        guard unicodeScalars.contains(where: { table[$0] != nil }) else { return self }
         var out = ""
         for scalar in unicodeScalars {
-            switch scalar {
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default: out.unicodeScalars.append(scalar)
-            }
+            if let replacement = table[scalar] { out += replacement } else { out.unicodeScalars.append(scalar) }
         }
         return out
     }
