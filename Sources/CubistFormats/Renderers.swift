@@ -29,23 +29,33 @@ public struct RenderOptions: Sendable {
     public var maxRows: Int
     /// In table mode, the terminal width to fit by truncating long text; 0 for no limit.
     public var width: Int
+    /// Asked for the footer's time after the rows are rendered, so it includes rendering;
+    /// takes precedence over `elapsed`.
+    public var elapsedAtEnd: (@Sendable () -> String)?
+    /// Checked as output is written (every 64 KiB); when it says so, rendering stops.
+    public var isCancelled: (@Sendable () -> Bool)?
 
     /// Creates options.
-    public init(elapsed: String? = nil, maxRows: Int = 0, width: Int = 0) {
+    public init(elapsed: String? = nil, maxRows: Int = 0, width: Int = 0, elapsedAtEnd: (@Sendable () -> String)? = nil,
+                isCancelled: (@Sendable () -> Bool)? = nil) {
         self.elapsed = elapsed
         self.maxRows = maxRows
         self.width = width
+        self.elapsedAtEnd = elapsedAtEnd
+        self.isCancelled = isCancelled
     }
 }
 
 /// Renders result tables. Output is written in pieces of about 64 KiB, so a large result
 /// streams to its destination rather than being built as one string.
 public enum Renderer {
-    /// Writes the result in `format` through `write`.
+    /// Writes the result in `format` through `write`; returns false when `isCancelled`
+    /// stopped it part way.
+    @discardableResult
     public static func render(_ result: ResultTable, as format: OutputFormat, options: RenderOptions = RenderOptions(),
-                              to write: (String) -> Void) {
+                              to write: (String) -> Void) -> Bool {
         withoutActuallyEscaping(write) { write in
-            var out = Chunked(write: write)
+            var out = Chunked(write: write, isCancelled: options.isCancelled)
             switch format {
             case .table: table(result, options, &out)
             case .csv: delimited(result, separator: ",", &out)
@@ -56,6 +66,7 @@ public enum Renderer {
             case .html: html(result, &out)
             }
             out.flush()
+            return !out.stopped
         }
     }
 
@@ -69,15 +80,20 @@ public enum Renderer {
     /// Collects small writes into larger ones.
     struct Chunked {
         let write: (String) -> Void
+        var isCancelled: (@Sendable () -> Bool)? = nil
         var buffer = ""
+        /// Set once cancelled: nothing more is written.
+        var stopped = false
 
         mutating func append(_ s: String) {
+            guard !stopped else { return }
             buffer += s
             if buffer.utf8.count >= 65_536 { flush() }
         }
 
         mutating func flush() {
-            if !buffer.isEmpty { write(buffer) }
+            if isCancelled?() == true { stopped = true }
+            if !buffer.isEmpty, !stopped { write(buffer) }
             buffer = ""
         }
     }
@@ -134,7 +150,7 @@ public enum Renderer {
             footer += ", \(grouped(hidden)) of \(grouped(result.columns.count)) columns hidden to fit the terminal (.mode csv or .output FILE shows all)"
         }
         if shown.count < n { footer += " (\(grouped(shown.count)) shown; .maxrows 0 shows all)" }
-        if let elapsed = options.elapsed { footer += " (\(elapsed))" }
+        if let elapsed = options.elapsedAtEnd?() ?? options.elapsed { footer += " (\(elapsed))" }
         out.append(footer + "\n")
     }
 

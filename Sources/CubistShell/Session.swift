@@ -373,13 +373,17 @@ public final class Session {
         for w in result.warnings {
             errors(locate(w, piece, file, sourceText, at: reportAt).rendered)
         }
-        let elapsed = timer ? Session.seconds(ContinuousClock.now - started) : nil
         let sink: OutputSink = once ?? redirect ?? output
         let toTerminal = sink === output
-        Renderer.render(result, as: format, options: RenderOptions(elapsed: elapsed, maxRows: toTerminal ? maxRows : 0,
-                                                                   width: toTerminal ? width : 0)) { sink.write($0) }
+        let cancellation = self.cancellation
+        // The time shown covers the whole statement, rendering included.
+        let elapsedAtEnd: (@Sendable () -> String)? = timer ? { @Sendable in Session.seconds(ContinuousClock.now - started) } : nil
+        let complete = Renderer.render(result, as: format, options: RenderOptions(maxRows: toTerminal ? maxRows : 0, width: toTerminal ? width : 0,
+                                                                                  elapsedAtEnd: elapsedAtEnd,
+                                                                                  isCancelled: { cancellation.isCancelled })) { sink.write($0) }
         once = nil
-        if let elapsed, format != .table { errors("time: \(elapsed)") }
+        if !complete { errors("output cancelled: the result above is cut short") }
+        if let elapsedAtEnd, format != .table { errors("time: \(elapsedAtEnd())") }
     }
 
     /// A duration as people read it: `0.012 s`.

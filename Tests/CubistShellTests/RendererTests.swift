@@ -65,6 +65,21 @@ import Testing
         #expect(!lines[2].hasSuffix(" "))
     }
 
+    /// Ctrl-C stops rendering too: the renderer asks every 64 KiB and stops writing.
+    @Test func renderingStopsWhenCancelled() {
+        let many = ResultTable(columns: [ResultColumn(name: "n", kind: .measure, format: nil)],
+                               rows: (1...200_000).map { [.integer($0)] }, rowKinds: Array(repeating: .detail, count: 200_000))
+        for format in [OutputFormat.table, .csv, .json] {
+            var written = 0
+            let complete = Renderer.render(many, as: format, options: RenderOptions(isCancelled: { true })) { written += $0.utf8.count }
+            #expect(!complete)
+            #expect(written == 0, "\(format): \(written) bytes after cancelling")
+            var all = 0
+            #expect(Renderer.render(many, as: format, options: RenderOptions(isCancelled: { false })) { all += $0.utf8.count })
+            #expect(all > 1_000_000)
+        }
+    }
+
     @Test func longResultsShowTheFirstAndLastRows() {
         let many = ResultTable(columns: [ResultColumn(name: "n", kind: .measure, format: nil)],
                                rows: (1...100).map { [.integer($0)] }, rowKinds: Array(repeating: .detail, count: 100))
