@@ -174,18 +174,28 @@ public final class Session {
         defer { sourceLineBase = saved }
         let (pieces, incomplete) = InputSplitter.split(text)
         var ok = true
-        for piece in pieces + (incomplete.map { [$0] } ?? []) {
+        _ = runPieces(pieces + (incomplete.map { [$0] } ?? []), file: file, sourceText: text, continueOnError: continueOnError, ok: &ok)
+        return ok
+    }
+
+    /// Runs pieces in order, moving each `lineShift` lines down (a stream's later parts);
+    /// clears `ok` at a failure. Returns false when the rest of the input must not run: a
+    /// failure without `continueOnError`, Ctrl-C, or `.quit`.
+    func runPieces(_ pieces: [InputPiece], file: String, sourceText: String, lineShift: Int = 0, continueOnError: Bool, ok: inout Bool) -> Bool {
+        for var piece in pieces {
             if cancellation.isCancelled {
                 errors("\(file): cancelled; the rest of the input was not run")
+                ok = false
                 return false
             }
-            if !execute(piece, file: file, sourceText: text) {
+            piece.line += lineShift
+            if !execute(piece, file: file, sourceText: sourceText) {
                 ok = false
                 if !continueOnError { return false }
             }
-            if wantsToQuit { break }
+            if wantsToQuit { return false }
         }
-        return ok
+        return true
     }
 
     /// Runs a batch file's text: like `run`, and a `.read` inside that leads back to this
@@ -303,12 +313,9 @@ public final class Session {
             sessionMeasures.removeAll { $0.name.caseInsensitiveEquals(name) }
             sessionMeasures.append(measure)
         case .navigate(let step, let range):
-            func fail(_ message: String, help: String?) -> Diagnostic {
-                locate(Diagnostic(message, at: range, help: help), piece, file, sourceText)
-            }
             guard let view = views.last else {
-                throw fail("there is no view yet to \(step.description.split(separator: " ").first.map(String.init) ?? "navigate")",
-                           help: "run a SELECT first; navigation statements change the last one")
+                throw fault("there is no view yet to \(step.description.split(separator: " ").first.map(String.init) ?? "navigate")",
+                           range, "run a SELECT first; navigation statements change the last one", piece: piece, file: file, sourceText: sourceText)
             }
             switch step {
             case .showView:
@@ -323,7 +330,9 @@ public final class Session {
                     throw locate(error, piece, file, sourceText)
                 }
             case .back:
-                guard views.count >= 2 else { throw fail("nothing to go back to: this is the first view", help: "SHOW VIEW prints it") }
+                guard views.count >= 2 else {
+                    throw fault("nothing to go back to: this is the first view", range, "SHOW VIEW prints it", piece: piece, file: file, sourceText: sourceText)
+                }
                 try runSelect(views[views.count - 2], piece: piece, file: file, sourceText: sourceText, reportAt: range)
                 views.removeLast()
             default:

@@ -58,18 +58,9 @@ extension Session {
             let cutBytes = bytes.count
             let (pieces, incomplete) = InputSplitter.split(text, from: resume, line: resumeLine - firstLine + 1, column: resumeColumn)
             sourceLineBase = firstLine - 1
-            for var piece in pieces + (ended ? incomplete.map { [$0] } ?? [] : []) {
-                if cancellation.isCancelled {
-                    errors("\(file): cancelled; the rest of the input was not run")
-                    return false
-                }
-                piece.line += firstLine - 1
-                if !execute(piece, file: file, sourceText: text) {
-                    ok = false
-                    if !continueOnError { return false }
-                }
-                if wantsToQuit { return ok }
-            }
+            let goOn = runPieces(pieces + (ended ? incomplete.map { [$0] } ?? [] : []), file: file, sourceText: text,
+                                 lineShift: firstLine - 1, continueOnError: continueOnError, ok: &ok)
+            if !goOn { return ok }
             if ended { break }
             if let incomplete {
                 // Keep the unfinished statement from the start of its line.

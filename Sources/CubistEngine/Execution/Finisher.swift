@@ -62,8 +62,7 @@ struct Finisher {
         var others: [Int] = []
         if let top = query.top { (kept, others) = self.top(top, kept, rows) }
         try stage("top")
-        let listed = layout(kept, rows)
-        var out = listed.rows
+        var out = layout(kept, rows)
         try stage("order and subtotals")
         let summary = summaryRows(&out, kept: kept, others: others, rows)
         let shown = limit(out) + summary
@@ -129,25 +128,21 @@ struct Finisher {
         return (Array(ranked.prefix(n)), Array(ranked.dropFirst(n)))
     }
 
-    /// Subtotal tables: for each k from the ROLLUP start, the kept rows grouped by the first k BY levels.
-    private struct Subtotals {
-        var sets: [Int: (table: GroupTable, map: [Int32], eval: MeasureEvaluator)] = [:]
-    }
-
     /// ORDER BY (or TOP's order, or natural order) and ROLLUP subtotals: the detail and
     /// subtotal rows in output order, each subtotal after the rows it sums.
-    func layout(_ kept: [Int], _ rows: Rows) -> (rows: [OutputRow], subtotalDepths: Int) {
-        if rows.table.levels.isEmpty { return ([OutputRow(kind: .detail, table: rows.table, eval: rows.eval, group: 0, keyCount: 0)], 0) }
+    func layout(_ kept: [Int], _ rows: Rows) -> [OutputRow] {
+        if rows.table.levels.isEmpty { return [OutputRow(kind: .detail, table: rows.table, eval: rows.eval, group: 0, keyCount: 0)] }
         let rollupStart = query.rollupStart ?? query.byCount
         let keptSet = Set(kept)
-        var subtotals = Subtotals()
+        // For each k from the ROLLUP start: the kept rows grouped by the first k BY levels.
+        var subtotals: [Int: (table: GroupTable, map: [Int32], eval: MeasureEvaluator)] = [:]
         for k in rollupStart..<query.byCount {
             let (t, m) = rows.table.reduced(positions: Array(0..<k), include: { keptSet.contains($0) })
-            subtotals.sets[k] = (t, m, MeasureEvaluator(table: t, total: rows.total, cube: cube, values: query.values))
+            subtotals[k] = (t, m, MeasureEvaluator(table: t, total: rows.total, cube: cube, values: query.values))
         }
         func setOf(_ k: Int) -> (GroupTable, MeasureEvaluator, (Int) -> Int) {
             if k == query.byCount { return (rows.table, rows.eval, { $0 }) }
-            guard let s = subtotals.sets[k] else { return (rows.table, rows.eval, { $0 }) }
+            guard let s = subtotals[k] else { return (rows.table, rows.eval, { $0 }) }
             return (s.table, s.eval, { Int(s.map[$0]) })
         }
         func sortGroups(_ groups: [[Int]], k: Int) -> [[Int]] {
@@ -201,7 +196,7 @@ struct Finisher {
             out.append(OutputRow(kind: k == 0 ? .total : .subtotal(depth: k), table: table, eval: eval, group: index(members[0]), keyCount: k))
         }
         for group in sortGroups(partition(kept, prefix: rollupStart), k: rollupStart) { emit(rollupStart, group) }
-        return (out, query.byCount - rollupStart)
+        return out
     }
 
     /// The Others row (TOP ... WITH OTHERS) and the grand total (ROLLUP's last row or WITH
