@@ -48,7 +48,7 @@ extension QueryEngine {
             rows.append((indent + "subtotals", "ROLLUP from level \(rollup + 1): \(query.byCount - rollup) subtotal level(s) from the aggregate states"))
         }
         if let f = query.filter { describe(f, into: &rows, indent: indent) } else { rows.append((indent + "filter", "none: every fact row")) }
-        rows.append((indent + "aggregates", zip(query.aggregates, plan.distinct).map { describe($0, $1) }.joined(separator: "; ")))
+        rows.append((indent + "aggregates", zip(query.aggregates, plan.distinct).map { describe($0, $1, plan) }.joined(separator: "; ")))
         rows.append((indent + "chunks", "\(plan.chunks) of \(grouped(PackedColumn.chunkSize)) rows: \(plan.chunks - plan.chunksSkipped) scanned, \(plan.chunksSkipped) skipped by zone maps"))
         rows.append((indent + "threads", "\(plan.workers) (\(plan.slices.count) slices)"))
         rows.append((indent + "rows", "\(grouped(run.scan.rowsMatched)) of \(grouped(cube.facts.rowCount)) fact rows matched"))
@@ -99,7 +99,7 @@ extension QueryEngine {
         }
     }
 
-    private func describe(_ a: AggregateKind, _ strategy: DistinctStrategy?) -> String {
+    private func describe(_ a: AggregateKind, _ strategy: DistinctStrategy?, _ plan: PhysicalPlan) -> String {
         switch a {
         case .countRows: return "count(*)"
         case .sum(let e): return "exact sum and count of \(describeRow(e))"
@@ -112,6 +112,12 @@ extension QueryEngine {
             return "distinct \(l.qualifiedName(in: cube)) (hash set)"
         case .distinctValues(let c): return "distinct values of \(cube.facts.numericColumns[c].name) (hash set)"
         case .member(let l, let last): return "\(last ? "last" : "first") member of \(l.qualifiedName(in: cube))"
+        case .values(let e): return "every value of \(describeRow(e)) per group (sorted for quantiles)"
+        case .per(let spec):
+            let inner = spec.aggregates.map { describe($0, nil, plan) }.joined(separator: ", ")
+            return "per \(spec.level.qualifiedName(in: cube)) member: \(inner)\(spec.condition == nil ? "" : ", members tested by a condition")"
+                + " (a (group, member) pair index: dense up to \(grouped(plan.perBudget)) entries, then a hash map)"
+        case .filtered(let k, let f): return "\(describe(k, strategy, plan)) over rows where \(describeRow(f))"
         }
     }
 }

@@ -144,7 +144,10 @@ extension Session {
         for statement in Vocabulary.statements {
             for line in statement.help { statements.add([line.usage, line.summary]) }
         }
-        return table.rendered() + "\n\n" + statements.rendered()
+        var functions = TextTable(["function", "what it computes"])
+        for f in FunctionRegistry.functions { functions.add([f.name + "()", f.summary]) }
+        for form in FunctionRegistry.forms { functions.add([form.usage, form.summary]) }
+        return table.rendered() + "\n\n" + statements.rendered() + "\n\n" + functions.rendered()
             + "\n\nStatements end with ';' and may span lines. Dot commands end at the line end."
             + "\nExample: SELECT revenue, margin_pct BY time.year, channel.type WHERE customer.tier = 'VIP';"
             + "\nThe language: docs/language.md"

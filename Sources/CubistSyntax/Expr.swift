@@ -14,6 +14,15 @@ public indirect enum Expr: Sendable, Hashable {
     case name([String], SourceRange)
     /// A function call; `star` for `count(*)`, `distinct` for `count(distinct x)`.
     case call(String, [Expr], distinct: Bool, star: Bool, SourceRange)
+    /// A per-member aggregate `agg(m PER level [, argument ...])`: the measure `m` for every
+    /// member of `level` in the cell, then aggregated by `agg` (the arguments follow, e.g.
+    /// the fraction of `percentile`).
+    case per(String, Expr, level: Expr, [Expr], SourceRange)
+    /// `count(level HAVING condition)`: how many members of `level` in the cell meet a
+    /// condition on measures.
+    case countHaving(Expr, Condition, SourceRange)
+    /// `m FILTER (WHERE condition)`: the measure over the fact rows that also meet the condition.
+    case filtered(Expr, Condition, SourceRange)
     /// Unary minus.
     case negate(Expr, SourceRange)
     /// A binary arithmetic operation.
@@ -23,7 +32,8 @@ public indirect enum Expr: Sendable, Hashable {
     public var range: SourceRange {
         switch self {
         case .number(_, let r), .string(_, let r), .parameter(_, let r), .name(_, let r),
-             .call(_, _, _, _, let r), .negate(_, let r), .binary(_, _, _, let r):
+             .call(_, _, _, _, let r), .negate(_, let r), .binary(_, _, _, let r),
+             .per(_, _, _, _, let r), .countHaving(_, _, let r), .filtered(_, _, let r):
             return r
         }
     }
@@ -35,6 +45,9 @@ public indirect enum Expr: Sendable, Hashable {
         case .name(let path, let r): return [(path, r)]
         case .call(_, let args, _, _, _): return args.flatMap(\.names)
         case .negate(let e, _): return e.names
+        case .per(_, let m, let level, let args, _): return m.names + level.names + args.flatMap(\.names)
+        case .countHaving(let level, let c, _): return level.names + c.names
+        case .filtered(let m, let c, _): return m.names + c.names
         case .binary(_, let l, let r, _): return l.names + r.names
         }
     }

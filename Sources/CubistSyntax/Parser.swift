@@ -86,7 +86,7 @@ public struct Parser {
         return lhs
     }
 
-    /// unary = "-" , unary | primary ;
+    /// unary = "-" , unary | filtered ;
     private mutating func unary() throws(Diagnostic) -> Expr {
         if at("-") {
             let minus = current
@@ -97,7 +97,26 @@ public struct Parser {
             let operand = try unary()
             return .negate(operand, SourceRange(start: minus.range.start, end: operand.range.end, location: minus.range.location))
         }
-        return try primary()
+        // The operand is parsed here, not in `filtered`, so nesting adds no frame for FILTER.
+        return try filtered(try primary())
+    }
+
+    /// filtered = primary , [ "FILTER" , "(" , "WHERE" , condition , ")" ] ;
+    private mutating func filtered(_ operand: Expr) throws(Diagnostic) -> Expr {
+        // FILTER is a keyword only here, after an operand and before '(' (no alias is
+        // written without AS, so nothing else can follow an operand as a word).
+        guard atKeyword("filter"), index + 1 < tokens.count, tokens[index + 1].isSymbol("(") else { return operand }
+        index += 1
+        let open = current
+        index += 1
+        guard atKeyword("where") else {
+            throw failure("expected WHERE after FILTER (, found \(current.quoted)", help: "write m FILTER (WHERE channel.type = 'Online')")
+        }
+        index += 1
+        let condition = try condition()
+        let close = current
+        try expect(")", closing: open)
+        return .filtered(operand, condition, SourceRange(start: operand.range.start, end: close.range.end, location: operand.range.location))
     }
 
     /// primary = number
@@ -156,8 +175,8 @@ public struct Parser {
     }
 
     /// call = word , "(" , [ arguments ] , ")" ;
-    /// arguments = "*" *)
-    ///   | [ "DISTINCT" ] , expression , { "," , expression } ;
+    /// arguments = "*"
+    ///   | [ "DISTINCT" ] , expression , [ "PER" , expression | "HAVING" , condition ] , { "," , expression } ;
     private mutating func call(_ name: String, start: Token) throws(Diagnostic) -> Expr {
         let open = current
         index += 1
@@ -173,6 +192,31 @@ public struct Parser {
                 distinct = true
             }
             args.append(try expression())
+            // PER is a keyword only here, after the first argument.
+            if atKeyword("per") {
+                let keyword = current
+                index += 1
+                guard !distinct else { throw Diagnostic("DISTINCT cannot be combined with PER", at: keyword.range, help: "write \(name)(m PER level)") }
+                let level = try expression()
+                var rest: [Expr] = []
+                while eat(",") { rest.append(try expression()) }
+                let close = current
+                try expect(")", closing: open)
+                return .per(name.lowercased(), args[0], level: level, rest,
+                            SourceRange(start: start.range.start, end: close.range.end, location: start.range.location))
+            }
+            if atKeyword("having") {
+                let keyword = current
+                index += 1
+                guard !distinct, name.caseInsensitiveEquals("count") else {
+                    throw Diagnostic("only count takes HAVING inside its parentheses", at: keyword.range,
+                                     help: "count(customer.customer HAVING orders >= 2) counts the members that meet the condition")
+                }
+                let condition = try condition()
+                let close = current
+                try expect(")", closing: open)
+                return .countHaving(args[0], condition, SourceRange(start: start.range.start, end: close.range.end, location: start.range.location))
+            }
             while eat(",") { args.append(try expression()) }
         }
         let close = current

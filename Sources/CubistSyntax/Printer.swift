@@ -12,6 +12,12 @@ extension Expr: CustomStringConvertible {
         case .call(let name, let args, let distinct, let star, _):
             if star { return "\(name)(*)" }
             return "\(name)(" + (distinct ? "distinct " : "") + args.map(\.description).joined(separator: ", ") + ")"
+        case .per(let name, let m, let level, let args, _):
+            return "\(name)(\(m) PER \(level)" + args.map { ", \($0)" }.joined() + ")"
+        case .countHaving(let level, let c, _):
+            return "count(\(level) HAVING \(c))"
+        case .filtered(let m, let c, _):
+            return m.printed(parentPrecedence: 3, rightSide: false) + " FILTER (WHERE \(c))"
         case .negate(let e, _):
             return "-" + e.printed(parentPrecedence: 3, rightSide: false)
         case .binary(let op, let l, let r, _):

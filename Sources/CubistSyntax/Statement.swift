@@ -198,6 +198,20 @@ public indirect enum Condition: Sendable, Hashable {
     /// `x [NOT] LIKE 'pattern'`
     case like(Expr, pattern: Expr, negated: Bool)
 
+    /// Every name the condition's expressions refer to, in source order (a sub-select's
+    /// names are its own).
+    public var names: [([String], SourceRange)] {
+        switch self {
+        case .and(let a, let b), .or(let a, let b): return a.names + b.names
+        case .not(let a, _): return a.names
+        case .compare(let x, _, let y): return x.names + y.names
+        case .between(let x, let low, let high, _): return x.names + low.names + high.names
+        case .inList(let x, let values, _): return x.names + values.flatMap(\.names)
+        case .inSelect(let x, _, _): return x.names
+        case .like(let x, let pattern, _): return x.names + pattern.names
+        }
+    }
+
     /// Where the condition starts.
     public var location: SourceRange {
         switch self {

@@ -27,9 +27,9 @@ struct QueryGenerator {
         return .bin(op, .col(pick(numeric)), chance(0.5) ? .col(pick(numeric)) : .const(Int128(random.below(5) + 1), 0))
     }
 
-    mutating func condition(depth: Int = 0) -> RC {
+    mutating func condition(depth: Int = 0, subSelects: Bool = true) -> RC {
         if depth < 2, chance(0.25) {
-            let a = condition(depth: depth + 1), b = condition(depth: depth + 1)
+            let a = condition(depth: depth + 1, subSelects: subSelects), b = condition(depth: depth + 1, subSelects: subSelects)
             return pick([RC.and(a, b), .or(a, b), .not(a)])
         }
         let l = pick(levels)
@@ -41,7 +41,7 @@ struct QueryGenerator {
             let a = random.below(ms.count), b = random.below(ms.count)
             return .memberBetween(l, ms[min(a, b)], ms[max(a, b)])
         case 3: return .memberLike(l, String(pick(ms).prefix(1 + random.below(2))) + "%")
-        case 4:
+        case 4 where subSelects:
             let years = members(RL(dim: "time", level: "year"))
             return .inSub(leaf, year: pick(years), negated: chance(0.4))
         default:
@@ -50,8 +50,27 @@ struct QueryGenerator {
         }
     }
 
+    /// A per-member aggregate, a count of members meeting a condition, a statistic of fact
+    /// rows, or a filtered measure.
+    mutating func customerMeasure() -> RM {
+        switch random.below(4) {
+        case 0:
+            let agg = pick(["sum", "avg", "min", "max", "count", "median", "stddev", "percentile"])
+            return .per(agg, pick(catalog), pick(levels), p: agg == "percentile" ? Int128(random.below(101)) : nil)
+        case 1:
+            return .countHaving(pick(levels), pick(catalog), pick([">", "<"]), .exact(Int128(random.below(2000)), 0))
+        case 2:
+            let agg = pick(["median", "stddev", "percentile"])
+            return .stat(agg, rowExpr(), p: agg == "percentile" ? Int128(random.below(101)) : nil)
+        default:
+            return .filtered(pick(catalog), condition(depth: 1, subSelects: false))
+        }
+    }
+
     mutating func measure(byHasTime: Bool, by: [RL]) -> RM {
-        switch random.below(12) {
+        switch random.below(16) {
+        case 12...14: return customerMeasure()
+        case 15: return pick([RM.share(customerMeasure()), .rank(customerMeasure())])
         case 0...3: return pick(catalog)
         case 4: return pick([RM.sum(rowExpr()), .avg(rowExpr()), .min(rowExpr()), .max(rowExpr()), .count(rowExpr())])
         case 5: return pick([RM.countStar, .distinct(pick(levels)), .firstMember(pick(levels)), .lastMember(pick(levels))])

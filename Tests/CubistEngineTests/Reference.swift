@@ -65,6 +65,31 @@ func refCompare(_ a: RV, _ b: RV) -> Int? {
     return x < y ? -1 : (x > y ? 1 : 0)
 }
 
+/// Combines values the way `agg(m PER level)` and the row statistics do: nulls left out;
+/// quantiles interpolate linearly at p × (n − 1), exactly (`p` in hundredths).
+func refCombine(_ agg: String, _ values: [RV], p: Int128?) -> RV {
+    let xs = values.filter { $0 != .null }
+    switch agg {
+    case "count": return .exact(Int128(xs.count), 0)
+    case "sum": return xs.isEmpty ? .null : xs.dropFirst().reduce(xs[0]) { refArith("+", $0, $1) }
+    case "avg": return xs.isEmpty ? .null : .double(xs.reduce(0) { $0 + $1.number! } / Double(xs.count))
+    case "min": return xs.min { refCompare($0, $1)! < 0 } ?? .null
+    case "max": return xs.max { refCompare($0, $1)! < 0 } ?? .null
+    case "stddev":
+        guard xs.count >= 2 else { return .null }
+        let mean = xs.reduce(0) { $0 + $1.number! } / Double(xs.count)
+        return .double((xs.reduce(0) { $0 + ($1.number! - mean) * ($1.number! - mean) } / Double(xs.count - 1)).squareRoot())
+    default:
+        // median (p = 50) or percentile
+        guard !xs.isEmpty else { return .null }
+        let sorted = xs.sorted { refCompare($0, $1)! < 0 }
+        let position = (p ?? 50) * Int128(sorted.count - 1)  // in hundredths
+        let low = Int(position / 100), rest = position % 100
+        if rest == 0 { return sorted[low] }
+        return refArith("+", sorted[low], refArith("*", refArith("-", sorted[low + 1], sorted[low]), .exact(rest, 2)))
+    }
+}
+
 /// A level named by dimension and level name.
 struct RL: Hashable, Sendable {
     var dim: String
@@ -105,6 +130,14 @@ indirect enum RM: Sendable {
     case const(Int128, Int)
     case bin(Character, RM, RM)
     case share(RM), shareOf(RM, RL), rank(RM), prev(RM), growth(RM), yoy(RM), running(RM)
+    /// `agg(m PER level [, p])`, agg one of sum avg min max count median stddev percentile.
+    case per(String, RM, RL, p: Int128?)
+    /// `count(level HAVING m > v)` (or `<`).
+    case countHaving(RL, RM, String, RV)
+    /// `median(x)`, `stddev(x)`, `percentile(x, p / 100)` over fact rows.
+    case stat(String, RowE, p: Int128?)
+    /// `m FILTER (WHERE c)`.
+    case filtered(RM, RC)
 
     var text: String {
         switch self {
@@ -127,12 +160,16 @@ indirect enum RM: Sendable {
         case .growth(let m): return "growth(\(m.text))"
         case .yoy(let m): return "yoy(\(m.text))"
         case .running(let m): return "running(\(m.text))"
+        case .per(let agg, let m, let l, let p): return "\(agg)(\(m.text) PER \(l.text)\(p.map { ", " + RV.exact($0, 2).plain } ?? ""))"
+        case .countHaving(let l, let m, let op, let v): return "count(\(l.text) HAVING \(m.text) \(op) \(v.plain))"
+        case .stat(let agg, let e, let p): return "\(agg)(\(e.text)\(p.map { ", " + RV.exact($0, 2).plain } ?? ""))"
+        case .filtered(let m, let c): return "\(m.text) FILTER (WHERE \(c.text))"
         }
     }
 }
 
 /// A WHERE condition of the reference.
-indirect enum RC {
+indirect enum RC: Sendable {
     case memberEq(RL, String, negated: Bool)
     case memberIn(RL, [String])
     case memberBetween(RL, String, String)
@@ -353,6 +390,19 @@ struct Reference {
         case .bin(let op, let a, let b):
             let x = evaluate(a, levels, groups, all: all), y = evaluate(b, levels, groups, all: all)
             for k in groups.keys { out[k] = refArith(op, x[k]!, y[k]!) }
+        case .filtered(let x, let c):
+            return evaluate(x, levels, groups.mapValues { $0.filter { passes(c, $0) } }, all: all)
+        case .per(let agg, let x, let l, let p):
+            for (k, rows) in groups {
+                let perMember = evaluate(x, [l], self.groups([l], rows).filter { !$0.value.isEmpty }, all: all)
+                out[k] = refCombine(agg, Array(perMember.values), p: p)
+            }
+        case .countHaving(let l, let x, let op, let v):
+            for (k, rows) in groups {
+                let perMember = evaluate(x, [l], self.groups([l], rows).filter { !$0.value.isEmpty }, all: all)
+                let n = perMember.values.filter { value in refCompare(value, v).map { op == ">" ? $0 > 0 : $0 < 0 } ?? false }.count
+                out[k] = .exact(Int128(n), 0)
+            }
         default:
             for (k, rows) in groups { out[k] = aggregate(m, rows) }
         }
@@ -404,6 +454,7 @@ struct Reference {
                 if case .max = m, c > 0 { best = v }
             }
             return best
+        case .stat(let agg, let e, let p): return refCombine(agg, rows.map { rowValue(e, $0) }, p: p)
         case .distinct(let l): return .exact(Int128(Set(rows.map { code(l, $0) }).count), 0)
         case .firstMember(let l): return rows.isEmpty ? .null : .text(level(l).members[rows.map { code(l, $0) }.min()!])
         case .lastMember(let l): return rows.isEmpty ? .null : .text(level(l).members[rows.map { code(l, $0) }.max()!])

@@ -49,7 +49,10 @@ import Testing
     }
 
     @Test func printedFormParsesBackToTheSameTree() throws {
-        for text in ["a + b * c - d / e", "(a + b) * (c - d)", "-(a + b)", "sum(x * (1 - y)) / count(*)", "a / (b / c)", "'x''y'", "$p * 2"] {
+        for text in ["a + b * c - d / e", "(a + b) * (c - d)", "-(a + b)", "sum(x * (1 - y)) / count(*)", "a / (b / c)", "'x''y'", "$p * 2",
+                     "median(revenue - cost PER customer.customer) / 2", "percentile(orders PER c.c, 0.9)",
+                     "count(customer.customer HAVING orders >= 2 AND revenue > 10)", "(revenue - cost) FILTER (WHERE channel.type = 'Online') / revenue",
+                     "-revenue FILTER (WHERE x < 1 OR NOT y IN ('a'))"] {
             let tree = try parse(text)
             let again = try parse(tree.description)
             #expect(again.description == tree.description)
@@ -67,6 +70,9 @@ import Testing
         case .call(let f, let args, let d, let star, _): return "\(f)(\(d),\(star),\(args.map(strip)))"
         case .negate(let x, _): return "neg(\(strip(x)))"
         case .binary(let op, let l, let r, _): return "(\(strip(l)) \(op.rawValue) \(strip(r)))"
+        case .per(let f, let m, let l, let args, _): return "\(f)(\(strip(m)) per \(strip(l)), \(args.map(strip)))"
+        case .countHaving(let l, let c, _): return "count(\(strip(l)) having \(c))"
+        case .filtered(let m, let c, _): return "filter(\(strip(m)), \(c))"
         }
     }
 

@@ -16,7 +16,7 @@ struct Crosstab {
     /// For ROLLUP subtotals keeping `k` BY levels: cells by those levels and the ACROSS levels.
     let subtotalCells: [Int: (table: GroupTable, eval: MeasureEvaluator)]
 
-    init(plan: BoundQuery, fine: GroupTable, rows: GroupTable, rowOf: [Int32], total: GroupTable, cube: Cube, kept: [Int], others: [Int]) {
+    init(plan: BoundQuery, fine: GroupTable, rows: GroupTable, rowOf: [Int32], total: TotalGroup, cube: Cube, kept: [Int], others: [Int]) {
         self.plan = plan
         self.fine = fine
         self.rows = rows

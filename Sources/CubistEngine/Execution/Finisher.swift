@@ -40,7 +40,7 @@ struct Finisher {
         let table: GroupTable
         /// For a crosstab, the row group of each fine group (cell).
         let rowOf: [Int32]
-        let total: GroupTable
+        let total: TotalGroup
         let eval: MeasureEvaluator
     }
 
@@ -80,7 +80,7 @@ struct Finisher {
         let table: GroupTable
         var rowOf: [Int32] = []
         if query.acrossCount > 0 { (table, rowOf) = fine.reduced(positions: Array(0..<query.byCount)) } else { table = fine }
-        let total = fine.reduced(positions: []).table
+        let total = TotalGroup(of: fine)
         return Rows(table: table, rowOf: rowOf, total: total, eval: MeasureEvaluator(table: table, total: total, cube: cube, values: query.values))
     }
 
@@ -88,7 +88,7 @@ struct Finisher {
     func filterGroups(_ rows: Rows) -> [Int] {
         if rows.table.levels.isEmpty { return [0] }
         guard let having = query.having else { return Array(0..<rows.table.count) }
-        return (0..<rows.table.count).filter { passes(having, rows.eval, $0) }
+        return (0..<rows.table.count).filter { rows.eval.passes(having, $0) }
     }
 
     /// TOP n [PERCENT] BY m: the best n of the kept groups, best first, and the rest.
@@ -268,17 +268,6 @@ struct Finisher {
     }
 
     // MARK: helpers
-
-    private func passes(_ f: GroupFilter, _ eval: MeasureEvaluator, _ g: Int) -> Bool {
-        switch f {
-        case .and(let a, let b): return passes(a, eval, g) && passes(b, eval, g)
-        case .or(let a, let b): return passes(a, eval, g) || passes(b, eval, g)
-        case .not(let a): return !passes(a, eval, g)
-        case .compare(let x, let op, let y):
-            guard let c = Value.compare(eval.value(query.values[x], g), eval.value(query.values[y], g)) else { return false }
-            return RowEvaluator.test(c, op, 0)
-        }
-    }
 
     /// Orders values for sorting: nulls after everything else.
     static func compareForOrder(_ a: Value, _ b: Value) -> Int {

@@ -26,6 +26,14 @@ final class GroupTable {
         self.accumulators = accumulators
     }
 
+    /// A table of `count` groups without grouping levels (the inner groups of a per-member
+    /// aggregate), for evaluating measure expressions over them.
+    init(count: Int, accumulators: [Accumulator]) {
+        self.levels = []
+        self.accumulators = accumulators
+        self.count = count
+    }
+
     /// The key codes of group `g`.
     func key(_ g: Int) -> [Int32] {
         let k = levels.count
@@ -147,5 +155,28 @@ final class GroupTable {
         if positions.isEmpty, out.count == 0 { out.append([]) }
         out.accumulators = accumulators.map { $0.reduced(map: map, count: out.count) }
         return (out, map)
+    }
+}
+
+/// The grand total of a grouping (one group), reduced only when something asks for it
+/// (`share(m)`, crosstab margins): reducing per-member or kept-value states is not free.
+final class TotalGroup {
+    private let source: GroupTable?
+    private var made: GroupTable?
+
+    /// The total of `table`'s groups, made on first use.
+    init(of table: GroupTable) { source = table }
+
+    /// A table that is its own total (one group already).
+    init(table: GroupTable) {
+        source = nil
+        made = table
+    }
+
+    var table: GroupTable {
+        if let made { return made }
+        let t = (source ?? GroupTable(count: 1, accumulators: [])).reduced(positions: []).table
+        made = t
+        return t
     }
 }

@@ -6,14 +6,14 @@ import CubistSyntax
 final class MeasureEvaluator {
     let table: GroupTable
     /// The grand total of the filtered result (one group), the denominator of `share(m)`.
-    let total: GroupTable
+    let total: TotalGroup
     let cube: Cube
     /// The query's measure expressions, which `.value(i)` refers to.
     let values: [MeasureExpr]
     private var memo: [MeasureExpr: [Value]] = [:]
     private var yearBack: [Int: [String: Int32]] = [:]
 
-    init(table: GroupTable, total: GroupTable, cube: Cube, values: [MeasureExpr]) {
+    init(table: GroupTable, total: TotalGroup, cube: Cube, values: [MeasureExpr]) {
         self.table = table
         self.total = total
         self.cube = cube
@@ -21,6 +21,18 @@ final class MeasureEvaluator {
     }
 
     func value(_ e: MeasureExpr, _ g: Int) -> Value { column(e)[g] }
+
+    /// Whether group `g` meets a HAVING condition (over indices into `values`).
+    func passes(_ f: GroupFilter, _ g: Int) -> Bool {
+        switch f {
+        case .and(let a, let b): return passes(a, g) && passes(b, g)
+        case .or(let a, let b): return passes(a, g) || passes(b, g)
+        case .not(let a): return !passes(a, g)
+        case .compare(let x, let op, let y):
+            guard let c = Value.compare(value(values[x], g), value(values[y], g)) else { return false }
+            return RowEvaluator.test(c, op, 0)
+        }
+    }
 
     func column(_ e: MeasureExpr) -> [Value] {
         if let c = memo[e] { return c }
@@ -51,7 +63,7 @@ final class MeasureEvaluator {
             switch kind {
             case .share:
                 if let level { return shareOfParent(a, arg, level) }
-                let whole = MeasureEvaluator(table: total, total: total, cube: cube, values: values).value(arg, 0)
+                let whole = MeasureEvaluator(table: total.table, total: total, cube: cube, values: values).value(arg, 0)
                 return a.map { Value.arithmetic(.divide, $0, whole) }
             case .rank:
                 guard !table.levels.isEmpty else { return [Value](repeating: .null, count: n) }

@@ -117,7 +117,7 @@ struct Scan {
     /// Scans slices `worker`, `worker + workers`, ... into a new table.
     private func scan(_ job: Job, worker: Int, of workers: Int) throws(Diagnostic) -> GroupTable {
         let facts = cube.facts
-        let table = GroupTable(levels: query.levels, accumulators: query.aggregates.map { makeAccumulator($0, cube: cube, distinctBudget: plan.distinctBudget) })
+        let table = GroupTable(levels: query.levels, accumulators: query.aggregates.map { makeAccumulator($0, cube: cube, distinctBudget: plan.distinctBudget, perBudget: plan.perBudget) })
         if query.levels.isEmpty { table.append([]) }
         let radix = job.radix
         let useDense = plan.grouping == .dense
@@ -135,7 +135,7 @@ struct Scan {
         }
         groups.initialize(repeating: 0)
         var checkedGroups = 0
-        let growsWithinGroups = plan.distinct.contains { $0 != nil }
+        let growsWithinGroups = query.aggregates.contains(where: \.growsWithinGroups)
         let selector = Selector(facts: facts)
         var index = worker
         while index < job.slices.count {
@@ -193,8 +193,8 @@ struct Scan {
                     a.resize(table.count)
                     try a.update(batch)
                 }
-                // Distinct counts grow within their groups (members seen, pairs held), so
-                // with one the memory is checked after every slice, not only on new groups.
+                // Distinct counts, kept values and per-member pairs grow within their groups,
+                // so with one the memory is checked after every slice, not only on new groups.
                 if table.count > checkedGroups || growsWithinGroups {
                     checkedGroups = table.count
                     // Every worker holds a table like this one.

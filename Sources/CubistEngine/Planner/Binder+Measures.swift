@@ -21,12 +21,13 @@ extension Binder {
         case .name(let path, let r):
             let written = path.joined(separator: ".")
             if path.count == 1, let m = names.measure(path[0]) {
+                // Under FILTER the same measure binds to other (filtered) aggregates.
                 let key = m.name.lowercased()
-                if let bound = boundMeasures[key] { return (.value(bound), m.format) }
+                if filters.isEmpty, let bound = boundMeasures[key] { return (.value(bound), m.format) }
                 let expr = try modelMeasure(m, at: r)
                 // A plain aggregate stays inline (the common case); a measure expression
                 // is bound once and referred to by index.
-                if case .expression = m.definition {
+                if filters.isEmpty, case .expression = m.definition {
                     let index = value(expr)
                     boundMeasures[key] = index
                     return (.value(index), m.format)
@@ -52,6 +53,12 @@ extension Binder {
             if op == .add || op == .subtract { format = fa == fb ? fa : (fa ?? fb) }
             if op == .multiply || op == .divide, case .constant = b { format = fa == .percent ? nil : fa }
             return (.binary(op, a, b), format)
+        case .per(let name, let m, let levelExpr, let args, let r):
+            return try perCall(name, m, levelExpr, args, at: r, insideAnalytic: insideAnalytic)
+        case .countHaving(let levelExpr, let condition, _):
+            return try countHaving(levelExpr, condition)
+        case .filtered(let m, let condition, let r):
+            return try filtered(m, condition, at: r, context: context, insideAnalytic: insideAnalytic)
         case .call(let name, let args, let distinct, let star, let r):
             if Binder.aggregateFunctions.contains(name) {
                 return try aggregateCall(name, args, distinct: distinct, star: star, at: r)
@@ -124,10 +131,103 @@ extension Binder {
         }
     }
 
+    // The forms below are bound in functions of their own: this keeps `measure`'s stack
+    // frame small, and it recurses once per level of a chain of measures.
+
+    /// `count(level HAVING condition)`: the condition is bound as the HAVING of a query of
+    /// its own, run per (group, member) pair.
+    mutating func countHaving(_ levelExpr: Expr, _ condition: Condition) throws(Diagnostic) -> (MeasureExpr, MeasureFormat?) {
+        let level = try names.requireLevel(levelExpr, role: "count(... HAVING)")
+        var inner = Binder(names: names, parameters: parameters, nesting: nesting)
+        let test = try inner.groupFilter(condition)
+        if let call = inner.analyticCalls.first {
+            throw Diagnostic("\(call.kind.rawValue)() cannot be used inside count(... HAVING ...)", at: call.range,
+                             help: "the condition compares each member's own measures, e.g. count(customer.customer HAVING orders >= 2)")
+        }
+        let result = inner.value(.constant(.integer(1)))
+        plan.warnings += inner.plan.warnings
+        let spec = PerSpec(level: level, aggregates: inner.plan.aggregates, values: inner.plan.values, result: result, condition: test)
+        return (.slot(slot(.per(spec)), .count), .integer)
+    }
+
+    /// `m FILTER (WHERE condition)`: every aggregate of `m` counts only the rows that meet it.
+    mutating func filtered(_ m: Expr, _ condition: Condition, at r: SourceRange, context: String,
+                           insideAnalytic: Bool) throws(Diagnostic) -> (MeasureExpr, MeasureFormat?) {
+        let before = plan.subSelects.count
+        let f = simplify(try rowFilter(condition))
+        guard plan.subSelects.count == before else {
+            throw Diagnostic("FILTER cannot hold IN (SELECT ...)", at: r, help: "put the sub-select in the statement's WHERE, or list the members")
+        }
+        filters.append(f)
+        defer { filters.removeLast() }
+        return try measure(m, context: context, insideAnalytic: insideAnalytic)
+    }
+
+    /// `agg(m PER level [, p])`: the inner measure is bound as a query of its own, run per
+    /// (group, member) pair by the per-member accumulator.
+    mutating func perCall(_ name: String, _ m: Expr, _ levelExpr: Expr, _ args: [Expr], at r: SourceRange,
+                          insideAnalytic: Bool) throws(Diagnostic) -> (MeasureExpr, MeasureFormat?) {
+        let parts: [String: SlotPart] = ["sum": .sum, "avg": .average, "min": .minimum, "max": .maximum, "count": .count,
+                                         "median": .quantile(fraction: 5, scale: 1), "stddev": .stddev]
+        var part = parts[name]
+        if name == "percentile" {
+            guard args.count == 1 else {
+                throw Diagnostic("percentile(m PER level, p) takes the fraction p after the level", at: r, help: "e.g. percentile(revenue PER customer.customer, 0.9)")
+            }
+            let (fraction, scale) = try percentileFraction(args[0])
+            part = .quantile(fraction: fraction, scale: scale)
+        } else if !args.isEmpty {
+            throw Diagnostic("\(name)(m PER level) takes no further argument", at: args[0].range)
+        }
+        guard let part else {
+            throw Diagnostic("\(name)() cannot combine per-member values", at: r,
+                             help: "PER works with " + ["sum", "avg", "min", "max", "count", "median", "percentile", "stddev"].joined(separator: ", "))
+        }
+        let level = try names.requireLevel(levelExpr, role: "PER")
+        var inner = Binder(names: names, parameters: parameters, nesting: nesting)
+        let (expr, format) = try inner.measure(m, context: "PER")
+        if let call = inner.analyticCalls.first {
+            throw Diagnostic("\(call.kind.rawValue)() cannot be used inside PER", at: call.range,
+                             help: "PER computes the measure of each member on its own rows; apply \(call.kind.rawValue)() to the result instead")
+        }
+        if case .slot(let s, _) = expr, case .member = inner.plan.aggregates[s], part != .count {
+            throw Diagnostic("\(name)() of members has no meaning: '\(m)' is a member, not a number", at: m.range,
+                             help: "count them with count(\(m) PER \(levelExpr)), or use a number such as revenue")
+        }
+        let result = inner.value(expr)
+        plan.warnings += inner.plan.warnings
+        let spec = PerSpec(level: level, aggregates: inner.plan.aggregates, values: inner.plan.values, result: result, condition: nil)
+        return (.slot(slot(.per(spec)), part), part == .count ? .integer : format)
+    }
+
+    /// The fraction of `percentile`: a number (or parameter) from 0 to 1.
+    func percentileFraction(_ e: Expr) throws(Diagnostic) -> (Int128, Int) {
+        var text: String
+        switch e {
+        case .number(let n, _): text = n
+        case .parameter(let p, let r): text = try Names.parameter(p, parameters, at: r)
+        default: throw Diagnostic("percentile needs a fraction from 0 to 1, found '\(e)'", at: e.range, help: "e.g. 0.9 for the 90th percentile")
+        }
+        guard let d = FieldParser.decimal(of: text.trimmingSpaces), d.mantissa >= 0, d.scale <= 18,
+              d <= ScaledDecimal(mantissa: 1, scale: 0) else {
+            let hint = Double(text).map { $0 > 1 && $0 <= 100 ? "write \(Value.shortest($0 / 100)) for the \(text)th percentile" : "" } ?? ""
+            throw Diagnostic("percentile needs a fraction from 0 to 1, found '\(text)'", at: e.range,
+                             help: hint.isEmpty ? "e.g. 0.9 for the 90th percentile" : hint)
+        }
+        return (Int128(d.mantissa), d.scale)
+    }
+
     mutating func aggregateCall(_ name: String, _ args: [Expr], distinct: Bool, star: Bool, at r: SourceRange) throws(Diagnostic) -> (MeasureExpr, MeasureFormat?) {
         if star {
             guard name == "count" else { throw Diagnostic("only count takes *", at: r, help: "write count(*) or \(name)(column)") }
             return (.slot(slot(.countRows), .value), .integer)
+        }
+        if name == "percentile" {
+            guard args.count == 2, !distinct else {
+                throw Diagnostic("percentile() takes a fact column or row expression and a fraction", at: r, help: "e.g. percentile(price, 0.9), or percentile(revenue PER customer.customer, 0.9)")
+            }
+            let (fraction, scale) = try percentileFraction(args[1])
+            return (.slot(slot(.values(try statisticArgument(args[0], name))), .quantile(fraction: fraction, scale: scale)), nil)
         }
         guard args.count == 1 else {
             throw Diagnostic("\(name)() takes one argument, found \(args.count)", at: r)
@@ -157,6 +257,10 @@ extension Binder {
                 }
             }
             throw Diagnostic("count(distinct ...) takes a level or a numeric fact column", at: arg.range, help: "e.g. count(distinct customer.customer)")
+        }
+        if name == "median" || name == "stddev" {
+            let part: SlotPart = name == "median" ? .quantile(fraction: 5, scale: 1) : .stddev
+            return (.slot(slot(.values(try statisticArgument(arg, name))), part), nil)
         }
         let x = try rowExpr(arg)
         switch name {
@@ -211,6 +315,16 @@ extension Binder {
         plan.levels.firstIndex { $0.rollsUp(to: level) }
     }
 
+    /// The row expression a statistic of fact rows takes; a measure there is a mistake
+    /// whose fix is PER.
+    func statisticArgument(_ e: Expr, _ name: String) throws(Diagnostic) -> RowExpr {
+        if case .name(let path, let r) = e, path.count == 1, names.numericColumn(path[0]) == nil, names.measure(path[0]) != nil {
+            throw Diagnostic("\(name)() of fact rows takes a fact column, and '\(path[0])' is a measure", at: r,
+                             help: "for the \(name) over members write \(name)(\(path[0]) PER customer.customer)" + (name == "percentile" ? " with the fraction after it" : ""))
+        }
+        return try rowExpr(e)
+    }
+
     // MARK: row-level arithmetic
 
     func rowExpr(_ e: Expr) throws(Diagnostic) -> RowExpr {
@@ -242,8 +356,13 @@ extension Binder {
                                 ?? "numeric fact columns: " + cube.facts.numericColumns.map(\.name).joined(separator: ", "))
         case .negate(let x, _): return .negate(try rowExpr(x))
         case .binary(let op, let l, let r, _): return .binary(op, try rowExpr(l), try rowExpr(r))
-        case .call(let name, _, _, _, let r):
+        case .call(let name, _, _, _, let r), .per(let name, _, _, _, let r):
             throw Diagnostic("\(name)() cannot be used inside an aggregate", at: r, help: "aggregates take fact columns and arithmetic on them")
+        case .countHaving(_, _, let r):
+            throw Diagnostic("count(... HAVING ...) cannot be used inside an aggregate", at: r, help: "aggregates take fact columns and arithmetic on them")
+        case .filtered(_, _, let r):
+            throw Diagnostic("FILTER applies to measures, not to fact columns inside an aggregate", at: r,
+                             help: "write sum(quantity) FILTER (WHERE ...) rather than sum(quantity FILTER (WHERE ...))")
         }
     }
 }

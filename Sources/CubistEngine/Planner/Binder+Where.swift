@@ -107,6 +107,11 @@ extension Binder {
         if case .call(let name, _, _, _, let r) = e, Binder.aggregateFunctions.contains(name) || Binder.analyticFunctions.contains(name) {
             throw Diagnostic("\(name)() is a measure; WHERE filters members and fact rows", at: r, help: "filter on measures with HAVING")
         }
+        switch e {
+        case .per(_, _, _, _, let r), .countHaving(_, _, let r), .filtered(_, _, let r):
+            throw Diagnostic("'\(e)' is a measure; WHERE filters members and fact rows", at: r, help: "filter on measures with HAVING")
+        default: break
+        }
         if case .string(let s, let r) = e {
             throw Diagnostic("'\(s)' is compared with something that is not a level", at: r,
                              help: "compare members of a level, e.g. customer.region = '\(s)'")

@@ -18,6 +18,9 @@ struct Binder {
     var binding: [String] = []
     /// Where analytic calls are, for errors about what they need.
     var analyticCalls: [(kind: AnalyticKind, level: LevelRef?, range: SourceRange)] = []
+    /// The conditions of the FILTER (WHERE ...) clauses being bound, innermost last: every
+    /// aggregate bound meanwhile counts only the rows that meet all of them.
+    var filters: [RowFilter] = []
 
     init(names: Names, parameters: [String: String], nesting: Int = 0) {
         self.names = names
@@ -131,6 +134,8 @@ struct Binder {
     }
 
     mutating func slot(_ kind: AggregateKind) -> Int {
+        var kind = kind
+        if !filters.isEmpty { kind = .filtered(kind, filters.count == 1 ? filters[0] : .and(filters)) }
         if let i = slots[kind] { return i }
         plan.aggregates.append(kind)
         slots[kind] = plan.aggregates.count - 1

@@ -89,11 +89,50 @@ enum AggregateKind: Hashable {
     case distinctValues(Int)
     /// The first (or last) member of a level in natural order.
     case member(LevelRef, last: Bool)
+    /// Every value of a row expression, kept per group (median, percentile, stddev).
+    case values(RowExpr)
+    /// A measure computed for every member of a level inside the group (`agg(m PER level)`,
+    /// `count(level HAVING condition)`); the slot part says how the members' values combine.
+    case per(PerSpec)
+    /// An aggregate over only the rows that also meet a condition (`m FILTER (WHERE ...)`).
+    indirect case filtered(AggregateKind, RowFilter)
+}
+
+extension AggregateKind {
+    /// Whether the state of a group grows with its rows (members seen, values kept), so the
+    /// scan checks `memory_limit` after every slice, not only when groups are added.
+    var growsWithinGroups: Bool {
+        switch self {
+        case .distinctMembers, .distinctValues, .values, .per: return true
+        case .filtered(let k, _): return k.growsWithinGroups
+        case .countRows, .sum, .min, .max, .member: return false
+        }
+    }
+}
+
+/// The inner measure of a per-member aggregate: a small bound query of its own, run for
+/// every (group, member) pair.
+struct PerSpec: Hashable {
+    /// The level whose members are the unit (`customer.customer`).
+    let level: LevelRef
+    /// The inner measure's aggregates.
+    let aggregates: [AggregateKind]
+    /// The inner measure's expressions; `result` is the one combined.
+    let values: [MeasureExpr]
+    let result: Int
+    /// For `count(level HAVING condition)`: only members that meet it take part.
+    let condition: GroupFilter?
 }
 
 /// What an aggregate slot contributes to a measure expression.
 enum SlotPart: Hashable {
     case sum, count, average, value
+    /// The smallest or largest of the values kept per group (per-member aggregates).
+    case minimum, maximum
+    /// The continuous quantile at `fraction / 10^scale` (the median is 0.5).
+    case quantile(fraction: Int128, scale: Int)
+    /// The sample standard deviation.
+    case stddev
 }
 
 /// Analytic functions, computed over the aggregated result.
@@ -116,7 +155,7 @@ indirect enum MeasureExpr: Hashable {
 }
 
 /// A row filter of WHERE, evaluated per chunk of fact rows.
-indirect enum RowFilter {
+indirect enum RowFilter: Hashable {
     /// Keep rows whose leaf member of the dimension is set in the mask.
     case members(dimension: Int, mask: [Bool])
     /// Compare row-level arithmetic; rows where either side is null fail.
@@ -130,7 +169,7 @@ indirect enum RowFilter {
 }
 
 /// A condition of HAVING over measure expressions (indices into the plan's value list).
-indirect enum GroupFilter {
+indirect enum GroupFilter: Hashable {
     case compare(Int, ComparisonOperator, Int)
     case and(GroupFilter, GroupFilter)
     case or(GroupFilter, GroupFilter)

@@ -41,13 +41,27 @@ public enum FunctionRegistry {
         FunctionInfo(name: "min", kind: .aggregate, arguments: 1...1, format: .argument, summary: "smallest value, or a level's first member"),
         FunctionInfo(name: "max", kind: .aggregate, arguments: 1...1, format: .argument, summary: "largest value, or a level's last member"),
         FunctionInfo(name: "count", kind: .aggregate, arguments: 1...1, format: .integer,
-                     summary: "count(*) rows, count(x) non-empty values, count(distinct level) members"),
+                     summary: "count(*) rows, count(x) non-empty values, count(distinct level) members, count(level HAVING condition)"),
+        FunctionInfo(name: "median", kind: .aggregate, arguments: 1...1, format: .argument,
+                     summary: "middle value of a fact column, or median(m PER level) over members"),
+        FunctionInfo(name: "percentile", kind: .aggregate, arguments: 2...2, format: .argument,
+                     summary: "percentile(x, 0.9): continuous quantile; also percentile(m PER level, p)"),
+        FunctionInfo(name: "stddev", kind: .aggregate, arguments: 1...1, format: .argument,
+                     summary: "sample standard deviation of a fact column, or stddev(m PER level)"),
         FunctionInfo(name: "share", kind: .analytic, arguments: 1...2, format: .percent, summary: "share(m) of the total, share(m, level) of the parent"),
         FunctionInfo(name: "rank", kind: .analytic, arguments: 1...1, format: .integer, summary: "competition rank, highest first"),
         FunctionInfo(name: "prev", kind: .analytic, arguments: 1...1, format: .argument, summary: "the value at the previous period"),
         FunctionInfo(name: "growth", kind: .analytic, arguments: 1...1, format: .percent, summary: "m / prev(m) - 1"),
         FunctionInfo(name: "yoy", kind: .analytic, arguments: 1...1, format: .percent, summary: "growth against the same period a year before"),
         FunctionInfo(name: "running", kind: .analytic, arguments: 1...1, format: .argument, summary: "cumulative in time order"),
+    ]
+
+    /// The forms that are more than a name and arguments, with what each computes.
+    public static let forms: [(usage: String, summary: String)] = [
+        ("agg(m PER level)", "m for every member of level in the cell, combined by sum avg min max count median stddev"),
+        ("percentile(m PER level, p)", "the p quantile (0 to 1) of the members' values"),
+        ("count(level HAVING condition)", "members whose own measures meet the condition"),
+        ("m FILTER (WHERE condition)", "m over the cell's rows that also meet the condition"),
     ]
 
     /// The function with this name (case-insensitive), if any.

@@ -43,6 +43,9 @@ struct PhysicalPlan {
     let distinct: [DistinctStrategy?]
     /// Bytes of bitsets a distinct count may take before it switches to pairs.
     let distinctBudget: Int
+    /// Entries of a per-member aggregate's dense (group, member) index per thread before it
+    /// switches to a hash map.
+    let perBudget: Int
 }
 
 /// Makes the physical choices for a bound query from the cube's statistics and the
@@ -100,7 +103,10 @@ struct PhysicalPlanner {
             default: return nil
             }
         }
+        // A per-member aggregate's pair index: 4 bytes an entry, within the same share.
+        let perBudget = min(PhysicalPlanner.denseLimit * 4, budget / 4)
         return PhysicalPlan(query: query, radix: radix, keySpace: space, grouping: grouping, slices: slices, chunks: facts.chunkCount,
-                            chunksSkipped: facts.chunkCount - scannedChunks, workers: workers, distinct: distinct, distinctBudget: budget)
+                            chunksSkipped: facts.chunkCount - scannedChunks, workers: workers, distinct: distinct, distinctBudget: budget,
+                            perBudget: perBudget)
     }
 }

@@ -46,7 +46,7 @@ extension Accumulator {
 }
 
 /// Creates the accumulator for an aggregate.
-func makeAccumulator(_ kind: AggregateKind, cube: Cube, distinctBudget: Int) -> Accumulator {
+func makeAccumulator(_ kind: AggregateKind, cube: Cube, distinctBudget: Int, perBudget: Int) -> Accumulator {
     let facts = cube.facts
     switch kind {
     case .countRows: return CountAccumulator()
@@ -62,6 +62,10 @@ func makeAccumulator(_ kind: AggregateKind, cube: Cube, distinctBudget: Int) -> 
     case .member(let level, let last):
         return MemberAccumulator(codes: facts.dimensionCodes[level.dimension], map: level.isLeaf(in: cube) ? nil : level.leafMap(in: cube),
                                  labels: level.level(in: cube).members, last: last)
+    case .values(let e): return ValuesAccumulator(expr: e, facts: facts)
+    case .per(let spec): return PerAccumulator(spec: spec, cube: cube, distinctBudget: distinctBudget, denseBudget: perBudget)
+    case .filtered(let k, let f):
+        return FilteredAccumulator(inner: makeAccumulator(k, cube: cube, distinctBudget: distinctBudget, perBudget: perBudget), filter: f, facts: facts)
     }
 }
 

@@ -47,7 +47,7 @@ final class DoubleSumAccumulator: Accumulator {
         switch part {
         case .count: return .exact(Int128(counts[g]), scale: 0)
         case .average: return counts[g] == 0 ? .null : .double(sums[g] / Double(counts[g]))
-        case .sum, .value: return counts[g] == 0 ? .null : .double(sums[g])
+        default: return counts[g] == 0 ? .null : .double(sums[g])
         }
     }
 }

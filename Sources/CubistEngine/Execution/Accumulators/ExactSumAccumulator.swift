@@ -84,7 +84,7 @@ final class ExactSumAccumulator: Accumulator {
         case .count: return .exact(Int128(counts[g]), scale: 0)
         case .average:
             return counts[g] == 0 ? .null : .double(Double(sums[g]) / Double(counts[g]) / Value.power(scale))
-        case .sum, .value: return counts[g] == 0 ? .null : .exact(sums[g], scale: scale)
+        default: return counts[g] == 0 ? .null : .exact(sums[g], scale: scale)
         }
     }
 }

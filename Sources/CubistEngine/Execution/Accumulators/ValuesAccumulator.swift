@@ -1,0 +1,87 @@
+import CubistStore
+import CubistSyntax
+
+/// Every non-null value of a row expression, kept per group, for the statistics that need
+/// them all: `median(x)`, `percentile(x, p)`, `stddev(x)`. Holds 8 bytes per matching row.
+final class ValuesAccumulator: Accumulator {
+    let expr: RowExpr
+    let facts: FactTable
+    /// The decimal places of exact values; nil when the expression divides (Doubles).
+    let scale: Int?
+    var exact: [[Int64]] = []
+    var doubles: [[Double]] = []
+    private var held = 0
+
+    init(expr: RowExpr, facts: FactTable) {
+        self.expr = expr
+        self.facts = facts
+        scale = expr.scale(in: facts)
+    }
+
+    func resize(_ groups: Int) {
+        if exact.count < groups {
+            exact += [[Int64]](repeating: [], count: groups - exact.count)
+            doubles += [[Double]](repeating: [], count: groups - doubles.count)
+        }
+    }
+
+    func update(_ batch: Batch) throws(RowOverflow) {
+        let rows = batch.rowArray
+        let v = try RowEvaluator(facts: facts).evaluate(expr, rows)
+        let nulls = v.nulls
+        // The lists are taken out of the object for the loop, so no access is checked per row.
+        switch v {
+        case .exact(let values, _, _):
+            var lists = exact
+            exact = []
+            for i in rows.indices where !(nulls?[i] ?? false) { lists[Int(batch.groups[i])].append(values[i]) }
+            exact = lists
+        case .double(let values, _):
+            var lists = doubles
+            doubles = []
+            for i in rows.indices where !(nulls?[i] ?? false) { lists[Int(batch.groups[i])].append(values[i]) }
+            doubles = lists
+        }
+        held += rows.count
+    }
+
+    func absorb(_ other: Accumulator, map: [Int32]) {
+        guard let o = other as? ValuesAccumulator else { return }
+        for g in o.exact.indices {
+            exact[Int(map[g])] += o.exact[g]
+            doubles[Int(map[g])] += o.doubles[g]
+        }
+        held += o.held
+    }
+
+    func reduced(map: [Int32], count: Int) -> Accumulator {
+        let r = ValuesAccumulator(expr: expr, facts: facts)
+        r.resize(count)
+        for g in exact.indices where map[g] >= 0 {
+            r.exact[Int(map[g])] += exact[g]
+            r.doubles[Int(map[g])] += doubles[g]
+        }
+        r.held = held
+        return r
+    }
+
+    func value(_ g: Int, _ part: SlotPart) -> Value {
+        // Quantiles sort the raw numbers and box only the two they read.
+        switch (part, scale) {
+        case (.quantile(let fraction, let q), let s?):
+            return Statistics.trimmed(Statistics.quantile(of: exact[g], fraction: fraction, scale: q) { .exact(Int128($0), scale: s) }, floor: s)
+        case (.quantile(let fraction, let q), nil):
+            return Statistics.quantile(of: doubles[g], fraction: fraction, scale: q) { .double($0) }
+        case (.stddev, let s?):
+            let one = Value.power(s)
+            return Statistics.stddev(exact[g].map { Double($0) / one })
+        case (.stddev, nil):
+            return Statistics.stddev(doubles[g])
+        default:
+            let values: [Value] = scale.map { s in exact[g].map { .exact(Int128($0), scale: s) } } ?? doubles[g].map { .double($0) }
+            return Statistics.combine(values, part)
+        }
+    }
+
+    func bytes(groups: Int) -> Int { groups * 48 + held * 8 }
+}
