@@ -361,6 +361,12 @@ extension Parser {
     /// A help text for a word where a clause could start: did-you-mean, or the clause list.
     func clauseHelp() -> String? {
         guard case .word(let w) = current.kind else { return nil }
+        if w.caseInsensitiveEquals("per") {
+            return "PER goes inside an aggregate's parentheses: median(revenue PER customer.customer)"
+        }
+        if w.caseInsensitiveEquals("filter") {
+            return "FILTER follows a measure and takes WHERE in parentheses: revenue FILTER (WHERE channel.type = 'Online')"
+        }
         if let near = Suggestions.nearest(to: w.uppercased(), in: Vocabulary.clauseKeywords + ["AS", "AND", "OR", "DESC", "ASC"]) {
             return "did you mean \(near)?"
         }
