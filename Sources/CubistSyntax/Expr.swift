@@ -23,6 +23,9 @@ public indirect enum Expr: Sendable, Hashable {
     case countHaving(Expr, Condition, SourceRange)
     /// `m FILTER (WHERE condition)`: the measure over the fact rows that also meet the condition.
     case filtered(Expr, Condition, SourceRange)
+    /// `ALL dimension`, an argument of `share(m, ALL dimension)`: the dimension rolled up
+    /// to its top.
+    case all(Expr, SourceRange)
     /// Unary minus.
     case negate(Expr, SourceRange)
     /// A binary arithmetic operation.
@@ -33,7 +36,7 @@ public indirect enum Expr: Sendable, Hashable {
         switch self {
         case .number(_, let r), .string(_, let r), .parameter(_, let r), .name(_, let r),
              .call(_, _, _, _, let r), .negate(_, let r), .binary(_, _, _, let r),
-             .per(_, _, _, _, let r), .countHaving(_, _, let r), .filtered(_, _, let r):
+             .per(_, _, _, _, let r), .countHaving(_, _, let r), .filtered(_, _, let r), .all(_, let r):
             return r
         }
     }
@@ -44,7 +47,7 @@ public indirect enum Expr: Sendable, Hashable {
         case .number, .string, .parameter: return []
         case .name(let path, let r): return [(path, r)]
         case .call(_, let args, _, _, _): return args.flatMap(\.names)
-        case .negate(let e, _): return e.names
+        case .negate(let e, _), .all(let e, _): return e.names
         case .per(_, let m, let level, let args, _): return m.names + level.names + args.flatMap(\.names)
         case .countHaving(let level, let c, _): return level.names + c.names
         case .filtered(let m, let c, _): return m.names + c.names

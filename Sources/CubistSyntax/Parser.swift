@@ -174,9 +174,24 @@ public struct Parser {
         return .name(path, SourceRange(start: start.range.start, end: end, location: start.range.location))
     }
 
+    /// argument = "ALL" , expression | expression ;
+    /// ALL is a keyword only here, and only before a name (`share(revenue, ALL channel)`).
+    private mutating func argument() throws(Diagnostic) -> Expr {
+        guard atKeyword("all"), index + 1 < tokens.count else { return try expression() }
+        switch tokens[index + 1].kind {
+        case .word, .quotedName:
+            let keyword = current
+            index += 1
+            let operand = try expression()
+            return .all(operand, SourceRange(start: keyword.range.start, end: operand.range.end, location: keyword.range.location))
+        default:
+            return try expression()
+        }
+    }
+
     /// call = word , "(" , [ arguments ] , ")" ;
     /// arguments = "*"
-    ///   | [ "DISTINCT" ] , expression , [ "PER" , expression | "HAVING" , condition ] , { "," , expression } ;
+    ///   | [ "DISTINCT" ] , expression , [ "PER" , expression | "HAVING" , condition ] , { "," , argument } ;
     private mutating func call(_ name: String, start: Token) throws(Diagnostic) -> Expr {
         let open = current
         index += 1
@@ -199,7 +214,7 @@ public struct Parser {
                 guard !distinct else { throw Diagnostic("DISTINCT cannot be combined with PER", at: keyword.range, help: "write \(name)(m PER level)") }
                 let level = try expression()
                 var rest: [Expr] = []
-                while eat(",") { rest.append(try expression()) }
+                while eat(",") { rest.append(try argument()) }
                 let close = current
                 try expect(")", closing: open)
                 return .per(name.lowercased(), args[0], level: level, rest,
@@ -217,7 +232,7 @@ public struct Parser {
                 try expect(")", closing: open)
                 return .countHaving(args[0], condition, SourceRange(start: start.range.start, end: close.range.end, location: start.range.location))
             }
-            while eat(",") { args.append(try expression()) }
+            while eat(",") { args.append(try argument()) }
         }
         let close = current
         try expect(")", closing: open)

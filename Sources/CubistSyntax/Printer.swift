@@ -18,6 +18,8 @@ extension Expr: CustomStringConvertible {
             return "count(\(level) HAVING \(c))"
         case .filtered(let m, let c, _):
             return m.printed(parentPrecedence: 3, rightSide: false) + " FILTER (WHERE \(c))"
+        case .all(let e, _):
+            return "ALL \(e)"
         case .negate(let e, _):
             return "-" + e.printed(parentPrecedence: 3, rightSide: false)
         case .binary(let op, let l, let r, _):

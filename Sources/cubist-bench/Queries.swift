@@ -24,7 +24,7 @@ struct BenchQuery {
     }
 }
 
-/// The ten questions of issue 6, in the CRM sample's model. `Tests/Peers/peers.py` asks
+/// The ten questions of issue 6 and the customer questions of issue 13, in the CRM sample's model. `Tests/Peers/peers.py` asks
 /// the same questions of DuckDB, chDB and Polars.
 let benchQueries: [BenchQuery] = [
     BenchQuery(id: "Q1", title: "grand total of revenue, quantity, orders",
@@ -57,4 +57,18 @@ let benchQueries: [BenchQuery] = [
     BenchQuery(id: "Q10", title: "revenue, quantity by product for VIP customers",
                text: "SELECT revenue, quantity BY product.product WHERE customer.tier = 'VIP'",
                dimensions: ["product", "customer"], columns: ["revenue", "quantity"]),
+    // Customer questions (issue 13): the customer as the unit, a filtered measure, a
+    // statistic of rows.
+    BenchQuery(id: "Q11", title: "revenue per customer (LTV) by tier",
+               text: "SELECT avg(revenue PER customer.customer) AS ltv BY customer.tier",
+               dimensions: ["customer"], columns: ["revenue"]),
+    BenchQuery(id: "Q12", title: "repeat rate by segment",
+               text: "SELECT count(customer.customer HAVING orders >= 2) / customers AS repeat_rate BY customer.segment",
+               dimensions: ["customer"], columns: []),
+    BenchQuery(id: "Q13", title: "web share of revenue by region (FILTER)",
+               text: "SELECT revenue FILTER (WHERE channel.channel = 'Web') / revenue AS web_share BY customer.region",
+               dimensions: ["customer", "channel"], columns: ["revenue"]),
+    BenchQuery(id: "Q14", title: "median sale by category",
+               text: "SELECT median(revenue) BY product.category",
+               dimensions: ["product"], columns: ["revenue"]),
 ]

@@ -56,7 +56,7 @@ func orFail<T>(_ body: () throws(Diagnostic) -> T) throws -> T {
 }
 
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "run", abstract: "Time loads and Q1-Q10; print a table and write JSON.")
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Time loads and every benchmark question; print a table and write JSON.")
 
     @Option(help: "Fact row counts to benchmark, comma-separated.")
     var rows: String = "1000000,10000000"
@@ -148,7 +148,7 @@ struct Run: ParsableCommand {
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Load a cube, then answer Q1-Q10 named one per line on stdin with JSON lines (used by Tests/Peers).")
+        abstract: "Load a cube, then answer benchmark questions named one per line on stdin with JSON lines (used by Tests/Peers).")
 
     @Argument(help: "A cube directory, cube.json, .csv or .cube snapshot.")
     var source: String
@@ -168,7 +168,7 @@ struct Serve: ParsableCommand {
             if id == "quit" || id.isEmpty { break }
             guard let q = benchQueries.first(where: { $0.id.caseInsensitiveEquals(id) }),
                   case .select(let select) = try Parser.parseStatement(q.text) else {
-                reply(["id": id, "error": "unknown query; use Q1 to Q10"])
+                reply(["id": id, "error": "unknown query; use Q1 to Q\(benchQueries.count)"])
                 continue
             }
             var result: ResultTable?

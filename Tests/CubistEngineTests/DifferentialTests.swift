@@ -67,7 +67,7 @@ struct QueryGenerator {
         }
     }
 
-    mutating func measure(byHasTime: Bool, by: [RL]) -> RM {
+    mutating func measure(byHasTime: Bool, by: [RL], across: [RL] = []) -> RM {
         switch random.below(16) {
         case 12...14: return customerMeasure()
         case 15: return pick([RM.share(customerMeasure()), .rank(customerMeasure())])
@@ -79,9 +79,11 @@ struct QueryGenerator {
         case 8: return by.isEmpty ? pick(catalog) : .rank(pick(catalog))
         case 9:
             if let l = by.first(where: { b in levels.contains { $0.dim == b.dim && $0 != b } }), chance(0.5) {
-                let ancestors = levels.filter { $0.dim == l.dim && Reference(cube: cube).isAncestorOrSelf($0, of: l) }
+                // A strict ancestor: share(m, l) BY l alone is 100% everywhere, an error.
+                let ancestors = levels.filter { $0.dim == l.dim && $0 != l && Reference(cube: cube).isAncestorOrSelf($0, of: l) }
                 if !ancestors.isEmpty { let a = pick(ancestors); return .shareOf(pick(catalog), a) }
             }
+            if let d = (by + across).first?.dim, (by + across).count > 1, chance(0.5) { return .shareAll(pick(catalog), d) }
             return .share(pick(catalog))
         default:
             guard byHasTime else { return pick(catalog) }
@@ -104,7 +106,7 @@ struct QueryGenerator {
         }
         let timeLevels: Set<String> = ["year", "quarter", "month", "day"]
         let hasTime = (q.by + q.across).contains { $0.dim == "time" && timeLevels.contains($0.level) }
-        for _ in 0..<(1 + random.below(3)) { q.measures.append(measure(byHasTime: hasTime, by: q.by)) }
+        for _ in 0..<(1 + random.below(3)) { q.measures.append(measure(byHasTime: hasTime, by: q.by, across: q.across)) }
         if chance(0.6) { q.filter = condition() }
         if !q.by.isEmpty, chance(0.2) { q.having = (0, pick([">", "<"]), .exact(Int128(random.below(3000)), 0)) }
         if !q.by.isEmpty, !q.rollup, chance(0.15) {

@@ -129,7 +129,7 @@ indirect enum RM: Sendable {
     case distinct(RL), firstMember(RL), lastMember(RL)
     case const(Int128, Int)
     case bin(Character, RM, RM)
-    case share(RM), shareOf(RM, RL), rank(RM), prev(RM), growth(RM), yoy(RM), running(RM)
+    case share(RM), shareOf(RM, RL), shareAll(RM, String), rank(RM), prev(RM), growth(RM), yoy(RM), running(RM)
     /// `agg(m PER level [, p])`, agg one of sum avg min max count median stddev percentile.
     case per(String, RM, RL, p: Int128?)
     /// `count(level HAVING m > v)` (or `<`).
@@ -155,6 +155,7 @@ indirect enum RM: Sendable {
         case .bin(let op, let a, let b): return "(\(a.text) \(op) \(b.text))"
         case .share(let m): return "share(\(m.text))"
         case .shareOf(let m, let l): return "share(\(m.text), \(l.text))"
+        case .shareAll(let m, let d): return "share(\(m.text), ALL \(d))"
         case .rank(let m): return "rank(\(m.text))"
         case .prev(let m): return "prev(\(m.text))"
         case .growth(let m): return "growth(\(m.text))"
@@ -342,6 +343,14 @@ struct Reference {
                 let r = rows[0]
                 let pk = parentLevels.map { code($0, r) }
                 out[k] = refArith("/", v[k]!, pv[pk]!)
+            }
+        case .shareAll(let x, let dim):
+            let v = evaluate(x, levels, groups, all: all)
+            let parentLevels = levels.filter { $0.dim != dim }
+            let pv = evaluate(x, parentLevels, self.groups(parentLevels, groups.values.flatMap { $0 }), all: all)
+            for (k, rows) in groups {
+                guard let r = rows.first else { out[k] = .null; continue }
+                out[k] = refArith("/", v[k]!, pv[parentLevels.map { code($0, r) }]!)
             }
         case .rank(let x):
             let v = evaluate(x, levels, groups, all: all)

@@ -52,7 +52,7 @@ import Testing
         for text in ["a + b * c - d / e", "(a + b) * (c - d)", "-(a + b)", "sum(x * (1 - y)) / count(*)", "a / (b / c)", "'x''y'", "$p * 2",
                      "median(revenue - cost PER customer.customer) / 2", "percentile(orders PER c.c, 0.9)",
                      "count(customer.customer HAVING orders >= 2 AND revenue > 10)", "(revenue - cost) FILTER (WHERE channel.type = 'Online') / revenue",
-                     "-revenue FILTER (WHERE x < 1 OR NOT y IN ('a'))"] {
+                     "-revenue FILTER (WHERE x < 1 OR NOT y IN ('a'))", "share(revenue, ALL channel) + all", "share(all, all)"] {
             let tree = try parse(text)
             let again = try parse(tree.description)
             #expect(again.description == tree.description)
@@ -73,6 +73,7 @@ import Testing
         case .per(let f, let m, let l, let args, _): return "\(f)(\(strip(m)) per \(strip(l)), \(args.map(strip)))"
         case .countHaving(let l, let c, _): return "count(\(strip(l)) having \(c))"
         case .filtered(let m, let c, _): return "filter(\(strip(m)), \(c))"
+        case .all(let e, _): return "all(\(strip(e)))"
         }
     }
 

@@ -58,6 +58,13 @@ final class MeasureEvaluator {
             let a = column(l), b = column(r)
             let o = MeasureEvaluator.operator(op)
             return (0..<n).map { Value.arithmetic(o, a[$0], b[$0]) }
+        case .shareOfAll(let arg, let d):
+            // The group with every level of the dimension dropped.
+            let a = column(arg)
+            let positions = table.levels.indices.filter { table.levels[$0].dimension != d }
+            let (parent, map) = table.reduced(positions: positions)
+            let whole = MeasureEvaluator(table: parent, total: total, cube: cube, values: values).column(arg)
+            return (0..<n).map { Value.arithmetic(.divide, a[$0], whole[Int(map[$0])]) }
         case .analytic(let kind, let arg, let level):
             let a = column(arg)
             switch kind {

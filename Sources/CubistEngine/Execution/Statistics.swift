@@ -67,6 +67,28 @@ enum Statistics {
         return .exact(m, scale: s)
     }
 
+    /// The sample standard deviation of exact values `mantissa / 10^scale`, from exact sums
+    /// (so it does not depend on the order the values come in); nil when the sums would
+    /// leave 128 bits.
+    static func stddev(exact xs: [Int128], scale: Int) -> Value? {
+        guard xs.count >= 2 else { return .null }
+        var sum: Int128 = 0, squares: Int128 = 0
+        for x in xs {
+            let (q, o1) = x.multipliedReportingOverflow(by: x)
+            let (s2, o2) = squares.addingReportingOverflow(q)
+            let (s1, o3) = sum.addingReportingOverflow(x)
+            if o1 || o2 || o3 { return nil }
+            squares = s2
+            sum = s1
+        }
+        let n = Int128(xs.count)
+        let (a, o1) = n.multipliedReportingOverflow(by: squares)
+        let (b, o2) = sum.multipliedReportingOverflow(by: sum)
+        guard !o1, !o2 else { return nil }
+        let variance = Double(a - b) / (Double(n) * Double(n - 1)) / Value.power(2 * scale)
+        return .double(variance.squareRoot())
+    }
+
     /// The sample standard deviation of numbers (null for fewer than two).
     static func stddev(_ xs: [Double]) -> Value {
         guard xs.count >= 2 else { return .null }
@@ -78,44 +100,51 @@ enum Statistics {
     /// The `k`-th smallest of `xs` (0-based) and the next larger value, found by
     /// quickselect in expected linear time; `xs` is reordered.
     static func select<T: Comparable>(_ xs: inout [T], _ k: Int) -> (T, T?) {
+        xs.withUnsafeMutableBufferPointer { select($0, k) }
+    }
+
+    private static func select<T: Comparable>(_ xs: UnsafeMutableBufferPointer<T>, _ k: Int) -> (T, T?) {
         var low = 0, high = xs.count - 1
-        while high - low > 16 {
-            // Median of three as the pivot, then a three-way partition (ties stay in the middle).
+        while high - low > 32 {
+            // Median of three as the pivot, then Hoare's partition: [low, j] <= pivot <= [j+1, high].
             let mid = low + (high - low) / 2
-            let a = xs[low], b = xs[mid], c = xs[high]
-            let pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b))
-            var lt = low, i = low, gt = high
-            while i <= gt {
-                if xs[i] < pivot {
-                    xs.swapAt(lt, i)
-                    lt += 1
-                    i += 1
-                } else if xs[i] > pivot {
-                    xs.swapAt(i, gt)
-                    gt -= 1
-                } else {
-                    i += 1
-                }
+            if xs[mid] < xs[low] { xs.swapAt(mid, low) }
+            if xs[high] < xs[low] { xs.swapAt(high, low) }
+            if xs[high] < xs[mid] { xs.swapAt(high, mid) }
+            let pivot = xs[mid]
+            var i = low - 1, j = high + 1
+            while true {
+                repeat { i += 1 } while xs[i] < pivot
+                repeat { j -= 1 } while pivot < xs[j]
+                if i >= j { break }
+                xs.swapAt(i, j)
             }
-            if k < lt { high = lt - 1 } else if k > gt { low = gt + 1 } else {
-                // xs[k] is the pivot; the next value is the pivot again or the least above gt.
-                if k + 1 <= gt { return (pivot, pivot) }
-                return (pivot, gt + 1 < xs.count ? xs[(gt + 1)...].min() : nil)
-            }
+            if k <= j { high = j } else { low = j + 1 }
         }
-        xs[low...high].sort()
+        // A short run left: sort it, then the next value is beside k or the least above the run.
+        var run = UnsafeMutableBufferPointer(rebasing: xs[low...high])
+        run.sort()
         let value = xs[k]
         if k + 1 <= high { return (value, xs[k + 1]) }
-        return (value, k + 1 < xs.count ? xs[(k + 1)...].min() : nil)
+        guard high + 1 < xs.count else { return (value, nil) }
+        var next = xs[high + 1]
+        for i in (high + 1)..<xs.count where xs[i] < next { next = xs[i] }
+        return (value, next)
     }
 
     /// The quantile of unsorted numbers, reading them through `box`.
     static func quantile<T: Comparable>(of xs: [T], fraction: Int128, scale: Int, box: (T) -> Value) -> Value {
-        guard !xs.isEmpty else { return .null }
-        let position = fraction * Int128(xs.count - 1)
-        let low = Int(position / Value.power128(scale))
         var copy = xs
-        let (a, b) = select(&copy, low)
-        return quantile(count: xs.count, fraction: fraction, scale: scale) { $0 == low ? box(a) : box(b ?? a) }
+        return quantile(in: &copy, fraction: fraction, scale: scale, box: box)
+    }
+
+    /// The same, reordering `xs` in place (its values stay; only their order changes).
+    static func quantile<T: Comparable>(in xs: inout [T], fraction: Int128, scale: Int, box: (T) -> Value) -> Value {
+        guard !xs.isEmpty else { return .null }
+        let count = xs.count
+        let position = fraction * Int128(count - 1)
+        let low = Int(position / Value.power128(scale))
+        let (a, b) = select(&xs, low)
+        return quantile(count: count, fraction: fraction, scale: scale) { $0 == low ? box(a) : box(b ?? a) }
     }
 }

@@ -43,6 +43,8 @@ extension Binder {
                 throw Diagnostic("'\(written)' is a fact column, not a measure", at: r, help: "aggregate it, e.g. sum(\(written))")
             }
             throw Diagnostic("unknown measure '\(written)'", at: r, help: names.suggestion(for: written, levelsOnly: false))
+        case .all(_, let r):
+            throw Diagnostic("ALL belongs in share(m, ALL dimension)", at: r, help: "e.g. share(revenue, ALL channel)")
         case .negate(let x, _):
             let (m, f) = try measure(x, context: context, insideAnalytic: insideAnalytic)
             return (.negate(m), f)
@@ -281,9 +283,27 @@ extension Binder {
         }
         let (m, format) = try measure(args[0], context: context, insideAnalytic: true)
         var level: LevelRef?
-        if args.count == 2 { level = try names.requireLevel(args[1], role: "share()") }
-        analyticCalls.append((kind, level, r))
-        let result = MeasureExpr.analytic(kind, m, level: kind == .share ? level : nil)
+        var all: Int?
+        if args.count == 2, case .all(let target, let ar) = args[1] {
+            guard case .name(let path, _) = target, path.count == 1,
+                  let d = cube.dimensions.firstIndex(where: { $0.name.caseInsensitiveEquals(path[0]) }) else {
+                let dims = cube.dimensions.map(\.name)
+                let written = target.description
+                var help = Suggestions.didYouMean(written, in: dims) ?? "the dimensions are: " + dims.joined(separator: ", ")
+                if case .name(let path, _) = target, path.count > 1, let dim = dims.first(where: { $0.caseInsensitiveEquals(path[0]) }) {
+                    help = "ALL rolls up a whole dimension: write ALL \(dim)"
+                }
+                throw Diagnostic("ALL takes a dimension, and '\(written)' is none", at: ar, help: help)
+            }
+            all = d
+        } else if args.count == 2 {
+            level = try names.requireLevel(args[1], role: "share()")
+        }
+        if let first = args.first, case .all(_, let ar) = first {
+            throw Diagnostic("ALL goes after the measure: share(m, ALL dimension)", at: ar)
+        }
+        analyticCalls.append((kind, level, all, r))
+        let result = all.map { MeasureExpr.shareOfAll(m, dimension: $0) } ?? MeasureExpr.analytic(kind, m, level: kind == .share ? level : nil)
         switch FunctionRegistry.function(named: name)?.format ?? .argument {
         case .percent: return (result, .percent)
         case .integer: return (result, .integer)
@@ -302,12 +322,33 @@ extension Binder {
                 throw Diagnostic("share(m, \(level.qualifiedName(in: cube))) needs a level of \(cube.dimensions[level.dimension].name) at or below \(level.level(in: cube).name) in BY",
                                  at: call.range, help: "add BY \(level.qualifiedName(in: cube)) or a finer level of it")
             }
+            if let level = call.level, Binder.isOwnParent(level, plan) {
+                // The parent group is the row (or cell) itself: 100% everywhere.
+                let others = plan.levels.filter { $0.dimension != level.dimension }.map { cube.dimensions[$0.dimension].name }
+                let name = level.qualifiedName(in: cube)
+                throw Diagnostic("share(m, \(name)) is 100% in every row here: each row's parent at \(name) is the row itself", at: call.range,
+                                 help: others.first.map { "for the share within each \(level.level(in: cube).name) write share(m, ALL \($0)); for the share of the whole, share(m)" }
+                                    ?? "for the share of the whole write share(m); for the share of a parent, group by a finer level than \(name)")
+            }
+            if let d = call.all, !plan.levels.contains(where: { $0.dimension == d }) {
+                let name = cube.dimensions[d].name
+                throw Diagnostic("share(m, ALL \(name)) is 100% in every row here: no level of \(name) is in BY or ACROSS", at: call.range,
+                                 help: "add a level of \(name) to BY or ACROSS, e.g. ACROSS \(name).\(cube.dimensions[d].levels[0].name)")
+            }
         }
     }
 
     /// The position of the finest time hierarchy level among the grouping levels.
     static func timeKey(_ plan: BoundQuery, _ cube: Cube) -> Int? {
         LevelRef.finestTime(in: plan.levels, cube)
+    }
+
+    /// Whether `share(m, level)` divides every group by itself: the finest grouping level
+    /// of the dimension is `level`, and no other level of the dimension would be dropped.
+    static func isOwnParent(_ level: LevelRef, _ plan: BoundQuery) -> Bool {
+        let same = plan.levels.filter { $0.dimension == level.dimension }
+        guard same.contains(level) else { return false }
+        return same.allSatisfy { $0 == level || (!$0.isAttribute && !level.isAttribute && $0.index < level.index) }
     }
 
     /// The position of the grouping level that `level` is an ancestor (or self) of.
@@ -360,6 +401,8 @@ extension Binder {
             throw Diagnostic("\(name)() cannot be used inside an aggregate", at: r, help: "aggregates take fact columns and arithmetic on them")
         case .countHaving(_, _, let r):
             throw Diagnostic("count(... HAVING ...) cannot be used inside an aggregate", at: r, help: "aggregates take fact columns and arithmetic on them")
+        case .all(_, let r):
+            throw Diagnostic("ALL belongs in share(m, ALL dimension)", at: r)
         case .filtered(_, _, let r):
             throw Diagnostic("FILTER applies to measures, not to fact columns inside an aggregate", at: r,
                              help: "write sum(quantity) FILTER (WHERE ...) rather than sum(quantity FILTER (WHERE ...))")

@@ -17,7 +17,7 @@ struct Binder {
     /// Measures being bound, innermost last, to refuse a measure that refers to itself.
     var binding: [String] = []
     /// Where analytic calls are, for errors about what they need.
-    var analyticCalls: [(kind: AnalyticKind, level: LevelRef?, range: SourceRange)] = []
+    var analyticCalls: [(kind: AnalyticKind, level: LevelRef?, all: Int?, range: SourceRange)] = []
     /// The conditions of the FILTER (WHERE ...) clauses being bound, innermost last: every
     /// aggregate bound meanwhile counts only the rows that meet all of them.
     var filters: [RowFilter] = []

@@ -151,6 +151,9 @@ indirect enum MeasureExpr: Hashable {
     case binary(BinaryOperator, MeasureExpr, MeasureExpr)
     /// An analytic function of a measure expression; `level` for `share(m, level)`.
     case analytic(AnalyticKind, MeasureExpr, level: LevelRef?)
+    /// `share(m, ALL dimension)`: m over m with every level of the dimension dropped from
+    /// the group (rolled up to its top), the other levels kept.
+    case shareOfAll(MeasureExpr, dimension: Int)
 
 }
 

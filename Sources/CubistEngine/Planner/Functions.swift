@@ -48,7 +48,7 @@ public enum FunctionRegistry {
                      summary: "percentile(x, 0.9): continuous quantile; also percentile(m PER level, p)"),
         FunctionInfo(name: "stddev", kind: .aggregate, arguments: 1...1, format: .argument,
                      summary: "sample standard deviation of a fact column, or stddev(m PER level)"),
-        FunctionInfo(name: "share", kind: .analytic, arguments: 1...2, format: .percent, summary: "share(m) of the total, share(m, level) of the parent"),
+        FunctionInfo(name: "share", kind: .analytic, arguments: 1...2, format: .percent, summary: "share(m) of the total, share(m, level) of the parent, share(m, ALL dim) within the rest"),
         FunctionInfo(name: "rank", kind: .analytic, arguments: 1...1, format: .integer, summary: "competition rank, highest first"),
         FunctionInfo(name: "prev", kind: .analytic, arguments: 1...1, format: .argument, summary: "the value at the previous period"),
         FunctionInfo(name: "growth", kind: .analytic, arguments: 1...1, format: .percent, summary: "m / prev(m) - 1"),

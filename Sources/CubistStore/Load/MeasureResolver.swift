@@ -127,6 +127,9 @@ struct MeasureResolver {
             if star { return }
             guard args.count == 1 else { throw model.error(r.location, "in measure '\(spec.name)': \(name) takes one argument") }
             try check(args[0], spec, text: text, allowMeasures: nil, used: &used)
+        case .all(_, let r):
+            throw model.error(r.location, "in measure '\(spec.name)': ALL belongs in share(m, ALL dimension) of a query",
+                              help: "write share(...) in a SELECT, or define it with DEFINE MEASURE")
         case .per(_, _, _, _, let r), .countHaving(_, _, let r), .filtered(_, _, let r):
             throw model.error(r.location, "in measure '\(spec.name)': PER, count(... HAVING ...) and FILTER are not allowed in cube.json",
                               help: "define such a measure in a session or script with DEFINE MEASURE")

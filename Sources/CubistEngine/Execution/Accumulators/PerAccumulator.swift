@@ -286,6 +286,7 @@ final class PerAccumulator: Accumulator {
         case .quantile(let fraction, let q):
             return Statistics.trimmed(Statistics.quantile(of: xs, fraction: fraction, scale: q) { .exact($0, scale: scale) }, floor: scale)
         case .stddev:
+            if let v = Statistics.stddev(exact: xs, scale: scale) { return v }
             let one = Value.power(scale)
             return Statistics.stddev(xs.map { Double($0) / one })
         }

@@ -26,6 +26,21 @@ final class ValuesAccumulator: Accumulator {
     }
 
     func update(_ batch: Batch) throws(RowOverflow) {
+        if case .column(let c) = expr, facts.numericColumns[c].nulls == nil {
+            // A column without nulls: its values are read straight from the packed storage.
+            let column = facts.numericColumns[c]
+            var lists = exact
+            exact = []
+            switch column.packed.storage {
+            case .one(let b): ValuesAccumulator.append(b, column.base, batch, &lists)
+            case .two(let b): ValuesAccumulator.append(b, column.base, batch, &lists)
+            case .four(let b): ValuesAccumulator.append(b, column.base, batch, &lists)
+            case .eight(let b): ValuesAccumulator.append(b, column.base, batch, &lists)
+            }
+            exact = lists
+            held += batch.count
+            return
+        }
         let rows = batch.rowArray
         let v = try RowEvaluator(facts: facts).evaluate(expr, rows)
         let nulls = v.nulls
@@ -43,6 +58,17 @@ final class ValuesAccumulator: Accumulator {
             doubles = lists
         }
         held += rows.count
+    }
+
+    private static func append<T: FixedWidthInteger & UnsignedInteger>(_ b: UnsafeBufferPointer<T>, _ base: Int64, _ batch: Batch, _ lists: inout [[Int64]]) {
+        let n = batch.count
+        guard n > 0, let values = b.baseAddress else { return }
+        for i in 0..<n {
+            let row = batch.range.map { $0.lowerBound + i } ?? Int(batch.rows[i])
+            // Stored offsets are added to the base as 64-bit patterns, as everywhere else.
+            let v = base &+ Int64(truncatingIfNeeded: values[row])
+            lists[batch.single ? 0 : Int(batch.groups[i])].append(v)
+        }
     }
 
     func absorb(_ other: Accumulator, map: [Int32]) {
@@ -69,10 +95,12 @@ final class ValuesAccumulator: Accumulator {
         // Quantiles sort the raw numbers and box only the two they read.
         switch (part, scale) {
         case (.quantile(let fraction, let q), let s?):
-            return Statistics.trimmed(Statistics.quantile(of: exact[g], fraction: fraction, scale: q) { .exact(Int128($0), scale: s) }, floor: s)
+            // Selected in place: the list keeps its values, only their order changes.
+            return Statistics.trimmed(Statistics.quantile(in: &exact[g], fraction: fraction, scale: q) { .exact(Int128($0), scale: s) }, floor: s)
         case (.quantile(let fraction, let q), nil):
-            return Statistics.quantile(of: doubles[g], fraction: fraction, scale: q) { .double($0) }
+            return Statistics.quantile(in: &doubles[g], fraction: fraction, scale: q) { .double($0) }
         case (.stddev, let s?):
+            if let v = Statistics.stddev(exact: exact[g].map { Int128($0) }, scale: s) { return v }
             let one = Value.power(s)
             return Statistics.stddev(exact[g].map { Double($0) / one })
         case (.stddev, nil):
