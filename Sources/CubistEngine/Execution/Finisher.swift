@@ -88,7 +88,8 @@ struct Finisher {
     func filterGroups(_ rows: Rows) -> [Int] {
         if rows.table.levels.isEmpty { return [0] }
         guard let having = query.having else { return Array(0..<rows.table.count) }
-        return (0..<rows.table.count).filter { rows.eval.passes(having, $0) }
+        let pass = rows.eval.passing(having)
+        return (0..<rows.table.count).filter { pass[$0] }
     }
 
     /// TOP n [PERCENT] BY m: the best n of the kept groups, best first, and the rest.

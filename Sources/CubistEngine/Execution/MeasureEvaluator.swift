@@ -22,15 +22,16 @@ final class MeasureEvaluator {
 
     func value(_ e: MeasureExpr, _ g: Int) -> Value { column(e)[g] }
 
-    /// Whether group `g` meets a HAVING condition (over indices into `values`).
-    func passes(_ f: GroupFilter, _ g: Int) -> Bool {
+    /// Per group, whether it meets a HAVING condition (over indices into `values`),
+    /// evaluated a column at a time.
+    func passing(_ f: GroupFilter) -> [Bool] {
         switch f {
-        case .and(let a, let b): return passes(a, g) && passes(b, g)
-        case .or(let a, let b): return passes(a, g) || passes(b, g)
-        case .not(let a): return !passes(a, g)
+        case .and(let a, let b): return zip(passing(a), passing(b)).map { $0 && $1 }
+        case .or(let a, let b): return zip(passing(a), passing(b)).map { $0 || $1 }
+        case .not(let a): return passing(a).map { !$0 }
         case .compare(let x, let op, let y):
-            guard let c = Value.compare(value(values[x], g), value(values[y], g)) else { return false }
-            return RowEvaluator.test(c, op, 0)
+            let l = column(values[x]), r = column(values[y])
+            return (0..<table.count).map { g in Value.compare(l[g], r[g]).map { RowEvaluator.test($0, op, 0) } ?? false }
         }
     }
 

@@ -238,7 +238,8 @@ final class PerAccumulator: Accumulator {
             let eval = MeasureEvaluator(table: table, total: TotalGroup(table: table), cube: cube, values: spec.values)
             var column = eval.column(spec.values[spec.result])
             if let condition = spec.condition {
-                for i in column.indices where !eval.passes(condition, i) { column[i] = .null }
+                let pass = eval.passing(condition)
+                for i in column.indices where !pass[i] { column[i] = .null }
             }
             innerValues = column
             // When every value is exact at one scale (the usual case), the statistics run on

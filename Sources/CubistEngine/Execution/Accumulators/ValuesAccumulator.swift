@@ -63,11 +63,44 @@ final class ValuesAccumulator: Accumulator {
     private static func append<T: FixedWidthInteger & UnsignedInteger>(_ b: UnsafeBufferPointer<T>, _ base: Int64, _ batch: Batch, _ lists: inout [[Int64]]) {
         let n = batch.count
         guard n > 0, let values = b.baseAddress else { return }
-        for i in 0..<n {
-            let row = batch.range.map { $0.lowerBound + i } ?? Int(batch.rows[i])
-            // Stored offsets are added to the base as 64-bit patterns, as everywhere else.
-            let v = base &+ Int64(truncatingIfNeeded: values[row])
-            lists[batch.single ? 0 : Int(batch.groups[i])].append(v)
+        // The batch's values, in row order. Stored offsets are added to the base as 64-bit
+        // patterns, as everywhere else.
+        let read = [Int64](unsafeUninitializedCapacity: n) { out, count in
+            if let range = batch.range {
+                let start = values + range.lowerBound
+                for i in 0..<n { out[i] = base &+ Int64(truncatingIfNeeded: start[i]) }
+            } else {
+                for i in 0..<n { out[i] = base &+ Int64(truncatingIfNeeded: values[Int(batch.rows[i])]) }
+            }
+            count = n
+        }
+        if batch.single {
+            lists[0].append(contentsOf: read)
+            return
+        }
+        if lists.count > 4096 {
+            for i in 0..<n { lists[Int(batch.groups[i])].append(read[i]) }
+            return
+        }
+        // Few groups: sort the batch by group (counting sort), then append one run per group.
+        var start = [Int](repeating: 0, count: lists.count + 1)
+        for g in batch.groups { start[Int(g) + 1] += 1 }
+        for g in 0..<lists.count { start[g + 1] += start[g] }
+        var next = start
+        let sorted = [Int64](unsafeUninitializedCapacity: n) { out, count in
+            for i in 0..<n {
+                let g = Int(batch.groups[i])
+                out[next[g]] = read[i]
+                next[g] += 1
+            }
+            count = n
+        }
+        for g in 0..<lists.count where start[g + 1] > start[g] {
+            // Grown four-fold, not two: fewer copies of long lists (untouched capacity costs
+            // address space, not memory).
+            let needed = lists[g].count + start[g + 1] - start[g]
+            if lists[g].capacity < needed { lists[g].reserveCapacity(max(needed, lists[g].count * 4)) }
+            lists[g].append(contentsOf: sorted[start[g]..<start[g + 1]])
         }
     }
 
