@@ -23,6 +23,8 @@ public indirect enum Expr: Sendable, Hashable {
     case countHaving(Expr, Condition, SourceRange)
     /// `m FILTER (WHERE condition)`: the measure over the fact rows that also meet the condition.
     case filtered(Expr, Condition, SourceRange)
+    /// `CASE WHEN condition THEN expression ... [ELSE expression] END`, over measures.
+    case caseWhen([CaseBranch], otherwise: Expr?, SourceRange)
     /// `ALL dimension`, an argument of `share(m, ALL dimension)`: the dimension rolled up
     /// to its top.
     case all(Expr, SourceRange)
@@ -36,7 +38,7 @@ public indirect enum Expr: Sendable, Hashable {
         switch self {
         case .number(_, let r), .string(_, let r), .parameter(_, let r), .name(_, let r),
              .call(_, _, _, _, let r), .negate(_, let r), .binary(_, _, _, let r),
-             .per(_, _, _, _, let r), .countHaving(_, _, let r), .filtered(_, _, let r), .all(_, let r):
+             .per(_, _, _, _, let r), .countHaving(_, _, let r), .filtered(_, _, let r), .all(_, let r), .caseWhen(_, _, let r):
             return r
         }
     }
@@ -51,8 +53,24 @@ public indirect enum Expr: Sendable, Hashable {
         case .per(_, let m, let level, let args, _): return m.names + level.names + args.flatMap(\.names)
         case .countHaving(let level, let c, _): return level.names + c.names
         case .filtered(let m, let c, _): return m.names + c.names
+        case .caseWhen(let branches, let otherwise, _):
+            return branches.flatMap { $0.condition.names + $0.result.names } + (otherwise?.names ?? [])
         case .binary(_, let l, let r, _): return l.names + r.names
         }
+    }
+}
+
+/// One `WHEN condition THEN result` of a CASE expression.
+public struct CaseBranch: Sendable, Hashable {
+    /// The condition, over measures.
+    public var condition: Condition
+    /// The value when the condition holds (and no earlier one did).
+    public var result: Expr
+
+    /// Creates a branch.
+    public init(condition: Condition, result: Expr) {
+        self.condition = condition
+        self.result = result
     }
 }
 

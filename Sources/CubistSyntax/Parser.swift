@@ -122,6 +122,7 @@ public struct Parser {
     /// primary = number
     ///   | string
     ///   | parameter
+    ///   | case
     ///   | call
     ///   | name
     ///   | "(" , expression , ")" ;
@@ -144,6 +145,8 @@ public struct Parser {
             return inner
         case .word(let w):
             if Parser.isReserved(w) { throw failure("expected an expression, found \(token.quoted)") }
+            // CASE is a keyword only when WHEN follows it.
+            if w.caseInsensitiveEquals("case"), index + 1 < tokens.count, tokens[index + 1].isKeyword("when") { return try caseWhen() }
             index += 1
             if at("(") { return try call(w, start: token) }
             return try dottedName(first: w, start: token)
@@ -153,6 +156,32 @@ public struct Parser {
         default:
             throw failure("expected an expression, found \(token.quoted)")
         }
+    }
+
+    /// case = "CASE" , "WHEN" , condition , "THEN" , expression , { "WHEN" , condition , "THEN" , expression } , [ "ELSE" , expression ] , "END" ;
+    private mutating func caseWhen() throws(Diagnostic) -> Expr {
+        let start = current
+        index += 1
+        var branches: [CaseBranch] = []
+        while atKeyword("when") {
+            index += 1
+            let condition = try condition()
+            guard atKeyword("then") else { throw failure("expected THEN after the condition of WHEN, found \(current.quoted)", help: "write CASE WHEN condition THEN value ... END") }
+            index += 1
+            branches.append(CaseBranch(condition: condition, result: try expression()))
+        }
+        var otherwise: Expr?
+        if atKeyword("else") {
+            index += 1
+            otherwise = try expression()
+        }
+        guard atKeyword("end") else {
+            throw failure("expected WHEN, ELSE or END in CASE (opened at line \(start.range.location.line), column \(start.range.location.column)), found \(current.quoted)",
+                          help: "close it with END")
+        }
+        let end = current
+        index += 1
+        return .caseWhen(branches, otherwise: otherwise, SourceRange(start: start.range.start, end: end.range.end, location: start.range.location))
     }
 
     /// name = identifier , { "." , identifier } ;

@@ -18,6 +18,8 @@ extension Expr: CustomStringConvertible {
             return "count(\(level) HAVING \(c))"
         case .filtered(let m, let c, _):
             return m.printed(parentPrecedence: 3, rightSide: false) + " FILTER (WHERE \(c))"
+        case .caseWhen(let branches, let otherwise, _):
+            return "CASE" + branches.map { " WHEN \($0.condition) THEN \($0.result)" }.joined() + (otherwise.map { " ELSE \($0)" } ?? "") + " END"
         case .all(let e, _):
             return "ALL \(e)"
         case .negate(let e, _):

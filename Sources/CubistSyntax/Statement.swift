@@ -195,8 +195,8 @@ public indirect enum Condition: Sendable, Hashable {
     case inList(Expr, [Expr], negated: Bool)
     /// `x [NOT] IN (SELECT ...)`
     case inSelect(Expr, SelectStatement, negated: Bool)
-    /// `x [NOT] LIKE 'pattern'`
-    case like(Expr, pattern: Expr, negated: Bool)
+    /// `x [NOT] LIKE 'pattern'` (`ILIKE`: ignoring case)
+    case like(Expr, pattern: Expr, negated: Bool, caseInsensitive: Bool)
 
     /// Every name the condition's expressions refer to, in source order (a sub-select's
     /// names are its own).
@@ -208,7 +208,7 @@ public indirect enum Condition: Sendable, Hashable {
         case .between(let x, let low, let high, _): return x.names + low.names + high.names
         case .inList(let x, let values, _): return x.names + values.flatMap(\.names)
         case .inSelect(let x, _, _): return x.names
-        case .like(let x, let pattern, _): return x.names + pattern.names
+        case .like(let x, let pattern, _, _): return x.names + pattern.names
         }
     }
 
@@ -217,7 +217,7 @@ public indirect enum Condition: Sendable, Hashable {
         switch self {
         case .and(let a, _), .or(let a, _): return a.location
         case .not(_, let r): return r
-        case .compare(let x, _, _), .between(let x, _, _, _), .inList(let x, _, _), .inSelect(let x, _, _), .like(let x, _, _):
+        case .compare(let x, _, _), .between(let x, _, _, _), .inList(let x, _, _), .inSelect(let x, _, _), .like(let x, _, _, _):
             return x.range
         }
     }

@@ -104,8 +104,8 @@ extension Condition: CustomStringConvertible {
             text = "\(x) \(negated ? "NOT " : "")IN (" + values.map(\.description).joined(separator: ", ") + ")"
         case .inSelect(let x, let sub, let negated):
             text = "\(x) \(negated ? "NOT " : "")IN (\(sub))"
-        case .like(let x, let pattern, let negated):
-            text = "\(x) \(negated ? "NOT " : "")LIKE \(pattern)"
+        case .like(let x, let pattern, let negated, let caseInsensitive):
+            text = "\(x) \(negated ? "NOT " : "")\(caseInsensitive ? "ILIKE" : "LIKE") \(pattern)"
         }
         return strength < context ? "(\(text))" : text
     }

@@ -551,7 +551,7 @@ extension Parser {
     ///   | expression , [ "NOT" ] , "BETWEEN" , expression , "AND" , expression
     ///   | expression , [ "NOT" ] , "IN" , "(" , select , ")"
     ///   | expression , [ "NOT" ] , "IN" , "(" , expression , { "," , expression } , ")"
-    ///   | expression , [ "NOT" ] , "LIKE" , expression ;
+    ///   | expression , [ "NOT" ] , ( "LIKE" | "ILIKE" ) , expression ;
     /// comparison = "=" | "<>" | "!=" | "<" | "<=" | ">" | ">=" ;
     private mutating func predicate() throws(Diagnostic) -> Condition {
         let lhs = try expression()
@@ -571,9 +571,10 @@ extension Parser {
             let high = try expression()
             return .between(lhs, low: low, high: high, negated: negated)
         }
-        if atKeyword("like") {
+        if atKeyword("like") || atKeyword("ilike") {
+            let caseInsensitive = atKeyword("ilike")
             index += 1
-            return .like(lhs, pattern: try expression(), negated: negated)
+            return .like(lhs, pattern: try expression(), negated: negated, caseInsensitive: caseInsensitive)
         }
         if atKeyword("in") {
             index += 1
@@ -588,10 +589,10 @@ extension Parser {
             try expect(")", closing: open)
             return .inList(lhs, values, negated: negated)
         }
-        let expected = negated ? "BETWEEN, IN or LIKE after NOT" : "a comparison (=, <>, <, <=, >, >=, BETWEEN, IN, LIKE)"
+        let expected = negated ? "BETWEEN, IN, LIKE or ILIKE after NOT" : "a comparison (=, <>, <, <=, >, >=, BETWEEN, IN, LIKE, ILIKE)"
         var help: String?
         if case .word(let w) = current.kind {
-            help = Suggestions.nearest(to: w.uppercased(), in: ["BETWEEN", "IN", "LIKE", "NOT", "AND", "OR"]).map { "did you mean \($0)?" }
+            help = Suggestions.nearest(to: w.uppercased(), in: ["BETWEEN", "IN", "LIKE", "ILIKE", "NOT", "AND", "OR"]).map { "did you mean \($0)?" }
         }
         throw failure("expected \(expected), found \(current.quoted)", help: help)
     }

@@ -68,7 +68,14 @@ struct QueryGenerator {
     }
 
     mutating func measure(byHasTime: Bool, by: [RL], across: [RL] = []) -> RM {
-        switch random.below(16) {
+        switch random.below(18) {
+        case 16:
+            let m = pick(catalog)
+            return pick([RM.round(m, random.below(3)), .abs(.bin("-", m, pick(catalog))),
+                         .coalesce(.bin("/", m, pick(catalog)), .const(Int128(random.below(9)), 0))])
+        case 17:
+            return .caseWhen(pick(catalog), pick([">", "<"]), .exact(Int128(random.below(3000)), 0), then: pick(catalog),
+                             otherwise: chance(0.7) ? pick(catalog) : nil)
         case 12...14: return customerMeasure()
         case 15: return pick([RM.share(customerMeasure()), .rank(customerMeasure())])
         case 0...3: return pick(catalog)

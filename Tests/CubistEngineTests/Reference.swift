@@ -77,6 +77,14 @@ func refCombine(_ agg: String, _ values: [RV], p: Int128?) -> RV {
     case "max": return xs.max { refCompare($0, $1)! < 0 } ?? .null
     case "stddev":
         guard xs.count >= 2 else { return .null }
+        // Exact values at one scale: from exact sums, (n Σx² − (Σx)²) / (n (n − 1)), so equal
+        // spreads give equal results (ranks of them tie as they should).
+        let scales = Set(xs.compactMap { v -> Int? in if case .exact(_, let s) = v { return s } else { return nil } })
+        if scales.count == 1, let scale = scales.first, xs.allSatisfy({ if case .exact = $0 { return true } else { return false } }) {
+            let ms = xs.map { v -> Int128 in if case .exact(let m, _) = v { return m } else { return 0 } }
+            let n = Int128(ms.count), sum = ms.reduce(0, +), squares = ms.reduce(0) { $0 + $1 * $1 }
+            return .double((Double(n * squares - sum * sum) / (Double(n) * Double(n - 1)) / pow10(2 * scale)).squareRoot())
+        }
         let mean = xs.reduce(0) { $0 + $1.number! } / Double(xs.count)
         return .double((xs.reduce(0) { $0 + ($1.number! - mean) * ($1.number! - mean) } / Double(xs.count - 1)).squareRoot())
     default:
@@ -138,6 +146,9 @@ indirect enum RM: Sendable {
     case stat(String, RowE, p: Int128?)
     /// `m FILTER (WHERE c)`.
     case filtered(RM, RC)
+    /// `CASE WHEN m op v THEN a [ELSE b] END`.
+    case caseWhen(RM, String, RV, then: RM, otherwise: RM?)
+    case round(RM, Int), abs(RM), coalesce(RM, RM)
 
     var text: String {
         switch self {
@@ -165,6 +176,11 @@ indirect enum RM: Sendable {
         case .countHaving(let l, let m, let op, let v): return "count(\(l.text) HAVING \(m.text) \(op) \(v.plain))"
         case .stat(let agg, let e, let p): return "\(agg)(\(e.text)\(p.map { ", " + RV.exact($0, 2).plain } ?? ""))"
         case .filtered(let m, let c): return "\(m.text) FILTER (WHERE \(c.text))"
+        case .caseWhen(let m, let op, let v, let a, let b):
+            return "CASE WHEN \(m.text) \(op) \(v.plain) THEN \(a.text)" + (b.map { " ELSE \($0.text)" } ?? "") + " END"
+        case .round(let m, let d): return "round(\(m.text), \(d))"
+        case .abs(let m): return "abs(\(m.text))"
+        case .coalesce(let a, let b): return "coalesce(\(a.text), \(b.text))"
         }
     }
 }
@@ -401,6 +417,38 @@ struct Reference {
             for k in groups.keys { out[k] = refArith(op, x[k]!, y[k]!) }
         case .filtered(let x, let c):
             return evaluate(x, levels, groups.mapValues { $0.filter { passes(c, $0) } }, all: all)
+        case .caseWhen(let m, let op, let v, let a, let b):
+            let test = evaluate(m, levels, groups, all: all), x = evaluate(a, levels, groups, all: all)
+            let y = b.map { evaluate($0, levels, groups, all: all) }
+            for k in groups.keys {
+                let holds = refCompare(test[k]!, v).map { op == ">" ? $0 > 0 : $0 < 0 } ?? false
+                out[k] = holds ? x[k]! : (y?[k] ?? .null)
+            }
+        case .round(let m, let d):
+            for (k, value) in evaluate(m, levels, groups, all: all) {
+                switch value {
+                case .exact(let mantissa, let scale) where scale > d:
+                    // Halves away from zero, by hand.
+                    let unit = ipow10(scale - d)
+                    let magnitude = mantissa < 0 ? -mantissa : mantissa
+                    var q = magnitude / unit
+                    if (magnitude % unit) * 2 >= unit { q += 1 }
+                    out[k] = .exact(mantissa < 0 ? -q : q, d)
+                case .double(let x): out[k] = .double((x * pow10(d)).rounded(.toNearestOrAwayFromZero) / pow10(d))
+                default: out[k] = value
+                }
+            }
+        case .abs(let m):
+            for (k, value) in evaluate(m, levels, groups, all: all) {
+                switch value {
+                case .exact(let x, let s): out[k] = .exact(x < 0 ? -x : x, s)
+                case .double(let x): out[k] = .double(Swift.abs(x))
+                default: out[k] = value
+                }
+            }
+        case .coalesce(let a, let b):
+            let x = evaluate(a, levels, groups, all: all), y = evaluate(b, levels, groups, all: all)
+            for k in groups.keys { out[k] = x[k]! == .null ? y[k]! : x[k]! }
         case .per(let agg, let x, let l, let p):
             for (k, rows) in groups {
                 let perMember = evaluate(x, [l], self.groups([l], rows).filter { !$0.value.isEmpty }, all: all)

@@ -52,7 +52,7 @@ import Testing
         for text in ["a + b * c - d / e", "(a + b) * (c - d)", "-(a + b)", "sum(x * (1 - y)) / count(*)", "a / (b / c)", "'x''y'", "$p * 2",
                      "median(revenue - cost PER customer.customer) / 2", "percentile(orders PER c.c, 0.9)",
                      "count(customer.customer HAVING orders >= 2 AND revenue > 10)", "(revenue - cost) FILTER (WHERE channel.type = 'Online') / revenue",
-                     "-revenue FILTER (WHERE x < 1 OR NOT y IN ('a'))", "share(revenue, ALL channel) + all", "share(all, all)"] {
+                     "-revenue FILTER (WHERE x < 1 OR NOT y IN ('a'))", "share(revenue, ALL channel) + all", "share(all, all)", "CASE WHEN a > 1 AND b < 2 THEN x ELSE -y END * 2", "case + CASE WHEN (a - b) / a > 0.3 THEN 1 WHEN a IN (1, 2) THEN 2 END"] {
             let tree = try parse(text)
             let again = try parse(tree.description)
             #expect(again.description == tree.description)
@@ -74,6 +74,7 @@ import Testing
         case .countHaving(let l, let c, _): return "count(\(strip(l)) having \(c))"
         case .filtered(let m, let c, _): return "filter(\(strip(m)), \(c))"
         case .all(let e, _): return "all(\(strip(e)))"
+        case .caseWhen(let b, let o, _): return "case(\(b.map { "\($0.condition)->\(strip($0.result))" }), \(o.map(strip) ?? "-"))"
         }
     }
 

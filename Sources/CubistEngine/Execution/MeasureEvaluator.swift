@@ -59,6 +59,24 @@ final class MeasureEvaluator {
             let a = column(l), b = column(r)
             let o = MeasureEvaluator.operator(op)
             return (0..<n).map { Value.arithmetic(o, a[$0], b[$0]) }
+        case .scalar(let f, let args):
+            let columns = args.map { column($0) }
+            switch f {
+            case .abs:
+                return columns[0].map { v in (Value.compare(v, .integer(0)) ?? 0) < 0 ? Value.negate(v) : v }
+            case .round(let places):
+                return columns[0].map { MeasureEvaluator.round($0, places) }
+            case .coalesce:
+                return (0..<n).map { g in columns.first { !$0[g].isNull }?[g] ?? .null }
+            }
+        case .caseWhen(let branches, let otherwise):
+            let tests = branches.map { passing($0.when) }
+            let results = branches.map { column($0.then) }
+            let other = otherwise.map { column($0) }
+            return (0..<n).map { g in
+                for (i, test) in tests.enumerated() where test[g] { return results[i][g] }
+                return other?[g] ?? .null
+            }
         case .shareOfAll(let arg, let d):
             // The group with every level of the dimension dropped.
             let a = column(arg)
@@ -86,6 +104,25 @@ final class MeasureEvaluator {
             case .running:
                 return running(a)
             }
+        }
+    }
+
+    /// `v` to `places` decimal places, halves away from zero; exact values stay exact, and a
+    /// floating-point value becomes exact at that scale when it fits.
+    static func round(_ v: Value, _ places: Int) -> Value {
+        switch v {
+        case .exact(let m, let s):
+            guard s > places else { return v }
+            let divisor = Value.power128(s - places)
+            var q = m / divisor
+            let r = m % divisor
+            if (r < 0 ? 0 - r : r) * 2 >= divisor { q += m < 0 ? -1 : 1 }
+            return .exact(q, scale: places)
+        case .double(let d):
+            let scaled = (d * Value.power(places)).rounded(.toNearestOrAwayFromZero)
+            guard scaled.isFinite, abs(scaled) < 1e18 else { return .double(scaled / Value.power(places)) }
+            return .exact(Int128(scaled), scale: places)
+        case .null, .text: return v
         }
     }
 

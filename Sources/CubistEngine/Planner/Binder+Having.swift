@@ -23,7 +23,7 @@ extension Binder {
             }
             for e in values.dropFirst() { f = .or(f, .compare(v, .equal, try havingValue(e))) }
             return negated ? .not(f) : f
-        case .like(let x, _, _), .inSelect(let x, _, _):
+        case .like(let x, _, _, _), .inSelect(let x, _, _):
             throw Diagnostic("HAVING compares measures; member tests belong in WHERE", at: x.range, help: "move this condition to WHERE")
         }
     }

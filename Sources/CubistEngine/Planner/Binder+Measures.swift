@@ -45,6 +45,8 @@ extension Binder {
             throw Diagnostic("unknown measure '\(written)'", at: r, help: names.suggestion(for: written, levelsOnly: false))
         case .all(_, let r):
             throw Diagnostic("ALL belongs in share(m, ALL dimension)", at: r, help: "e.g. share(revenue, ALL channel)")
+        case .caseWhen(let branches, let otherwise, _):
+            return try caseWhen(branches, otherwise, context: context, insideAnalytic: insideAnalytic)
         case .negate(let x, _):
             let (m, f) = try measure(x, context: context, insideAnalytic: insideAnalytic)
             return (.negate(m), f)
@@ -64,6 +66,9 @@ extension Binder {
         case .call(let name, let args, let distinct, let star, let r):
             if Binder.aggregateFunctions.contains(name) {
                 return try aggregateCall(name, args, distinct: distinct, star: star, at: r)
+            }
+            if Binder.scalarFunctions.contains(name) {
+                return try scalarCall(name, args, distinct: distinct, star: star, at: r, context: context, insideAnalytic: insideAnalytic)
             }
             if Binder.analyticFunctions.contains(name) {
                 if insideAnalytic {
@@ -156,13 +161,82 @@ extension Binder {
     mutating func filtered(_ m: Expr, _ condition: Condition, at r: SourceRange, context: String,
                            insideAnalytic: Bool) throws(Diagnostic) -> (MeasureExpr, MeasureFormat?) {
         let before = plan.subSelects.count
+        let outer = bindingFilterCondition
+        bindingFilterCondition = true
+        defer { bindingFilterCondition = outer }
         let f = simplify(try rowFilter(condition))
+        bindingFilterCondition = outer
         guard plan.subSelects.count == before else {
             throw Diagnostic("FILTER cannot hold IN (SELECT ...)", at: r, help: "put the sub-select in the statement's WHERE, or list the members")
         }
         filters.append(f)
         defer { filters.removeLast() }
         return try measure(m, context: context, insideAnalytic: insideAnalytic)
+    }
+
+    /// `CASE WHEN condition THEN m ... [ELSE m] END`: each condition is bound as a HAVING
+    /// over measures; the result's format is the branches' when they agree.
+    mutating func caseWhen(_ branches: [CaseBranch], _ otherwise: Expr?, context: String,
+                           insideAnalytic: Bool) throws(Diagnostic) -> (MeasureExpr, MeasureFormat?) {
+        var bound: [BoundBranch] = []
+        var formats: [MeasureFormat?] = []
+        // A result may be a label in quotes ('big'); the other results are measures.
+        func result(_ e: Expr, _ b: inout Binder) throws(Diagnostic) -> (MeasureExpr, MeasureFormat?) {
+            if case .string(let text, _) = e { return (.constant(.text(text)), nil) }
+            return try b.measure(e, context: context, insideAnalytic: insideAnalytic)
+        }
+        for b in branches {
+            let when = try groupFilter(b.condition)
+            let (then, format) = try result(b.result, &self)
+            bound.append(BoundBranch(when: when, then: then))
+            formats.append(format)
+        }
+        var other: MeasureExpr?
+        if let otherwise {
+            let (e, format) = try result(otherwise, &self)
+            other = e
+            formats.append(format)
+        }
+        let format = formats.allSatisfy { $0 == formats.first ?? nil } ? formats.first ?? nil : nil
+        return (.caseWhen(bound, otherwise: other), format)
+    }
+
+    /// `round(m, d)`, `abs(m)`, `coalesce(a, b, ...)`: functions of measure values, per cell.
+    mutating func scalarCall(_ name: String, _ args: [Expr], distinct: Bool, star: Bool, at r: SourceRange,
+                             context: String, insideAnalytic: Bool) throws(Diagnostic) -> (MeasureExpr, MeasureFormat?) {
+        let arity = FunctionRegistry.function(named: name)?.arguments ?? 1...1
+        guard !star, !distinct, arity.contains(args.count) else {
+            let usage = ["round": "round(m) or round(m, 2)", "abs": "abs(m)", "coalesce": "coalesce(m, 0)"][name] ?? name + "(m)"
+            throw Diagnostic("\(name)() takes \(arity.lowerBound == arity.upperBound ? "\(arity.lowerBound)" : "\(arity.lowerBound) to \(arity.upperBound)") argument\(arity.upperBound == 1 ? "" : "s"), found \(args.count)",
+                             at: r, help: "e.g. " + usage)
+        }
+        if name == "round" {
+            var places = 0
+            if args.count == 2 {
+                let text: String
+                switch args[1] {
+                case .number(let n, _): text = n
+                case .negate(.number(let n, _), _): text = "-" + n
+                case .parameter(let p, let pr): text = try Names.parameter(p, parameters, at: pr)
+                default: text = args[1].description
+                }
+                guard let d = Int(text.trimmingSpaces), (0...18).contains(d) else {
+                    throw Diagnostic("round() takes a whole number of decimal places from 0 to 18, found '\(text)'", at: args[1].range,
+                                     help: "e.g. round(revenue, 2)")
+                }
+                places = d
+            }
+            let (m, format) = try measure(args[0], context: context, insideAnalytic: insideAnalytic)
+            return (.scalar(.round(places: places), [m]), format)
+        }
+        var bound: [MeasureExpr] = []
+        var format: MeasureFormat?
+        for (i, a) in args.enumerated() {
+            let (m, f) = try measure(a, context: context, insideAnalytic: insideAnalytic)
+            bound.append(m)
+            if i == 0 { format = f }
+        }
+        return (.scalar(name == "abs" ? .abs : .coalesce, bound), format)
     }
 
     /// `agg(m PER level [, p])`: the inner measure is bound as a query of its own, run per
@@ -403,6 +477,9 @@ extension Binder {
             throw Diagnostic("count(... HAVING ...) cannot be used inside an aggregate", at: r, help: "aggregates take fact columns and arithmetic on them")
         case .all(_, let r):
             throw Diagnostic("ALL belongs in share(m, ALL dimension)", at: r)
+        case .caseWhen(_, _, let r):
+            throw Diagnostic("CASE works on measures, not on fact columns inside an aggregate", at: r,
+                             help: "for a conditional sum write sum(x) FILTER (WHERE condition), e.g. revenue FILTER (WHERE channel.type = 'Online')")
         case .filtered(_, _, let r):
             throw Diagnostic("FILTER applies to measures, not to fact columns inside an aggregate", at: r,
                              help: "write sum(quantity) FILTER (WHERE ...) rather than sum(quantity FILTER (WHERE ...))")

@@ -21,6 +21,8 @@ extension Binder {
                     try members.compare(flipped, b.literal(x), at: x.range, warnings: &b.plan.warnings)
                 }
             }
+            noteColumnThatIsAMeasure(x, c)
+            noteColumnThatIsAMeasure(y, c)
             return .compare(try whereRow(x), op, try whereRow(y))
         case .between(let x, let low, let high, let negated):
             let filter: RowFilter
@@ -31,6 +33,7 @@ extension Binder {
                     return zip(lo, hi).map { $0 && $1 }
                 }
             } else {
+                noteColumnThatIsAMeasure(x, c)
                 let v = try whereRow(x)
                 filter = .and([.compare(v, .greaterOrEqual, try whereRow(low)), .compare(v, .lessOrEqual, try whereRow(high))])
             }
@@ -46,19 +49,35 @@ extension Binder {
                     return keep
                 }
             } else {
+                noteColumnThatIsAMeasure(x, c)
                 let v = try whereRow(x)
                 var options: [RowFilter] = []
                 for value in values { options.append(.compare(v, .equal, try whereRow(value))) }
                 filter = .or(options)
             }
             return negated ? .not(filter) : filter
-        case .like(let x, let pattern, let negated):
+        case .like(let x, let pattern, let negated, let caseInsensitive):
+            let keyword = caseInsensitive ? "ILIKE" : "LIKE"
             guard let level = try whereLevel(x) else {
-                throw Diagnostic("LIKE matches members of a level, and '\(x)' is not a level", at: x.range)
+                throw Diagnostic("\(keyword) matches members of a level, and '\(x)' is not a level", at: x.range)
             }
             let filter = try memberFilter(level, x) { (b: inout Binder, members: MemberSet) throws(Diagnostic) in
                 let p = try b.literal(pattern)
-                return members.level.members.map { Like.matches($0, pattern: p) }
+                let keep = members.level.members.map { Like.matches($0, pattern: p, caseInsensitive: caseInsensitive) }
+                if !keep.contains(true) {
+                    // Nothing matches: a warning, as for a member that does not exist.
+                    let name = level.qualifiedName(in: b.cube)
+                    var help: String?
+                    if !caseInsensitive, let m = members.level.members.first(where: { Like.matches($0, pattern: p, caseInsensitive: true) }) {
+                        help = "ILIKE ignores case: it matches '\(m)'"
+                    } else if members.level.count <= 100_000 {
+                        let literal = String(p.unicodeScalars.filter { $0 != "%" && $0 != "_" })
+                        help = Suggestions.didYouMean(literal, in: members.level.members)
+                    }
+                    b.plan.warnings.append(Diagnostic.warning("no member of \(name) matches \(keyword) '\(p)'", at: pattern.range,
+                                                              help: help ?? "list the members with SHOW MEMBERS \(name)"))
+                }
+                return keep
             }
             return negated ? .not(filter) : filter
         case .inSelect(let x, let sub, let negated):
@@ -92,6 +111,17 @@ extension Binder {
         return child
     }
 
+    /// A fact column that is also the name of a measure (`revenue`) tests each sale row in
+    /// WHERE, which a reader may take for the measure: warn once, naming HAVING. Not inside
+    /// FILTER, whose conditions are about rows by definition.
+    mutating func noteColumnThatIsAMeasure(_ e: Expr, _ condition: Condition) {
+        guard !bindingFilterCondition, case .name(let path, let r) = e, path.count == 1,
+              names.numericColumn(path[0]) != nil, names.measure(path[0]) != nil,
+              !plan.warnings.contains(where: { $0.message.hasPrefix("'\(path[0])' in WHERE is the fact column") }) else { return }
+        plan.warnings.append(Diagnostic.warning("'\(path[0])' in WHERE is the fact column: this keeps the sale rows that pass, not the groups whose \(path[0]) measure does",
+                                                at: r, help: "to filter groups on the measure write HAVING \(condition)"))
+    }
+
     /// The level a WHERE operand names, or nil when it is no level. Measures are errors here.
     func whereLevel(_ e: Expr) throws(Diagnostic) -> LevelRef? {
         guard case .name(let path, let r) = e else { return nil }
@@ -104,11 +134,12 @@ extension Binder {
     }
 
     func whereRow(_ e: Expr) throws(Diagnostic) -> RowExpr {
-        if case .call(let name, _, _, _, let r) = e, Binder.aggregateFunctions.contains(name) || Binder.analyticFunctions.contains(name) {
+        if case .call(let name, _, _, _, let r) = e,
+           Binder.aggregateFunctions.contains(name) || Binder.analyticFunctions.contains(name) || Binder.scalarFunctions.contains(name) {
             throw Diagnostic("\(name)() is a measure; WHERE filters members and fact rows", at: r, help: "filter on measures with HAVING")
         }
         switch e {
-        case .per(_, _, _, _, let r), .countHaving(_, _, let r), .filtered(_, _, let r):
+        case .per(_, _, _, _, let r), .countHaving(_, _, let r), .filtered(_, _, let r), .caseWhen(_, _, let r):
             throw Diagnostic("'\(e)' is a measure; WHERE filters members and fact rows", at: r, help: "filter on measures with HAVING")
         default: break
         }

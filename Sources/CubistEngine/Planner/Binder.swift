@@ -21,6 +21,8 @@ struct Binder {
     /// The conditions of the FILTER (WHERE ...) clauses being bound, innermost last: every
     /// aggregate bound meanwhile counts only the rows that meet all of them.
     var filters: [RowFilter] = []
+    /// True while the condition of a FILTER (WHERE ...) is bound.
+    var bindingFilterCondition = false
 
     init(names: Names, parameters: [String: String], nesting: Int = 0) {
         self.names = names
@@ -42,6 +44,7 @@ struct Binder {
 
     static let aggregateFunctions = FunctionRegistry.names(.aggregate)
     static let analyticFunctions = FunctionRegistry.names(.analytic)
+    static let scalarFunctions = FunctionRegistry.names(.scalar)
 
     // MARK: the statement
 

@@ -151,10 +151,29 @@ indirect enum MeasureExpr: Hashable {
     case binary(BinaryOperator, MeasureExpr, MeasureExpr)
     /// An analytic function of a measure expression; `level` for `share(m, level)`.
     case analytic(AnalyticKind, MeasureExpr, level: LevelRef?)
+    /// A function of measure values, per cell.
+    case scalar(ScalarFunction, [MeasureExpr])
+    /// `CASE WHEN ... END`: the first branch whose condition holds, else `otherwise` (or null).
+    case caseWhen([BoundBranch], otherwise: MeasureExpr?)
     /// `share(m, ALL dimension)`: m over m with every level of the dimension dropped from
     /// the group (rolled up to its top), the other levels kept.
     case shareOfAll(MeasureExpr, dimension: Int)
 
+}
+
+/// The functions of measure values.
+enum ScalarFunction: Hashable {
+    /// To this many decimal places, halves away from zero.
+    case round(places: Int)
+    case abs
+    /// The first argument that is not null.
+    case coalesce
+}
+
+/// One bound `WHEN condition THEN result`: the condition over indices into the query's values.
+struct BoundBranch: Hashable {
+    let when: GroupFilter
+    let then: MeasureExpr
 }
 
 /// A row filter of WHERE, evaluated per chunk of fact rows.

@@ -10,6 +10,8 @@ public struct FunctionInfo: Sendable {
         case aggregate
         /// Over the aggregated result (`share`, `rank`, ...).
         case analytic
+        /// Per cell, of measure values (`round`, `abs`, `coalesce`).
+        case scalar
     }
 
     /// How a function's result is formatted.
@@ -48,6 +50,10 @@ public enum FunctionRegistry {
                      summary: "percentile(x, 0.9): continuous quantile; also percentile(m PER level, p)"),
         FunctionInfo(name: "stddev", kind: .aggregate, arguments: 1...1, format: .argument,
                      summary: "sample standard deviation of a fact column, or stddev(m PER level)"),
+        FunctionInfo(name: "round", kind: .scalar, arguments: 1...2, format: .argument,
+                     summary: "round(m, d): to d decimal places (default 0), halves away from zero"),
+        FunctionInfo(name: "abs", kind: .scalar, arguments: 1...1, format: .argument, summary: "absolute value"),
+        FunctionInfo(name: "coalesce", kind: .scalar, arguments: 2...16, format: .argument, summary: "the first argument that is not empty"),
         FunctionInfo(name: "share", kind: .analytic, arguments: 1...2, format: .percent, summary: "share(m) of the total, share(m, level) of the parent, share(m, ALL dim) within the rest"),
         FunctionInfo(name: "rank", kind: .analytic, arguments: 1...1, format: .integer, summary: "competition rank, highest first"),
         FunctionInfo(name: "prev", kind: .analytic, arguments: 1...1, format: .argument, summary: "the value at the previous period"),
@@ -62,6 +68,7 @@ public enum FunctionRegistry {
         ("percentile(m PER level, p)", "the p quantile (0 to 1) of the members' values"),
         ("count(level HAVING condition)", "members whose own measures meet the condition"),
         ("m FILTER (WHERE condition)", "m over the cell's rows that also meet the condition"),
+        ("CASE WHEN c THEN m ... [ELSE m] END", "the value of the first condition (over measures) that holds"),
     ]
 
     /// The function with this name (case-insensitive), if any.

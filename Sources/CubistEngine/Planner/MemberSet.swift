@@ -97,7 +97,10 @@ struct MemberSet {
 
 /// SQL LIKE: `%` matches any run of characters, `_` exactly one; everything else matches itself.
 enum Like {
-    static func matches(_ text: String, pattern: String) -> Bool {
+    /// Whether `text` matches a LIKE pattern (`%` any run, `_` one character); with
+    /// `caseInsensitive` (ILIKE), letters match regardless of case (Unicode lower-casing).
+    static func matches(_ text: String, pattern: String, caseInsensitive: Bool = false) -> Bool {
+        if caseInsensitive { return matches(text.lowercased(), pattern: pattern.lowercased()) }
         let t = Array(text.unicodeScalars), p = Array(pattern.unicodeScalars)
         var i = 0, j = 0
         var star = -1, mark = 0

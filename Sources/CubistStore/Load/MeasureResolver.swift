@@ -130,8 +130,8 @@ struct MeasureResolver {
         case .all(_, let r):
             throw model.error(r.location, "in measure '\(spec.name)': ALL belongs in share(m, ALL dimension) of a query",
                               help: "write share(...) in a SELECT, or define it with DEFINE MEASURE")
-        case .per(_, _, _, _, let r), .countHaving(_, _, let r), .filtered(_, _, let r):
-            throw model.error(r.location, "in measure '\(spec.name)': PER, count(... HAVING ...) and FILTER are not allowed in cube.json",
+        case .per(_, _, _, _, let r), .countHaving(_, _, let r), .filtered(_, _, let r), .caseWhen(_, _, let r):
+            throw model.error(r.location, "in measure '\(spec.name)': PER, count(... HAVING ...), FILTER and CASE are not allowed in cube.json",
                               help: "define such a measure in a session or script with DEFINE MEASURE")
         case .name(let path, let r):
             let name = path.joined(separator: ".")
