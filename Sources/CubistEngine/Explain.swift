@@ -48,6 +48,11 @@ extension QueryEngine {
             rows.append((indent + "subtotals", "ROLLUP from level \(rollup + 1): \(query.byCount - rollup) subtotal level(s) from the aggregate states"))
         }
         if let f = query.filter { describe(f, into: &rows, indent: indent) } else { rows.append((indent + "filter", "none: every fact row")) }
+        if let w = query.timeWindow {
+            let level = query.levels[w.position]
+            rows.append((indent + "time window", "WHERE's filter on \(level.qualifiedName(in: cube)) leaves the scan so prev/growth/yoy/running see every period; "
+                         + "\(grouped(w.keep.filter { $0 }.count)) of \(grouped(w.keep.count)) members shown"))
+        }
         rows.append((indent + "aggregates", zip(query.aggregates, plan.distinct).map { describe($0, $1, plan) }.joined(separator: "; ")))
         rows.append((indent + "chunks", "\(plan.chunks) of \(grouped(PackedColumn.chunkSize)) rows: \(plan.chunks - plan.chunksSkipped) scanned, \(plan.chunksSkipped) skipped by zone maps"))
         rows.append((indent + "threads", "\(plan.workers) (\(plan.slices.count) slices)"))

@@ -185,6 +185,21 @@ indirect enum RM: Sendable {
     }
 }
 
+extension RM {
+    /// Whether the measure holds prev, growth, yoy or running.
+    var hasTimeFunction: Bool {
+        switch self {
+        case .prev, .growth, .yoy, .running: return true
+        case .named(_, let m), .share(let m), .shareOf(let m, _), .shareAll(let m, _), .rank(let m), .round(let m, _), .abs(let m),
+             .filtered(let m, _), .per(_, let m, _, _), .countHaving(_, let m, _, _):
+            return m.hasTimeFunction
+        case .bin(_, let a, let b), .coalesce(let a, let b): return a.hasTimeFunction || b.hasTimeFunction
+        case .caseWhen(let m, _, _, let a, let b): return m.hasTimeFunction || a.hasTimeFunction || (b?.hasTimeFunction ?? false)
+        default: return false
+        }
+    }
+}
+
 /// A WHERE condition of the reference.
 indirect enum RC: Sendable {
     case memberEq(RL, String, negated: Bool)
@@ -244,7 +259,12 @@ struct RQ {
 struct Reference {
     let cube: Cube
     /// Sub-select member sets, computed once per query.
-    final class Cache { var members: [String: Set<Int>] = [:] }
+    final class Cache {
+        var members: [String: Set<Int>] = [:]
+        /// When time functions see periods WHERE leaves out: the grouping levels it applies
+        /// to, and the rows that pass WHERE without its time conditions.
+        var relaxed: (levels: [RL], rows: [Int])?
+    }
     let cache = Cache()
 
     func dimIndex(_ l: RL) -> Int { cube.dimensions.firstIndex { $0.name == l.dim }! }
@@ -380,9 +400,9 @@ struct Reference {
                 out[k] = .exact(Int128(higher + 1), 0)
             }
         case .prev(let x), .growth(let x), .yoy(let x):
-            let v = evaluate(x, levels, groups, all: all)
+            let v = evaluate(x, levels, timeSource(levels, groups), all: all)
             let t = timePosition(levels)
-            for (k, value) in v {
+            for (k, value) in v where groups[k] != nil {
                 guard let t else { out[k] = .null; continue }
                 var target: Int?
                 let members = level(levels[t]).members
@@ -403,9 +423,9 @@ struct Reference {
                 if case .prev = m { out[k] = v[match]! } else { out[k] = refArith("-", refArith("/", value, v[match]!), .exact(1, 0)) }
             }
         case .running(let x):
-            let v = evaluate(x, levels, groups, all: all)
-            guard let t = timePosition(levels) else { return v.mapValues { _ in .null } }
-            for (k, _) in v {
+            let v = evaluate(x, levels, timeSource(levels, groups), all: all)
+            guard let t = timePosition(levels) else { return groups.mapValues { _ in .null } }
+            for (k, _) in v where groups[k] != nil {
                 var sum = RV.null
                 for (o, value) in v where o[t] <= k[t] && levels.indices.allSatisfy({ $0 == t || o[$0] == k[$0] }) && value != .null {
                     sum = sum == .null ? value : refArith("+", sum, value)
@@ -466,6 +486,82 @@ struct Reference {
         return out
     }
 
+    /// The groups time functions read: every period when WHERE's time conditions were lifted
+    /// for these levels, else the groups themselves.
+    func timeSource(_ levels: [RL], _ groups: [[Int]: [Int]]) -> [[Int]: [Int]] {
+        guard let relaxed = cache.relaxed, relaxed.levels == levels else { return groups }
+        return self.groups(levels, relaxed.rows)
+    }
+
+    /// Whether a time-only condition holds for a leaf day of the time dimension.
+    func passesDay(_ c: RC, _ day: Int) -> Bool {
+        func label(_ l: RL) -> String {
+            let dim = cube.dimensions[dimIndex(l)]
+            if let a = dim.attributes.firstIndex(where: { $0.name == l.level }) { return dim.attributes[a].members[Int(dim.leafToAttribute[a][day])] }
+            var i = dim.levels.count - 1, code = day
+            while dim.levels[i].name != l.level {
+                code = Int(dim.levels[i].parents[code])
+                i -= 1
+            }
+            return dim.levels[i].members[code]
+        }
+        switch c {
+        case .memberEq(let l, let v, let n): return (label(l) == v) != n
+        case .memberIn(let l, let vs): return vs.contains(label(l))
+        case .memberBetween(let l, let a, let b):
+            let members = level(l).members
+            let lo = members.firstIndex(of: a)!, hi = members.lastIndex(of: b)!
+            return lo <= hi && (lo...hi).contains(members.firstIndex(of: label(l))!)
+        case .memberLike(let l, let p): return label(l).hasPrefix(String(p.dropLast()))
+        case .and(let a, let b): return passesDay(a, day) && passesDay(b, day)
+        case .or(let a, let b): return passesDay(a, day) || passesDay(b, day)
+        case .not(let a): return !passesDay(a, day)
+        default: return true
+        }
+    }
+
+    /// The levels a condition tests, and whether it tests fact columns or sub-selects.
+    func onlyTime(_ c: RC) -> Bool {
+        switch c {
+        case .memberEq(let l, _, _), .memberIn(let l, _), .memberBetween(let l, _, _), .memberLike(let l, _): return l.dim == "time"
+        case .and(let a, let b), .or(let a, let b): return onlyTime(a) && onlyTime(b)
+        case .not(let a): return onlyTime(a)
+        case .rowCompare, .inSub: return false
+        }
+    }
+
+    func conjuncts(_ c: RC) -> [RC] {
+        if case .and(let a, let b) = c { return conjuncts(a) + conjuncts(b) }
+        return [c]
+    }
+
+    /// Decides whether time functions see past WHERE: they must be in the query, and WHERE's
+    /// time-only conditions must keep or drop whole members of the finest time level grouped on.
+    func relax(_ q: RQ) {
+        cache.relaxed = nil
+        guard q.measures.contains(where: \.hasTimeFunction), let filter = q.filter else { return }
+        let levels = q.by + q.across
+        guard let t = timePosition(levels) else { return }
+        let parts = conjuncts(filter)
+        let timeParts = parts.filter(onlyTime), rest = parts.filter { !onlyTime($0) }
+        guard !timeParts.isEmpty else { return }
+        let time = cube.dimensions[dimIndex(RL(dim: "time", level: "year"))]
+        var keep: [Int: Bool] = [:]
+        for day in 0..<time.leaf.count {
+            let pass = timeParts.allSatisfy { passesDay($0, day) }
+            let dim = time
+            var i = dim.levels.count - 1, code = day
+            while dim.levels[i].name != levels[t].level {
+                code = Int(dim.levels[i].parents[code])
+                i -= 1
+            }
+            if let seen = keep[code], seen != pass { return }
+            keep[code] = pass
+        }
+        let rows = (0..<cube.facts.rowCount).filter { r in rest.allSatisfy { passes($0, r) } }
+        cache.relaxed = (levels, rows)
+    }
+
     func isAttribute(_ l: RL) -> Bool { cube.dimensions[dimIndex(l)].attributes.contains { $0.name == l.level } }
 
     func isAncestorOrSelf(_ a: RL, of b: RL) -> Bool {
@@ -524,6 +620,7 @@ struct Reference {
 
     /// The result rows, as the engine's result defines them.
     func run(_ q: RQ) -> [[RV]] {
+        relax(q)
         let all = (0..<cube.facts.rowCount).filter { r in q.filter.map { passes($0, r) } ?? true }
         let detail = groups(q.by, all)
         let values = q.measures.map { evaluate($0, q.by, detail, all: all) }

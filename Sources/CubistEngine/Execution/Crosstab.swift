@@ -16,7 +16,8 @@ struct Crosstab {
     /// For ROLLUP subtotals keeping `k` BY levels: cells by those levels and the ACROSS levels.
     let subtotalCells: [Int: (table: GroupTable, eval: MeasureEvaluator)]
 
-    init(plan: BoundQuery, fine: GroupTable, rows: GroupTable, rowOf: [Int32], total: TotalGroup, cube: Cube, kept: [Int], others: [Int]) {
+    init(plan: BoundQuery, fine: GroupTable, rows: GroupTable, rowOf: [Int32], total: TotalGroup, cube: Cube, kept: [Int], others: [Int],
+         known: [MeasureExpr: [Value]] = [:]) {
         self.plan = plan
         self.fine = fine
         self.rows = rows
@@ -27,7 +28,7 @@ struct Crosstab {
         var seen = Set<[Int32]>()
         for g in 0..<fine.count where include(g) { seen.insert(acrossPositions.map { fine.code(g, $0) }) }
         combos = seen.sorted { a, b in a.lexicographicallyPrecedes(b) }
-        cellEval = MeasureEvaluator(table: fine, total: total, cube: cube, values: plan.values)
+        cellEval = MeasureEvaluator(table: fine, total: total, cube: cube, values: plan.values, known: known)
         marginTable = fine.reduced(positions: acrossPositions, include: include).table
         marginEval = MeasureEvaluator(table: marginTable, total: total, cube: cube, values: plan.values)
         var subtotals: [Int: (table: GroupTable, eval: MeasureEvaluator)] = [:]

@@ -94,15 +94,57 @@ struct Executor {
         timings.append(("scan", t2 - t1))
         let limitRows = purpose == .result
         // Every group is a row when nothing cuts them: stop before building the rows.
-        if limitRows, query.top == nil, query.limit == nil, query.having == nil, query.acrossCount == 0, fine.count > context.limits.maxResultRows {
+        if limitRows, query.top == nil, query.limit == nil, query.having == nil, query.acrossCount == 0, query.timeWindow == nil,
+           fine.count > context.limits.maxResultRows {
             throw tooManyRows(fine.count, query)
         }
-        let finisher = Finisher(cube: cube, query: query, fine: fine, context: context)
+        var finisher = Finisher(cube: cube, query: query, fine: fine, context: context)
+        if let window = query.timeWindow { finisher = windowed(finisher, window) }
         let finished = try finisher.run()
         timings += finished.timings
         if limitRows, finished.table.rows.count > context.limits.maxResultRows { throw tooManyRows(finished.table.rows.count, query) }
         return Execution(table: finished.table, keys: finished.keys, othersKeys: finished.othersKeys, plan: plan, scan: stats,
                          groups: fine.count, children: children, timings: timings)
+    }
+
+    /// The time window: time functions are computed over every period scanned, then only the
+    /// groups in the window are kept, with those columns carried over.
+    private func windowed(_ finisher: Finisher, _ window: TimeWindow) -> Finisher {
+        let all = finisher.fine, query = finisher.query
+        let (visible, map) = all.reduced(positions: Array(all.levels.indices), include: { window.keep[Int(all.code($0, window.position))] })
+        let eval = MeasureEvaluator(table: all, total: TotalGroup(of: all), cube: cube, values: query.values)
+        var known: [MeasureExpr: [Value]] = [:]
+        for e in Executor.timeFunctions(in: query.values) {
+            let column = eval.column(e)
+            var shown = [Value](repeating: .null, count: visible.count)
+            for g in 0..<all.count where map[g] >= 0 { shown[Int(map[g])] = column[g] }
+            known[e] = shown
+        }
+        var result = Finisher(cube: cube, query: query, fine: visible, context: context)
+        result.known = known
+        return result
+    }
+
+    /// Every `prev`, `growth`, `yoy` and `running` call in the expressions.
+    static func timeFunctions(in values: [MeasureExpr]) -> Set<MeasureExpr> {
+        var found = Set<MeasureExpr>()
+        func visit(_ e: MeasureExpr) {
+            switch e {
+            case .analytic(let kind, let arg, _):
+                if [.prev, .growth, .yoy, .running].contains(kind) { found.insert(e) } else { visit(arg) }
+            case .negate(let x), .shareOfAll(let x, _): visit(x)
+            case .binary(_, let a, let b):
+                visit(a)
+                visit(b)
+            case .scalar(_, let args): args.forEach(visit)
+            case .caseWhen(let branches, let otherwise):
+                for b in branches { visit(b.then) }
+                otherwise.map(visit)
+            case .slot, .constant, .value: break
+            }
+        }
+        values.forEach(visit)
+        return found
     }
 
     /// The filter with each sub-select replaced by the mask of the members it listed.

@@ -14,6 +14,8 @@ struct Finisher {
     /// The groups of the finest grouping (BY and ACROSS levels), as scanned.
     let fine: GroupTable
     let context: ExecutionContext
+    /// Columns of the fine groups computed before the time window was applied.
+    var known: [MeasureExpr: [Value]] = [:]
 
     /// The result, per row the BY codes it stands for, the Others row's groups, and the
     /// time each stage took.
@@ -81,7 +83,8 @@ struct Finisher {
         var rowOf: [Int32] = []
         if query.acrossCount > 0 { (table, rowOf) = fine.reduced(positions: Array(0..<query.byCount)) } else { table = fine }
         let total = TotalGroup(of: fine)
-        return Rows(table: table, rowOf: rowOf, total: total, eval: MeasureEvaluator(table: table, total: total, cube: cube, values: query.values))
+        return Rows(table: table, rowOf: rowOf, total: total,
+                    eval: MeasureEvaluator(table: table, total: total, cube: cube, values: query.values, known: query.acrossCount > 0 ? [:] : known))
     }
 
     /// HAVING: the row groups that pass, in group order.
@@ -233,7 +236,7 @@ struct Finisher {
         let withOthers = query.top?.others == true
         let across = query.acrossCount > 0
             ? Crosstab(plan: query, fine: fine, rows: rows.table, rowOf: rows.rowOf, total: rows.total, cube: cube,
-                       kept: withOthers ? kept + others : kept, others: withOthers ? others : [])
+                       kept: withOthers ? kept + others : kept, others: withOthers ? others : [], known: known)
             : nil
         if let across {
             columns += across.columns(totals: query.totals)

@@ -13,11 +13,13 @@ final class MeasureEvaluator {
     private var memo: [MeasureExpr: [Value]] = [:]
     private var yearBack: [Int: [String: Int32]] = [:]
 
-    init(table: GroupTable, total: TotalGroup, cube: Cube, values: [MeasureExpr]) {
+    /// `known`: columns computed elsewhere (time functions over periods WHERE leaves out).
+    init(table: GroupTable, total: TotalGroup, cube: Cube, values: [MeasureExpr], known: [MeasureExpr: [Value]] = [:]) {
         self.table = table
         self.total = total
         self.cube = cube
         self.values = values
+        memo = known
     }
 
     func value(_ e: MeasureExpr, _ g: Int) -> Value { column(e)[g] }

@@ -412,6 +412,39 @@ extension Binder {
         }
     }
 
+    /// Time functions read the periods before the ones shown: when WHERE filters the time
+    /// dimension by whole members of the finest time level grouped on (a year filter under
+    /// BY time.month), that filter leaves the scan and becomes a window on the result. A
+    /// filter that cuts through those members (months under BY time.year) stays: the
+    /// groups themselves would change.
+    mutating func openTimeWindow() {
+        guard analyticCalls.contains(where: { [.prev, .growth, .yoy, .running].contains($0.kind) }),
+              let t = Binder.timeKey(plan, cube), let filter = plan.filter else { return }
+        let level = plan.levels[t]
+        let time = level.dimension
+        var mask: [Bool]?
+        var rest: [RowFilter] = []
+        switch filter {
+        case .members(let d, let m) where d == time: mask = m
+        case .and(let list):
+            for f in list {
+                if case .members(let d, let m) = f, d == time, mask == nil { mask = m } else { rest.append(f) }
+            }
+        default: return
+        }
+        guard let mask else { return }
+        // The filter must keep or drop each member of the level whole.
+        let map = level.leafMap(in: cube)
+        var keep = [Bool?](repeating: nil, count: level.level(in: cube).count)
+        for (leaf, k) in mask.enumerated() {
+            let member = level.isLeaf(in: cube) ? leaf : Int(map[leaf])
+            if let seen = keep[member], seen != k { return }
+            keep[member] = k
+        }
+        plan.filter = rest.isEmpty ? nil : rest.count == 1 ? rest[0] : .and(rest)
+        plan.timeWindow = TimeWindow(position: t, keep: keep.map { $0 ?? false })
+    }
+
     /// The position of the finest time hierarchy level among the grouping levels.
     static func timeKey(_ plan: BoundQuery, _ cube: Cube) -> Int? {
         LevelRef.finestTime(in: plan.levels, cube)

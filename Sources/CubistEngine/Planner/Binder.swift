@@ -110,6 +110,7 @@ struct Binder {
         if let o = s.offset { plan.offset = try whole(o, "OFFSET") }
         plan.totals = s.withTotals
         try checkAnalytics(s)
+        openTimeWindow()
         if plan.warnings.count > 5 {
             // A long IN list of non-members would print the statement once per value.
             let more = plan.warnings.count - 5, next = plan.warnings[5].range ?? plan.range

@@ -235,11 +235,24 @@ struct BoundQuery {
     var limit: Int?
     var offset: Int = 0
     var totals = false
+    /// When time functions (`prev`, `growth`, `yoy`, `running`) must see periods WHERE
+    /// leaves out: the scan reads every period, and only the groups whose member at grouping
+    /// position `position` is kept are shown.
+    var timeWindow: TimeWindow?
     var warnings: [Diagnostic] = []
     /// The statement's range, for errors found while executing.
     var range = SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))
 
     var acrossCount: Int { levels.count - byCount }
+}
+
+/// The periods WHERE keeps, taken out of the scan's filter so time functions see the
+/// periods before them; the finisher shows only the groups in the window.
+struct TimeWindow {
+    /// The position of the finest time level among the grouping levels.
+    let position: Int
+    /// Per member of that level, whether WHERE keeps it.
+    let keep: [Bool]
 }
 
 /// One output column of a SELECT list: its header, the value it shows, and its format.
