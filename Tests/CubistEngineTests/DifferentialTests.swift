@@ -94,8 +94,15 @@ struct QueryGenerator {
             return .share(pick(catalog))
         default:
             guard byHasTime else { return pick(catalog) }
-            let m = pick(catalog)
-            return pick([RM.prev(m), .growth(m), .yoy(m), .running(m)])
+            let m = chance(0.8) ? pick(catalog) : customerMeasure()
+            // The to-date forms need a time level finer than their period.
+            let finest = (by + across).filter { ["year", "quarter", "month", "day"].contains($0.level) && $0.dim == "time" }
+                .map { ["year", "quarter", "month", "day"].firstIndex(of: $0.level)! }.max() ?? 0
+            var options = [RM.prev(m), .growth(m), .yoy(m), .running(m)]
+            if finest >= 1 { options.append(.ytd(m)) }
+            if finest >= 2 { options.append(.qtd(m)) }
+            if finest >= 3 { options.append(.mtd(m)) }
+            return pick(options)
         }
     }
 

@@ -137,7 +137,7 @@ indirect enum RM: Sendable {
     case distinct(RL), firstMember(RL), lastMember(RL)
     case const(Int128, Int)
     case bin(Character, RM, RM)
-    case share(RM), shareOf(RM, RL), shareAll(RM, String), rank(RM), prev(RM), growth(RM), yoy(RM), running(RM)
+    case share(RM), shareOf(RM, RL), shareAll(RM, String), rank(RM), prev(RM), growth(RM), yoy(RM), running(RM), ytd(RM), qtd(RM), mtd(RM)
     /// `agg(m PER level [, p])`, agg one of sum avg min max count median stddev percentile.
     case per(String, RM, RL, p: Int128?)
     /// `count(level HAVING m > v)` (or `<`).
@@ -172,6 +172,9 @@ indirect enum RM: Sendable {
         case .growth(let m): return "growth(\(m.text))"
         case .yoy(let m): return "yoy(\(m.text))"
         case .running(let m): return "running(\(m.text))"
+        case .ytd(let m): return "ytd(\(m.text))"
+        case .qtd(let m): return "qtd(\(m.text))"
+        case .mtd(let m): return "mtd(\(m.text))"
         case .per(let agg, let m, let l, let p): return "\(agg)(\(m.text) PER \(l.text)\(p.map { ", " + RV.exact($0, 2).plain } ?? ""))"
         case .countHaving(let l, let m, let op, let v): return "count(\(l.text) HAVING \(m.text) \(op) \(v.plain))"
         case .stat(let agg, let e, let p): return "\(agg)(\(e.text)\(p.map { ", " + RV.exact($0, 2).plain } ?? ""))"
@@ -189,7 +192,7 @@ extension RM {
     /// Whether the measure holds prev, growth, yoy or running.
     var hasTimeFunction: Bool {
         switch self {
-        case .prev, .growth, .yoy, .running: return true
+        case .prev, .growth, .yoy, .running, .ytd, .qtd, .mtd: return true
         case .named(_, let m), .share(let m), .shareOf(let m, _), .shareAll(let m, _), .rank(let m), .round(let m, _), .abs(let m),
              .filtered(let m, _), .per(_, let m, _, _), .countHaving(_, let m, _, _):
             return m.hasTimeFunction
@@ -422,15 +425,19 @@ struct Reference {
                 guard let match else { out[k] = .null; continue }
                 if case .prev = m { out[k] = v[match]! } else { out[k] = refArith("-", refArith("/", value, v[match]!), .exact(1, 0)) }
             }
-        case .running(let x):
-            let v = evaluate(x, levels, timeSource(levels, groups), all: all)
+        case .running(let x), .ytd(let x), .qtd(let x), .mtd(let x):
+            // m over all the rows of the same other keys at or before the period (within the
+            // same year, quarter or month for the to-date forms).
+            let source = timeSource(levels, groups)
             guard let t = timePosition(levels) else { return groups.mapValues { _ in .null } }
-            for (k, _) in v where groups[k] != nil {
-                var sum = RV.null
-                for (o, value) in v where o[t] <= k[t] && levels.indices.allSatisfy({ $0 == t || o[$0] == k[$0] }) && value != .null {
-                    sum = sum == .null ? value : refArith("+", sum, value)
+            let restart: String? = { switch m { case .ytd: return "year"; case .qtd: return "quarter"; case .mtd: return "month"; default: return nil } }()
+            func span(_ code: Int) -> Int { restart.map { ancestorCode(levels[t], code, $0) } ?? 0 }
+            for k in groups.keys {
+                var rows: [Int] = []
+                for (o, r) in source where o[t] <= k[t] && span(o[t]) == span(k[t]) && levels.indices.allSatisfy({ $0 == t || o[$0] == k[$0] }) {
+                    rows += r
                 }
-                out[k] = sum
+                out[k] = rows.isEmpty ? .null : evaluate(x, [], self.groups([], rows), all: all)[[]]!
             }
         case .bin(let op, let a, let b):
             let x = evaluate(a, levels, groups, all: all), y = evaluate(b, levels, groups, all: all)
@@ -560,6 +567,17 @@ struct Reference {
         }
         let rows = (0..<cube.facts.rowCount).filter { r in rest.allSatisfy { passes($0, r) } }
         cache.relaxed = (levels, rows)
+    }
+
+    /// The code of time level `to` above `code` of time level `from`.
+    func ancestorCode(_ from: RL, _ code: Int, _ to: String) -> Int {
+        let dim = cube.dimensions[dimIndex(from)]
+        var i = dim.levels.firstIndex { $0.name == from.level }!, c = code
+        while dim.levels[i].name != to {
+            c = Int(dim.levels[i].parents[c])
+            i -= 1
+        }
+        return c
     }
 
     func isAttribute(_ l: RL) -> Bool { cube.dimensions[dimIndex(l)].attributes.contains { $0.name == l.level } }

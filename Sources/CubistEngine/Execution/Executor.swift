@@ -125,13 +125,13 @@ struct Executor {
         return result
     }
 
-    /// Every `prev`, `growth`, `yoy` and `running` call in the expressions.
+    /// Every time function call (`prev`, `growth`, `yoy`, `running`, `ytd`, ...) in the expressions.
     static func timeFunctions(in values: [MeasureExpr]) -> Set<MeasureExpr> {
         var found = Set<MeasureExpr>()
         func visit(_ e: MeasureExpr) {
             switch e {
             case .analytic(let kind, let arg, _):
-                if [.prev, .growth, .yoy, .running].contains(kind) { found.insert(e) } else { visit(arg) }
+                if AnalyticKind.time.contains(kind) { found.insert(e) } else { visit(arg) }
             case .negate(let x), .shareOfAll(let x, _): visit(x)
             case .binary(_, let a, let b):
                 visit(a)

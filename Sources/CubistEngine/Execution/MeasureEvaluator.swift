@@ -103,8 +103,8 @@ final class MeasureEvaluator {
                     guard let p = shifted(g, yearBack: kind == .yoy) else { return .null }
                     return Value.arithmetic(.subtract, Value.arithmetic(.divide, a[g], a[p]), .integer(1))
                 }
-            case .running:
-                return running(a)
+            case .running, .ytd, .qtd, .mtd:
+                return toDate(arg, a, period: kind.period)
             }
         }
     }
@@ -231,23 +231,67 @@ final class MeasureEvaluator {
         return yearBack[level.index]?[earlier]
     }
 
-    /// Cumulative sums in time order, restarting for each combination of the other keys.
-    private func running(_ a: [Value]) -> [Value] {
+    /// `running(m)` (period nil) and `ytd`/`qtd`/`mtd` (the period's time level index): for
+    /// each group, `m` over the groups with the same other keys, at or before its period and
+    /// (to date) within the same year, quarter or month. An additive `m` (sums and counts)
+    /// adds up the periods' values in one pass; any other `m` (a distinct count, a ratio, a
+    /// per-member aggregate) is computed from the merged states of those groups, so a
+    /// cumulative distinct count counts each member once.
+    private func toDate(_ arg: MeasureExpr, _ a: [Value], period: Int?) -> [Value] {
         guard let t = timePosition else { return [Value](repeating: .null, count: table.count) }
-        let others = table.levels.indices.filter { $0 != t }
-        let order = (0..<table.count).sorted { x, y in
-            for j in others where table.code(x, j) != table.code(y, j) { return table.code(x, j) < table.code(y, j) }
-            return table.code(x, t) < table.code(y, t)
+        let level = table.levels[t]
+        let within: (Int32) -> Int32 = { code in
+            period.map { self.ancestor(code, dimension: level.dimension, from: level.index, to: $0, attribute: false) } ?? 0
         }
+        let others = table.levels.indices.filter { $0 != t }
         var out = [Value](repeating: .null, count: table.count)
-        var sum = Value.null
-        var previous: Int?
-        for g in order {
-            if let p = previous, others.contains(where: { table.code(p, $0) != table.code(g, $0) }) { sum = .null }
-            if !a[g].isNull { sum = sum.isNull ? a[g] : Value.arithmetic(.add, sum, a[g]) }
-            out[g] = sum
-            previous = g
+        if isAdditive(arg) {
+            let order = (0..<table.count).sorted { x, y in
+                for j in others where table.code(x, j) != table.code(y, j) { return table.code(x, j) < table.code(y, j) }
+                return table.code(x, t) < table.code(y, t)
+            }
+            var sum = Value.null
+            var previous: Int?
+            for g in order {
+                if let p = previous, others.contains(where: { table.code(p, $0) != table.code(g, $0) }) || within(table.code(p, t)) != within(table.code(g, t)) {
+                    sum = .null
+                }
+                if !a[g].isNull { sum = sum.isNull ? a[g] : Value.arithmetic(.add, sum, a[g]) }
+                out[g] = sum
+                previous = g
+            }
+            return out
+        }
+        var byTime: [Int32: [Int]] = [:]
+        for g in 0..<table.count { byTime[table.code(g, t), default: []].append(g) }
+        for (code, groups) in byTime {
+            let span = within(code)
+            let (merged, _) = table.reduced(positions: others, include: { g in
+                let c = self.table.code(g, t)
+                return c <= code && within(c) == span
+            })
+            let column = MeasureEvaluator(table: merged, total: total, cube: cube, values: values).column(arg)
+            for g in groups {
+                if let m = merged.group(others.map { table.code(g, $0) }) { out[g] = column[m] }
+            }
         }
         return out
+    }
+
+    /// Whether `e` adds up over groups: sums and counts of rows, their sums and differences,
+    /// and those times a constant.
+    private func isAdditive(_ e: MeasureExpr) -> Bool {
+        switch e {
+        case .slot(let s, let part):
+            var a = table.accumulators[s]
+            while let f = a as? FilteredAccumulator { a = f.inner }
+            if a is CountAccumulator { return true }
+            return (a is ExactSumAccumulator || a is DoubleSumAccumulator) && (part == .sum || part == .count || part == .value)
+        case .value(let i): return isAdditive(values[i])
+        case .negate(let x): return isAdditive(x)
+        case .binary(.add, let x, let y), .binary(.subtract, let x, let y): return isAdditive(x) && isAdditive(y)
+        case .binary(.multiply, let x, .constant), .binary(.multiply, .constant, let x), .binary(.divide, let x, .constant): return isAdditive(x)
+        default: return false
+        }
     }
 }

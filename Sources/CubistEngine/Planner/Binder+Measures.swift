@@ -388,9 +388,14 @@ extension Binder {
     /// Every analytic function has what it needs in the grouping levels; errors point at the call.
     func checkAnalytics(_ s: SelectStatement) throws(Diagnostic) {
         for call in analyticCalls {
-            if [.prev, .growth, .yoy, .running].contains(call.kind), Binder.timeKey(plan, cube) == nil {
+            if AnalyticKind.time.contains(call.kind), Binder.timeKey(plan, cube) == nil {
                 throw Diagnostic("\(call.kind.rawValue)() needs a time level (year, quarter, month or day) in BY or ACROSS", at: call.range,
                                  help: "add BY time.month, for example")
+            }
+            if let period = call.kind.period, let t = Binder.timeKey(plan, cube), plan.levels[t].index < period {
+                let names = ["year", "quarter", "month", "day"]
+                throw Diagnostic("\(call.kind.rawValue)() adds up periods within each \(names[period]), so it needs a finer time level than \(plan.levels[t].level(in: cube).name) in BY or ACROSS",
+                                 at: call.range, help: "group by " + names[(period + 1)...].map { "time." + $0 }.joined(separator: " or "))
             }
             if let level = call.level, Binder.parentPosition(of: level, plan, cube) == nil {
                 throw Diagnostic("share(m, \(level.qualifiedName(in: cube))) needs a level of \(cube.dimensions[level.dimension].name) at or below \(level.level(in: cube).name) in BY",
@@ -418,7 +423,7 @@ extension Binder {
     /// filter that cuts through those members (months under BY time.year) stays: the
     /// groups themselves would change.
     mutating func openTimeWindow() {
-        guard analyticCalls.contains(where: { [.prev, .growth, .yoy, .running].contains($0.kind) }),
+        guard analyticCalls.contains(where: { AnalyticKind.time.contains($0.kind) }),
               let t = Binder.timeKey(plan, cube), let filter = plan.filter else { return }
         let level = plan.levels[t]
         let time = level.dimension

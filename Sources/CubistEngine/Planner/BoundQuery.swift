@@ -137,7 +137,21 @@ enum SlotPart: Hashable {
 
 /// Analytic functions, computed over the aggregated result.
 enum AnalyticKind: String, Hashable {
-    case share, rank, prev, growth, yoy, running
+    case share, rank, prev, growth, yoy, running, ytd, qtd, mtd
+
+    /// The functions that read other periods of the time level.
+    static let time: Set<AnalyticKind> = [.prev, .growth, .yoy, .running, .ytd, .qtd, .mtd]
+
+    /// For a to-date function, the index of the time level it restarts at (year 0,
+    /// quarter 1, month 2).
+    var period: Int? {
+        switch self {
+        case .ytd: return 0
+        case .qtd: return 1
+        case .mtd: return 2
+        default: return nil
+        }
+    }
 }
 
 /// A measure expression, evaluated per group after aggregation.

@@ -59,7 +59,11 @@ public enum FunctionRegistry {
         FunctionInfo(name: "prev", kind: .analytic, arguments: 1...1, format: .argument, summary: "the value at the previous period"),
         FunctionInfo(name: "growth", kind: .analytic, arguments: 1...1, format: .percent, summary: "m / prev(m) - 1"),
         FunctionInfo(name: "yoy", kind: .analytic, arguments: 1...1, format: .percent, summary: "growth against the same period a year before"),
-        FunctionInfo(name: "running", kind: .analytic, arguments: 1...1, format: .argument, summary: "cumulative in time order"),
+        FunctionInfo(name: "running", kind: .analytic, arguments: 1...1, format: .argument,
+                     summary: "m over every period so far (a cumulative distinct count counts each member once)"),
+        FunctionInfo(name: "ytd", kind: .analytic, arguments: 1...1, format: .argument, summary: "year to date: m from the year's first period on"),
+        FunctionInfo(name: "qtd", kind: .analytic, arguments: 1...1, format: .argument, summary: "quarter to date"),
+        FunctionInfo(name: "mtd", kind: .analytic, arguments: 1...1, format: .argument, summary: "month to date"),
     ]
 
     /// The forms that are more than a name and arguments, with what each computes.
