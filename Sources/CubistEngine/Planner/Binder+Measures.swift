@@ -6,57 +6,23 @@ extension Binder {
     // MARK: measure expressions
 
     /// Binds an expression over measures; returns it with the format its result is shown in.
+    ///
+    /// Each form is bound in a function of its own, so this one's stack frame stays small:
+    /// it recurses once per level of an expression and of a chain of measures.
     mutating func measure(_ e: Expr, context: String, insideAnalytic: Bool = false) throws(Diagnostic) -> (MeasureExpr, MeasureFormat?) {
         switch e {
-        case .number(let n, let r):
-            return (.constant(try Binder.number(n, at: r)), nil)
-        case .string(_, let r):
-            throw Diagnostic("text is not a measure", at: r, help: "compare members in WHERE, e.g. WHERE customer.region = 'Seoul'")
-        case .parameter(let p, let r):
-            let text = try Names.parameter(p, parameters, at: r)
-            guard let d = FieldParser.decimal(of: text.trimmingSpaces) else {
-                throw Diagnostic("parameter $\(p) is '\(text)', not a number", at: r)
-            }
-            return (.constant(.exact(Int128(d.mantissa), scale: d.scale)), nil)
+        case .number, .string, .parameter:
+            return try constantMeasure(e)
         case .name(let path, let r):
-            let written = path.joined(separator: ".")
-            if path.count == 1, let m = names.measure(path[0]) {
-                // Under FILTER the same measure binds to other (filtered) aggregates.
-                let key = m.name.lowercased()
-                if filters.isEmpty, let bound = boundMeasures[key] { return (.value(bound), m.format) }
-                let expr = try modelMeasure(m, at: r)
-                // A plain aggregate stays inline (the common case); a measure expression
-                // is bound once and referred to by index.
-                if filters.isEmpty, case .expression = m.definition {
-                    let index = value(expr)
-                    boundMeasures[key] = index
-                    return (.value(index), m.format)
-                }
-                return (expr, m.format)
-            }
-            if (try names.level(path, at: r)) != nil {
-                let where_ = context == "HAVING" ? "WHERE" : "BY"
-                throw Diagnostic("'\(written)' is a level, not a measure", at: r,
-                                 help: context == "HAVING" ? "filter members in \(where_)" : "group on it with BY \(written), or count it with count(distinct \(written))")
-            }
-            if path.count == 1, names.numericColumn(path[0]) != nil {
-                throw Diagnostic("'\(written)' is a fact column, not a measure", at: r, help: "aggregate it, e.g. sum(\(written))")
-            }
-            throw Diagnostic("unknown measure '\(written)'", at: r, help: names.suggestion(for: written, levelsOnly: false))
+            return try namedMeasure(path, at: r, context: context)
         case .all(_, let r):
             throw Diagnostic("ALL belongs in share(m, ALL dimension)", at: r, help: "e.g. share(revenue, ALL channel)")
         case .caseWhen(let branches, let otherwise, _):
             return try caseWhen(branches, otherwise, context: context, insideAnalytic: insideAnalytic)
         case .negate(let x, _):
-            let (m, f) = try measure(x, context: context, insideAnalytic: insideAnalytic)
-            return (.negate(m), f)
+            return try negatedMeasure(x, context: context, insideAnalytic: insideAnalytic)
         case .binary(let op, let l, let r, _):
-            let (a, fa) = try measure(l, context: context, insideAnalytic: insideAnalytic)
-            let (b, fb) = try measure(r, context: context, insideAnalytic: insideAnalytic)
-            var format: MeasureFormat?
-            if op == .add || op == .subtract { format = fa == fb ? fa : (fa ?? fb) }
-            if op == .multiply || op == .divide, case .constant = b { format = fa == .percent ? nil : fa }
-            return (.binary(op, a, b), format)
+            return try binaryMeasure(op, l, r, context: context, insideAnalytic: insideAnalytic)
         case .per(let name, let m, let levelExpr, let args, let r):
             return try perCall(name, m, levelExpr, args, at: r, insideAnalytic: insideAnalytic)
         case .countHaving(let levelExpr, let condition, _):
@@ -64,22 +30,92 @@ extension Binder {
         case .filtered(let m, let condition, let r):
             return try filtered(m, condition, at: r, context: context, insideAnalytic: insideAnalytic)
         case .call(let name, let args, let distinct, let star, let r):
-            if Binder.aggregateFunctions.contains(name) {
-                return try aggregateCall(name, args, distinct: distinct, star: star, at: r)
-            }
-            if Binder.scalarFunctions.contains(name) {
-                return try scalarCall(name, args, distinct: distinct, star: star, at: r, context: context, insideAnalytic: insideAnalytic)
-            }
-            if Binder.analyticFunctions.contains(name) {
-                if insideAnalytic {
-                    throw Diagnostic("\(name)() cannot be nested inside another analytic function", at: r)
-                }
-                return try analyticCall(name, args, distinct: distinct, star: star, at: r, context: context)
-            }
-            throw Diagnostic("unknown function '\(name)'", at: r,
-                             help: Suggestions.didYouMean(name, in: FunctionRegistry.names)
-                                ?? "functions: " + FunctionRegistry.names.joined(separator: ", "))
+            return try callMeasure(name, args, distinct: distinct, star: star, at: r, context: context, insideAnalytic: insideAnalytic)
         }
+    }
+
+    mutating func constantMeasure(_ e: Expr) throws(Diagnostic) -> (MeasureExpr, MeasureFormat?) {
+        switch e {
+        case .number(let n, let r):
+            return (.constant(try Binder.number(n, at: r)), nil)
+        case .parameter(let p, let r):
+            let text = try Names.parameter(p, parameters, at: r)
+            guard let d = FieldParser.decimal(of: text.trimmingSpaces) else {
+                throw Diagnostic("parameter $\(p) is '\(text)', not a number", at: r)
+            }
+            return (.constant(.exact(Int128(d.mantissa), scale: d.scale)), nil)
+        default:
+            throw Diagnostic("text is not a measure", at: e.range, help: "compare members in WHERE, e.g. WHERE customer.region = 'Seoul'")
+        }
+    }
+
+    /// A measure's name (model or session), or a mistake: a level, a fact column, a typo.
+    mutating func namedMeasure(_ path: [String], at r: SourceRange, context: String) throws(Diagnostic) -> (MeasureExpr, MeasureFormat?) {
+        let written = path.joined(separator: ".")
+        if path.count == 1, let m = names.measure(path[0]) {
+            // Under FILTER the same measure binds to other (filtered) aggregates.
+            let key = m.name.lowercased()
+            if filters.isEmpty, let bound = boundMeasures[key] { return (.value(bound), m.format) }
+            let expr = try modelMeasure(m, at: r)
+            // A plain aggregate stays inline (the common case); a measure expression
+            // is bound once and referred to by index.
+            if filters.isEmpty, case .expression = m.definition {
+                let index = value(expr)
+                boundMeasures[key] = index
+                return (.value(index), m.format)
+            }
+            return (expr, m.format)
+        }
+        if (try names.level(path, at: r)) != nil {
+            let where_ = context == "HAVING" ? "WHERE" : "BY"
+            throw Diagnostic("'\(written)' is a level, not a measure", at: r,
+                             help: context == "HAVING" ? "filter members in \(where_)" : "group on it with BY \(written), or count it with count(distinct \(written))")
+        }
+        if path.count == 1, names.numericColumn(path[0]) != nil {
+            throw Diagnostic("'\(written)' is a fact column, not a measure", at: r, help: "aggregate it, e.g. sum(\(written))")
+        }
+        throw Diagnostic("unknown measure '\(written)'", at: r, help: names.suggestion(for: written, levelsOnly: false))
+    }
+
+    mutating func negatedMeasure(_ x: Expr, context: String, insideAnalytic: Bool) throws(Diagnostic) -> (MeasureExpr, MeasureFormat?) {
+        let (m, f) = try measure(x, context: context, insideAnalytic: insideAnalytic)
+        if isLabel(m) { throw Diagnostic("'\(x)' is a member (a label), and - has no meaning for members", at: x.range) }
+        return (.negate(m), f)
+    }
+
+    mutating func binaryMeasure(_ op: BinaryOperator, _ l: Expr, _ r: Expr, context: String,
+                                insideAnalytic: Bool) throws(Diagnostic) -> (MeasureExpr, MeasureFormat?) {
+        let (a, fa) = try measure(l, context: context, insideAnalytic: insideAnalytic)
+        let (b, fb) = try measure(r, context: context, insideAnalytic: insideAnalytic)
+        // A member (a label such as a day) has no arithmetic: an error now, not a column
+        // of empty cells later.
+        for (side, bound) in [(l, a), (r, b)] where isLabel(bound) {
+            throw Diagnostic("'\(side)' is a member (a label), and \(op.rawValue) has no meaning for members", at: side.range,
+                             help: "members are compared in WHERE (WHERE time.day >= '2025-10-01') and counted with count(distinct level); date arithmetic is not in the language yet")
+        }
+        var format: MeasureFormat?
+        if op == .add || op == .subtract { format = fa == fb ? fa : (fa ?? fb) }
+        if op == .multiply || op == .divide, case .constant = b { format = fa == .percent ? nil : fa }
+        return (.binary(op, a, b), format)
+    }
+
+    mutating func callMeasure(_ name: String, _ args: [Expr], distinct: Bool, star: Bool, at r: SourceRange, context: String,
+                              insideAnalytic: Bool) throws(Diagnostic) -> (MeasureExpr, MeasureFormat?) {
+        if Binder.aggregateFunctions.contains(name) {
+            return try aggregateCall(name, args, distinct: distinct, star: star, at: r)
+        }
+        if Binder.scalarFunctions.contains(name) {
+            return try scalarCall(name, args, distinct: distinct, star: star, at: r, context: context, insideAnalytic: insideAnalytic)
+        }
+        if Binder.analyticFunctions.contains(name) {
+            if insideAnalytic {
+                throw Diagnostic("\(name)() cannot be nested inside another analytic function", at: r)
+            }
+            return try analyticCall(name, args, distinct: distinct, star: star, at: r, context: context)
+        }
+        throw Diagnostic("unknown function '\(name)'", at: r,
+                         help: Suggestions.didYouMean(name, in: FunctionRegistry.names)
+                            ?? "functions: " + FunctionRegistry.names.joined(separator: ", "))
     }
 
     static func number(_ text: String, at range: SourceRange) throws(Diagnostic) -> Value {
@@ -135,6 +171,23 @@ extension Binder {
         case .countDistinct:
             if case .column(let c) = x { return .slot(slot(.distinctValues(c)), .value) }
             return .slot(slot(.sum(x)), .count)
+        }
+    }
+
+    /// Whether a bound expression yields members' labels (min/max of a level, a CASE label)
+    /// rather than numbers.
+    func isLabel(_ e: MeasureExpr) -> Bool {
+        switch e {
+        case .slot(let s, _):
+            var kind = plan.aggregates[s]
+            while case .filtered(let inner, _) = kind { kind = inner }
+            if case .member = kind { return true }
+            return false
+        case .constant(.text): return true
+        case .value(let i): return isLabel(plan.values[i])
+        case .caseWhen(let branches, let otherwise): return branches.contains { isLabel($0.then) } || otherwise.map(isLabel) == true
+        case .scalar(.coalesce, let args): return args.contains(where: isLabel)
+        default: return false
         }
     }
 
