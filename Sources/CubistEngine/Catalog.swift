@@ -29,7 +29,7 @@ public enum Catalog {
                 case .inline: source = "fact columns"
                 case .time(let column, _): source = "time, from column \(column)"
                 }
-                return [text(d.name), text(d.levels.map(\.name).joined(separator: " > ")), text(d.attributes.map(\.name).joined(separator: ", ")),
+                return [text(d.name), text(d.levels.map(\.name).joined(separator: " > ")), text(d.attributes.map { $0.name + ($0.isSession ? " (session)" : "") }.joined(separator: ", ")),
                         .integer(d.leaf.count), text(source)]
             }
             return ResultTable(columns: [member("dimension"), member("levels"), member("attributes"), count("members"), member("source")],
@@ -65,7 +65,8 @@ public enum Catalog {
                              text(l.members.first ?? ""), text(l.members.last ?? "")])
             }
             for a in dim.attributes {
-                rows.append([text("\(dim.name).\(a.name)"), text("attribute"), text(""), .integer(a.count), text(a.members.first ?? ""), text(a.members.last ?? "")])
+                let kind = a.definition.map { (a.isSession ? "session: " : "computed: ") + $0 } ?? "attribute"
+                rows.append([text("\(dim.name).\(a.name)"), text(kind), text(""), .integer(a.count), text(a.members.first ?? ""), text(a.members.last ?? "")])
             }
             return ResultTable(columns: [member("level"), member("kind"), member("parent"), count("members"), member("first"), member("last")],
                                rows: rows, rowKinds: rows.map { _ in .detail })

@@ -149,6 +149,14 @@ public final class Session {
     /// diagnostics at line n show line n - sourceLineBase of that text.
     var sourceLineBase = 0
 
+    /// Opens the cube source at `path` (directory, cube.json, CSV or snapshot) the way
+    /// LOAD does: loaded, then with the model's computed attributes computed.
+    /// `progress` hears the fraction of the fact file read.
+    public static func openCube(_ path: String, progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
+        let cube = try CubeSource.open(path, progress: progress)
+        return cube.pendingAttributes.isEmpty ? cube : try QueryEngine.computingDeclaredAttributes(of: cube)
+    }
+
     /// Creates a session over a loaded cube.
     public init(cube: Cube, output: OutputSink = StandardOutput(), errors: @escaping (String) -> Void = { StandardStreams.error($0) }) {
         self.cube = cube
@@ -259,7 +267,7 @@ public final class Session {
                                  piece: piece, file: file, sourceText: sourceText)
             }
             // A failed load throws here and changes nothing.
-            var cube = try CubeSource.open(path)
+            var cube = try Session.openCube(path)
             let finalName = name.isEmpty ? cube.name : name
             if name.isEmpty, loaded.contains(where: { $0.name.caseInsensitiveEquals(finalName) }) {
                 throw fault("a cube named '\(finalName)' is loaded already", range, "LOAD '\(path)' AS another_name",
@@ -312,6 +320,17 @@ public final class Session {
             }
             sessionMeasures.removeAll { $0.name.caseInsensitiveEquals(name) }
             sessionMeasures.append(measure)
+        case .defineAttribute(let dimension, let name, let expr, let condition, let range):
+            let extended: Cube
+            do {
+                extended = try engine().definingAttribute(dimension: dimension, name: name, expr: expr, condition: condition,
+                                                          parameters: parameters, at: range)
+            } catch {
+                throw locate(error, piece, file, sourceText)
+            }
+            // The cube keeps its name and facts; the views stay (they still bind).
+            if let i = loaded.firstIndex(where: { $0.name == cube.name }) { loaded[i] = extended }
+            cube = extended
         case .navigate(let step, let range):
             guard let view = views.last else {
                 throw fault("there is no view yet to \(step.description.split(separator: " ").first.map(String.init) ?? "navigate")",

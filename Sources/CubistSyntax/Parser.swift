@@ -21,6 +21,14 @@ public struct Parser {
         return expr
     }
 
+    /// Parses a whole text as one condition (a WHERE clause without the keyword).
+    public static func parseCondition(_ text: String, line: Int = 1, column: Int = 1) throws(Diagnostic) -> Condition {
+        var parser = Parser(text, line: line, column: column)
+        let condition = try parser.condition()
+        try parser.expectEnd()
+        return condition
+    }
+
     // MARK: token helpers
 
     var current: Token { tokens[index] }

@@ -23,12 +23,15 @@ public enum Statement: Sendable, Hashable {
     case explain(SelectStatement, analyze: Bool, SourceRange)
     /// `DEFINE MEASURE name = expr [FORMAT f]`: a measure for the rest of the session.
     case defineMeasure(name: String, expr: Expr, format: String?, SourceRange)
+    /// `DEFINE ATTRIBUTE dim.name = expr [WHERE condition]`: an attribute computed from each
+    /// leaf member's facts.
+    case defineAttribute(dimension: String, name: String, expr: Expr, condition: Condition?, SourceRange)
 
     /// Where the statement is in its source.
     public var range: SourceRange {
         switch self {
         case .select(let s): return s.range
-        case .setParameter(_, _, let r), .setOption(_, _, let r), .navigate(_, let r), .metadata(_, let r), .defineMeasure(_, _, _, let r),
+        case .setParameter(_, _, let r), .setOption(_, _, let r), .navigate(_, let r), .metadata(_, let r), .defineMeasure(_, _, _, let r), .defineAttribute(_, _, _, _, let r),
              .load(_, _, let r), .use(_, let r), .save(_, _, let r), .explain(_, _, let r): return r
         }
     }

@@ -16,6 +16,8 @@ extension Statement: CustomStringConvertible {
         case .explain(let s, let analyze, _): return "EXPLAIN \(analyze ? "ANALYZE " : "")\(s)"
         case .defineMeasure(let name, let expr, let format, _):
             return "DEFINE MEASURE \(Expr.printName(name)) = \(expr)" + (format.map { " FORMAT \($0)" } ?? "")
+        case .defineAttribute(let dimension, let name, let expr, let condition, _):
+            return "DEFINE ATTRIBUTE \(Expr.printName(dimension)).\(Expr.printName(name)) = \(expr)" + (condition.map { " WHERE \($0)" } ?? "")
         }
     }
 }

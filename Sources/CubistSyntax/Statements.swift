@@ -110,11 +110,31 @@ extension Parser {
         return .metadata(.describe(d), SourceRange(start: start.range.start, end: d.range.end, location: start.range.location))
     }
 
-    /// define = "DEFINE" , "MEASURE" , identifier , "=" , expression , [ "FORMAT" , identifier ] ;
+    /// define = "DEFINE" , "MEASURE" , identifier , "=" , expression , [ "FORMAT" , identifier ]
+    ///   | "DEFINE" , "ATTRIBUTE" , identifier , "." , identifier , "=" , expression , [ "WHERE" , condition ] ;
     private mutating func defineStatement() throws(Diagnostic) -> Statement {
         let start = current
         index += 1
-        try expectKeyword("measure")
+        if atKeyword("attribute") {
+            index += 1
+            let dimension = try identifier(after: "DEFINE ATTRIBUTE")
+            guard eat(".") else {
+                throw failure("expected '.' after the dimension, found \(current.quoted)", help: "name the attribute with its dimension: DEFINE ATTRIBUTE customer.cohort = ...")
+            }
+            let name = try identifier(after: "DEFINE ATTRIBUTE \(dimension).")
+            try expect("=")
+            let expr = try expression()
+            var condition: Condition?
+            if atKeyword("where") {
+                index += 1
+                condition = try self.condition()
+            }
+            return .defineAttribute(dimension: dimension, name: name, expr: expr, condition: condition, rangeSince(start))
+        }
+        guard atKeyword("measure") else {
+            throw failure("expected MEASURE or ATTRIBUTE after DEFINE, found \(current.quoted)", help: "DEFINE MEASURE name = expr, or DEFINE ATTRIBUTE dim.name = expr")
+        }
+        index += 1
         let name = try identifier(after: "DEFINE MEASURE")
         try expect("=")
         let expr = try expression()

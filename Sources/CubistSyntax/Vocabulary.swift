@@ -49,7 +49,8 @@ public enum Vocabulary {
             ("SHOW MEMBERS level [LIKE 'x'] [LIMIT n]", "a level's members"),
         ]),
         statement("DESCRIBE", "describe", [("DESCRIBE dim", "a dimension's levels with member counts")]),
-        statement("DEFINE", "define", [("DEFINE MEASURE name = expr [FORMAT f]", "a measure for this session")]),
+        statement("DEFINE", "define", [("DEFINE MEASURE name = expr [FORMAT f]", "a measure for this session"),
+                                       ("DEFINE ATTRIBUTE dim.name = expr [WHERE c]", "an attribute from each member's facts (cohorts, bands, tiles)")]),
         statement("LOAD", "load", [("LOAD 'path' [AS name]", "load another cube and make it current")]),
         statement("USE", "use", [("USE name", "switch to another loaded cube")]),
         statement("SAVE", "save", [("SAVE 'file.cube' [OVERWRITE]", "a snapshot of the cube that reopens in a moment")]),
@@ -71,7 +72,7 @@ public enum Vocabulary {
     public static let otherKeywords = [
         "PERCENT", "WITH OTHERS", "ROLLUP", "AND", "OR", "NOT", "IN", "BETWEEN", "LIKE", "AS", "ASC", "DESC", "DISTINCT",
         "TO", "ALL", "ROW", "VIEW", "OVERWRITE", "CUBES", "DIMENSIONS", "MEASURES", "MEMBERS", "MEASURE", "FORMAT", "ANALYZE",
-        "PER", "FILTER", "CASE", "ILIKE",
+        "PER", "FILTER", "CASE", "ILIKE", "ATTRIBUTE",
     ]
 
     /// Words that start or separate clauses; they are never names unless double-quoted.

@@ -158,7 +158,7 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         var cube: Cube?
-        let load = try seconds { cube = try orFail { () throws(Diagnostic) in try CubeSource.open(source) } }
+        let load = try seconds { cube = try orFail { () throws(Diagnostic) in try QueryEngine.computingDeclaredAttributes(of: CubeSource.open(source)) } }
         guard let cube else { return }
         var engine = QueryEngine(cube: cube)
         if threads > 0 { engine.threads = threads }

@@ -60,7 +60,7 @@ struct Open: ParsableCommand {
             if let source {
                 let bar = ProgressBar("loading \(source)")
                 defer { bar.finish() }
-                return try CubeSource.open(source, progress: { bar.update($0) })
+                return try Session.openCube(source, progress: { bar.update($0) })
             }
             return try CRMSample.cube()
         }

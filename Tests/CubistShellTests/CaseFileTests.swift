@@ -226,7 +226,7 @@ struct CaseRunner {
                                           origin: words[2])
             case "path":
                 guard words.count == 3 else { throw CaseFile.FormatError(description: "\(place): write 'load path DIR' (relative to cases/)") }
-                cube = try CubeSource.open(directory + "/" + words[2])
+                cube = try Session.openCube(directory + "/" + words[2])
             default:
                 throw CaseFile.FormatError(description: "\(place): write 'load sample', 'load generated rows=N seed=S', 'load csv NAME.csv' or 'load path DIR'")
             }

@@ -67,4 +67,40 @@ import Testing
         #expect(r.err.contains("error: no cube named 'shps' is loaded"))
         #expect(r.err.contains("did you mean 'shops'?"))
     }
+
+    @Test func computedAttributesOfTheModelOpenSaveAndFailWhereTheModelSays() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cubist-computed-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "date,region,revenue\n2024-01-02,North,10.50\n2024-05-03,South,4.25\n2025-02-01,North,7.00\n"
+            .write(toFile: dir + "/sales.csv", atomically: true, encoding: .utf8)
+        func model(_ expression: String) -> String {
+            """
+            { "name": "shops", "facts": "sales.csv",
+              "dimensions": [ { "name": "shop", "levels": ["region"] }, { "name": "time", "type": "time", "column": "date" } ],
+              "measures": [ { "name": "revenue", "column": "revenue", "aggregate": "sum" } ],
+              "computed": [ { "name": "since", "dimension": "shop", "expression": "\(expression)" } ] }
+            """
+        }
+        try model("min(time.year)").write(toFile: dir + "/cube.json", atomically: true, encoding: .utf8)
+        let r = run(["LOAD '\(dir)' AS shops;", "SELECT revenue BY shop.since;", "SAVE '\(dir)/shops.cube';", "LOAD '\(dir)/shops.cube' AS again;",
+                     "DESCRIBE shop;"])
+        #expect(r.ok, "\(r.err)")
+        #expect(r.out == """
+            shop.since,revenue
+            2024,21.75
+
+            level,kind,parent,members,first,last
+            shop.region,level 1 of 1,,2,North,South
+            shop.since,computed: min(time.year),,1,2024,2024
+
+            """.replacingOccurrences(of: "\n\n", with: "\n"))
+
+        // An error found while computing points at the expression inside cube.json.
+        try model("min(time.yeer)").write(toFile: dir + "/cube.json", atomically: true, encoding: .utf8)
+        let bad = run(["LOAD '\(dir)' AS broken;", "SHOW CUBES;"])
+        #expect(!bad.ok)
+        #expect(bad.err.contains("cube.json:4:76: error: in computed attribute 'since': dimension 'time' has no level 'yeer'"), "\(bad.err)")
+        #expect(bad.err.contains("help: did you mean 'year'?"))
+        #expect(!bad.out.contains("broken"))
+    }
 }

@@ -17,6 +17,38 @@ import Testing
         }
     }
 
+    /// The small model with a `"computed"` list holding `entry`.
+    private func computed(_ entry: String) -> (inout [String: String]) -> Void {
+        replacing("cube.json", "    { \"name\": \"avg_order\", \"expression\": \"revenue / orders\" }\n  ]",
+                  "    { \"name\": \"avg_order\", \"expression\": \"revenue / orders\" }\n  ],\n  \"computed\": [\n    \(entry)\n  ]")
+    }
+
+    @Test func computedAttributesAreParsedWithTheModel() throws {
+        var files = smallFiles
+        computed(#"{ "name": "cohort", "dimension": "customer", "expression": "min(time.quarter)", "where": "product.category = 'Books'" }"#)(&files)
+        let model = try ModelParser.parse(Array(files["cube.json"]!.utf8), file: "t/cube.json")
+        let spec = try #require(model.computed.first)
+        #expect(spec.name == "cohort" && spec.dimension == "customer")
+        #expect(spec.definition == "min(time.quarter) WHERE product.category = 'Books'")
+        // Loading leaves them for the query engine to compute.
+        let cube = try loadCube(files)
+        #expect(cube.pendingAttributes.map(\.name) == ["cohort"])
+    }
+
+    @Test func computedAttributeErrorsPointIntoTheModel() throws {
+        var e = try error(computed(#"{ "name": "cohort", "dimension": "custmer", "expression": "min(time.quarter)" }"#))
+        #expect(e.headline == "t/cube.json:20:5: error: computed attribute 'cohort' names no dimension of the model: 'custmer'")
+        #expect(e.help == "did you mean 'customer'?")
+        e = try error(computed(#"{ "name": "tier", "dimension": "customer", "expression": "min(time.quarter)" }"#))
+        #expect(e.headline == "t/cube.json:20:5: error: dimension 'customer' already has a level or attribute named 'tier'")
+        e = try error(computed(#"{ "name": "cohort", "dimension": "customer", "expression": "min(time.quarter" }"#))
+        #expect(e.headline == "t/cube.json:20:81: error: in computed attribute 'cohort': expected ')', found end of input (to close '(' at line 20, column 68)")
+        e = try error(computed(#"{ "name": "cohort", "dimension": "customer" }"#))
+        #expect(e.headline == "t/cube.json:20:5: error: computed attribute 'cohort' has no \"expression\"")
+        e = try error(computed(#"{ "name": "cohort", "dimension": "customer", "expression": "min(time.quarter)", "when": "x" }"#))
+        #expect(e.message == "unknown key \"when\" in a computed attribute")
+    }
+
     @Test func theSmallCubeLoads() throws {
         #expect(loadError(smallFiles) == nil)
     }

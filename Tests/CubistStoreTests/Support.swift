@@ -74,7 +74,7 @@ func expectSameCube(_ a: Cube, _ b: Cube) {
         #expect(x.name == y.name)
         #expect(x.source == y.source)
         for (l, m) in zip(x.levels + x.attributes, y.levels + y.attributes) {
-            #expect(l.name == m.name && l.column == m.column && l.keyColumn == m.keyColumn && l.order == m.order)
+            #expect(l.name == m.name && l.column == m.column && l.keyColumn == m.keyColumn && l.order == m.order && l.definition == m.definition)
             #expect(l.members == m.members)
             #expect(l.parents == m.parents)
         }

@@ -33,6 +33,8 @@ struct MemberSet {
                 return [Bool](repeating: false, count: n)
             }
             return (0..<n).map { code in
+                // A computed attribute's (none) sorts last but is not "after" anything.
+                if level.isNone(code) { return false }
                 switch op {
                 case .less: return code < lower
                 case .lessOrEqual: return code < upper
@@ -69,7 +71,8 @@ struct MemberSet {
     /// Where a value that is not a member would sort among the members, when the level's
     /// natural order can place it (numbers, text, ISO dates); nil otherwise.
     private func insertionPoint(_ literal: String) -> Int? {
-        let members = level.members
+        var members = level.members[...]
+        if let last = members.indices.last, level.isNone(last) { members = members.dropLast() }
         if level.order == .chronological {
             for i in members.indices.dropFirst() where !members[i - 1].utf8.lexicographicallyPrecedes(members[i].utf8) { return nil }
         }

@@ -338,7 +338,8 @@ private struct Loader {
         let finalDimensions = dimensions.compactMap { $0 }
         let facts = FactTable(rowCount: rows, dimensionCodes: codes.compactMap { $0 }, numericColumns: numeric)
         let measures = try MeasureResolver(model: model, dimensions: finalDimensions, numeric: numeric, ignored: ignored, factFile: file).resolve()
-        return Cube(name: model.name, dimensions: finalDimensions, measures: measures, facts: facts, origin: origin, ignoredColumns: ignored)
+        return Cube(name: model.name, dimensions: finalDimensions, measures: measures, facts: facts, origin: origin, ignoredColumns: ignored,
+                    pendingAttributes: model.computed)
     }
 
     /// Splits the fact rows after the header at line ends into one part per thread and

@@ -140,6 +140,34 @@ public struct CubeModel: Sendable {
         }
     }
 
+    /// A computed attribute as declared (`"computed"`): parsed, computed after loading by
+    /// the query engine exactly as `DEFINE ATTRIBUTE dimension.name = expression WHERE where`.
+    public struct ComputedSpec: Sendable {
+        public let name: String
+        public let dimension: String
+        public let expression: Expr
+        public let condition: Condition?
+        /// Where the declaration is, for messages.
+        public let location: SourceLocation?
+        /// The model file and its lines, so errors found when computing point into it.
+        public let file: String
+        public let lines: [String]
+
+        /// Creates a computed-attribute spec.
+        public init(name: String, dimension: String, expression: Expr, condition: Condition?, location: SourceLocation?, file: String, lines: [String]) {
+            self.name = name
+            self.dimension = dimension
+            self.expression = expression
+            self.condition = condition
+            self.location = location
+            self.file = file
+            self.lines = lines
+        }
+
+        /// The definition as `DEFINE ATTRIBUTE` would write it after the `=`.
+        public var definition: String { "\(expression)" + (condition.map { " WHERE \($0)" } ?? "") }
+    }
+
     /// The cube's name.
     public let name: String
     /// The fact file, relative to the model.
@@ -147,14 +175,18 @@ public struct CubeModel: Sendable {
     public let factsLocation: SourceLocation?
     public let dimensions: [DimensionSpec]
     public let measures: [MeasureSpec]
+    /// Computed attributes, in declaration order.
+    public let computed: [ComputedSpec]
     /// The model file as shown in messages.
     public let file: String
     /// The model's text, line by line, for showing the offending line in messages.
     public let lines: [String]
 
     /// Creates a model.
-    public init(name: String, facts: String, factsLocation: SourceLocation?, dimensions: [DimensionSpec], measures: [MeasureSpec], file: String, lines: [String]) {
+    public init(name: String, facts: String, factsLocation: SourceLocation?, dimensions: [DimensionSpec], measures: [MeasureSpec], computed: [ComputedSpec] = [],
+                file: String, lines: [String]) {
         self.name = name
+        self.computed = computed
         self.facts = facts
         self.factsLocation = factsLocation
         self.dimensions = dimensions

@@ -1,5 +1,6 @@
 import Foundation
 import CubistCore
+import CubistSyntax
 
 /// Reads `cube.json` into a `CubeModel`, checking its shape: required and unknown keys,
 /// value types, names, aggregates and formats. Columns are checked later, against the CSVs.
@@ -64,7 +65,7 @@ public struct ModelParser {
     }
 
     private func model(_ root: JSONNode) throws(Diagnostic) -> CubeModel {
-        let top = try object(root, "the model", allowed: ["name", "facts", "dimensions", "measures", "description"])
+        let top = try object(root, "the model", allowed: ["name", "facts", "dimensions", "measures", "computed", "description"])
         let name = try string(top, "name", in: "the model", required: false, at: root.location)?.0 ?? "cube"
         guard let (facts, factsLocation) = try string(top, "facts", in: "the model", required: true, at: root.location) else {
             throw error(root.location, "the model has no \"facts\"")
@@ -95,7 +96,52 @@ public struct ModelParser {
             measureNames[lower] = measure.location ?? root.location
             measures.append(measure)
         }
-        return CubeModel(name: name, facts: facts, factsLocation: factsLocation, dimensions: dimensions, measures: measures, file: file, lines: lines)
+        var computed: [CubeModel.ComputedSpec] = []
+        for node in try array(top, "computed", in: "the model", required: false, at: root.location) ?? [] {
+            let spec = try computedAttribute(node)
+            guard let dimension = dimensions.first(where: { $0.name.caseInsensitiveEquals(spec.dimension) }) else {
+                throw error(spec.location ?? root.location, "computed attribute '\(spec.name)' names no dimension of the model: '\(spec.dimension)'",
+                            help: Suggestions.didYouMean(spec.dimension, in: dimensions.map(\.name)) ?? "the dimensions are: " + dimensions.map(\.name).joined(separator: ", "))
+            }
+            let taken = dimension.levels.map(\.name) + dimension.attributes.map(\.name)
+                + computed.filter { $0.dimension.caseInsensitiveEquals(dimension.name) }.map(\.name)
+            if taken.contains(where: { $0.caseInsensitiveEquals(spec.name) }) {
+                throw error(spec.location ?? root.location, "dimension '\(dimension.name)' already has a level or attribute named '\(spec.name)'",
+                            help: "name the computed attribute differently")
+            }
+            computed.append(spec)
+        }
+        return CubeModel(name: name, facts: facts, factsLocation: factsLocation, dimensions: dimensions, measures: measures, computed: computed,
+                         file: file, lines: lines)
+    }
+
+    /// `{"name": "cohort", "dimension": "customer", "expression": "min(time.quarter)", "where": "..."}`
+    private func computedAttribute(_ node: JSONNode) throws(Diagnostic) -> CubeModel.ComputedSpec {
+        let what = "a computed attribute"
+        let m = try object(node, what, allowed: ["name", "dimension", "expression", "where", "description"])
+        guard let (name, nameLocation) = try string(m, "name", in: what, required: true, at: node.location) else { throw error(node.location, "\(what) has no \"name\"") }
+        try checkName(name, at: nameLocation)
+        let what2 = "computed attribute '\(name)'"
+        guard let (dimension, _) = try string(m, "dimension", in: what2, required: true, at: node.location),
+              let (text, textLocation) = try string(m, "expression", in: what2, required: true, at: node.location) else {
+            throw error(node.location, "\(what2) needs \"dimension\" and \"expression\"")
+        }
+        let expression: Expr
+        do {
+            expression = try Parser.parseExpression(text, line: textLocation.line, column: textLocation.column + 1)
+        } catch {
+            throw self.error(error.location ?? textLocation, "in \(what2): \(error.message)", help: error.help)
+        }
+        var condition: Condition?
+        if let (whereText, whereLocation) = try string(m, "where", in: what2, required: false, at: node.location) {
+            do {
+                condition = try Parser.parseCondition(whereText, line: whereLocation.line, column: whereLocation.column + 1)
+            } catch {
+                throw self.error(error.location ?? whereLocation, "in \(what2): \(error.message)", help: error.help)
+            }
+        }
+        return CubeModel.ComputedSpec(name: name, dimension: dimension, expression: expression, condition: condition, location: node.location,
+                                      file: file, lines: lines)
     }
 
     private func dimension(_ node: JSONNode) throws(Diagnostic) -> CubeModel.DimensionSpec {

@@ -28,7 +28,7 @@ public enum Snapshot {
     /// The first eight bytes of every snapshot.
     public static let magic: [UInt8] = Array("CUBISTSN".utf8)
     /// The format version this build writes and reads.
-    public static let version: UInt32 = 1
+    public static let version: UInt32 = 2
     static let byteOrderMark: UInt32 = 0x0102_0304
     static let headerSize = 64
     static let alignment = 64
@@ -267,6 +267,7 @@ public enum Snapshot {
         e.string(l.order.rawValue)
         e.strings(l.members)
         e.int32s(l.parents)
+        e.optionalString(l.definition)
     }
 
     private static func write(meta: [UInt8], blocks: [Block], to path: String, shownAs shown: String,

@@ -127,7 +127,8 @@ extension Snapshot {
         guard let order = MemberOrder(rawValue: try d.string("member order")) else { throw .init(what: "member order") }
         let members = try d.strings("members")
         let parents = try d.int32s("parent array")
-        return Level(name: name, column: column, keyColumn: key, members: members, parents: parents, order: order)
+        let definition = try d.optionalString("attribute definition")
+        return Level(name: name, column: column, keyColumn: key, members: members, parents: parents, order: order, definition: definition)
     }
 
     private static func width(_ d: inout SnapshotDecoder) throws(SnapshotDecoder.Corrupt) -> PackedColumn.Width {

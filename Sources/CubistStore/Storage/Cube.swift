@@ -50,10 +50,14 @@ public struct Cube: Sendable {
     /// The files the cube was read from (model and CSV files; none for a snapshot or the
     /// built-in sample), so SAVE never writes over them.
     public let sourceFiles: [String]
+    /// Computed attributes the model declares that are not computed yet: the query engine
+    /// computes them (`QueryEngine.computingDeclaredAttributes`) before the cube is used.
+    public let pendingAttributes: [CubeModel.ComputedSpec]
 
     /// Creates a cube.
     public init(name: String, dimensions: [Dimension], measures: [Measure], facts: FactTable, origin: String, ignoredColumns: [String] = [],
-                sourceFiles: [String] = []) {
+                sourceFiles: [String] = [], pendingAttributes: [CubeModel.ComputedSpec] = []) {
+        self.pendingAttributes = pendingAttributes
         self.name = name
         self.dimensions = dimensions
         self.measures = measures
@@ -66,13 +70,13 @@ public struct Cube: Sendable {
     /// The same cube under another name (LOAD ... AS name).
     public func renamed(_ newName: String) -> Cube {
         Cube(name: newName, dimensions: dimensions, measures: measures, facts: facts, origin: origin, ignoredColumns: ignoredColumns,
-             sourceFiles: sourceFiles)
+             sourceFiles: sourceFiles, pendingAttributes: pendingAttributes)
     }
 
     /// The same cube, recording the files it was read from.
     public func readFrom(_ files: [String]) -> Cube {
         Cube(name: name, dimensions: dimensions, measures: measures, facts: facts, origin: origin, ignoredColumns: ignoredColumns,
-             sourceFiles: files)
+             sourceFiles: files, pendingAttributes: pendingAttributes)
     }
 
     /// A dimension by name (case-insensitive).

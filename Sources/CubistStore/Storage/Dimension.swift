@@ -28,15 +28,33 @@ public struct Level: Sendable {
     public let parents: [Int32]
     /// The natural order of members.
     public let order: MemberOrder
+    /// For a computed attribute (`DEFINE ATTRIBUTE`, or `"computed"` in cube.json), how it
+    /// was computed, as source text (`min(time.quarter)`); nil for levels read from data.
+    public let definition: String?
+    /// Whether it is a computed attribute defined in this session (not in the model or a
+    /// snapshot); SHOW DIMENSIONS and DESCRIBE say so.
+    public let isSession: Bool
 
     /// Creates a level.
-    public init(name: String, column: String?, keyColumn: String?, members: [String], parents: [Int32], order: MemberOrder) {
+    public init(name: String, column: String?, keyColumn: String?, members: [String], parents: [Int32], order: MemberOrder,
+                definition: String? = nil, isSession: Bool = false) {
         self.name = name
         self.column = column
         self.keyColumn = keyColumn
         self.members = members
         self.parents = parents
         self.order = order
+        self.definition = definition
+        self.isSession = isSession
+    }
+
+    /// The member that computed attributes give members without facts.
+    public static let noneMember = "(none)"
+
+    /// Whether member `code` is a computed attribute's `(none)`, which no range comparison
+    /// (`<`, `>=`, BETWEEN) includes.
+    public func isNone(_ code: Int) -> Bool {
+        definition != nil && members[code] == Level.noneMember
     }
 
     /// Number of members.
