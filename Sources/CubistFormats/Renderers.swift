@@ -102,7 +102,7 @@ public enum Renderer {
 
     /// A row's cells as people read them: formatted numbers, and `Total` (or the `Others`
     /// label) in the first rolled-up member cell of a summary row.
-    static func humanCells(_ result: ResultTable, _ i: Int) -> [String] {
+    static func humanCells(_ result: ResultTable, _ i: Int, _ digits: [Int]) -> [String] {
         var cells: [String] = []
         var labelled = false
         for (j, value) in result.rows[i].enumerated() {
@@ -115,10 +115,24 @@ public enum Renderer {
                     cells.append(value.description)
                 }
             } else {
-                cells.append(display(value, column.format))
+                cells.append(display(value, column.format, digits: digits[j]))
             }
         }
         return cells
+    }
+
+    /// The decimals each column shows its unformatted floating-point values with, the same
+    /// in every row so a column reads evenly: 4 when some value lies strictly between -1
+    /// and 1 (a ratio, a rate), else 2.
+    static func fractionDigits(_ result: ResultTable) -> [Int] {
+        result.columns.indices.map { j in
+            let column = result.columns[j]
+            guard column.kind != .member, column.format == nil || column.format == .number else { return 2 }
+            for row in result.rows {
+                if case .double(let d) = row[j], d != 0, abs(d) < 1 { return 4 }
+            }
+            return 2
+        }
     }
 
     // MARK: table
@@ -138,10 +152,11 @@ public enum Renderer {
         }
         var t = TextTable(result.columns.map(\.name), alignments: result.columns.map { $0.kind == .member ? .left : .right })
         crosstabHeaders(result, &t)
+        let digits = fractionDigits(result)
         for (k, i) in shown.enumerated() {
             if k == head { t.add(result.columns.map { _ in "…" }) }
             // A newline or tab inside a member would break the table's layout.
-            t.add(humanCells(result, i).map(\.escapingLayoutCharacters))
+            t.add(humanCells(result, i, digits).map(\.escapingLayoutCharacters))
         }
         t.maximumWidth = options.width
         let hidden = t.render { out.append($0 + "\n") }.hidden
@@ -182,8 +197,9 @@ public enum Renderer {
         }
     }
 
-    /// A value as people read it, in a measure format.
-    public static func display(_ value: Value, _ format: MeasureFormat?) -> String {
+    /// A value as people read it, in a measure format; `digits` is the decimals of an
+    /// unformatted floating-point value (by default 4 below 1 in magnitude, else 2).
+    public static func display(_ value: Value, _ format: MeasureFormat?, digits: Int? = nil) -> String {
         switch value {
         case .null: return ""
         case .text(let s): return s
@@ -209,7 +225,7 @@ public enum Renderer {
             case .percent: return percent(d)
             case .integer: return fixed(d, digits: 0)
             case .money: return fixed(d, digits: 2)
-            case .number, nil: return fixed(d, digits: abs(d) < 1 && d != 0 ? 4 : 2)
+            case .number, nil: return fixed(d, digits: digits ?? (abs(d) < 1 && d != 0 ? 4 : 2))
             }
         }
     }
@@ -332,8 +348,9 @@ public enum Renderer {
         }
         out.append("| " + result.columns.map { cell($0.name) }.joined(separator: " | ") + " |\n")
         out.append("|" + result.columns.map { $0.kind == .member ? " --- |" : " ---: |" }.joined() + "\n")
+        let digits = fractionDigits(result)
         for i in result.rows.indices {
-            out.append("| " + humanCells(result, i).map(cell).joined(separator: " | ") + " |\n")
+            out.append("| " + humanCells(result, i, digits).map(cell).joined(separator: " | ") + " |\n")
         }
     }
 
@@ -363,9 +380,10 @@ public enum Renderer {
             out.append("<th\(c.kind == .member ? "" : " class=\"n\"")>\(escapeHTML(c.name))</th>")
         }
         out.append("</tr></thead>\n<tbody>\n")
+        let digits = fractionDigits(result)
         for i in result.rows.indices {
             out.append(result.rowKinds[i] == .detail ? "<tr>" : "<tr class=\"summary\">")
-            for (j, text) in humanCells(result, i).enumerated() {
+            for (j, text) in humanCells(result, i, digits).enumerated() {
                 out.append("<td\(result.columns[j].kind == .member ? "" : " class=\"n\"")>\(escapeHTML(text))</td>")
             }
             out.append("</tr>\n")

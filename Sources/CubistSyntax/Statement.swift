@@ -182,6 +182,21 @@ public enum ComparisonOperator: String, Sendable, Hashable, CaseIterable {
     case greaterOrEqual = ">="
 }
 
+/// The unit of `IN LAST n UNITS`.
+public enum PeriodUnit: String, Sendable, Hashable, CaseIterable {
+    case day, week, month, quarter, year
+
+    /// The unit a word names, singular or plural, any case (`DAYS`, `month`).
+    public init?(word: String) {
+        var w = word.lowercased()
+        if w.hasSuffix("s") { w.removeLast() }
+        self.init(rawValue: w)
+    }
+
+    /// The plural keyword, as printed: `DAYS`.
+    public var keyword: String { rawValue.uppercased() + "S" }
+}
+
 /// A boolean condition of WHERE or HAVING.
 public indirect enum Condition: Sendable, Hashable {
     /// `a AND b`
@@ -200,6 +215,9 @@ public indirect enum Condition: Sendable, Hashable {
     case inSelect(Expr, SelectStatement, negated: Bool)
     /// `x [NOT] LIKE 'pattern'` (`ILIKE`: ignoring case)
     case like(Expr, pattern: Expr, negated: Bool, caseInsensitive: Bool)
+    /// `x [NOT] IN LAST n DAYS|WEEKS|MONTHS|QUARTERS|YEARS`: the periods of a time level
+    /// in the last n units, counted back from the cube's latest date.
+    case inLast(Expr, count: Expr, unit: PeriodUnit, negated: Bool)
 
     /// Every name the condition's expressions refer to, in source order (a sub-select's
     /// names are its own).
@@ -212,6 +230,7 @@ public indirect enum Condition: Sendable, Hashable {
         case .inList(let x, let values, _): return x.names + values.flatMap(\.names)
         case .inSelect(let x, _, _): return x.names
         case .like(let x, let pattern, _, _): return x.names + pattern.names
+        case .inLast(let x, let count, _, _): return x.names + count.names
         }
     }
 
@@ -220,7 +239,8 @@ public indirect enum Condition: Sendable, Hashable {
         switch self {
         case .and(let a, _), .or(let a, _): return a.location
         case .not(_, let r): return r
-        case .compare(let x, _, _), .between(let x, _, _, _), .inList(let x, _, _), .inSelect(let x, _, _), .like(let x, _, _, _):
+        case .compare(let x, _, _), .between(let x, _, _, _), .inList(let x, _, _), .inSelect(let x, _, _), .like(let x, _, _, _),
+             .inLast(let x, _, _, _):
             return x.range
         }
     }

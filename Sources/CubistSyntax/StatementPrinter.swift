@@ -108,6 +108,8 @@ extension Condition: CustomStringConvertible {
             text = "\(x) \(negated ? "NOT " : "")IN (\(sub))"
         case .like(let x, let pattern, let negated, let caseInsensitive):
             text = "\(x) \(negated ? "NOT " : "")\(caseInsensitive ? "ILIKE" : "LIKE") \(pattern)"
+        case .inLast(let x, let count, let unit, let negated):
+            text = "\(x) \(negated ? "NOT " : "")IN LAST \(count) \(unit.keyword)"
         }
         return strength < context ? "(\(text))" : text
     }

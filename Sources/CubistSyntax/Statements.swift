@@ -571,7 +571,9 @@ extension Parser {
     ///   | expression , [ "NOT" ] , "BETWEEN" , expression , "AND" , expression
     ///   | expression , [ "NOT" ] , "IN" , "(" , select , ")"
     ///   | expression , [ "NOT" ] , "IN" , "(" , expression , { "," , expression } , ")"
+    ///   | expression , [ "NOT" ] , "IN" , "LAST" , ( number | parameter ) , period_unit
     ///   | expression , [ "NOT" ] , ( "LIKE" | "ILIKE" ) , expression ;
+    /// period_unit = "DAYS" | "WEEKS" | "MONTHS" | "QUARTERS" | "YEARS" (singular too) ;
     /// comparison = "=" | "<>" | "!=" | "<" | "<=" | ">" | ">=" ;
     private mutating func predicate() throws(Diagnostic) -> Condition {
         let lhs = try expression()
@@ -598,6 +600,22 @@ extension Parser {
         }
         if atKeyword("in") {
             index += 1
+            if atKeyword("last") {
+                index += 1
+                let count: Expr
+                switch current.kind {
+                case .number(let n): count = .number(n, current.range)
+                case .parameter(let p): count = .parameter(p, current.range)
+                default:
+                    throw failure("expected a number of periods after IN LAST, found \(current.quoted)", help: "e.g. time.day IN LAST 90 DAYS")
+                }
+                index += 1
+                guard case .word(let w) = current.kind, let unit = PeriodUnit(word: w) else {
+                    throw failure("expected DAYS, WEEKS, MONTHS, QUARTERS or YEARS, found \(current.quoted)", help: "e.g. time.month IN LAST 12 MONTHS")
+                }
+                index += 1
+                return .inLast(lhs, count: count, unit: unit, negated: negated)
+            }
             let open = current
             try expect("(")
             if atKeyword("select") {

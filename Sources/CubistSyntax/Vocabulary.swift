@@ -72,7 +72,7 @@ public enum Vocabulary {
     public static let otherKeywords = [
         "PERCENT", "WITH OTHERS", "ROLLUP", "AND", "OR", "NOT", "IN", "BETWEEN", "LIKE", "AS", "ASC", "DESC", "DISTINCT",
         "TO", "ALL", "ROW", "VIEW", "OVERWRITE", "CUBES", "DIMENSIONS", "MEASURES", "MEMBERS", "MEASURE", "FORMAT", "ANALYZE",
-        "PER", "FILTER", "CASE", "ILIKE", "ATTRIBUTE",
+        "PER", "FILTER", "CASE", "ILIKE", "ATTRIBUTE", "LAST", "DAYS", "WEEKS", "MONTHS", "QUARTERS", "YEARS",
     ]
 
     /// Words that start or separate clauses; they are never names unless double-quoted.

@@ -44,6 +44,14 @@ struct QueryGenerator {
         case 4 where subSelects:
             let years = members(RL(dim: "time", level: "year"))
             return .inSub(leaf, year: pick(years), negated: chance(0.4))
+        case 5 where chance(0.5):
+            // A relative period: a unit no coarser than the level, so no period is cut.
+            let grains = ["year", "quarter", "month", "day"]
+            let level = pick(grains)
+            let units = level == "day" ? ["day", "week", "month", "quarter", "year"] : Array(grains.prefix(grains.firstIndex(of: level)! + 1))
+            let unit = pick(units)
+            let most = ["day": 500, "week": 70, "month": 26, "quarter": 9, "year": 3][unit]!
+            return .inLast(RL(dim: "time", level: level), 1 + random.below(most), unit)
         default:
             let limit: Int128 = Int128(random.below(200))
             return .rowCompare(.col(pick(numeric)), pick(["<", "<=", ">", ">=", "<>"]), .const(limit, random.below(2)))
@@ -80,7 +88,8 @@ struct QueryGenerator {
         case 15: return pick([RM.share(customerMeasure()), .rank(customerMeasure())])
         case 0...3: return pick(catalog)
         case 4: return pick([RM.sum(rowExpr()), .avg(rowExpr()), .min(rowExpr()), .max(rowExpr()), .count(rowExpr())])
-        case 5: return pick([RM.countStar, .distinct(pick(levels)), .firstMember(pick(levels)), .lastMember(pick(levels))])
+        case 5: return pick([RM.countStar, .distinct(pick(levels)), .firstMember(pick(levels)), .lastMember(pick(levels)), .recency,
+                             .lastShift(random.below(400) - 50)])
         case 6: return .bin(pick(["+", "-", "*", "/"]), pick(catalog), chance(0.5) ? pick(catalog) : .const(Int128(random.below(9) + 1), random.below(2)))
         case 7: return .share(pick(catalog))
         case 8: return by.isEmpty ? pick(catalog) : .rank(pick(catalog))
@@ -122,7 +131,14 @@ struct QueryGenerator {
         let hasTime = (q.by + q.across).contains { $0.dim == "time" && timeLevels.contains($0.level) }
         for _ in 0..<(1 + random.below(3)) { q.measures.append(measure(byHasTime: hasTime, by: q.by, across: q.across)) }
         if chance(0.6) { q.filter = condition() }
-        if !q.by.isEmpty, chance(0.2) { q.having = (0, pick([">", "<"]), .exact(Int128(random.below(3000)), 0)) }
+        // A member or date compared with a number is an error, so HAVING tests numbers only.
+        let labels: Bool
+        switch q.measures[0] {
+        case .firstMember, .lastMember, .lastShift: labels = true
+        default: labels = false
+        }
+        if !q.by.isEmpty, !labels, chance(0.2) { q.having = (0, pick([">", "<"]), .exact(Int128(random.below(3000)), 0)) }
+        if !q.by.isEmpty, chance(0.1) { q.dateHaving = (pick([">", "<"]), random.below(400)) }
         if !q.by.isEmpty, !q.rollup, chance(0.15) {
             q.top = (1 + random.below(5), random.below(q.measures.count), chance(0.5))
         }
@@ -168,6 +184,7 @@ func same(_ v: Value, _ r: RV) -> Bool {
         let reference = Reference(cube: cube)
         for i in 0..<count {
             let q = generator.query()
+            if ProcessInfo.processInfo.environment["CUBIST_DIFF_TRACE"] != nil { print("seed \(seed) query \(i): \(q.text)") }
             reference.cache.members = [:]
             let expected = reference.run(q)
             let actual: ResultTable

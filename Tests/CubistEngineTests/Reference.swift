@@ -1,3 +1,4 @@
+import Foundation
 import CubistStore
 
 // A naive, row-at-a-time reference evaluator for the differential test. It shares nothing
@@ -149,6 +150,10 @@ indirect enum RM: Sendable {
     /// `CASE WHEN m op v THEN a [ELSE b] END`.
     case caseWhen(RM, String, RV, then: RM, otherwise: RM?)
     case round(RM, Int), abs(RM), coalesce(RM, RM)
+    /// `days(max(time.day), latest(time.day))`: days since the group's last sale.
+    case recency
+    /// `max(time.day) - n`: a date.
+    case lastShift(Int)
 
     var text: String {
         switch self {
@@ -184,6 +189,8 @@ indirect enum RM: Sendable {
         case .round(let m, let d): return "round(\(m.text), \(d))"
         case .abs(let m): return "abs(\(m.text))"
         case .coalesce(let a, let b): return "coalesce(\(a.text), \(b.text))"
+        case .recency: return "days(max(time.day), latest(time.day))"
+        case .lastShift(let n): return "(max(time.day) - \(n))"
         }
     }
 }
@@ -211,6 +218,8 @@ indirect enum RC: Sendable {
     case memberLike(RL, String)
     case rowCompare(RowE, String, RowE)
     case inSub(RL, year: String, negated: Bool)
+    /// `time.level IN LAST n UNITS`.
+    case inLast(RL, Int, String)
     case and(RC, RC), or(RC, RC), not(RC)
 
     var text: String {
@@ -222,6 +231,7 @@ indirect enum RC: Sendable {
         case .memberLike(let l, let p): return "\(l.text) LIKE \(q(p))"
         case .rowCompare(let a, let op, let b): return "\(a.text) \(op) \(b.text)"
         case .inSub(let l, let y, let n): return "\(l.text) \(n ? "NOT " : "")IN (SELECT \(l.text) WHERE time.year = \(y))"
+        case .inLast(let l, let n, let unit): return "\(l.text) IN LAST \(n) \(unit.uppercased())S"
         case .and(let a, let b): return "(\(a.text) AND \(b.text))"
         case .or(let a, let b): return "(\(a.text) OR \(b.text))"
         case .not(let a): return "NOT (\(a.text))"
@@ -237,6 +247,8 @@ struct RQ {
     var measures: [RM] = []
     var filter: RC?
     var having: (Int, String, RV)?
+    /// `HAVING max(time.day) op latest(time.day) - n`.
+    var dateHaving: (op: String, days: Int)?
     var top: (n: Int, measure: Int, others: Bool)?
     var order: (measure: Int, descending: Bool)?
     var limit: Int?
@@ -248,7 +260,10 @@ struct RQ {
         if !by.isEmpty { s += " BY " + (rollup ? "ROLLUP(" + by.map(\.text).joined(separator: ", ") + ")" : by.map(\.text).joined(separator: ", ")) }
         if !across.isEmpty { s += " ACROSS " + across.map(\.text).joined(separator: ", ") }
         if let filter { s += " WHERE " + filter.text }
-        if let (m, op, v) = having { s += " HAVING \(measures[m].text) \(op) \(v.plain)" }
+        var conditions: [String] = []
+        if let (m, op, v) = having { conditions.append("\(measures[m].text) \(op) \(v.plain)") }
+        if let (op, n) = dateHaving { conditions.append("max(time.day) \(op) latest(time.day) - \(n)") }
+        if !conditions.isEmpty { s += " HAVING " + conditions.joined(separator: " AND ") }
         if let top { s += " TOP \(top.n) BY \(measures[top.measure].text)" + (top.others ? " WITH OTHERS" : "") }
         if let order { s += " ORDER BY \(measures[order.measure].text)" + (order.descending ? " DESC" : "") }
         if let limit { s += " LIMIT \(limit)" }
@@ -267,8 +282,17 @@ struct Reference {
         /// When time functions see periods WHERE leaves out: the grouping levels it applies
         /// to, and the rows that pass WHERE without its time conditions.
         var relaxed: (levels: [RL], rows: [Int])?
+        var latest: String?
     }
     let cache = Cache()
+
+    /// The latest sale day in the whole cube (whatever WHERE says).
+    var latestDay: String {
+        if let d = cache.latest { return d }
+        let d = (0..<cube.facts.rowCount).map { label(RL(dim: "time", level: "day"), $0) }.max() ?? ""
+        cache.latest = d
+        return d
+    }
 
     func dimIndex(_ l: RL) -> Int { cube.dimensions.firstIndex { $0.name == l.dim }! }
 
@@ -330,6 +354,8 @@ struct Reference {
         case .inSub(let l, let y, let n):
             let members = subSelect(l, y)
             return members.contains(code(l, r)) != n
+        case .inLast(let l, let n, let unit):
+            return RefDate.periodStart(label(RL(dim: "time", level: "day"), r), l.level) >= RefDate.windowStart(latest: latestDay, n: n, unit: unit)
         case .and(let a, let b): return passes(a, r) && passes(b, r)
         case .or(let a, let b): return passes(a, r) || passes(b, r)
         case .not(let a): return !passes(a, r)
@@ -431,7 +457,14 @@ struct Reference {
             let source = timeSource(levels, groups)
             guard let t = timePosition(levels) else { return groups.mapValues { _ in .null } }
             let restart: String? = { switch m { case .ytd: return "year"; case .qtd: return "quarter"; case .mtd: return "month"; default: return nil } }()
-            func span(_ code: Int) -> Int { restart.map { ancestorCode(levels[t], code, $0) } ?? 0 }
+            // A period finer than the finest time level grouped on (qtd over years, in a
+            // crosstab's margin) restarts at every row: each row is its own span.
+            let grains = ["year", "quarter", "month", "day"]
+            func span(_ code: Int) -> Int {
+                guard let restart else { return 0 }
+                if grains.firstIndex(of: restart)! > grains.firstIndex(of: levels[t].level)! { return code }
+                return ancestorCode(levels[t], code, restart)
+            }
             for k in groups.keys {
                 var rows: [Int] = []
                 for (o, r) in source where o[t] <= k[t] && span(o[t]) == span(k[t]) && levels.indices.allSatisfy({ $0 == t || o[$0] == k[$0] }) {
@@ -520,6 +553,8 @@ struct Reference {
             let lo = members.firstIndex(of: a)!, hi = members.lastIndex(of: b)!
             return lo <= hi && (lo...hi).contains(members.firstIndex(of: label(l))!)
         case .memberLike(let l, let p): return label(l).hasPrefix(String(p.dropLast()))
+        case .inLast(let l, let n, let unit):
+            return RefDate.periodStart(label(RL(dim: "time", level: "day")), l.level) >= RefDate.windowStart(latest: latestDay, n: n, unit: unit)
         case .and(let a, let b): return passesDay(a, day) && passesDay(b, day)
         case .or(let a, let b): return passesDay(a, day) || passesDay(b, day)
         case .not(let a): return !passesDay(a, day)
@@ -530,7 +565,7 @@ struct Reference {
     /// The levels a condition tests, and whether it tests fact columns or sub-selects.
     func onlyTime(_ c: RC) -> Bool {
         switch c {
-        case .memberEq(let l, _, _), .memberIn(let l, _), .memberBetween(let l, _, _), .memberLike(let l, _): return l.dim == "time"
+        case .memberEq(let l, _, _), .memberIn(let l, _), .memberBetween(let l, _, _), .memberLike(let l, _), .inLast(let l, _, _): return l.dim == "time"
         case .and(let a, let b), .or(let a, let b): return onlyTime(a) && onlyTime(b)
         case .not(let a): return onlyTime(a)
         case .rowCompare, .inSub: return false
@@ -630,6 +665,12 @@ struct Reference {
         case .firstMember(let l): return rows.isEmpty ? .null : .text(level(l).members[rows.map { code(l, $0) }.min()!])
         case .lastMember(let l): return rows.isEmpty ? .null : .text(level(l).members[rows.map { code(l, $0) }.max()!])
         case .const(let x, let s): return .exact(x, s)
+        case .recency:
+            guard let last = rows.map({ label(RL(dim: "time", level: "day"), $0) }).max() else { return .null }
+            return .exact(Int128(RefDate.days(last, latestDay)), 0)
+        case .lastShift(let n):
+            guard let last = rows.map({ label(RL(dim: "time", level: "day"), $0) }).max() else { return .null }
+            return .text(RefDate.adding(-n, to: last))
         default: fatalError("not an aggregate: \(m)")
         }
     }
@@ -643,6 +684,11 @@ struct Reference {
         let detail = groups(q.by, all)
         let values = q.measures.map { evaluate($0, q.by, detail, all: all) }
         var kept = detail.keys.filter { k in
+            if let (op, n) = q.dateHaving {
+                guard let last = detail[k]!.map({ label(RL(dim: "time", level: "day"), $0) }).max() else { return false }
+                let bound = RefDate.adding(-n, to: latestDay)
+                guard op == "<" ? last < bound : last > bound else { return false }
+            }
             guard let (m, op, v) = q.having else { return true }
             guard let c = refCompare(values[m][k]!, v) else { return false }
             return op == ">" ? c > 0 : c < 0
@@ -761,6 +807,53 @@ struct Reference {
             }
             if q.totals { cells += row.values }
             return cells
+        }
+    }
+}
+
+/// Date arithmetic for the reference, with Foundation's Gregorian calendar in UTC (not the
+/// engine's day numbers).
+enum RefDate {
+    static let calendar: Calendar = {
+        var c = Calendar(identifier: .gregorian)
+        c.timeZone = TimeZone(identifier: "UTC")!
+        return c
+    }()
+
+    static func date(_ s: String) -> Date {
+        let p = s.split(separator: "-").map { Int($0)! }
+        return calendar.date(from: DateComponents(year: p[0], month: p[1], day: p[2]))!
+    }
+
+    static func text(_ d: Date) -> String {
+        let c = calendar.dateComponents([.year, .month, .day], from: d)
+        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+    }
+
+    static func adding(_ days: Int, to s: String) -> String { text(calendar.date(byAdding: .day, value: days, to: date(s))!) }
+
+    static func days(_ a: String, _ b: String) -> Int { calendar.dateComponents([.day], from: date(a), to: date(b)).day! }
+
+    /// The first day of the year, quarter or month holding `day` (the day itself for `day`).
+    static func periodStart(_ day: String, _ level: String) -> String {
+        let c = calendar.dateComponents([.year, .month], from: date(day))
+        switch level {
+        case "year": return String(format: "%04d-01-01", c.year!)
+        case "quarter": return String(format: "%04d-%02d-01", c.year!, (c.month! - 1) / 3 * 3 + 1)
+        case "month": return String(format: "%04d-%02d-01", c.year!, c.month!)
+        default: return day
+        }
+    }
+
+    /// The first day of the last `n` units up to `latest`: days and weeks back from it,
+    /// whole calendar months, quarters and years (the latest one included).
+    static func windowStart(latest: String, n: Int, unit: String) -> String {
+        switch unit {
+        case "day": return adding(-(n - 1), to: latest)
+        case "week": return adding(-(7 * n - 1), to: latest)
+        case "month": return text(calendar.date(byAdding: .month, value: -(n - 1), to: date(periodStart(latest, "month")))!)
+        case "quarter": return text(calendar.date(byAdding: .month, value: -3 * (n - 1), to: date(periodStart(latest, "quarter")))!)
+        default: return text(calendar.date(byAdding: .year, value: -(n - 1), to: date(periodStart(latest, "year")))!)
         }
     }
 }

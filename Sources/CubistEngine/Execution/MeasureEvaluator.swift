@@ -70,6 +70,17 @@ final class MeasureEvaluator {
                 return columns[0].map { MeasureEvaluator.round($0, places) }
             case .coalesce:
                 return (0..<n).map { g in columns.first { !$0[g].isNull }?[g] ?? .null }
+            case .shift(let grain, let by):
+                return columns[0].map { v in
+                    guard case .text(let label) = v, let moved = grain.shift(label, by: by) else { return .null }
+                    return .text(moved)
+                }
+            case .days:
+                return (0..<n).map { g in
+                    guard case .text(let a) = columns[0][g], case .text(let b) = columns[1][g],
+                          let x = TimeGrain.day.ordinal(of: a), let y = TimeGrain.day.ordinal(of: b) else { return .null }
+                    return .integer(y - x)
+                }
             }
         case .caseWhen(let branches, let otherwise):
             let tests = branches.map { passing($0.when) }
@@ -278,8 +289,8 @@ final class MeasureEvaluator {
         return out
     }
 
-    /// Whether `e` adds up over groups: sums and counts of rows, their sums and differences,
-    /// and those times a constant.
+    /// Whether `e` adds up over groups: sums and counts of rows, sums and differences of
+    /// counts, and those times a constant.
     private func isAdditive(_ e: MeasureExpr) -> Bool {
         switch e {
         case .slot(let s, let part):
@@ -289,8 +300,27 @@ final class MeasureEvaluator {
             return (a is ExactSumAccumulator || a is DoubleSumAccumulator) && (part == .sum || part == .count || part == .value)
         case .value(let i): return isAdditive(values[i])
         case .negate(let x): return isAdditive(x)
-        case .binary(.add, let x, let y), .binary(.subtract, let x, let y): return isAdditive(x) && isAdditive(y)
+        case .binary(.add, let x, let y), .binary(.subtract, let x, let y):
+            // A sum is empty (null) in a period without values, and null minus a number is
+            // null there while the difference of the sums to date is not: only counts,
+            // which are never null, add up in combination.
+            return isCount(x) && isCount(y)
         case .binary(.multiply, let x, .constant), .binary(.multiply, .constant, let x), .binary(.divide, let x, .constant): return isAdditive(x)
+        default: return false
+        }
+    }
+
+    /// Whether `e` is a count of rows (never null), or a combination of counts.
+    private func isCount(_ e: MeasureExpr) -> Bool {
+        switch e {
+        case .slot(let s, let part):
+            var a = table.accumulators[s]
+            while let f = a as? FilteredAccumulator { a = f.inner }
+            return a is CountAccumulator || (part == .count && (a is ExactSumAccumulator || a is DoubleSumAccumulator))
+        case .value(let i): return isCount(values[i])
+        case .negate(let x): return isCount(x)
+        case .binary(.add, let x, let y), .binary(.subtract, let x, let y): return isCount(x) && isCount(y)
+        case .binary(.multiply, let x, .constant), .binary(.multiply, .constant, let x): return isCount(x)
         default: return false
         }
     }

@@ -11,10 +11,12 @@ extension Binder {
         case .or(let a, let b): return .or(try groupFilter(a), try groupFilter(b))
         case .not(let a, _): return .not(try groupFilter(a))
         case .compare(let x, let op, let y):
-            return .compare(try havingValue(x), op, try havingValue(y))
+            let (a, b) = try comparable(x, y)
+            return .compare(a, op, b)
         case .between(let x, let low, let high, let negated):
-            let v = try havingValue(x)
-            let f = GroupFilter.and(.compare(v, .greaterOrEqual, try havingValue(low)), .compare(v, .lessOrEqual, try havingValue(high)))
+            let (v, lo) = try comparable(x, low)
+            let (_, hi) = try comparable(x, high)
+            let f = GroupFilter.and(.compare(v, .greaterOrEqual, lo), .compare(v, .lessOrEqual, hi))
             return negated ? .not(f) : f
         case .inList(let x, let values, let negated):
             let v = try havingValue(x)
@@ -23,9 +25,40 @@ extension Binder {
             }
             for e in values.dropFirst() { f = .or(f, .compare(v, .equal, try havingValue(e))) }
             return negated ? .not(f) : f
-        case .like(let x, _, _, _), .inSelect(let x, _, _):
+        case .like(let x, _, _, _), .inSelect(let x, _, _), .inLast(let x, _, _, _):
             throw Diagnostic("HAVING compares measures; member tests belong in WHERE", at: x.range, help: "move this condition to WHERE")
         }
+    }
+
+    /// Two sides of a HAVING comparison, checked to be alike: numbers with numbers, dates
+    /// with dates of the same grain (a date written as text, `'2025-10-01'`, is taken as one).
+    mutating func comparable(_ x: Expr, _ y: Expr) throws(Diagnostic) -> (Int, Int) {
+        if case .string(let text, let r) = y { let a = try havingValue(x); return (a, try dateText(text, like: a, at: r)) }
+        if case .string(let text, let r) = x { let b = try havingValue(y); return (try dateText(text, like: b, at: r), b) }
+        let a = try havingValue(x), b = try havingValue(y)
+        let ga = dateGrain(plan.values[a]), gb = dateGrain(plan.values[b])
+        let la = isLabel(plan.values[a]), lb = isLabel(plan.values[b])
+        if let ga, let gb, ga != gb {
+            throw Diagnostic("'\(x)' is a \(ga.name) and '\(y)' is a \(gb.name); they cannot be compared", at: y.range,
+                             help: "compare dates of one grain, e.g. max(time.day) <= latest(time.day) - 90")
+        }
+        if la != lb {
+            let (label, number) = la ? (x, y) : (y, x)
+            throw Diagnostic("'\(label)' is \(dateGrain(plan.values[la ? a : b]) != nil ? "a date" : "a member"), and '\(number)' is a number; they cannot be compared",
+                             at: number.range, help: "compare dates with dates, e.g. max(time.day) <= latest(time.day) - 90, or count days with days(a, b)")
+        }
+        return (a, b)
+    }
+
+    /// A date written as text in HAVING, compared with the date values of `other`.
+    private mutating func dateText(_ text: String, like other: Int, at r: SourceRange) throws(Diagnostic) -> Int {
+        guard let grain = dateGrain(plan.values[other]) else {
+            throw Diagnostic("text is not a measure", at: r, help: "compare members in WHERE, e.g. WHERE customer.region = '\(text)'")
+        }
+        guard grain.ordinal(of: text) != nil else {
+            throw Diagnostic("'\(text)' is not a \(grain.name) (\(["2025", "2025-Q4", "2025-12", "2025-12-31"][grain.rawValue]))", at: r)
+        }
+        return value(.constant(.text(text)))
     }
 
     mutating func havingValue(_ e: Expr) throws(Diagnostic) -> Int {

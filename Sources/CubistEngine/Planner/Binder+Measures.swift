@@ -87,11 +87,24 @@ extension Binder {
                                 insideAnalytic: Bool) throws(Diagnostic) -> (MeasureExpr, MeasureFormat?) {
         let (a, fa) = try measure(l, context: context, insideAnalytic: insideAnalytic)
         let (b, fb) = try measure(r, context: context, insideAnalytic: insideAnalytic)
-        // A member (a label such as a day) has no arithmetic: an error now, not a column
-        // of empty cells later.
+        // A date moves by whole periods of its grain: max(time.day) - 90, latest(time.month) + 1.
+        if op == .add || op == .subtract, let grain = dateGrain(a), !isLabel(b) {
+            let n = try periods(r, grain)
+            return (.scalar(.shift(grain, by: op == .add ? n : -n), [a]), nil)
+        }
+        if op == .add, let grain = dateGrain(b), !isLabel(a) {
+            return (.scalar(.shift(grain, by: try periods(l, grain)), [b]), nil)
+        }
+        if op == .subtract, dateGrain(a) != nil, dateGrain(b) != nil {
+            throw Diagnostic("one date minus another is written days(a, b)", at: SourceRange(start: l.range.start, end: r.range.end, location: l.range.location),
+                             help: "days(\(r), \(l)) is the number of days from \(r) to \(l)")
+        }
+        // Any other member (a label such as a city) has no arithmetic: an error now, not a
+        // column of empty cells later.
         for (side, bound) in [(l, a), (r, b)] where isLabel(bound) {
             throw Diagnostic("'\(side)' is a member (a label), and \(op.rawValue) has no meaning for members", at: side.range,
-                             help: "members are compared in WHERE (WHERE time.day >= '2025-10-01') and counted with count(distinct level); date arithmetic is not in the language yet")
+                             help: dateGrain(bound) != nil ? "a date moves by a whole number of periods: \(side) - 30; days(a, b) counts the days between two dates"
+                                : "members are compared in WHERE and counted with count(distinct level)")
         }
         var format: MeasureFormat?
         if op == .add || op == .subtract { format = fa == fb ? fa : (fa ?? fb) }
@@ -185,9 +198,31 @@ extension Binder {
             return false
         case .constant(.text): return true
         case .value(let i): return isLabel(plan.values[i])
+        case .scalar(.shift, _): return true
         case .caseWhen(let branches, let otherwise): return branches.contains { isLabel($0.then) } || otherwise.map(isLabel) == true
         case .scalar(.coalesce, let args): return args.contains(where: isLabel)
         default: return false
+        }
+    }
+
+    /// The grain of a bound expression whose values are dates (time periods): a first or
+    /// last member of a time level, `latest(...)`, a date moved by periods; nil otherwise.
+    func dateGrain(_ e: MeasureExpr) -> TimeGrain? {
+        switch e {
+        case .slot(let s, _):
+            var kind = plan.aggregates[s]
+            while case .filtered(let inner, _) = kind { kind = inner }
+            if case .member(let level, _) = kind { return TimeGrain.of(level, in: cube) }
+            return nil
+        case .constant(.text(let t)): return TimeGrain.of(label: t)
+        case .value(let i): return dateGrain(plan.values[i])
+        case .scalar(.shift(let g, _), _): return g
+        case .scalar(.coalesce, let args): return args.first.flatMap(dateGrain)
+        case .caseWhen(let branches, let otherwise):
+            let grains = branches.map { dateGrain($0.then) } + (otherwise.map { [dateGrain($0)] } ?? [])
+            guard let first = grains.first, grains.allSatisfy({ $0 == first }) else { return nil }
+            return first
+        default: return nil
         }
     }
 
@@ -262,6 +297,25 @@ extension Binder {
             let usage = ["round": "round(m) or round(m, 2)", "abs": "abs(m)", "coalesce": "coalesce(m, 0)"][name] ?? name + "(m)"
             throw Diagnostic("\(name)() takes \(arity.lowerBound == arity.upperBound ? "\(arity.lowerBound)" : "\(arity.lowerBound) to \(arity.upperBound)") argument\(arity.upperBound == 1 ? "" : "s"), found \(args.count)",
                              at: r, help: "e.g. " + usage)
+        }
+        if name == "latest" {
+            guard let (label, _) = try dateConstant(.call(name, args, distinct: false, star: false, r)) else {
+                throw Diagnostic("latest() takes one time level", at: r, help: "e.g. latest(time.day)")
+            }
+            return (.constant(.text(label)), nil)
+        }
+        if name == "days" {
+            var bound: [MeasureExpr] = []
+            for a in args {
+                let (m, _) = try measure(a, context: context, insideAnalytic: insideAnalytic)
+                guard dateGrain(m) == .day else {
+                    let found = dateGrain(m).map { "a \($0.name)" } ?? (isLabel(m) ? "a member" : "a number")
+                    throw Diagnostic("days() counts the days between two dates, and '\(a)' is \(found)", at: a.range,
+                                     help: "give it days, e.g. days(max(time.day), latest(time.day))")
+                }
+                bound.append(m)
+            }
+            return (.scalar(.days, bound), nil)
         }
         if name == "round" {
             var places = 0

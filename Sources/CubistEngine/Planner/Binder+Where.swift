@@ -13,12 +13,12 @@ extension Binder {
         case .compare(let x, let op, let y):
             if let level = try whereLevel(x) {
                 return try memberFilter(level, x) { (b: inout Binder, members: MemberSet) throws(Diagnostic) in
-                    try members.compare(op, b.literal(y), at: y.range, warnings: &b.plan.warnings)
+                    try members.compare(op, b.memberLiteral(y, for: level), at: y.range, warnings: &b.plan.warnings)
                 }
             }
             if let level = try whereLevel(y), let flipped = op.flipped {
                 return try memberFilter(level, y) { (b: inout Binder, members: MemberSet) throws(Diagnostic) in
-                    try members.compare(flipped, b.literal(x), at: x.range, warnings: &b.plan.warnings)
+                    try members.compare(flipped, b.memberLiteral(x, for: level), at: x.range, warnings: &b.plan.warnings)
                 }
             }
             noteColumnThatIsAMeasure(x, c)
@@ -28,8 +28,8 @@ extension Binder {
             let filter: RowFilter
             if let level = try whereLevel(x) {
                 filter = try memberFilter(level, x) { (b: inout Binder, members: MemberSet) throws(Diagnostic) in
-                    let lo = try members.compare(.greaterOrEqual, b.literal(low), at: low.range, warnings: &b.plan.warnings)
-                    let hi = try members.compare(.lessOrEqual, b.literal(high), at: high.range, warnings: &b.plan.warnings)
+                    let lo = try members.compare(.greaterOrEqual, b.memberLiteral(low, for: level), at: low.range, warnings: &b.plan.warnings)
+                    let hi = try members.compare(.lessOrEqual, b.memberLiteral(high, for: level), at: high.range, warnings: &b.plan.warnings)
                     return zip(lo, hi).map { $0 && $1 }
                 }
             } else {
@@ -44,7 +44,7 @@ extension Binder {
                 filter = try memberFilter(level, x) { (b: inout Binder, members: MemberSet) throws(Diagnostic) in
                     var keep = [Bool](repeating: false, count: members.level.count)
                     for v in values {
-                        for c in members.equalCodes(try b.literal(v), at: v.range, warnings: &b.plan.warnings) { keep[c] = true }
+                        for c in members.equalCodes(try b.memberLiteral(v, for: level), at: v.range, warnings: &b.plan.warnings) { keep[c] = true }
                     }
                     return keep
                 }
@@ -80,6 +80,9 @@ extension Binder {
                 return keep
             }
             return negated ? .not(filter) : filter
+        case .inLast(let x, let count, let unit, let negated):
+            let filter = try lastPeriods(x, count, unit)
+            return negated ? .not(filter) : filter
         case .inSelect(let x, let sub, let negated):
             guard let level = try whereLevel(x) else {
                 throw Diagnostic("IN (SELECT ...) takes a level on its left, found '\(x)'", at: x.range, help: "e.g. customer.customer IN (SELECT customer.customer WHERE ...)")
@@ -94,6 +97,49 @@ extension Binder {
             let filter = RowFilter.subSelect(index: plan.subSelects.count - 1, level: level)
             return negated ? .not(filter) : filter
         }
+    }
+
+    /// `level IN LAST n UNITS`: the level's periods inside the window of the last n units
+    /// ending on the cube's latest date. A level whose first period would be cut by the
+    /// window (months in the last 90 days) is an error: half a month is not a member.
+    mutating func lastPeriods(_ x: Expr, _ countExpr: Expr, _ unit: PeriodUnit) throws(Diagnostic) -> RowFilter {
+        let (level, grain) = try timeLevel(x, role: "IN LAST")
+        var text = countExpr.description
+        if case .parameter(let p, let r) = countExpr { text = try Names.parameter(p, parameters, at: r).trimmingSpaces }
+        guard let n = Int(text), (1...100_000).contains(n) else {
+            throw Diagnostic("IN LAST takes a whole number of \(unit.rawValue)s from 1 to 100,000, found '\(text)'", at: countExpr.range,
+                             help: "e.g. \(x) IN LAST \(unit == .day ? 90 : 12) \(unit.keyword)")
+        }
+        let latest = try latestDay(level.dimension, at: x.range)
+        let start = unit.windowStart(last: n, endingOn: latest)
+        let first = grain.ordinal(ofDay: start)
+        if grain.firstDay(first) != start, let cut = grain.label(first) {
+            let fitting = unit == .day || unit == .week ? "time.day" : "time.\(unit.rawValue)"
+            throw Diagnostic("the last \(n) \(unit.rawValue)\(n == 1 ? "" : "s") start on \(CivilDate.isoDate(start)), inside \(grain.name) \(cut): that \(grain.name) is only partly in the window",
+                             at: x.range, help: "filter a finer level, e.g. \(fitting) IN LAST \(n) \(unit.keyword)")
+        }
+        let members = level.level(in: cube).members
+        let keep = members.map { label -> Bool in
+            guard let o = grain.ordinal(of: label) else { return false }
+            let day = grain.firstDay(o)
+            return day >= start && day <= latest
+        }
+        return leafFilter(level, keep)
+    }
+
+    /// A member value in a condition on `level`: a literal, or a date such as
+    /// `latest(time.year) - 1`, which must be of the level's grain.
+    func memberLiteral(_ e: Expr, for level: LevelRef) throws(Diagnostic) -> String {
+        guard let (label, grain) = try dateConstant(e) else { return try literal(e) }
+        let name = level.qualifiedName(in: cube)
+        guard let g = TimeGrain.of(level, in: cube) else {
+            throw Diagnostic("'\(e)' is a date (\(label)), and \(name) is not a level of the time hierarchy", at: e.range)
+        }
+        guard g == grain else {
+            throw Diagnostic("'\(e)' is a \(grain.name) (\(label)), and \(name) holds \(g.name)s", at: e.range,
+                             help: "compare \(g.name)s with \(g.name)s, e.g. \(name) >= latest(time.\(g.name)) - \(g == .day ? 30 : 1)")
+        }
+        return label
     }
 
     /// Binds a sub-select of `IN (SELECT ...)`: one level, no ACROSS, no ROLLUP.

@@ -182,6 +182,10 @@ enum ScalarFunction: Hashable {
     case abs
     /// The first argument that is not null.
     case coalesce
+    /// A date (a period label of this grain) moved by whole periods: `max(time.day) - 90`.
+    case shift(TimeGrain, by: Int)
+    /// `days(a, b)`: days from date a to date b.
+    case days
 }
 
 /// One bound `WHEN condition THEN result`: the condition over indices into the query's values.
