@@ -71,4 +71,9 @@ let benchQueries: [BenchQuery] = [
     BenchQuery(id: "Q14", title: "median sale by category",
                text: "SELECT median(revenue) BY product.category",
                dimensions: ["product"], columns: ["revenue"]),
+    // A statistic of per-member values that does not add up: the general PER path, one
+    // state per (group, member) pair (Q11's avg is rewritten to a sum and a distinct count).
+    BenchQuery(id: "Q15", title: "median revenue per customer by tier",
+               text: "SELECT median(revenue PER customer.customer) AS median_customer BY customer.tier",
+               dimensions: ["customer"], columns: ["revenue"]),
 ]

@@ -108,6 +108,29 @@ let shopFiles: [String: [UInt8]] = [
         #expect(steps["time"]?.contains("finish ") == true)
     }
 
+    /// sum, avg and count of a measure that adds up over rows are planned without
+    /// per-member state (the measure and a distinct count), and give what the per-member
+    /// path gives; a median, or an avg over a column with empty cells, keeps the pairs.
+    @Test func additivePerMemberAggregatesNeedNoPairs() throws {
+        let cube = try crmCube(rows: 3000, seed: 5)
+        func aggregates(_ text: String) throws -> String {
+            guard case .explain(let s, _, _) = try Parser.parseStatement("EXPLAIN " + text) else { return "" }
+            return try QueryEngine(cube: cube).explain(s).rows.first { $0[0].description == "aggregates" }?[1].description ?? ""
+        }
+        let avg = try aggregates("SELECT avg(revenue PER customer.customer), sum(orders PER customer.customer), count(quantity PER customer.customer) BY customer.tier")
+        #expect(!avg.contains("per customer.customer"), "\(avg)")
+        #expect(avg.contains("distinct customer.customer"), "\(avg)")
+        let median = try aggregates("SELECT median(revenue PER customer.customer) BY customer.tier")
+        #expect(median.contains("per customer.customer"), "\(median)")
+
+        let a = try run(cube, "SELECT avg(revenue PER customer.customer), revenue / count(distinct customer.customer), sum(orders PER customer.customer), orders BY customer.tier")
+        #expect(a.rows.count == 4)
+        for row in a.rows {
+            #expect(row[1] == row[2])
+            #expect(row[3] == row[4])
+        }
+    }
+
     /// EXPLAIN prints the choices the planner recorded and the run used: under a small
     /// memory_limit the grouping is a hash map, and says why; sub-selects run first and
     /// show as their own steps; ANALYZE times each finishing stage.

@@ -113,6 +113,18 @@ private func loadError(_ path: String) -> Diagnostic? {
         }
     }
 
+    @Test func aVersionOneSnapshotStillOpens() throws {
+        let cube = try loadCube(["cube.json": smallModel, "customers.csv": smallCustomers, "sales.csv": smallSales])
+        let path = temporaryPath("v1.cube")
+        try Snapshot.save(cube, to: path, overwrite: false, formatVersion: 1)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(bytes[8] == 1)
+        let back = try Snapshot.load(path)
+        #expect(back.facts.rowCount == cube.facts.rowCount)
+        #expect(back.dimensions.map(\.name) == cube.dimensions.map(\.name))
+        #expect(back.dimensions.flatMap { $0.levels.map(\.members) } == cube.dimensions.flatMap { $0.levels.map(\.members) })
+    }
+
     @Test func anotherVersionOrAForeignFileIsRefused() throws {
         let cube = try loadCube(["cube.json": smallModel, "customers.csv": smallCustomers, "sales.csv": smallSales])
         let path = temporaryPath("v.cube")
@@ -123,7 +135,7 @@ private func loadError(_ path: String) -> Diagnostic? {
         withUnsafeBytes(of: sum.littleEndian) { for i in 0..<8 { bytes[56 + i] = $0[i] } }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let version = try #require(loadError(path))
-        #expect(version.message == "snapshot version 3 is not supported; this cubist reads version 2")
+        #expect(version.message == "snapshot version 3 is not supported; this cubist reads versions 1 to 2")
 
         let csv = temporaryPath("sales.cube")
         try Data(smallSales.utf8).write(to: URL(fileURLWithPath: csv))

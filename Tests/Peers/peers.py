@@ -9,7 +9,7 @@ It installs what is missing from PyPI, builds Cubist (release), generates the CR
 schema with `cubist generate` (reused when present), starts one server process per engine
 (`cubist-bench serve` for Cubist, this script in --serve mode for the peers), waits until
 each has loaded the CSV files and notes its load time and resident memory, then runs
-Q1..Q14: one warm-up per engine, then `--runs` rounds, each round asking every engine in
+Q1..Q15: one warm-up per engine, then `--runs` rounds, each round asking every engine in
 turn (the order rotates), so the machine's noise falls on all of them alike. Every
 engine's answer is checked against Cubist's. It prints the median per query and engine,
 the ratio of Cubist to the fastest peer and the geometric mean, and writes JSON.
@@ -40,6 +40,7 @@ SQL = {
     "Q12": "SELECT segment, sum(CASE WHEN n >= 2 THEN 1 ELSE 0 END) / count(*) FROM (SELECT segment, customer_id, count(*) AS n FROM f GROUP BY segment, customer_id) GROUP BY segment",
     "Q13": "SELECT region, sum(CASE WHEN channel = 'Web' THEN revenue ELSE 0 END) / sum(revenue) FROM f GROUP BY region",
     "Q14": None,  # the interpolating median is spelled differently per engine, below
+    "Q15": None,  # likewise, over each customer's revenue
 }
 ROLLUP = {
     "duckdb": "SELECT region, city, sum(revenue) FROM f GROUP BY ROLLUP (region, city)",
@@ -49,7 +50,11 @@ MEDIAN = {
     "duckdb": "SELECT category, median(revenue) FROM f GROUP BY category",
     "chdb": "SELECT category, quantileExactInclusive(0.5)(toFloat64(revenue)) FROM f GROUP BY category",
 }
-QUERIES = [f"Q{i}" for i in range(1, 15)]
+PER_MEDIAN = {
+    "duckdb": "SELECT tier, median(r) FROM (SELECT tier, customer_id, sum(revenue) AS r FROM f GROUP BY tier, customer_id) GROUP BY tier",
+    "chdb": "SELECT tier, quantileExactInclusive(0.5)(toFloat64(r)) FROM (SELECT tier, customer_id, sum(revenue) AS r FROM f GROUP BY tier, customer_id) GROUP BY tier",
+}
+QUERIES = [f"Q{i}" for i in range(1, 16)]
 
 
 def ensure_packages(names):
@@ -95,7 +100,7 @@ class DuckDBPeer:
             self.db.execute(f"DROP TABLE {t}")
 
     def run(self, q):
-        text = ROLLUP["duckdb"] if q == "Q9" else MEDIAN["duckdb"] if q == "Q14" else SQL[q]
+        text = ROLLUP["duckdb"] if q == "Q9" else MEDIAN["duckdb"] if q == "Q14" else PER_MEDIAN["duckdb"] if q == "Q15" else SQL[q]
         return [tuple(r) for r in self.db.execute(text).fetchall()]
 
 
@@ -130,7 +135,7 @@ class ChDBPeer:
             self.s.query(f"DROP TABLE {t}")
 
     def run(self, q):
-        text = ROLLUP["chdb"] if q == "Q9" else MEDIAN["chdb"] if q == "Q14" else SQL[q]
+        text = ROLLUP["chdb"] if q == "Q9" else MEDIAN["chdb"] if q == "Q14" else PER_MEDIAN["chdb"] if q == "Q15" else SQL[q]
         out = self.s.query(f"{text}" + ("" if "SETTINGS" in text else f" SETTINGS max_threads = {self.threads}")
                            if q != "Q9" else text.replace("SETTINGS", f"SETTINGS max_threads = {self.threads},"), "CSV")
         # ClickHouse writes NULL as \N in CSV.
@@ -200,6 +205,8 @@ class PolarsPeer:
             r = f.group_by("region").agg((pl.when(pl.col("channel") == "Web").then(rev).otherwise(0).sum() / rev.sum()).alias("share"))
         elif q == "Q14":
             r = f.group_by("category").agg(rev.median())
+        elif q == "Q15":
+            r = f.group_by("tier", "customer_id").agg(rev.sum().alias("r")).group_by("tier").agg(pl.col("r").median())
         return r.rows()
 
 

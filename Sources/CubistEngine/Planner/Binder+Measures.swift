@@ -377,10 +377,58 @@ extension Binder {
             throw Diagnostic("\(name)() of members has no meaning: '\(m)' is a member, not a number", at: m.range,
                              help: "count them with count(\(m) PER \(levelExpr)), or use a number such as revenue")
         }
-        let result = inner.value(expr)
         plan.warnings += inner.plan.warnings
+        if let rewritten = additivePer(expr, inner, level: level, part: part, format: format) { return rewritten }
+        let result = inner.value(expr)
         let spec = PerSpec(level: level, aggregates: inner.plan.aggregates, values: inner.plan.values, result: result, condition: nil)
         return (.slot(slot(.per(spec)), part), part == .count ? .integer : format)
+    }
+
+    /// `sum`, `avg` and `count` over members of a measure that adds up over rows (a sum or a
+    /// count of rows) need no per-member state: the members' values add up to the measure
+    /// over the cell's rows, and the members with a value are the distinct members of the
+    /// cell's rows (for a sum, of its rows with a value; this holds when the summed
+    /// expression is never empty). So `avg(revenue PER customer.customer)` is
+    /// `revenue / count(distinct customer.customer)`, exactly, at the cost of a plain scan
+    /// and a distinct count. Nil when the rewrite does not apply.
+    mutating func additivePer(_ expr: MeasureExpr, _ inner: Binder, level: LevelRef, part: SlotPart,
+                              format: MeasureFormat?) -> (MeasureExpr, MeasureFormat?)? {
+        guard part == .sum || part == .average || part == .count else { return nil }
+        var e = expr
+        while case .value(let i) = e { e = inner.plan.values[i] }
+        guard case .slot(let s, let p) = e else { return nil }
+        var kind = inner.plan.aggregates[s]
+        var filters: [RowFilter] = []
+        while case .filtered(let k, let f) = kind {
+            filters.append(f)
+            kind = k
+        }
+        let total: AggregateKind
+        switch (kind, p) {
+        case (.countRows, .value), (.sum, .count): total = kind
+        case (.sum(let x), .sum) where part == .sum || neverEmpty(x): total = kind
+        default: return nil
+        }
+        func wrapped(_ k: AggregateKind) -> AggregateKind { filters.reversed().reduce(k) { .filtered($0, $1) } }
+        let members = MeasureExpr.slot(slot(wrapped(.distinctMembers(level))), .value)
+        let sum = MeasureExpr.slot(slot(wrapped(total)), p)
+        switch part {
+        case .count: return (members, .integer)
+        case .sum: return (sum, format)
+        default: return (.binary(.divide, sum, members), format)
+        }
+    }
+
+    /// Whether a row expression has a value on every row: stored columns without empty
+    /// cells, constants, and their sums, differences and products (a quotient is empty
+    /// where its divisor is zero).
+    func neverEmpty(_ x: RowExpr) -> Bool {
+        switch x {
+        case .column(let c): return cube.facts.numericColumns[c].nulls == nil
+        case .constant, .doubleConstant: return true
+        case .negate(let a): return neverEmpty(a)
+        case .binary(let op, let a, let b): return op != .divide && neverEmpty(a) && neverEmpty(b)
+        }
     }
 
     /// The fraction of `percentile`: a number (or parameter) from 0 to 1.

@@ -75,10 +75,16 @@ public enum Snapshot {
     /// permissions and, where allowed, its owner.
     @discardableResult
     public static func save(_ cube: Cube, to path: String, overwrite: Bool = false) throws(Diagnostic) -> Int {
+        try save(cube, to: path, overwrite: overwrite, formatVersion: version)
+    }
+
+    /// `save` in an older format version (the tests write version 1 to check it still reads).
+    @discardableResult
+    static func save(_ cube: Cube, to path: String, overwrite: Bool, formatVersion: UInt32) throws(Diagnostic) -> Int {
         let target = try saveTarget(cube, path, overwrite: overwrite)
         var blocks: [Block] = []
-        let meta = encodeMeta(cube, blocks: &blocks)
-        return try write(meta: meta, blocks: blocks, to: target.path, shownAs: path, keeping: target.existing)
+        let meta = encodeMeta(cube, version: formatVersion, blocks: &blocks)
+        return try write(meta: meta, version: formatVersion, blocks: blocks, to: target.path, shownAs: path, keeping: target.existing)
     }
 
     /// Where a save writes, and the mode and owner of the file it replaces.
@@ -169,7 +175,7 @@ public enum Snapshot {
         }
     }
 
-    private static func encodeMeta(_ cube: Cube, blocks: inout [Block]) -> [UInt8] {
+    private static func encodeMeta(_ cube: Cube, version: UInt32, blocks: inout [Block]) -> [UInt8] {
         var e = SnapshotEncoder()
         e.string(cube.name)
         e.strings(cube.ignoredColumns)
@@ -189,9 +195,9 @@ public enum Snapshot {
                 e.u32(UInt32(bitPattern: firstDay))
             }
             e.int(d.levels.count)
-            for l in d.levels { encode(l, &e) }
+            for l in d.levels { encode(l, version: version, &e) }
             e.int(d.attributes.count)
-            for a in d.attributes { encode(a, &e) }
+            for a in d.attributes { encode(a, version: version, &e) }
             for map in d.leafToAttribute { e.int32s(map) }
         }
         e.int(cube.measures.count)
@@ -260,17 +266,17 @@ public enum Snapshot {
         return e.bytes
     }
 
-    private static func encode(_ l: Level, _ e: inout SnapshotEncoder) {
+    private static func encode(_ l: Level, version: UInt32, _ e: inout SnapshotEncoder) {
         e.string(l.name)
         e.optionalString(l.column)
         e.optionalString(l.keyColumn)
         e.string(l.order.rawValue)
         e.strings(l.members)
         e.int32s(l.parents)
-        e.optionalString(l.definition)
+        if version >= 2 { e.optionalString(l.definition) }
     }
 
-    private static func write(meta: [UInt8], blocks: [Block], to path: String, shownAs shown: String,
+    private static func write(meta: [UInt8], version: UInt32, blocks: [Block], to path: String, shownAs shown: String,
                               keeping existing: (mode: mode_t, uid: uid_t, gid: gid_t)?) throws(Diagnostic) -> Int {
         let dataOffset = aligned(headerSize + meta.count)
         let dataLength = blocks.reduce(0) { $0 + aligned($1.count) }

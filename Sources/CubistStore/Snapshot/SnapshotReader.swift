@@ -47,8 +47,8 @@ extension Snapshot {
             guard Checksum.of(Array(head[0..<56])) == headerChecksum else {
                 throw Diagnostic(file: path, message: "snapshot is corrupt: the header fails its checksum", help: resave)
             }
-            guard fileVersion == version else {
-                throw Diagnostic(file: path, message: "snapshot version \(fileVersion) is not supported; this cubist reads version \(version)",
+            guard (1...version).contains(fileVersion) else {
+                throw Diagnostic(file: path, message: "snapshot version \(fileVersion) is not supported; this cubist reads versions 1 to \(version)",
                                  help: "open the cube's source data (directory, cube.json or .csv) and SAVE a new snapshot")
             }
             guard mark == byteOrderMark else {
@@ -69,7 +69,8 @@ extension Snapshot {
             }
             meta.removeLast(meta.count - metaLength)
             var d = SnapshotDecoder(meta)
-            return try decode(&d, fd: fd, dataOffset: dataOffset, dataLength: fileLength - dataOffset, path: path, threads: threads)
+            return try decode(&d, version: fileVersion, fd: fd, dataOffset: dataOffset, dataLength: fileLength - dataOffset, path: path,
+                              threads: threads)
         } catch let corrupt as SnapshotDecoder.Corrupt {
             throw Diagnostic(file: path, message: "snapshot is corrupt: bad \(corrupt.what)", help: resave)
         } catch let diagnostic as Diagnostic {
@@ -120,14 +121,15 @@ extension Snapshot {
         let block: Int
     }
 
-    private static func level(_ d: inout SnapshotDecoder) throws(SnapshotDecoder.Corrupt) -> Level {
+    /// A level or attribute; version 1 snapshots have no attribute definitions.
+    private static func level(_ d: inout SnapshotDecoder, version: UInt32) throws(SnapshotDecoder.Corrupt) -> Level {
         let name = try d.string("level name")
         let column = try d.optionalString("level column")
         let key = try d.optionalString("level key")
         guard let order = MemberOrder(rawValue: try d.string("member order")) else { throw .init(what: "member order") }
         let members = try d.strings("members")
         let parents = try d.int32s("parent array")
-        let definition = try d.optionalString("attribute definition")
+        let definition = version >= 2 ? try d.optionalString("attribute definition") : nil
         return Level(name: name, column: column, keyColumn: key, members: members, parents: parents, order: order, definition: definition)
     }
 
@@ -140,7 +142,7 @@ extension Snapshot {
         do { return try Parser.parseExpression(text) } catch { throw .init(what: what) }
     }
 
-    private static func decode(_ d: inout SnapshotDecoder, fd: Int32, dataOffset: Int, dataLength: Int, path: String,
+    private static func decode(_ d: inout SnapshotDecoder, version: UInt32, fd: Int32, dataOffset: Int, dataLength: Int, path: String,
                                threads: Int) throws -> Cube {
         let name = try d.string("cube name")
         let ignored = try d.strings("ignored columns")
@@ -156,9 +158,9 @@ extension Snapshot {
             default: throw SnapshotDecoder.Corrupt(what: "dimension source")
             }
             var levels: [Level] = []
-            for _ in 0..<(try d.count("level count", itemSize: 8)) { levels.append(try level(&d)) }
+            for _ in 0..<(try d.count("level count", itemSize: 8)) { levels.append(try level(&d, version: version)) }
             var attributes: [Level] = []
-            for _ in 0..<(try d.count("attribute count", itemSize: 8)) { attributes.append(try level(&d)) }
+            for _ in 0..<(try d.count("attribute count", itemSize: 8)) { attributes.append(try level(&d, version: version)) }
             var maps: [[Int32]] = []
             for _ in attributes { maps.append(try d.int32s("attribute map")) }
             // Every code must point into its dictionary before Dimension derives its maps.
