@@ -291,37 +291,28 @@ final class MeasureEvaluator {
 
     /// Whether `e` adds up over groups: sums and counts of rows, sums and differences of
     /// counts, and those times a constant.
-    private func isAdditive(_ e: MeasureExpr) -> Bool {
-        switch e {
-        case .slot(let s, let part):
-            var a = table.accumulators[s]
-            while let f = a as? FilteredAccumulator { a = f.inner }
-            if a is CountAccumulator { return true }
-            return (a is ExactSumAccumulator || a is DoubleSumAccumulator) && (part == .sum || part == .count || part == .value)
-        case .value(let i): return isAdditive(values[i])
-        case .negate(let x): return isAdditive(x)
-        case .binary(.add, let x, let y), .binary(.subtract, let x, let y):
-            // A sum is empty (null) in a period without values, and null minus a number is
-            // null there while the difference of the sums to date is not: only counts,
-            // which are never null, add up in combination.
-            return isCount(x) && isCount(y)
-        case .binary(.multiply, let x, .constant), .binary(.multiply, .constant, let x), .binary(.divide, let x, .constant): return isAdditive(x)
-        default: return false
-        }
-    }
+    private func isAdditive(_ e: MeasureExpr) -> Bool { additivity(e) != nil }
 
-    /// Whether `e` is a count of rows (never null), or a combination of counts.
-    private func isCount(_ e: MeasureExpr) -> Bool {
+    /// How a measure adds up over groups: a count is never null; a sum is null in a group
+    /// without values, and null minus a number is null there while the difference of the
+    /// sums to date is not, so only counts add up in combination.
+    private enum Additivity { case count, sum }
+
+    private func additivity(_ e: MeasureExpr) -> Additivity? {
         switch e {
         case .slot(let s, let part):
             var a = table.accumulators[s]
             while let f = a as? FilteredAccumulator { a = f.inner }
-            return a is CountAccumulator || (part == .count && (a is ExactSumAccumulator || a is DoubleSumAccumulator))
-        case .value(let i): return isCount(values[i])
-        case .negate(let x): return isCount(x)
-        case .binary(.add, let x, let y), .binary(.subtract, let x, let y): return isCount(x) && isCount(y)
-        case .binary(.multiply, let x, .constant), .binary(.multiply, .constant, let x): return isCount(x)
-        default: return false
+            if a is CountAccumulator { return .count }
+            guard a is ExactSumAccumulator || a is DoubleSumAccumulator else { return nil }
+            return part == .count ? .count : part == .sum || part == .value ? .sum : nil
+        case .value(let i): return additivity(values[i])
+        case .negate(let x): return additivity(x)
+        case .binary(.add, let x, let y), .binary(.subtract, let x, let y):
+            return additivity(x) == .count && additivity(y) == .count ? .count : nil
+        case .binary(.multiply, let x, .constant), .binary(.multiply, .constant, let x): return additivity(x)
+        case .binary(.divide, let x, .constant): return additivity(x) == nil ? nil : .sum
+        default: return nil
         }
     }
 }

@@ -298,12 +298,7 @@ extension Binder {
             throw Diagnostic("\(name)() takes \(arity.lowerBound == arity.upperBound ? "\(arity.lowerBound)" : "\(arity.lowerBound) to \(arity.upperBound)") argument\(arity.upperBound == 1 ? "" : "s"), found \(args.count)",
                              at: r, help: "e.g. " + usage)
         }
-        if name == "latest" {
-            guard let (label, _) = try dateConstant(.call(name, args, distinct: false, star: false, r)) else {
-                throw Diagnostic("latest() takes one time level", at: r, help: "e.g. latest(time.day)")
-            }
-            return (.constant(.text(label)), nil)
-        }
+        if name == "latest" { return (.constant(.text(try latest(args, at: r).label)), nil) }
         if name == "days" {
             var bound: [MeasureExpr] = []
             for a in args {

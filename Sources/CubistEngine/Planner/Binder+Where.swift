@@ -104,8 +104,7 @@ extension Binder {
     /// window (months in the last 90 days) is an error: half a month is not a member.
     mutating func lastPeriods(_ x: Expr, _ countExpr: Expr, _ unit: PeriodUnit) throws(Diagnostic) -> RowFilter {
         let (level, grain) = try timeLevel(x, role: "IN LAST")
-        var text = countExpr.description
-        if case .parameter(let p, let r) = countExpr { text = try Names.parameter(p, parameters, at: r).trimmingSpaces }
+        let text = try Binder.numberText(countExpr, parameters)
         guard let n = Int(text), (1...100_000).contains(n) else {
             throw Diagnostic("IN LAST takes a whole number of \(unit.rawValue)s from 1 to 100,000, found '\(text)'", at: countExpr.range,
                              help: "e.g. \(x) IN LAST \(unit == .day ? 90 : 12) \(unit.keyword)")

@@ -152,14 +152,18 @@ struct Binder {
 
     /// A count written after `keyword` (LIMIT, OFFSET, ROW): a whole number, or a parameter
     /// whose value is one. The one place counts are read.
-    static func wholeNumber(_ e: Expr, _ keyword: String, _ parameters: [String: String]) throws(Diagnostic) -> Int {
-        var text: String
+    /// The text of a number or `$parameter` written where a count belongs (a parameter's
+    /// value without surrounding spaces); any other expression as written, for the error.
+    static func numberText(_ e: Expr, _ parameters: [String: String]) throws(Diagnostic) -> String {
         switch e {
-        case .number(let n, _): text = n
-        case .parameter(let p, let r): text = try Names.parameter(p, parameters, at: r)
-        default: text = e.description
+        case .number(let n, _): return n.trimmingSpaces
+        case .parameter(let p, let r): return try Names.parameter(p, parameters, at: r).trimmingSpaces
+        default: return e.description.trimmingSpaces
         }
-        text = text.trimmingSpaces
+    }
+
+    static func wholeNumber(_ e: Expr, _ keyword: String, _ parameters: [String: String]) throws(Diagnostic) -> Int {
+        let text = try numberText(e, parameters)
         guard let n = Int(text), n >= 0 else {
             throw Diagnostic("\(keyword) needs a whole number, found '\(text)'", at: e.range)
         }
@@ -167,13 +171,8 @@ struct Binder {
     }
 
     func topCount(_ e: Expr, percent: Bool) throws(Diagnostic) -> (Int128, Int) {
-        var text: String
-        switch e {
-        case .number(let n, _): text = n
-        case .parameter(let p, let r): text = try Names.parameter(p, parameters, at: r)
-        default: text = e.description
-        }
-        guard let d = FieldParser.decimal(of: text.trimmingSpaces), d.mantissa >= 0, percent || d.scale == 0 else {
+        let text = try Binder.numberText(e, parameters)
+        guard let d = FieldParser.decimal(of: text), d.mantissa >= 0, percent || d.scale == 0 else {
             throw Diagnostic("TOP needs \(percent ? "a number" : "a whole number"), found '\(text)'", at: e.range)
         }
         if percent, d > ScaledDecimal(mantissa: 100, scale: 0) {

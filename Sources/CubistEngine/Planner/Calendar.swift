@@ -45,9 +45,8 @@ enum TimeGrain: Int, Hashable, Comparable {
             guard u.count == 7, u[4] == UInt8(ascii: "-"), let y = digits(0, 4), let m = digits(5, 7), (1...12).contains(m) else { return nil }
             return y * 12 + m - 1
         case .day:
-            guard u.count == 10, u[4] == UInt8(ascii: "-"), u[7] == UInt8(ascii: "-"), let y = digits(0, 4), let m = digits(5, 7), let d = digits(8, 10),
-                  y >= 1, (1...12).contains(m), d >= 1, d <= CivilDate.daysInMonth(year: y, month: m) else { return nil }
-            return CivilDate.dayNumber(year: y, month: m, day: d)
+            guard case .day(let d) = u.withUnsafeBufferPointer(FieldParser.date) else { return nil }
+            return Int(d)
         }
     }
 
@@ -144,13 +143,7 @@ extension Binder {
     func dateConstant(_ e: Expr) throws(Diagnostic) -> (label: String, grain: TimeGrain)? {
         switch e {
         case .call(let name, let args, false, false, let r) where name.caseInsensitiveEquals("latest"):
-            guard args.count == 1 else {
-                throw Diagnostic("latest() takes one time level", at: r, help: "e.g. latest(time.day) or latest(time.month)")
-            }
-            let (level, grain) = try timeLevel(args[0], role: "latest()")
-            let day = try latestDay(level.dimension, at: r)
-            guard let label = grain.label(grain.ordinal(ofDay: day)) else { throw Diagnostic("the latest date is out of range", at: r) }
-            return (label, grain)
+            return try latest(args, at: r)
         case .binary(let op, let l, let r, let range) where op == .add || op == .subtract:
             guard let (label, grain) = try dateConstant(l) else {
                 if op == .add, let (label, grain) = try dateConstant(r) { return try shifted(label, grain, by: try periods(l, grain), at: range) }
@@ -163,6 +156,17 @@ extension Binder {
         }
     }
 
+    /// `latest(level)`: the period of `level` that holds the cube's latest date.
+    func latest(_ args: [Expr], at r: SourceRange) throws(Diagnostic) -> (label: String, grain: TimeGrain) {
+        guard args.count == 1 else {
+            throw Diagnostic("latest() takes one time level", at: r, help: "e.g. latest(time.day) or latest(time.month)")
+        }
+        let (level, grain) = try timeLevel(args[0], role: "latest()")
+        let day = try latestDay(level.dimension, at: r)
+        guard let label = grain.label(grain.ordinal(ofDay: day)) else { throw Diagnostic("the latest date is out of range", at: r) }
+        return (label, grain)
+    }
+
     private func shifted(_ label: String, _ grain: TimeGrain, by n: Int, at range: SourceRange) throws(Diagnostic) -> (label: String, grain: TimeGrain) {
         guard let moved = grain.shift(label, by: n) else {
             throw Diagnostic("'\(label)' moved by \(n) \(grain.name)s is outside the calendar (years 1 to 9999)", at: range)
@@ -172,16 +176,14 @@ extension Binder {
 
     /// A whole number of periods added to or taken from a date.
     func periods(_ e: Expr, _ grain: TimeGrain) throws(Diagnostic) -> Int {
-        var text: String
+        let text: String
         switch e {
-        case .number(let n, _): text = n
+        case .number, .parameter: text = try Binder.numberText(e, parameters)
         case .negate(.number(let n, _), _): text = "-" + n
-        case .parameter(let p, let r): text = try Names.parameter(p, parameters, at: r)
         default:
             throw Diagnostic("a date moves by a whole number of \(grain.name)s, found '\(e)'", at: e.range,
                              help: "e.g. latest(time.\(grain.name)) - \(grain == .day ? 90 : 1)")
         }
-        text = text.trimmingSpaces
         guard let n = Int(text), abs(n) <= 10_000_000 else {
             throw Diagnostic("a date moves by a whole number of \(grain.name)s, found '\(text)'", at: e.range,
                              help: "e.g. latest(time.\(grain.name)) - \(grain == .day ? 90 : 1)")
