@@ -114,6 +114,10 @@ extension QueryEngine {
             if case .bitset(_, let maxGroups)? = strategy {
                 return "distinct \(l.qualifiedName(in: cube)) (bitset per group up to \(grouped(maxGroups)) groups, then a hash set)"
             }
+            if case .folded(_, let maxSlots, let fold)? = strategy {
+                let names = fold.determined.map { plan.query.levels[$0].qualifiedName(in: cube) }.joined(separator: ", ")
+                return "distinct \(l.qualifiedName(in: cube)) (bitset per group of the other levels up to \(grouped(maxSlots)), counts folded by \(names) of each member; then a hash set)"
+            }
             return "distinct \(l.qualifiedName(in: cube)) (hash set)"
         case .distinctValues(let c): return "distinct values of \(cube.facts.numericColumns[c].name) (hash set)"
         case .member(let l, let last): return "\(last ? "last" : "first") member of \(l.qualifiedName(in: cube))"

@@ -1,4 +1,7 @@
+import CubistCore
+import CubistEngine
 import CubistStore
+import CubistSyntax
 
 /// One benchmark question: its Cubist text and the fact columns it reads, so the
 /// bandwidth bound (bytes read / memory bandwidth) can be computed from the cube.
@@ -76,4 +79,27 @@ let benchQueries: [BenchQuery] = [
     BenchQuery(id: "Q15", title: "median revenue per customer by tier",
                text: "SELECT median(revenue PER customer.customer) AS median_customer BY customer.tier",
                dimensions: ["customer"], columns: ["revenue"]),
+    // Cohorts: customers grouped by the quarter of their first purchase (a computed
+    // attribute, `benchSetup`), active customers per quarter, and the same crosstab of
+    // revenue (the plain query with the same grouping).
+    BenchQuery(id: "Q16", title: "cohort matrix: active customers by first quarter across quarter",
+               text: "SELECT customers BY customer.cohort ACROSS time.quarter",
+               dimensions: ["customer", "time"], columns: []),
+    BenchQuery(id: "Q17", title: "revenue by first quarter across quarter",
+               text: "SELECT revenue BY customer.cohort ACROSS time.quarter",
+               dimensions: ["customer", "time"], columns: ["revenue"]),
 ]
+
+/// Statements run once after the cube is loaded, before any question (not timed with them).
+let benchSetup = ["DEFINE ATTRIBUTE customer.cohort = min(time.quarter)"]
+
+/// The cube with the setup statements applied.
+func preparedForBench(_ cube: Cube) throws(Diagnostic) -> Cube {
+    var cube = cube
+    for text in benchSetup {
+        guard case .defineAttribute(let dimension, let name, let expr, let condition, let range) = try Parser.parseStatement(text) else { continue }
+        cube = try QueryEngine(cube: cube).definingAttribute(dimension: dimension, name: name, expr: expr, condition: condition,
+                                                             parameters: [:], at: range)
+    }
+    return cube
+}

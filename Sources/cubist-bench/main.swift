@@ -123,7 +123,7 @@ struct Run: ParsableCommand {
             size.snapshotBytes = snapshotBytes
             size.snapshotLoadSeconds = median(try timed { _ = try orFail { () throws(Diagnostic) in try Snapshot.load(snapshot, threads: threads) } })
 
-            var engine = QueryEngine(cube: cube)
+            var engine = QueryEngine(cube: try orFail { () throws(Diagnostic) in try preparedForBench(cube) })
             engine.threads = queryThreads
             note("\(n) rows: queries x\(runs + 1)...")
             for q in benchQueries {
@@ -160,7 +160,7 @@ struct Serve: ParsableCommand {
         var cube: Cube?
         let load = try seconds { cube = try orFail { () throws(Diagnostic) in try QueryEngine.computingDeclaredAttributes(of: CubeSource.open(source)) } }
         guard let cube else { return }
-        var engine = QueryEngine(cube: cube)
+        var engine = QueryEngine(cube: try orFail { () throws(Diagnostic) in try preparedForBench(cube) })
         if threads > 0 { engine.threads = threads }
         reply(["event": "ready", "load_seconds": load, "rss_bytes": residentBytes(), "rows": cube.facts.rowCount])
         while let line = readLine() {

@@ -6,14 +6,6 @@ import Testing
 
 /// DEFINE ATTRIBUTE against a naive per-member computation from the fact rows.
 @Suite struct ComputedAttributeTests {
-    private func define(_ cube: Cube, _ text: String) throws -> Cube {
-        guard case .defineAttribute(let dimension, let name, let expr, let condition, let range) = try Parser.parseStatement(text) else {
-            throw Diagnostic("not DEFINE ATTRIBUTE", at: SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1)))
-        }
-        return try QueryEngine(cube: cube).definingAttribute(dimension: dimension, name: name, expr: expr, condition: condition, parameters: [:],
-                                                             at: range)
-    }
-
     /// The label every customer got.
     private func labels(_ cube: Cube, _ name: String) -> [String] {
         let dim = cube.dimension(named: "customer")!

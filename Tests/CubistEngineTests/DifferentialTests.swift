@@ -178,10 +178,36 @@ func same(_ v: Value, _ r: RV) -> Bool {
                 .named("gross", .sum(.bin("*", .col("amount"), .col("qty"))))]
     }()
 
+    static let crmAttributes: [RAttr] = {
+        let customer = { (name: String) in RL(dim: "customer", level: name) }
+        return [RAttr(attribute: customer("cohort"), kind: .first(RL(dim: "time", level: "quarter"))),
+                RAttr(attribute: customer("last_online"), kind: .last(RL(dim: "time", level: "month")),
+                      condition: .memberEq(RL(dim: "channel", level: "type"), "Online", negated: false)),
+                RAttr(attribute: customer("value"), kind: .band(.sum(.col("revenue")), [500, 2000, 10000])),
+                RAttr(attribute: customer("tile"), kind: .ntile(3, .countStar)),
+                RAttr(attribute: customer("channels"), kind: .count(.distinct(RL(dim: "channel", level: "type"))))]
+    }()
+
+    static let rndAttributes: [RAttr] = [
+        RAttr(attribute: RL(dim: "geo", level: "first"), kind: .first(RL(dim: "time", level: "month"))),
+        RAttr(attribute: RL(dim: "item", level: "band"), kind: .band(.sum(.col("amount")), [15000, 20000])),
+        RAttr(attribute: RL(dim: "geo", level: "tile"), kind: .ntile(2, .sum(.col("qty"))),
+              condition: .rowCompare(.col("amount"), ">", .const(100, 0))),
+    ]
+
+    /// The cube with computed attributes defined by the engine, and a reference that works
+    /// them out itself.
+    func withAttributes(_ cube: Cube, _ attributes: [RAttr]) throws -> (Cube, Reference) {
+        var cube = cube
+        for a in attributes { cube = try define(cube, a.text) }
+        var reference = Reference(cube: cube)
+        for a in attributes { reference.define(a) }
+        return (cube, reference)
+    }
+
     /// Runs `count` random queries on a cube; returns the failures (seed, query, why).
-    func check(_ cube: Cube, generator: inout QueryGenerator, seed: UInt64, count: Int) -> [String] {
+    func check(_ cube: Cube, reference: Reference, generator: inout QueryGenerator, seed: UInt64, count: Int) -> [String] {
         var failures: [String] = []
-        let reference = Reference(cube: cube)
         for i in 0..<count {
             let q = generator.query()
             if ProcessInfo.processInfo.environment["CUBIST_DIFF_TRACE"] != nil { print("seed \(seed) query \(i): \(q.text)") }
@@ -226,25 +252,25 @@ func same(_ v: Value, _ r: RV) -> Bool {
 
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
     func crmCubesAgreeWithTheReference(seed: UInt64) throws {
-        let cube = try crmCube(rows: 1500 + Int(seed) * 200, seed: seed)
+        let (cube, reference) = try withAttributes(crmCube(rows: 1500 + Int(seed) * 200, seed: seed), Self.crmAttributes)
         let levels = ["customer.region", "customer.city", "customer.segment", "customer.tier", "customer.customer", "product.category",
                       "product.subcategory", "channel.type", "channel.channel", "time.year", "time.quarter", "time.month", "time.weekday"]
-            .map { RL(dim: String($0.split(separator: ".")[0]), level: String($0.split(separator: ".")[1])) }
+            .map { RL(dim: String($0.split(separator: ".")[0]), level: String($0.split(separator: ".")[1])) } + Self.crmAttributes.map(\.attribute)
         var generator = QueryGenerator(random: SeededRandom(seed: seed * 7919), cube: cube, levels: levels,
                                        leaf: RL(dim: "customer", level: "customer"),
                                        numeric: ["quantity", "price", "discount", "revenue", "cost"], catalog: Self.crm)
-        let failures = check(cube, generator: &generator, seed: seed, count: Self.queriesPerCube)
+        let failures = check(cube, reference: reference, generator: &generator, seed: seed, count: Self.queriesPerCube)
         #expect(failures.isEmpty, "\(failures.count) mismatches; first: \(failures.prefix(3).joined(separator: "\n"))")
     }
 
     @Test(arguments: [11, 12, 13, 14, 15, 16, 17, 18] as [UInt64])
     func cubesWithNullsAgreeWithTheReference(seed: UInt64) throws {
-        let cube = try nullsCube(rows: 800 + Int(seed) * 50, seed: seed)
+        let (cube, reference) = try withAttributes(nullsCube(rows: 800 + Int(seed) * 50, seed: seed), Self.rndAttributes)
         let levels = ["geo.region", "geo.city", "geo.segment", "item.kind", "item.item", "time.year", "time.quarter", "time.month", "time.weekday"]
-            .map { RL(dim: String($0.split(separator: ".")[0]), level: String($0.split(separator: ".")[1])) }
+            .map { RL(dim: String($0.split(separator: ".")[0]), level: String($0.split(separator: ".")[1])) } + Self.rndAttributes.map(\.attribute)
         var generator = QueryGenerator(random: SeededRandom(seed: seed * 104_729), cube: cube, levels: levels,
                                        leaf: RL(dim: "geo", level: "city"), numeric: ["amount", "qty"], catalog: Self.rnd)
-        let failures = check(cube, generator: &generator, seed: seed, count: Self.queriesPerCube)
+        let failures = check(cube, reference: reference, generator: &generator, seed: seed, count: Self.queriesPerCube)
         #expect(failures.isEmpty, "\(failures.count) mismatches; first: \(failures.prefix(3).joined(separator: "\n"))")
     }
 }

@@ -100,7 +100,7 @@ let shopFiles: [String: [UInt8]] = [
         #expect(steps["group strategy"] == "dense array (\"perfect hash\") over a key space of 2 codes")
         #expect(steps["member mask"] == "product: 2 of 3 product members kept (decided once per member)")
         #expect(steps["row filter"] == "tested row by row on fact columns: quantity >= 2")
-        #expect(steps["aggregates"] == "exact sum and count of revenue; distinct customer.city (bitset per group up to 33,554,432 groups, then a hash set)")
+        #expect(steps["aggregates"] == "exact sum and count of revenue; distinct customer.city (bitset per group of the other levels up to 33,554,432, counts folded by customer.region of each member; then a hash set)")
         #expect(steps["chunks"] == "1 of 65,536 rows: 1 scanned, 0 skipped by zone maps")
         #expect(steps["rows"] == "2 of 5 fact rows matched")
         #expect(steps["groups"] == "2")

@@ -239,6 +239,46 @@ indirect enum RC: Sendable {
     }
 }
 
+/// A computed attribute: `DEFINE ATTRIBUTE dim.name = kind [WHERE condition]`.
+struct RAttr {
+    enum Kind {
+        /// `min(level)`, `max(level)`.
+        case first(RL), last(RL)
+        /// `band(m, edges...)`, whole-number edges.
+        case band(RM, [Int128])
+        /// `ntile(k, m)`.
+        case ntile(Int, RM)
+        /// A whole-number measure: its values are the members.
+        case count(RM)
+    }
+    var attribute: RL
+    var kind: Kind
+    var condition: RC?
+
+    var text: String {
+        let expr: String
+        switch kind {
+        case .first(let l): expr = "min(\(l.text))"
+        case .last(let l): expr = "max(\(l.text))"
+        case .band(let m, let edges): expr = "band(\(m.text), \(edges.map { "\($0)" }.joined(separator: ", ")))"
+        case .ntile(let k, let m): expr = "ntile(\(k), \(m.text))"
+        case .count(let m): expr = m.text
+        }
+        return "DEFINE ATTRIBUTE \(attribute.text) = \(expr)" + (condition.map { " WHERE " + $0.text } ?? "")
+    }
+}
+
+/// A whole number with thousands separators, as band labels show edges.
+func refGrouped(_ n: Int128) -> String {
+    var digits = String(n < 0 ? -n : n)
+    var out = ""
+    while digits.count > 3 {
+        out = "," + digits.suffix(3) + out
+        digits = String(digits.dropLast(3))
+    }
+    return (n < 0 ? "-" : "") + digits + out
+}
+
 /// A query of the reference.
 struct RQ {
     var by: [RL] = []
@@ -285,6 +325,53 @@ struct Reference {
         var latest: String?
     }
     let cache = Cache()
+    /// Computed attributes (DEFINE ATTRIBUTE), worked out by `define` from the fact rows:
+    /// the members in order and each leaf member's code.
+    var computed: [RL: (members: [String], leaves: [Int])] = [:]
+
+    init(cube: Cube) { self.cube = cube }
+
+    /// Works out a computed attribute from the fact rows, one leaf member at a time, as the
+    /// documentation defines it (not as the engine computes it).
+    mutating func define(_ a: RAttr) {
+        let d = dimIndex(a.attribute)
+        var rows = [[Int]](repeating: [], count: cube.dimensions[d].leaf.count)
+        for r in 0..<cube.facts.rowCount where a.condition.map({ passes($0, r) }) ?? true {
+            rows[Int(cube.facts.dimensionCodes[d][r])].append(r)
+        }
+        var codes: [Int?]
+        var names: [String]
+        func values(_ m: RM) -> [RV] { rows.map { $0.isEmpty ? .null : aggregate(m, $0) } }
+        switch a.kind {
+        case .first(let l), .last(let l):
+            let first: Bool
+            if case .first = a.kind { first = true } else { first = false }
+            let picked = rows.map { rs -> Int? in rs.isEmpty ? nil : (first ? rs.map { code(l, $0) }.min() : rs.map { code(l, $0) }.max()) }
+            let used = Set(picked.compactMap { $0 }).sorted()
+            names = used.map { members(l)[$0] }
+            codes = picked.map { $0.map { used.firstIndex(of: $0)! } }
+        case .band(let m, let edges):
+            names = ["< " + refGrouped(edges[0])] + edges.indices.dropFirst().map { refGrouped(edges[$0 - 1]) + " – " + refGrouped(edges[$0]) }
+                + ["≥ " + refGrouped(edges[edges.count - 1])]
+            codes = values(m).map { v in v == .null ? nil : (edges.firstIndex { refCompare(v, .exact($0, 0))! < 0 } ?? edges.count) }
+        case .ntile(let k, let m):
+            let vs = values(m)
+            let ranked = vs.indices.filter { vs[$0] != .null }.sorted { x, y in
+                let c = refCompare(vs[x], vs[y])!
+                return c != 0 ? c < 0 : x < y
+            }
+            codes = [Int?](repeating: nil, count: vs.count)
+            for (i, leaf) in ranked.enumerated() { codes[leaf] = i * k / ranked.count }
+            names = (1...k).map(String.init)
+        case .count(let m):
+            let numbers = values(m).map { v -> Int128? in if case .exact(let x, 0) = v { return x } else { return nil } }
+            let used = Set(numbers.compactMap { $0 }).sorted()
+            names = used.map { "\($0)" }
+            codes = numbers.map { $0.map { used.firstIndex(of: $0)! } }
+        }
+        if codes.contains(where: { $0 == nil }) { names.append("(none)") }
+        computed[a.attribute] = (names, codes.map { $0 ?? names.count - 1 })
+    }
 
     /// The latest sale day in the whole cube (whatever WHERE says).
     var latestDay: String {
@@ -301,6 +388,7 @@ struct Reference {
         let d = dimIndex(l)
         let dim = cube.dimensions[d]
         let leaf = Int(cube.facts.dimensionCodes[d][r])
+        if let computed = computed[l] { return computed.leaves[leaf] }
         if let a = dim.attributes.firstIndex(where: { $0.name == l.level }) { return Int(dim.leafToAttribute[a][leaf]) }
         var i = dim.levels.count - 1
         var c = leaf
@@ -316,7 +404,10 @@ struct Reference {
         return (dim.levels + dim.attributes).first { $0.name == l.level }!
     }
 
-    func label(_ l: RL, _ r: Int) -> String { level(l).members[code(l, r)] }
+    /// The members of a level in order; a computed attribute's as the reference worked them out.
+    func members(_ l: RL) -> [String] { computed[l]?.members ?? level(l).members }
+
+    func label(_ l: RL, _ r: Int) -> String { members(l)[code(l, r)] }
 
     func rowValue(_ e: RowE, _ r: Int) -> RV {
         switch e {
@@ -337,8 +428,10 @@ struct Reference {
         case .memberEq(let l, let v, let n): return (label(l, r) == v) != n
         case .memberIn(let l, let vs): return vs.contains(label(l, r))
         case .memberBetween(let l, let a, let b):
-            let members = level(l).members
+            let members = self.members(l)
             let lo = members.firstIndex(of: a)!, hi = members.lastIndex(of: b)!
+            // A computed attribute's (none) (members without facts) is never inside a range.
+            if computed[l] != nil, label(l, r) == "(none)" { return false }
             return (lo...max(lo, hi)).contains(code(l, r)) && lo <= hi
         case .memberLike(let l, let p): return label(l, r).hasPrefix(String(p.dropLast()))
         case .rowCompare(let a, let op, let b):
@@ -434,7 +527,7 @@ struct Reference {
             for (k, value) in v where groups[k] != nil {
                 guard let t else { out[k] = .null; continue }
                 var target: Int?
-                let members = level(levels[t]).members
+                let members = self.members(levels[t])
                 if case .yoy = m {
                     let label = members[k[t]]
                     target = members.firstIndex(of: String(Int(label.prefix(4))! - 1) + label.dropFirst(4))
@@ -549,7 +642,7 @@ struct Reference {
         case .memberEq(let l, let v, let n): return (label(l) == v) != n
         case .memberIn(let l, let vs): return vs.contains(label(l))
         case .memberBetween(let l, let a, let b):
-            let members = level(l).members
+            let members = self.members(l)
             let lo = members.firstIndex(of: a)!, hi = members.lastIndex(of: b)!
             return lo <= hi && (lo...hi).contains(members.firstIndex(of: label(l))!)
         case .memberLike(let l, let p): return label(l).hasPrefix(String(p.dropLast()))
@@ -662,8 +755,8 @@ struct Reference {
             return best
         case .stat(let agg, let e, let p): return refCombine(agg, rows.map { rowValue(e, $0) }, p: p)
         case .distinct(let l): return .exact(Int128(Set(rows.map { code(l, $0) }).count), 0)
-        case .firstMember(let l): return rows.isEmpty ? .null : .text(level(l).members[rows.map { code(l, $0) }.min()!])
-        case .lastMember(let l): return rows.isEmpty ? .null : .text(level(l).members[rows.map { code(l, $0) }.max()!])
+        case .firstMember(let l): return rows.isEmpty ? .null : .text(members(l)[rows.map { code(l, $0) }.min()!])
+        case .lastMember(let l): return rows.isEmpty ? .null : .text(members(l)[rows.map { code(l, $0) }.max()!])
         case .const(let x, let s): return .exact(x, s)
         case .recency:
             guard let last = rows.map({ label(RL(dim: "time", level: "day"), $0) }).max() else { return .null }
@@ -786,7 +879,7 @@ struct Reference {
             var cells: [RV] = []
             for (j, l) in q.by.enumerated() {
                 if row.kind == "others" { cells.append(j == 0 ? .text("Others") : .null) } else if j < row.key.count {
-                    cells.append(.text(level(l).members[row.key[j]]))
+                    cells.append(.text(members(l)[row.key[j]]))
                 } else {
                     cells.append(.null)
                 }

@@ -11,6 +11,15 @@ func loadCube(_ files: [String: [UInt8]]) throws -> Cube {
     return try CubeLoader.load(model: model, files: MemoryFiles(files, label: "t"), origin: "test")
 }
 
+/// The cube with one `DEFINE ATTRIBUTE` statement applied by the engine.
+func define(_ cube: Cube, _ text: String) throws -> Cube {
+    guard case .defineAttribute(let dimension, let name, let expr, let condition, let range) = try Parser.parseStatement(text) else {
+        throw Diagnostic("not DEFINE ATTRIBUTE", at: SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1)))
+    }
+    return try QueryEngine(cube: cube).definingAttribute(dimension: dimension, name: name, expr: expr, condition: condition, parameters: [:],
+                                                         at: range)
+}
+
 /// A small CRM cube from the generator.
 func crmCube(rows: Int, seed: UInt64) throws -> Cube {
     var output = MemoryOutput()

@@ -9,7 +9,7 @@ It installs what is missing from PyPI, builds Cubist (release), generates the CR
 schema with `cubist generate` (reused when present), starts one server process per engine
 (`cubist-bench serve` for Cubist, this script in --serve mode for the peers), waits until
 each has loaded the CSV files and notes its load time and resident memory, then runs
-Q1..Q15: one warm-up per engine, then `--runs` rounds, each round asking every engine in
+Q1..Q17: one warm-up per engine, then `--runs` rounds, each round asking every engine in
 turn (the order rotates), so the machine's noise falls on all of them alike. Every
 engine's answer is checked against Cubist's. It prints the median per query and engine,
 the ratio of Cubist to the fastest peer and the geometric mean, and writes JSON.
@@ -41,6 +41,10 @@ SQL = {
     "Q13": "SELECT region, sum(CASE WHEN channel = 'Web' THEN revenue ELSE 0 END) / sum(revenue) FROM f GROUP BY region",
     "Q14": None,  # the interpolating median is spelled differently per engine, below
     "Q15": None,  # likewise, over each customer's revenue
+    # cohort = year * 10 + quarter of the customer's first purchase, a column of the flat
+    # table (as Cubist defines its cohort attribute once before the questions)
+    "Q16": "SELECT cohort, year, q, count(DISTINCT customer_id) FROM f GROUP BY cohort, year, q",
+    "Q17": "SELECT cohort, year, q, sum(revenue) FROM f GROUP BY cohort, year, q",
 }
 ROLLUP = {
     "duckdb": "SELECT region, city, sum(revenue) FROM f GROUP BY ROLLUP (region, city)",
@@ -54,7 +58,7 @@ PER_MEDIAN = {
     "duckdb": "SELECT tier, median(r) FROM (SELECT tier, customer_id, sum(revenue) AS r FROM f GROUP BY tier, customer_id) GROUP BY tier",
     "chdb": "SELECT tier, quantileExactInclusive(0.5)(toFloat64(r)) FROM (SELECT tier, customer_id, sum(revenue) AS r FROM f GROUP BY tier, customer_id) GROUP BY tier",
 }
-QUERIES = [f"Q{i}" for i in range(1, 16)]
+QUERIES = [f"Q{i}" for i in range(1, 18)]
 
 
 def ensure_packages(names):
@@ -93,9 +97,10 @@ class DuckDBPeer:
         self.db.execute("""CREATE TABLE f AS SELECT s.date, year(s.date)::SMALLINT AS year,
             quarter(s.date)::TINYINT AS q, (year(s.date) * 100 + month(s.date))::INTEGER AS ym,
             s.customer_id, c.customer_name, c.region, c.city, c.segment, c.tier,
-            s.product_id, p.product_name, p.category, ch.channel, s.quantity, s.revenue, s.cost
+            s.product_id, p.product_name, p.category, ch.channel, s.quantity, s.revenue, s.cost, co.cohort
             FROM sales s JOIN customers c USING (customer_id) JOIN products p USING (product_id)
-            JOIN channels ch USING (channel_id)""")
+            JOIN channels ch USING (channel_id)
+            JOIN (SELECT customer_id, min(year(date) * 10 + quarter(date))::SMALLINT AS cohort FROM sales GROUP BY customer_id) co USING (customer_id)""")
         for t in ["sales", "customers", "products", "channels"]:
             self.db.execute(f"DROP TABLE {t}")
 
@@ -128,9 +133,11 @@ class ChDBPeer:
             toLowCardinality(c.city) AS city, toLowCardinality(c.segment) AS segment, toLowCardinality(c.tier) AS tier,
             s.product_id AS product_id, p.product_name AS product_name, toLowCardinality(p.category) AS category,
             toLowCardinality(ch.channel) AS channel,
-            s.quantity AS quantity, s.revenue AS revenue, s.cost AS cost
+            s.quantity AS quantity, s.revenue AS revenue, s.cost AS cost, co.cohort AS cohort
             FROM sales AS s JOIN customers AS c ON s.customer_id = c.customer_id JOIN products AS p ON s.product_id = p.product_id
-            JOIN channels AS ch ON s.channel_id = ch.channel_id SETTINGS max_threads = {self.threads}""")
+            JOIN channels AS ch ON s.channel_id = ch.channel_id
+            JOIN (SELECT customer_id, toUInt16(min(toYear(date) * 10 + toQuarter(date))) AS cohort FROM sales GROUP BY customer_id) AS co
+              ON s.customer_id = co.customer_id SETTINGS max_threads = {self.threads}""")
         for t in ["sales", "customers", "products", "channels"]:
             self.s.query(f"DROP TABLE {t}")
 
@@ -154,8 +161,10 @@ class PolarsPeer:
 
     def flatten(self):
         pl = self.pl
+        cohorts = self.sales.group_by("customer_id").agg(
+            (pl.col("date").dt.year().cast(pl.Int32) * 10 + pl.col("date").dt.quarter().cast(pl.Int32)).min().alias("cohort"))
         f = (self.sales.join(self.customers, on="customer_id").join(self.products, on="product_id")
-             .join(self.channels, on="channel_id"))
+             .join(self.channels, on="channel_id").join(cohorts, on="customer_id"))
         low = ["region", "city", "segment", "tier", "category", "channel"]
         self.f = f.with_columns(
             year=pl.col("date").dt.year(),
@@ -163,7 +172,7 @@ class PolarsPeer:
             ym=pl.col("date").dt.year() * 100 + pl.col("date").dt.month(),
             **{c: pl.col(c).cast(pl.Categorical) for c in low},
         ).select(["date", "year", "q", "ym", "customer_id", "customer_name", "region", "city", "segment", "tier",
-                  "product_id", "product_name", "category", "channel", "quantity", "revenue", "cost"]).rechunk()
+                  "product_id", "product_name", "category", "channel", "quantity", "revenue", "cost", "cohort"]).rechunk()
         del self.sales, self.customers, self.products, self.channels
 
     def run(self, q):
@@ -207,6 +216,10 @@ class PolarsPeer:
             r = f.group_by("category").agg(rev.median())
         elif q == "Q15":
             r = f.group_by("tier", "customer_id").agg(rev.sum().alias("r")).group_by("tier").agg(pl.col("r").median())
+        elif q == "Q16":
+            r = f.group_by("cohort", "year", "q").agg(pl.col("customer_id").n_unique())
+        elif q == "Q17":
+            r = f.group_by("cohort", "year", "q").agg(rev.sum())
         return r.rows()
 
 
@@ -254,13 +267,15 @@ def labels(q, rows):
         return [(str(r[0]), f"{r[0]}-Q{r[1]}", r[2]) for r in rows]
     if q == "Q4":
         return [(r[0], f"{str(r[1])[:4]}-{str(r[1])[4:]}", r[2]) for r in rows]
+    if q in ("Q16", "Q17"):
+        return [(f"{int(r[0]) // 10}-Q{int(r[0]) % 10}", f"{r[1]}-Q{r[2]}", r[3]) for r in rows]
     return rows
 
 
 def cubist_rows(q, text):
     table = list(csv.reader(io.StringIO(text)))
     header, body = table[0], table[1:]
-    if q == "Q8":  # a crosstab: one column per year; unpivot to (region, year, revenue)
+    if q in ("Q8", "Q16", "Q17"):  # a crosstab: one column per member; unpivot to (row, column, value)
         return [(r[0], header[i], r[i]) for r in body for i in range(1, len(r)) if r[i] != ""]
     return body
 

@@ -117,7 +117,9 @@ struct Scan {
     /// Scans slices `worker`, `worker + workers`, ... into a new table.
     private func scan(_ job: Job, worker: Int, of workers: Int) throws(Diagnostic) -> GroupTable {
         let facts = cube.facts
-        let table = GroupTable(levels: query.levels, accumulators: query.aggregates.map { makeAccumulator($0, cube: cube, distinctBudget: plan.distinctBudget, perBudget: plan.perBudget) })
+        let table = GroupTable(levels: query.levels, accumulators: zip(query.aggregates, plan.distinct).map {
+            makeAccumulator($0, cube: cube, distinctBudget: plan.distinctBudget, perBudget: plan.perBudget, strategy: $1)
+        })
         if query.levels.isEmpty { table.append([]) }
         let radix = job.radix
         let useDense = plan.grouping == .dense
@@ -188,7 +190,8 @@ struct Scan {
                 }
                 let whole = n == slice.count
                 let batch = Batch(rows: UnsafeBufferPointer(rebasing: rows[0..<(whole ? 0 : n)]), groups: UnsafeBufferPointer(rebasing: groups[0..<n]),
-                                  range: whole ? slice : nil, single: query.levels.isEmpty)
+                                  range: whole ? slice : nil, single: query.levels.isEmpty,
+                                  composites: query.levels.isEmpty ? nil : UnsafeBufferPointer(rebasing: composite[0..<n]))
                 for a in table.accumulators {
                     a.resize(table.count)
                     try a.update(batch)

@@ -409,7 +409,11 @@ extension Binder {
         let sum = MeasureExpr.slot(slot(wrapped(total)), p)
         switch part {
         case .count: return (members, .integer)
-        case .sum: return (sum, format)
+        case .sum where p == .sum: return (sum, format)  // a sum of no rows is already empty
+        case .sum:
+            // A sum over no members is empty, where a count of no rows is 0.
+            let some = GroupFilter.compare(value(members), .greater, value(.constant(.integer(0))))
+            return (.caseWhen([BoundBranch(when: some, then: sum)], otherwise: nil), format)
         default: return (.binary(.divide, sum, members), format)
         }
     }
@@ -428,13 +432,12 @@ extension Binder {
 
     /// The fraction of `percentile`: a number (or parameter) from 0 to 1.
     func percentileFraction(_ e: Expr) throws(Diagnostic) -> (Int128, Int) {
-        var text: String
         switch e {
-        case .number(let n, _): text = n
-        case .parameter(let p, let r): text = try Names.parameter(p, parameters, at: r)
+        case .number, .parameter: break
         default: throw Diagnostic("percentile needs a fraction from 0 to 1, found '\(e)'", at: e.range, help: "e.g. 0.9 for the 90th percentile")
         }
-        guard let d = FieldParser.decimal(of: text.trimmingSpaces), d.mantissa >= 0, d.scale <= 18,
+        let text = try Binder.numberText(e, parameters)
+        guard let d = FieldParser.decimal(of: text), d.mantissa >= 0, d.scale <= 18,
               d <= ScaledDecimal(mantissa: 1, scale: 0) else {
             let hint = Double(text).map { $0 > 1 && $0 <= 100 ? "write \(Value.shortest($0 / 100)) for the \(text)th percentile" : "" } ?? ""
             throw Diagnostic("percentile needs a fraction from 0 to 1, found '\(text)'", at: e.range,

@@ -17,8 +17,72 @@ enum DistinctStrategy: Equatable {
     /// A bitset over the level's members per group while `groups × bits` fits the budget,
     /// then a hash set of (group, member) pairs.
     case bitset(words: Int, maxGroups: Int)
+    /// Some grouping levels follow from the counted member (`customers BY customer.cohort,
+    /// time.quarter`): a bitset per combination of the other levels only, each group's count
+    /// folded out of it at the end by the members' own codes; a hash set of pairs beyond
+    /// the budget.
+    case folded(words: Int, maxSlots: Int, DistinctFold)
     /// A hash set of (group, value) pairs from the start (numeric fact values).
     case hashSet
+}
+
+/// The grouping levels a distinct count's member determines, and for every member its part
+/// of the group key: what a folded distinct count needs to go from a bitset of the other
+/// levels back to the groups.
+struct DistinctFold: Equatable {
+    /// Positions in the query's grouping levels of the levels the member determines.
+    let determined: [Int]
+    /// Per member of the counted level, the determined levels' codes times their radix (its
+    /// share of the group's mixed-radix key).
+    let keyShare: [UInt64]
+    /// Per member, the determined levels' codes as one number below `space`.
+    let index: [Int32]
+    /// Number of combinations of the determined levels' codes.
+    let space: Int
+
+    /// The fold for counting `counted` grouped by `levels`, or nil when no grouping level
+    /// follows from it. A level follows from the counted one when every leaf member with
+    /// the same counted member has the same code of it: ancestors, and attributes of the
+    /// leaf when the leaf is counted, always do.
+    init?(counting counted: LevelRef, levels: [LevelRef], radix: [UInt64], cube: Cube) {
+        let members = counted.level(in: cube).count
+        let countedMap = counted.isLeaf(in: cube) ? nil : counted.leafMap(in: cube)
+        var determined: [Int] = []
+        var codes: [[Int32]] = []
+        for (j, level) in levels.enumerated() where level.dimension == counted.dimension {
+            let map = level.isLeaf(in: cube) ? nil : level.leafMap(in: cube)
+            var code = [Int32](repeating: -1, count: members)
+            var follows = true
+            for leaf in 0..<cube.dimensions[level.dimension].leaf.count {
+                let m = Int(countedMap?[leaf] ?? Int32(leaf)), c = map?[leaf] ?? Int32(leaf)
+                if code[m] < 0 {
+                    code[m] = c
+                } else if code[m] != c {
+                    follows = false
+                    break
+                }
+            }
+            if follows {
+                determined.append(j)
+                codes.append(code)
+            }
+        }
+        guard !determined.isEmpty else { return nil }
+        var keyShare = [UInt64](repeating: 0, count: members), index = [Int32](repeating: 0, count: members)
+        var weight = 1
+        for (k, j) in determined.enumerated() {
+            for m in 0..<members {
+                let c = Int(max(0, codes[k][m]))
+                keyShare[m] &+= UInt64(c) &* radix[j]
+                index[m] += Int32(c * weight)
+            }
+            weight *= max(1, levels[j].level(in: cube).count)
+        }
+        self.determined = determined
+        self.keyShare = keyShare
+        self.index = index
+        self.space = weight
+    }
 }
 
 /// The physical choices for one bound query, made once before it runs and recorded here
@@ -98,6 +162,10 @@ struct PhysicalPlanner {
             switch kind {
             case .distinctMembers(let level):
                 let words = (level.level(in: cube).count + 63) / 64
+                // Folding needs the dense key space: the groups of a slot are found by array.
+                if grouping == .dense, let fold = DistinctFold(counting: level, levels: query.levels, radix: radix, cube: cube) {
+                    return .folded(words: words, maxSlots: budget / max(1, words * 8), fold)
+                }
                 return .bitset(words: words, maxGroups: budget / max(1, words * 8))
             case .distinctValues: return .hashSet
             default: return nil

@@ -13,6 +13,9 @@ struct Batch {
     let range: Range<Int>?
     /// When every row is in group 0 (no grouping levels).
     let single: Bool
+    /// `composites[i]` is the mixed-radix key of `rows[i]`'s group, when the scan computed
+    /// keys (nil for the inner batches of filtered and per-member aggregates).
+    var composites: UnsafeBufferPointer<UInt64>? = nil
 
     var count: Int { range?.count ?? rows.count }
 
@@ -45,19 +48,22 @@ extension Accumulator {
     func finish() {}
 }
 
-/// Creates the accumulator for an aggregate.
-func makeAccumulator(_ kind: AggregateKind, cube: Cube, distinctBudget: Int, perBudget: Int) -> Accumulator {
+/// Creates the accumulator for an aggregate; `strategy` is the plan's choice for a distinct
+/// count at the top level of the scan.
+func makeAccumulator(_ kind: AggregateKind, cube: Cube, distinctBudget: Int, perBudget: Int, strategy: DistinctStrategy? = nil) -> Accumulator {
     let facts = cube.facts
     switch kind {
+    case .distinctMembers(let level):
+        let source = DistinctAccumulator.Source.member(facts.dimensionCodes[level.dimension], level.isLeaf(in: cube) ? nil : level.leafMap(in: cube),
+                                                       memberCount: level.level(in: cube).count)
+        if case .folded(_, _, let fold)? = strategy { return FoldedDistinctAccumulator(source: source, fold: fold, facts: facts, budget: distinctBudget) }
+        return DistinctAccumulator(source: source, facts: facts, budget: distinctBudget)
     case .countRows: return CountAccumulator()
     case .sum(let e):
         if let s = e.scale(in: facts) { return ExactSumAccumulator(expr: e, scale: s, facts: facts) }
         return DoubleSumAccumulator(expr: e, facts: facts)
     case .min(let e): return ExtremeAccumulator(expr: e, facts: facts, isMax: false)
     case .max(let e): return ExtremeAccumulator(expr: e, facts: facts, isMax: true)
-    case .distinctMembers(let level):
-        return DistinctAccumulator(source: .member(facts.dimensionCodes[level.dimension], level.isLeaf(in: cube) ? nil : level.leafMap(in: cube),
-                                                   memberCount: level.level(in: cube).count), facts: facts, budget: distinctBudget)
     case .distinctValues(let c): return DistinctAccumulator(source: .column(c), facts: facts, budget: distinctBudget)
     case .member(let level, let last):
         return MemberAccumulator(codes: facts.dimensionCodes[level.dimension], map: level.isLeaf(in: cube) ? nil : level.leafMap(in: cube),

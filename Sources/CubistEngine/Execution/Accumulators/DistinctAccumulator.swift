@@ -119,6 +119,69 @@ final class DistinctAccumulator: Accumulator {
         }
     }
 
+    /// Counts member `code` in group `g` (already resized to hold it).
+    func add(_ g: Int, _ code: Int) {
+        counts = nil
+        if bits != nil {
+            let w = g * words + code >> 6, mask: UInt64 = 1 << UInt64(code & 63)
+            if bits![w] & mask == 0 {  // safe: checked non-nil just above
+                bits![w] |= mask  // safe: checked non-nil just above
+                bitCounts[g] += 1
+            }
+        } else {
+            pairs.insert(Pair(group: Int32(g), value: Int64(code)))
+        }
+    }
+
+    /// Counts every member set in `set` (a bitset over the members) in group `t`.
+    func add(_ set: [UInt64], into t: Int) {
+        counts = nil
+        if bits != nil {
+            merge(set, 0, into: t)
+            return
+        }
+        for w in set.indices where set[w] != 0 {
+            var word = set[w]
+            while word != 0 {
+                pairs.insert(Pair(group: Int32(t), value: Int64(w * 64 + word.trailingZeroBitCount)))
+                word &= word - 1
+            }
+        }
+    }
+
+    /// Counts every member `m` set in `set` in group `target(m)` (nowhere when negative).
+    func add(_ set: [UInt64], to target: (Int) -> Int32) {
+        counts = nil
+        guard var b = bits else {
+            for w in set.indices where set[w] != 0 {
+                var word = set[w]
+                while word != 0 {
+                    let m = w * 64 + word.trailingZeroBitCount
+                    let t = target(m)
+                    if t >= 0 { pairs.insert(Pair(group: t, value: Int64(m))) }
+                    word &= word - 1
+                }
+            }
+            return
+        }
+        bits = nil  // held locally while it changes, so it is not copied
+        let words = self.words
+        for w in set.indices where set[w] != 0 {
+            var word = set[w]
+            while word != 0 {
+                let m = w * 64 + word.trailingZeroBitCount
+                let t = Int(target(m))
+                if t >= 0 {
+                    let i = t * words + w, mask: UInt64 = 1 << UInt64(m & 63)
+                    bitCounts[t] += b[i] & mask == 0 ? 1 : 0
+                    b[i] |= mask
+                }
+                word &= word - 1
+            }
+        }
+        bits = b
+    }
+
     func bytes(groups: Int) -> Int {
         bits != nil ? groups * (words * 8 + 8) : groups * 8 + pairs.count * 24
     }
