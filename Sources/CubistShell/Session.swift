@@ -288,6 +288,14 @@ public final class Session {
             } catch {
                 throw locate(error, piece, file, sourceText)
             }
+        case .analysis(let analysis, let range):
+            let started = ContinuousClock.now
+            do {
+                show(try engine().analysis(analysis, parameters: parameters, at: range), started: started, piece: piece, file: file,
+                     sourceText: sourceText, reportAt: nil)
+            } catch {
+                throw locate(error, piece, file, sourceText)
+            }
         case .use(let name, let range):
             guard let target = loaded.first(where: { $0.name.caseInsensitiveEquals(name) }) else {
                 throw fault("no cube named '\(name)' is loaded", range,

@@ -26,15 +26,24 @@ public enum Statement: Sendable, Hashable {
     /// `DEFINE ATTRIBUTE dim.name = expr [WHERE condition]`: an attribute computed from each
     /// leaf member's facts.
     case defineAttribute(dimension: String, name: String, expr: Expr, condition: Condition?, SourceRange)
+    /// A customer analysis answered in one statement (`PARETO ...`).
+    case analysis(Analysis, SourceRange)
 
     /// Where the statement is in its source.
     public var range: SourceRange {
         switch self {
         case .select(let s): return s.range
         case .setParameter(_, _, let r), .setOption(_, _, let r), .navigate(_, let r), .metadata(_, let r), .defineMeasure(_, _, _, let r), .defineAttribute(_, _, _, _, let r),
-             .load(_, _, let r), .use(_, let r), .save(_, _, let r), .explain(_, _, let r): return r
+             .load(_, _, let r), .use(_, let r), .save(_, _, let r), .explain(_, _, let r), .analysis(_, let r): return r
         }
     }
+}
+
+/// The customer analyses: CRM questions that are one statement each.
+public enum Analysis: Sendable, Hashable {
+    /// `PARETO level BY m [WHERE condition] [CURVE]`: the concentration of `m` over the
+    /// members of `level` (the 20:80 rule).
+    case pareto(level: Expr, measure: Expr, condition: Condition?, curve: Bool)
 }
 
 /// The metadata statements.

@@ -18,6 +18,16 @@ extension Statement: CustomStringConvertible {
             return "DEFINE MEASURE \(Expr.printName(name)) = \(expr)" + (format.map { " FORMAT \($0)" } ?? "")
         case .defineAttribute(let dimension, let name, let expr, let condition, _):
             return "DEFINE ATTRIBUTE \(Expr.printName(dimension)).\(Expr.printName(name)) = \(expr)" + (condition.map { " WHERE \($0)" } ?? "")
+        case .analysis(let a, _): return a.description
+        }
+    }
+}
+
+extension Analysis: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .pareto(let level, let measure, let condition, let curve):
+            return "PARETO \(level) BY \(measure)" + (condition.map { " WHERE \($0)" } ?? "") + (curve ? " CURVE" : "")
         }
     }
 }

@@ -18,7 +18,7 @@ extension Parser {
     // MARK: statements, one function each, dispatched on the vocabulary's table
 
     /// statement = select | set | slice | dice | rollup | drilldown | pivot | back | drillthrough
-    ///   | show | describe | define | load | use | save | explain ;
+    ///   | show | describe | define | load | use | save | explain | pareto ;
     mutating func statement() throws(Diagnostic) -> Statement {
         let token = current
         switch token.kind {
@@ -39,6 +39,7 @@ extension Parser {
             case "use": return try useStatement()
             case "save": return try saveStatement()
             case "explain": return try explainStatement()
+            case "pareto": return try paretoStatement()
             default: throw failure("the statement \(entry.keyword) has no parser", help: "this is a bug in Cubist; please report it")
             }
         case .end:
@@ -92,6 +93,27 @@ extension Parser {
         guard atKeyword("select") else { throw failure("expected SELECT after EXPLAIN\(analyze ? " ANALYZE" : ""), found \(current.quoted)") }
         let s = try select()
         return .explain(s, analyze: analyze, SourceRange(start: start.range.start, end: s.range.end, location: start.range.location))
+    }
+
+    /// pareto = "PARETO" , expression , "BY" , expression , [ "WHERE" , condition ] , [ "CURVE" ] ;
+    private mutating func paretoStatement() throws(Diagnostic) -> Statement {
+        let start = current
+        index += 1
+        if case .end = current.kind { throw failure("expected a level after PARETO", help: "e.g. PARETO customer.customer BY revenue") }
+        let level = try expression()
+        guard atKeyword("by") else {
+            throw failure("expected BY and a measure after PARETO \(level), found \(current.quoted)", help: "e.g. PARETO \(level) BY revenue")
+        }
+        index += 1
+        let measure = try expression()
+        var condition: Condition?
+        if atKeyword("where") {
+            index += 1
+            condition = try self.condition()
+        }
+        let curve = atKeyword("curve")
+        if curve { index += 1 }
+        return .analysis(.pareto(level: level, measure: measure, condition: condition, curve: curve), rangeSince(start))
     }
 
     /// use = "USE" , identifier ;

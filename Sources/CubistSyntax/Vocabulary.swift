@@ -55,6 +55,7 @@ public enum Vocabulary {
         statement("USE", "use", [("USE name", "switch to another loaded cube")]),
         statement("SAVE", "save", [("SAVE 'file.cube' [OVERWRITE]", "a snapshot of the cube that reopens in a moment")]),
         statement("EXPLAIN", "explain", [("EXPLAIN [ANALYZE] SELECT ...", "the plan, and what running it did (ANALYZE: per stage)")]),
+        statement("PARETO", "pareto", [("PARETO level BY m [WHERE ...] [CURVE]", "the 20:80 rule: the share of m the top 1%, 5%, ... of members bring")]),
     ]
 
     /// The statement keywords, upper-case, in `.help` order.
@@ -73,6 +74,7 @@ public enum Vocabulary {
         "PERCENT", "WITH OTHERS", "ROLLUP", "AND", "OR", "NOT", "IN", "BETWEEN", "LIKE", "AS", "ASC", "DESC", "DISTINCT",
         "TO", "ALL", "ROW", "VIEW", "OVERWRITE", "CUBES", "DIMENSIONS", "MEASURES", "MEMBERS", "MEASURE", "FORMAT", "ANALYZE",
         "PER", "FILTER", "CASE", "ILIKE", "ATTRIBUTE", "LAST", "DAYS", "WEEKS", "MONTHS", "QUARTERS", "YEARS",
+        "CURVE",
     ]
 
     /// Words that start or separate clauses; they are never names unless double-quoted.

@@ -27,7 +27,7 @@ struct BenchQuery {
     }
 }
 
-/// The ten questions of issue 6 and the customer questions of issue 13, in the CRM sample's model. `Tests/Peers/peers.py` asks
+/// The ten questions of issue 6, the customer questions of issue 13 and the analyses of issue 14, in the CRM sample's model. `Tests/Peers/peers.py` asks
 /// the same questions of DuckDB, chDB and Polars.
 let benchQueries: [BenchQuery] = [
     BenchQuery(id: "Q1", title: "grand total of revenue, quantity, orders",
@@ -88,6 +88,10 @@ let benchQueries: [BenchQuery] = [
     BenchQuery(id: "Q17", title: "revenue by first quarter across quarter",
                text: "SELECT revenue BY customer.cohort ACROSS time.quarter",
                dimensions: ["customer", "time"], columns: ["revenue"]),
+    // Customer analyses (issue 14): one statement each.
+    BenchQuery(id: "Q18", title: "PARETO: the 20:80 curve of revenue over customers",
+               text: "PARETO customer.customer BY revenue",
+               dimensions: ["customer"], columns: ["revenue"]),
 ]
 
 /// Statements run once after the cube is loaded, before any question (not timed with them).

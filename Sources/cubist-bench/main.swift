@@ -41,6 +41,17 @@ func residentBytes() -> Int {
     return 0
 }
 
+/// Runs a benchmark question: a SELECT or a customer analysis.
+func answer(_ engine: QueryEngine, _ statement: Statement) throws -> ResultTable {
+    try orFail { () throws(Diagnostic) in
+        switch statement {
+        case .select(let s): return try engine.run(s)
+        case .analysis(let a, let r): return try engine.analysis(a, at: r)
+        default: throw Diagnostic("a benchmark question is a SELECT or an analysis", at: statement.range)
+        }
+    }
+}
+
 /// Prints to stderr.
 func note(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
@@ -127,9 +138,9 @@ struct Run: ParsableCommand {
             engine.threads = queryThreads
             note("\(n) rows: queries x\(runs + 1)...")
             for q in benchQueries {
-                guard case .select(let select) = try Parser.parseStatement(q.text) else { continue }
+                let statement = try orFail { () throws(Diagnostic) in try Parser.parseStatement(q.text) }
                 var result: ResultTable?
-                let times = try timed { result = try engine.run(select) }
+                let times = try timed { result = try answer(engine, statement) }
                 let bytes = q.bytesRead(cube)
                 size.queries.append(QueryReport(id: q.id, title: q.title, text: q.text, medianSeconds: median(times), minSeconds: times.min() ?? 0,
                                                 resultRows: result?.rows.count ?? 0, bytesRead: bytes,
@@ -167,12 +178,12 @@ struct Serve: ParsableCommand {
             let id = line.trimmingCharacters(in: .whitespaces)
             if id == "quit" || id.isEmpty { break }
             guard let q = benchQueries.first(where: { $0.id.caseInsensitiveEquals(id) }),
-                  case .select(let select) = try Parser.parseStatement(q.text) else {
+                  let statement = try? Parser.parseStatement(q.text) else {
                 reply(["id": id, "error": "unknown query; use Q1 to Q\(benchQueries.count)"])
                 continue
             }
             var result: ResultTable?
-            let time = try seconds { result = try engine.run(select) }
+            let time = try seconds { result = try answer(engine, statement) }
             reply(["id": q.id, "seconds": time, "csv": result.map { Renderer.render($0, as: .csv) } ?? ""])
         }
     }

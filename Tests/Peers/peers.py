@@ -9,7 +9,7 @@ It installs what is missing from PyPI, builds Cubist (release), generates the CR
 schema with `cubist generate` (reused when present), starts one server process per engine
 (`cubist-bench serve` for Cubist, this script in --serve mode for the peers), waits until
 each has loaded the CSV files and notes its load time and resident memory, then runs
-Q1..Q17: one warm-up per engine, then `--runs` rounds, each round asking every engine in
+Q1..Q18: one warm-up per engine, then `--runs` rounds, each round asking every engine in
 turn (the order rotates), so the machine's noise falls on all of them alike. Every
 engine's answer is checked against Cubist's. It prints the median per query and engine,
 the ratio of Cubist to the fastest peer and the geometric mean, and writes JSON.
@@ -45,6 +45,7 @@ SQL = {
     # table (as Cubist defines its cohort attribute once before the questions)
     "Q16": "SELECT cohort, year, q, count(DISTINCT customer_id) FROM f GROUP BY cohort, year, q",
     "Q17": "SELECT cohort, year, q, sum(revenue) FROM f GROUP BY cohort, year, q",
+    "Q18": None,  # PARETO: window functions, spelled per engine below
 }
 ROLLUP = {
     "duckdb": "SELECT region, city, sum(revenue) FROM f GROUP BY ROLLUP (region, city)",
@@ -58,7 +59,22 @@ PER_MEDIAN = {
     "duckdb": "SELECT tier, median(r) FROM (SELECT tier, customer_id, sum(revenue) AS r FROM f GROUP BY tier, customer_id) GROUP BY tier",
     "chdb": "SELECT tier, quantileExactInclusive(0.5)(toFloat64(r)) FROM (SELECT tier, customer_id, sum(revenue) AS r FROM f GROUP BY tier, customer_id) GROUP BY tier",
 }
-QUERIES = [f"Q{i}" for i in range(1, 18)]
+# PARETO customer.customer BY revenue: each customer's revenue ranked, the running sum at
+# ceil(n * p / 100) customers for the cuts, and the fewest customers reaching 80%.
+PARETO = {
+    "duckdb": """WITH m AS (SELECT customer_id, sum(revenue) AS r FROM f GROUP BY customer_id),
+        r AS (SELECT row_number() OVER (ORDER BY r DESC, customer_id) AS k, count(*) OVER () AS n, sum(r) OVER () AS total,
+                     sum(r) OVER (ORDER BY r DESC, customer_id ROWS UNBOUNDED PRECEDING) AS cum FROM m)
+        SELECT p || '%', k, cum, cum / total, k / n FROM r, (VALUES (1), (5), (10), (20), (50), (100)) t(p) WHERE k = ceil(n * p / 100.0)
+        UNION ALL SELECT '80% point', min(k), min(cum), min(cum) / any_value(total), min(k) / any_value(n) FROM r WHERE cum >= 0.8 * total""",
+    "chdb": """WITH r AS (SELECT row_number() OVER (ORDER BY r DESC, customer_id) AS k, count() OVER () AS n, sum(r) OVER () AS total,
+                     sum(r) OVER (ORDER BY r DESC, customer_id ROWS UNBOUNDED PRECEDING) AS cum
+                     FROM (SELECT customer_id, sum(revenue) AS r FROM f GROUP BY customer_id))
+        SELECT * FROM (SELECT concat(toString(p), '%') AS top, k, cum, toFloat64(cum) / toFloat64(total), k / n FROM r
+                       ARRAY JOIN [1, 5, 10, 20, 50, 100] AS p WHERE k = ceil(n * p / 100.0)
+        UNION ALL SELECT '80% point', min(k), min(cum), toFloat64(min(cum)) / toFloat64(any(total)), min(k) / any(n) FROM r WHERE cum >= 0.8 * total)""",
+}
+QUERIES = [f"Q{i}" for i in range(1, 19)]
 
 
 def ensure_packages(names):
@@ -105,7 +121,7 @@ class DuckDBPeer:
             self.db.execute(f"DROP TABLE {t}")
 
     def run(self, q):
-        text = ROLLUP["duckdb"] if q == "Q9" else MEDIAN["duckdb"] if q == "Q14" else PER_MEDIAN["duckdb"] if q == "Q15" else SQL[q]
+        text = ROLLUP["duckdb"] if q == "Q9" else MEDIAN["duckdb"] if q == "Q14" else PER_MEDIAN["duckdb"] if q == "Q15" else PARETO["duckdb"] if q == "Q18" else SQL[q]
         return [tuple(r) for r in self.db.execute(text).fetchall()]
 
 
@@ -142,7 +158,7 @@ class ChDBPeer:
             self.s.query(f"DROP TABLE {t}")
 
     def run(self, q):
-        text = ROLLUP["chdb"] if q == "Q9" else MEDIAN["chdb"] if q == "Q14" else PER_MEDIAN["chdb"] if q == "Q15" else SQL[q]
+        text = ROLLUP["chdb"] if q == "Q9" else MEDIAN["chdb"] if q == "Q14" else PER_MEDIAN["chdb"] if q == "Q15" else PARETO["chdb"] if q == "Q18" else SQL[q]
         out = self.s.query(f"{text}" + ("" if "SETTINGS" in text else f" SETTINGS max_threads = {self.threads}")
                            if q != "Q9" else text.replace("SETTINGS", f"SETTINGS max_threads = {self.threads},"), "CSV")
         # ClickHouse writes NULL as \N in CSV.
@@ -220,6 +236,17 @@ class PolarsPeer:
             r = f.group_by("cohort", "year", "q").agg(pl.col("customer_id").n_unique())
         elif q == "Q17":
             r = f.group_by("cohort", "year", "q").agg(rev.sum())
+        elif q == "Q18":
+            m = f.group_by("customer_id").agg(rev.sum().alias("r")).sort(["r", "customer_id"], descending=[True, False])
+            cum = m["r"].cum_sum()
+            n, total = m.height, cum[-1]
+            rows = []
+            for p in [1, 5, 10, 20, 50, 100]:
+                k = -(-n * p // 100)
+                rows.append((f"{p}%", k, cum[k - 1], float(cum[k - 1]) / float(total), k / n))
+            k = int((cum < 0.8 * total).sum()) + 1
+            rows.append(("80% point", k, cum[k - 1], float(cum[k - 1]) / float(total), k / n))
+            return rows
         return r.rows()
 
 

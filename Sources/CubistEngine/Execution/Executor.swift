@@ -64,7 +64,20 @@ struct Executor {
         case memberSet
     }
 
-    func execute(_ query: BoundQuery, purpose: Purpose = .result) throws(Diagnostic) -> Execution {
+    /// What a query's scan produced, before any finishing: the groups at the finest
+    /// grouping, for the finishing stages or for a statement that reads the groups itself.
+    struct Scanned {
+        /// The query, with its sub-selects turned into member masks.
+        let query: BoundQuery
+        let fine: GroupTable
+        let plan: PhysicalPlan
+        let stats: ScanStats
+        let children: [Execution]
+        let timings: [(phase: String, duration: Duration)]
+    }
+
+    /// Runs the sub-selects, plans the query and scans the facts.
+    func scan(_ query: BoundQuery) throws(Diagnostic) -> Scanned {
         let clock = ContinuousClock()
         var timings: [(String, Duration)] = []
         var query = query
@@ -92,6 +105,13 @@ struct Executor {
         let t2 = clock.now
         timings.append(("plan", t1 - t0))
         timings.append(("scan", t2 - t1))
+        return Scanned(query: query, fine: fine, plan: plan, stats: stats, children: children, timings: timings)
+    }
+
+    func execute(_ query: BoundQuery, purpose: Purpose = .result) throws(Diagnostic) -> Execution {
+        let scanned = try scan(query)
+        let query = scanned.query, fine = scanned.fine, plan = scanned.plan, stats = scanned.stats, children = scanned.children
+        var timings = scanned.timings
         let limitRows = purpose == .result
         // Every group is a row when nothing cuts them: stop before building the rows.
         if limitRows, query.top == nil, query.limit == nil, query.having == nil, query.acrossCount == 0, query.timeWindow == nil,
