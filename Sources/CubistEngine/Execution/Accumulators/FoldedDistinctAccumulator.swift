@@ -135,8 +135,8 @@ final class FoldedDistinctAccumulator: Accumulator {
         }
     }
 
-    /// From here on, plain (group, member) pairs.
-    private func movePairs() {
+    /// The state as plain (group, member) pairs.
+    private func asPairs() -> DistinctAccumulator {
         let p = DistinctAccumulator(source: source, facts: facts, budget: 0)
         p.resize(groupSlot.count)
         let table = groupTable()
@@ -144,6 +144,12 @@ final class FoldedDistinctAccumulator: Accumulator {
         for s in 0..<(words > 0 ? bits.count / words : 0) {
             forEachMember(bits, from: s * words) { m in p.add(Int(table[s * fold.space + Int(fold.index[m])]), m) }
         }
+        return p
+    }
+
+    /// From here on, plain (group, member) pairs.
+    private func movePairs() {
+        let p = asPairs()
         pairs = p
         bits = []
         slotKeys = []
@@ -184,16 +190,7 @@ final class FoldedDistinctAccumulator: Accumulator {
             }
         }
         if pairs == nil { movePairs() }
-        let theirs = o.pairs ?? {
-            let p = DistinctAccumulator(source: source, facts: facts, budget: 0)
-            p.resize(o.groupSlot.count)
-            let table = o.groupTable()
-            for s in o.slotKeys.indices {
-                o.forEachMember(o.bits, from: s * words) { m in p.add(Int(table[s * fold.space + Int(fold.index[m])]), m) }
-            }
-            return p
-        }()
-        pairs!.absorb(theirs, map: map)  // safe: set just above
+        pairs!.absorb(o.pairs ?? o.asPairs(), map: map)  // safe: set just above
     }
 
     /// A coarser grouping. Slots whose groups go to the same targets (a cohort's row total
