@@ -166,21 +166,13 @@ extension QueryEngine {
     /// under the condition, or the value is empty): one grouped query over the whole cube.
     private func leafValues(_ expr: Expr, _ d: Int, _ leafExpr: Expr, _ condition: Condition?,
                             _ parameters: [String: String]) throws(Diagnostic) -> [Value?] {
-        var select = SelectStatement(range: expr.range)
-        select.items = [SelectItem(expr: expr, alias: nil)]
-        select.by = [.level(leafExpr)]
-        select.whereClause = condition
-        let query = try bind(select, parameters: parameters)
-        if let call = query.values.first(where: { if case .analytic = $0 { return true } else { return false } }) {
-            _ = call
-            throw Diagnostic("an attribute's expression is computed per member on its own facts; analytic functions have no place in it", at: expr.range)
-        }
-        let run = try Executor(cube: cube, context: context()).execute(query, purpose: .memberSet)
+        let scanned = try memberValues(of: [SelectItem(expr: expr, alias: nil)], by: leafExpr, where: condition,
+                                       analytic: "an attribute's expression is computed per member on its own facts; analytic functions have no place in it",
+                                       help: "e.g. DEFINE ATTRIBUTE customer.cohort = min(time.quarter)", parameters: parameters, at: expr.range)
         var values = [Value?](repeating: nil, count: cube.dimensions[d].leaf.count)
-        for (i, key) in run.keys.enumerated() where run.table.rowKinds[i] == .detail {
-            guard let leaf = key?.first else { continue }
-            let v = run.table.rows[i][1]
-            values[Int(leaf)] = v.isNull ? nil : v
+        for g in 0..<scanned.count {
+            let v = scanned.columns[0][g]
+            values[Int(scanned.member(g))] = v.isNull ? nil : v
         }
         return values
     }

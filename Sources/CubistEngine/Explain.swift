@@ -27,7 +27,7 @@ extension QueryEngine {
     }
 
     /// The recorded choices and what running did, for one query and (indented) its sub-selects.
-    private func describe(_ run: Execution, into rows: inout [(String, String)], indent: String) {
+    func describe(_ run: Execution, into rows: inout [(String, String)], indent: String) {
         let plan = run.plan, query = plan.query
         for (i, child) in run.children.enumerated() {
             rows.append((indent + "sub-select \(i + 1)", "lists \(query.subSelects[i].levels[0].qualifiedName(in: cube)): \(grouped(child.table.rows.count)) members, run first"))
@@ -58,10 +58,14 @@ extension QueryEngine {
         rows.append((indent + "threads", "\(plan.workers) (\(plan.slices.count) slices)"))
         rows.append((indent + "rows", "\(grouped(run.scan.rowsMatched)) of \(grouped(cube.facts.rowCount)) fact rows matched"))
         rows.append((indent + "groups", grouped(run.groups)))
-        rows.append((indent + "result", "\(grouped(run.table.rows.count)) rows, \(run.table.columns.count) columns"))
+        if run.table.columns.isEmpty {
+            rows.append((indent + "result", "no rows built: the analysis reads the \(grouped(run.groups)) groups as the scan left them"))
+        } else {
+            rows.append((indent + "result", "\(grouped(run.table.rows.count)) rows, \(run.table.columns.count) columns"))
+        }
     }
 
-    private func ms(_ d: Duration) -> String {
+    func ms(_ d: Duration) -> String {
         let v = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
         return String(Int(v * 100) / 100) + "." + String(format2(Int(v * 100) % 100)) + " ms"
     }

@@ -44,9 +44,11 @@ public struct QueryEngine: Sendable {
         return try Executor(cube: cube, context: context).execute(query)
     }
 
-    /// Binds a SELECT to the cube: names resolved, nothing run.
-    func bind(_ select: SelectStatement, parameters: [String: String]) throws(Diagnostic) -> BoundQuery {
+    /// Binds a SELECT to the cube: names resolved, nothing run. `groupFilterHint` replaces
+    /// the suggestion to write HAVING where the statement has none.
+    func bind(_ select: SelectStatement, parameters: [String: String], groupFilterHint: String? = nil) throws(Diagnostic) -> BoundQuery {
         var binder = Binder(names: Names(cube: cube, extraMeasures: sessionMeasures), parameters: parameters)
+        binder.groupFilterHint = groupFilterHint
         return try binder.bind(select)
     }
 

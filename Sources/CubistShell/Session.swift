@@ -288,6 +288,13 @@ public final class Session {
             } catch {
                 throw locate(error, piece, file, sourceText)
             }
+        case .explainAnalysis(let analysis, let analyze, let range):
+            do {
+                show(try engine().explain(analysis, analyze: analyze, parameters: parameters, at: range), started: ContinuousClock.now, piece: piece,
+                     file: file, sourceText: sourceText, reportAt: nil)
+            } catch {
+                throw locate(error, piece, file, sourceText)
+            }
         case .analysis(let analysis, let range):
             let started = ContinuousClock.now
             do {

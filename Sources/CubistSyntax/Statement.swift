@@ -21,12 +21,15 @@ public enum Statement: Sendable, Hashable {
     /// `EXPLAIN SELECT ...`: how the query is planned and what running it did.
     /// `EXPLAIN [ANALYZE] select`: ANALYZE times each finishing stage too.
     case explain(SelectStatement, analyze: Bool, SourceRange)
+    /// `EXPLAIN [ANALYZE] PARETO|RFM|LTV ...`: the grouped queries an analysis scans and
+    /// its own steps.
+    case explainAnalysis(Analysis, analyze: Bool, SourceRange)
     /// `DEFINE MEASURE name = expr [FORMAT f]`: a measure for the rest of the session.
     case defineMeasure(name: String, expr: Expr, format: String?, SourceRange)
     /// `DEFINE ATTRIBUTE dim.name = expr [WHERE condition]`: an attribute computed from each
     /// leaf member's facts.
     case defineAttribute(dimension: String, name: String, expr: Expr, condition: Condition?, SourceRange)
-    /// A customer analysis answered in one statement (`PARETO ...`).
+    /// A customer analysis answered in one statement (`PARETO ...`, `RFM ...`, `LTV ...`).
     case analysis(Analysis, SourceRange)
 
     /// Where the statement is in its source.
@@ -34,7 +37,8 @@ public enum Statement: Sendable, Hashable {
         switch self {
         case .select(let s): return s.range
         case .setParameter(_, _, let r), .setOption(_, _, let r), .navigate(_, let r), .metadata(_, let r), .defineMeasure(_, _, _, let r), .defineAttribute(_, _, _, _, let r),
-             .load(_, _, let r), .use(_, let r), .save(_, _, let r), .explain(_, _, let r), .analysis(_, let r): return r
+             .load(_, _, let r), .use(_, let r), .save(_, _, let r), .explain(_, _, let r), .analysis(_, let r),
+             .explainAnalysis(_, _, let r): return r
         }
     }
 }
@@ -44,6 +48,14 @@ public enum Analysis: Sendable, Hashable {
     /// `PARETO level BY m [WHERE condition] [CURVE]`: the concentration of `m` over the
     /// members of `level` (the 20:80 rule).
     case pareto(level: Expr, measure: Expr, condition: Condition?, curve: Bool)
+    /// `RFM level [BY m] [FREQUENCY f] [WHERE condition] [SUMMARY]`: each member's recency,
+    /// frequency and monetary value, their quintile scores and segment (SUMMARY: one row per
+    /// segment). Without BY or FREQUENCY the cube's money and order measures are used.
+    case rfm(level: Expr, monetary: Expr?, frequency: Expr?, condition: Condition?, summary: Bool)
+    /// `LTV level [BY levels] [WHERE condition]`: what a member of `level` is worth, per
+    /// group of the BY levels (members, value, orders and margin per member, average order
+    /// value, mean lifetime in days).
+    case ltv(level: Expr, by: [Expr], condition: Condition?)
 }
 
 /// The metadata statements.

@@ -19,6 +19,7 @@ extension Statement: CustomStringConvertible {
         case .defineAttribute(let dimension, let name, let expr, let condition, _):
             return "DEFINE ATTRIBUTE \(Expr.printName(dimension)).\(Expr.printName(name)) = \(expr)" + (condition.map { " WHERE \($0)" } ?? "")
         case .analysis(let a, _): return a.description
+        case .explainAnalysis(let a, let analyze, _): return "EXPLAIN " + (analyze ? "ANALYZE " : "") + a.description
         }
     }
 }
@@ -28,6 +29,12 @@ extension Analysis: CustomStringConvertible {
         switch self {
         case .pareto(let level, let measure, let condition, let curve):
             return "PARETO \(level) BY \(measure)" + (condition.map { " WHERE \($0)" } ?? "") + (curve ? " CURVE" : "")
+        case .rfm(let level, let monetary, let frequency, let condition, let summary):
+            return "RFM \(level)" + (monetary.map { " BY \($0)" } ?? "") + (frequency.map { " FREQUENCY \($0)" } ?? "")
+                + (condition.map { " WHERE \($0)" } ?? "") + (summary ? " SUMMARY" : "")
+        case .ltv(let level, let by, let condition):
+            return "LTV \(level)" + (by.isEmpty ? "" : " BY " + by.map(\.description).joined(separator: ", "))
+                + (condition.map { " WHERE \($0)" } ?? "")
         }
     }
 }

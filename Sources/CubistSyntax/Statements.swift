@@ -10,7 +10,11 @@ extension Parser {
         let statement = try parser.statement()
         _ = parser.eat(";")
         guard case .end = parser.current.kind else {
-            throw parser.failure("expected end of statement, found \(parser.current.quoted)", help: parser.clauseHelp())
+            var help = parser.clauseHelp()
+            if case .analysis = statement, case .word(let w) = parser.tokens[0].kind, let entry = Vocabulary.statement(named: w) {
+                help = "\(entry.keyword) is written " + entry.help.map(\.usage).joined(separator: " or ")
+            }
+            throw parser.failure("expected end of statement, found \(parser.current.quoted)", help: help)
         }
         return statement
     }
@@ -18,7 +22,7 @@ extension Parser {
     // MARK: statements, one function each, dispatched on the vocabulary's table
 
     /// statement = select | set | slice | dice | rollup | drilldown | pivot | back | drillthrough
-    ///   | show | describe | define | load | use | save | explain | pareto ;
+    ///   | show | describe | define | load | use | save | explain | pareto | rfm | ltv ;
     mutating func statement() throws(Diagnostic) -> Statement {
         let token = current
         switch token.kind {
@@ -40,6 +44,8 @@ extension Parser {
             case "save": return try saveStatement()
             case "explain": return try explainStatement()
             case "pareto": return try paretoStatement()
+            case "rfm": return try rfmStatement()
+            case "ltv": return try ltvStatement()
             default: throw failure("the statement \(entry.keyword) has no parser", help: "this is a bug in Cubist; please report it")
             }
         case .end:
@@ -84,13 +90,20 @@ extension Parser {
         return .save(path: path, overwrite: overwrite, rangeSince(start))
     }
 
-    /// explain = "EXPLAIN" , [ "ANALYZE" ] , select ;
+    /// explain = "EXPLAIN" , [ "ANALYZE" ] , ( select | pareto | rfm | ltv ) ;
     private mutating func explainStatement() throws(Diagnostic) -> Statement {
         let start = current
         index += 1
         let analyze = atKeyword("analyze")
         if analyze { index += 1 }
-        guard atKeyword("select") else { throw failure("expected SELECT after EXPLAIN\(analyze ? " ANALYZE" : ""), found \(current.quoted)") }
+        if case .word(let w) = current.kind, let entry = Vocabulary.statement(named: w), ["pareto", "rfm", "ltv"].contains(entry.rule) {
+            guard case .analysis(let a, let r) = try statement() else { throw failure("expected an analysis after EXPLAIN") }
+            return .explainAnalysis(a, analyze: analyze, SourceRange(start: start.range.start, end: r.end, location: start.range.location))
+        }
+        guard atKeyword("select") else {
+            throw failure("expected SELECT, PARETO, RFM or LTV after EXPLAIN\(analyze ? " ANALYZE" : ""), found \(current.quoted)",
+                          help: "e.g. EXPLAIN SELECT revenue BY customer.region, or EXPLAIN RFM customer.customer SUMMARY")
+        }
         let s = try select()
         return .explain(s, analyze: analyze, SourceRange(start: start.range.start, end: s.range.end, location: start.range.location))
     }
@@ -114,6 +127,58 @@ extension Parser {
         let curve = atKeyword("curve")
         if curve { index += 1 }
         return .analysis(.pareto(level: level, measure: measure, condition: condition, curve: curve), rangeSince(start))
+    }
+
+    /// rfm = "RFM" , expression , [ "BY" , expression ] , [ "FREQUENCY" , expression ] ,
+    ///       [ "WHERE" , condition ] , [ "SUMMARY" ] ;
+    private mutating func rfmStatement() throws(Diagnostic) -> Statement {
+        let start = current
+        index += 1
+        let help = "e.g. RFM customer.customer, or RFM customer.customer BY revenue FREQUENCY orders SUMMARY"
+        if case .end = current.kind { throw failure("expected a level after RFM", help: help) }
+        let level = try expression()
+        var monetary: Expr?, frequency: Expr?
+        if atKeyword("by") {
+            index += 1
+            if case .end = current.kind { throw failure("expected the monetary measure after BY", help: help) }
+            monetary = try expression()
+        }
+        if atKeyword("frequency") {
+            index += 1
+            if case .end = current.kind { throw failure("expected the frequency measure after FREQUENCY", help: help) }
+            frequency = try expression()
+        }
+        var condition: Condition?
+        if atKeyword("where") {
+            index += 1
+            condition = try self.condition()
+        }
+        let summary = atKeyword("summary")
+        if summary { index += 1 }
+        return .analysis(.rfm(level: level, monetary: monetary, frequency: frequency, condition: condition, summary: summary), rangeSince(start))
+    }
+
+    /// ltv = "LTV" , expression , [ "BY" , expression , { "," , expression } ] , [ "WHERE" , condition ] ;
+    private mutating func ltvStatement() throws(Diagnostic) -> Statement {
+        let start = current
+        index += 1
+        let help = "e.g. LTV customer.customer BY customer.tier"
+        if case .end = current.kind { throw failure("expected a level after LTV", help: help) }
+        let level = try expression()
+        var by: [Expr] = []
+        if atKeyword("by") {
+            index += 1
+            repeat {
+                if case .end = current.kind { throw failure("expected a level after BY", help: help) }
+                by.append(try expression())
+            } while eat(",")
+        }
+        var condition: Condition?
+        if atKeyword("where") {
+            index += 1
+            condition = try self.condition()
+        }
+        return .analysis(.ltv(level: level, by: by, condition: condition), rangeSince(start))
     }
 
     /// use = "USE" , identifier ;
@@ -410,6 +475,7 @@ extension Parser {
             return "FILTER follows a measure and takes WHERE in parentheses: revenue FILTER (WHERE channel.type = 'Online')"
         }
         if let near = Suggestions.nearest(to: w.uppercased(), in: Vocabulary.clauseKeywords + ["AS", "AND", "OR", "DESC", "ASC"]) {
+            if near.caseInsensitiveEquals(w) { return "the clauses of a SELECT come in this order: \(Vocabulary.clauseKeywords.joined(separator: ", "))" }
             return "did you mean \(near)?"
         }
         return "a SELECT goes on with ',' or a clause: \(Vocabulary.clauseKeywords.joined(separator: ", "))"

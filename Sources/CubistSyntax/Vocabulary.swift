@@ -54,8 +54,10 @@ public enum Vocabulary {
         statement("LOAD", "load", [("LOAD 'path' [AS name]", "load another cube and make it current")]),
         statement("USE", "use", [("USE name", "switch to another loaded cube")]),
         statement("SAVE", "save", [("SAVE 'file.cube' [OVERWRITE]", "a snapshot of the cube that reopens in a moment")]),
-        statement("EXPLAIN", "explain", [("EXPLAIN [ANALYZE] SELECT ...", "the plan, and what running it did (ANALYZE: per stage)")]),
+        statement("EXPLAIN", "explain", [("EXPLAIN [ANALYZE] SELECT ... | PARETO/RFM/LTV ...", "the plan, and what running it did (ANALYZE: per stage)")]),
         statement("PARETO", "pareto", [("PARETO level BY m [WHERE ...] [CURVE]", "the 20:80 rule: the share of m the top 1%, 5%, ... of members bring")]),
+        statement("RFM", "rfm", [("RFM level [BY m] [FREQUENCY f] [WHERE ...] [SUMMARY]", "recency, frequency, monetary scores 1-5 and segments (Champions ... Lost)")]),
+        statement("LTV", "ltv", [("LTV level [BY levels] [WHERE ...]", "what a member is worth: value, orders and margin per member, lifetime")]),
     ]
 
     /// The statement keywords, upper-case, in `.help` order.
@@ -74,7 +76,7 @@ public enum Vocabulary {
         "PERCENT", "WITH OTHERS", "ROLLUP", "AND", "OR", "NOT", "IN", "BETWEEN", "LIKE", "AS", "ASC", "DESC", "DISTINCT",
         "TO", "ALL", "ROW", "VIEW", "OVERWRITE", "CUBES", "DIMENSIONS", "MEASURES", "MEMBERS", "MEASURE", "FORMAT", "ANALYZE",
         "PER", "FILTER", "CASE", "ILIKE", "ATTRIBUTE", "LAST", "DAYS", "WEEKS", "MONTHS", "QUARTERS", "YEARS",
-        "CURVE",
+        "CURVE", "FREQUENCY", "SUMMARY",
     ]
 
     /// Words that start or separate clauses; they are never names unless double-quoted.

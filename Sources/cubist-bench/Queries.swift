@@ -92,6 +92,12 @@ let benchQueries: [BenchQuery] = [
     BenchQuery(id: "Q18", title: "PARETO: the 20:80 curve of revenue over customers",
                text: "PARETO customer.customer BY revenue",
                dimensions: ["customer"], columns: ["revenue"]),
+    BenchQuery(id: "Q19", title: "RFM SUMMARY: customers by recency, frequency and revenue segment",
+               text: "RFM customer.customer SUMMARY",
+               dimensions: ["customer", "time"], columns: ["revenue"]),
+    BenchQuery(id: "Q20", title: "LTV by tier: value, orders, margin and lifetime per customer",
+               text: "LTV customer.customer BY customer.tier",
+               dimensions: ["customer", "time"], columns: ["revenue", "cost"]),
 ]
 
 /// Statements run once after the cube is loaded, before any question (not timed with them).

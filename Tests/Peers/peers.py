@@ -9,7 +9,7 @@ It installs what is missing from PyPI, builds Cubist (release), generates the CR
 schema with `cubist generate` (reused when present), starts one server process per engine
 (`cubist-bench serve` for Cubist, this script in --serve mode for the peers), waits until
 each has loaded the CSV files and notes its load time and resident memory, then runs
-Q1..Q18: one warm-up per engine, then `--runs` rounds, each round asking every engine in
+Q1..Q20: one warm-up per engine, then `--runs` rounds, each round asking every engine in
 turn (the order rotates), so the machine's noise falls on all of them alike. Every
 engine's answer is checked against Cubist's. It prints the median per query and engine,
 the ratio of Cubist to the fastest peer and the geometric mean, and writes JSON.
@@ -46,6 +46,8 @@ SQL = {
     "Q16": "SELECT cohort, year, q, count(DISTINCT customer_id) FROM f GROUP BY cohort, year, q",
     "Q17": "SELECT cohort, year, q, sum(revenue) FROM f GROUP BY cohort, year, q",
     "Q18": None,  # PARETO: window functions, spelled per engine below
+    "Q19": None,  # RFM SUMMARY, below
+    "Q20": None,  # LTV, below
 }
 ROLLUP = {
     "duckdb": "SELECT region, city, sum(revenue) FROM f GROUP BY ROLLUP (region, city)",
@@ -74,7 +76,55 @@ PARETO = {
                        ARRAY JOIN [1, 5, 10, 20, 50, 100] AS p WHERE k = ceil(n * p / 100.0)
         UNION ALL SELECT '80% point', min(k), min(cum), toFloat64(min(cum)) / toFloat64(any(total)), min(k) / any(n) FROM r WHERE cum >= 0.8 * total)""",
 }
-QUERIES = [f"Q{i}" for i in range(1, 19)]
+# RFM customer.customer SUMMARY: per customer the days since the last purchase, the rows and
+# the revenue; scores 1 + floor(5 * (2 * worse + ties - 1) / (2 * n)) by rank (ties share
+# their middle rank); segments from the R x F grid (docs/crm.md); every segment, then Total.
+SEGMENTS = ["Champions", "Loyal", "Potential loyalists", "New customers", "Promising", "Need attention",
+            "About to sleep", "Cannot lose them", "At risk", "Hibernating", "Lost"]
+SEGMENT_CASE = """CASE WHEN r = 5 AND fs >= 4 THEN 'Champions' WHEN r >= 3 AND fs >= 4 THEN 'Loyal'
+    WHEN r >= 4 AND fs >= 2 THEN 'Potential loyalists' WHEN r = 5 THEN 'New customers' WHEN r = 4 THEN 'Promising'
+    WHEN r = 3 AND fs = 3 THEN 'Need attention' WHEN r = 3 THEN 'About to sleep' WHEN fs = 5 THEN 'Cannot lose them'
+    WHEN fs >= 3 THEN 'At risk' WHEN r = 2 THEN 'Hibernating' ELSE 'Lost' END"""
+SEGMENT_VALUES = ", ".join(f"('{s}', {i})" for i, s in enumerate(SEGMENTS))
+RFM = {
+    "duckdb": f"""WITH m AS (SELECT customer_id, (SELECT max(date) FROM f) - max(date) AS rec, count(*) AS fr, sum(revenue) AS mo
+                           FROM f GROUP BY customer_id),
+        s AS (SELECT *, count(*) OVER () AS n FROM m),
+        q AS (SELECT mo, 1 + floor(5 * (2 * (rank() OVER (ORDER BY rec DESC) - 1) + count(*) OVER (PARTITION BY rec) - 1) / (2 * n)) AS r,
+                         1 + floor(5 * (2 * (rank() OVER (ORDER BY fr) - 1) + count(*) OVER (PARTITION BY fr) - 1) / (2 * n)) AS fs FROM s),
+        g AS (SELECT {SEGMENT_CASE} AS segment, mo FROM q),
+        t AS (SELECT count(*) AS n, sum(mo) AS total FROM g)
+        SELECT * FROM (SELECT seg.name, count(g.mo), count(g.mo) / (SELECT n FROM t), coalesce(sum(g.mo), 0),
+                              coalesce(sum(g.mo), 0) / (SELECT total FROM t)
+                       FROM (VALUES {SEGMENT_VALUES}) seg(name, k) LEFT JOIN g ON g.segment = seg.name GROUP BY seg.name, seg.k ORDER BY seg.k)
+        UNION ALL SELECT 'Total', n, 1, total, 1 FROM t""",
+    "chdb": f"""WITH m AS (SELECT customer_id, dateDiff('day', max(date), (SELECT max(date) FROM f)) AS rec, count() AS fr, sum(revenue) AS mo
+                         FROM f GROUP BY customer_id),
+        s AS (SELECT *, count() OVER () AS n FROM m),
+        q AS (SELECT mo, 1 + intDiv(5 * (2 * (rank() OVER (ORDER BY rec DESC) - 1) + count() OVER (PARTITION BY rec) - 1), 2 * n) AS r,
+                         1 + intDiv(5 * (2 * (rank() OVER (ORDER BY fr) - 1) + count() OVER (PARTITION BY fr) - 1), 2 * n) AS fs FROM s),
+        g AS (SELECT {SEGMENT_CASE} AS segment, mo FROM q)
+        SELECT * FROM (SELECT name, countIf(g.segment != ''), countIf(g.segment != '') / (SELECT count() FROM g),
+                              sumIf(g.mo, g.segment != ''), toFloat64(sumIf(g.mo, g.segment != '')) / toFloat64((SELECT sum(mo) FROM g))
+                       FROM (SELECT arrayJoin({SEGMENTS}) AS name) AS seg LEFT JOIN g ON g.segment = seg.name GROUP BY name
+                       ORDER BY indexOf({SEGMENTS}, name))
+        UNION ALL SELECT 'Total', count(), 1, sum(mo), 1 FROM g""",
+}
+# LTV customer.customer BY customer.tier: per tier and customer the sums and the days from
+# the first to the last purchase; per tier (and in total) the figures per customer.
+LTV = {
+    "duckdb": """WITH m AS (SELECT tier, customer_id, sum(revenue) AS rev, count(*) AS o, sum(revenue) - sum(cost) AS mar,
+                                  max(date) - min(date) AS life FROM f GROUP BY tier, customer_id)
+        SELECT tier, count(*), sum(rev) / count(*), sum(o) / count(*), sum(rev) / sum(o), avg(life), sum(mar) / count(*) FROM m GROUP BY tier
+        UNION ALL SELECT NULL, count(*), sum(rev) / count(*), sum(o) / count(*), sum(rev) / sum(o), avg(life), sum(mar) / count(*) FROM m""",
+    "chdb": """WITH m AS (SELECT tier, customer_id, sum(revenue) AS rev, count() AS o, sum(revenue) - sum(cost) AS mar,
+                                dateDiff('day', min(date), max(date)) AS life FROM f GROUP BY tier, customer_id)
+        SELECT toString(tier), count(), toFloat64(sum(rev)) / count(), sum(o) / count(), toFloat64(sum(rev)) / sum(o), avg(life),
+               toFloat64(sum(mar)) / count() FROM m GROUP BY tier
+        UNION ALL SELECT NULL, count(), toFloat64(sum(rev)) / count(), sum(o) / count(), toFloat64(sum(rev)) / sum(o), avg(life),
+               toFloat64(sum(mar)) / count() FROM m""",
+}
+QUERIES = [f"Q{i}" for i in range(1, 21)]
 
 
 def ensure_packages(names):
@@ -121,7 +171,7 @@ class DuckDBPeer:
             self.db.execute(f"DROP TABLE {t}")
 
     def run(self, q):
-        text = ROLLUP["duckdb"] if q == "Q9" else MEDIAN["duckdb"] if q == "Q14" else PER_MEDIAN["duckdb"] if q == "Q15" else PARETO["duckdb"] if q == "Q18" else SQL[q]
+        text = {"Q9": ROLLUP, "Q14": MEDIAN, "Q15": PER_MEDIAN, "Q18": PARETO, "Q19": RFM, "Q20": LTV}.get(q, {}).get("duckdb") or SQL[q]
         return [tuple(r) for r in self.db.execute(text).fetchall()]
 
 
@@ -158,7 +208,7 @@ class ChDBPeer:
             self.s.query(f"DROP TABLE {t}")
 
     def run(self, q):
-        text = ROLLUP["chdb"] if q == "Q9" else MEDIAN["chdb"] if q == "Q14" else PER_MEDIAN["chdb"] if q == "Q15" else PARETO["chdb"] if q == "Q18" else SQL[q]
+        text = {"Q9": ROLLUP, "Q14": MEDIAN, "Q15": PER_MEDIAN, "Q18": PARETO, "Q19": RFM, "Q20": LTV}.get(q, {}).get("chdb") or SQL[q]
         out = self.s.query(f"{text}" + ("" if "SETTINGS" in text else f" SETTINGS max_threads = {self.threads}")
                            if q != "Q9" else text.replace("SETTINGS", f"SETTINGS max_threads = {self.threads},"), "CSV")
         # ClickHouse writes NULL as \N in CSV.
@@ -247,6 +297,35 @@ class PolarsPeer:
             k = int((cum < 0.8 * total).sum()) + 1
             rows.append(("80% point", k, cum[k - 1], float(cum[k - 1]) / float(total), k / n))
             return rows
+        elif q == "Q19":
+            last = f["date"].max()
+            m = f.group_by("customer_id").agg((pl.lit(last) - pl.col("date").max()).dt.total_days().alias("rec"),
+                                              pl.len().alias("fr"), rev.sum().alias("mo"))
+            n = m.height
+
+            def score(c, worse_first_descending):
+                rank = pl.col(c).rank(method="min", descending=worse_first_descending).cast(pl.Int64)
+                return 1 + (5 * (2 * (rank - 1) + pl.len().over(c) - 1)) // (2 * n)
+            g = m.with_columns(r=score("rec", True), fs=score("fr", False)).with_columns(
+                segment=pl.when((pl.col("r") == 5) & (pl.col("fs") >= 4)).then(pl.lit("Champions"))
+                .when((pl.col("r") >= 3) & (pl.col("fs") >= 4)).then(pl.lit("Loyal"))
+                .when((pl.col("r") >= 4) & (pl.col("fs") >= 2)).then(pl.lit("Potential loyalists"))
+                .when(pl.col("r") == 5).then(pl.lit("New customers")).when(pl.col("r") == 4).then(pl.lit("Promising"))
+                .when((pl.col("r") == 3) & (pl.col("fs") == 3)).then(pl.lit("Need attention"))
+                .when(pl.col("r") == 3).then(pl.lit("About to sleep")).when(pl.col("fs") == 5).then(pl.lit("Cannot lose them"))
+                .when(pl.col("fs") >= 3).then(pl.lit("At risk")).when(pl.col("r") == 2).then(pl.lit("Hibernating"))
+                .otherwise(pl.lit("Lost")))
+            by = {row[0]: row[1:] for row in g.group_by("segment").agg(pl.len(), pl.col("mo").sum()).rows()}
+            total = g["mo"].sum()
+            rows = [(s, by.get(s, (0, 0))[0], by.get(s, (0, 0))[0] / n, by.get(s, (0, 0))[1], float(by.get(s, (0, 0))[1]) / float(total))
+                    for s in SEGMENTS]
+            return rows + [("Total", n, 1, total, 1)]
+        elif q == "Q20":
+            m = f.group_by("tier", "customer_id").agg(rev.sum().alias("rev"), pl.len().alias("o"), (rev.sum() - cost.sum()).alias("mar"),
+                                                      (pl.col("date").max() - pl.col("date").min()).dt.total_days().alias("life"))
+            per = [pl.len().alias("members"), (pl.col("rev").sum() / pl.len()).alias("rpm"), (pl.col("o").sum() / pl.len()).alias("opm"),
+                   (pl.col("rev").sum() / pl.col("o").sum()).alias("aov"), pl.col("life").mean(), (pl.col("mar").sum() / pl.len()).alias("mpm")]
+            return m.group_by("tier").agg(per).rows() + [(None,) + m.select(per).row(0)]
         return r.rows()
 
 

@@ -3,15 +3,6 @@ import CubistStore
 import CubistSyntax
 
 extension QueryEngine {
-    /// Runs a customer analysis statement (`PARETO ...`); `parameters` maps lower-cased
-    /// parameter names to their values.
-    public func analysis(_ a: Analysis, parameters: [String: String] = [:], at range: SourceRange) throws(Diagnostic) -> ResultTable {
-        switch a {
-        case .pareto(let level, let measure, let condition, let curve):
-            return try pareto(level: level, measure: measure, condition: condition, curve: curve, parameters: parameters, at: range)
-        }
-    }
-
     /// The cuts of a PARETO table, in percent of the members.
     static let paretoCuts = [1, 5, 10, 20, 50, 100]
 
@@ -22,43 +13,18 @@ extension QueryEngine {
     /// 80% of the total (the "80% point"). CURVE gives every percent from 1 to 100 instead.
     /// Sums are exact; shares are ratios.
     func pareto(level: Expr, measure: Expr, condition: Condition?, curve: Bool, parameters: [String: String],
-                at range: SourceRange) throws(Diagnostic) -> ResultTable {
-        let help = "e.g. PARETO customer.customer BY revenue"
-        guard case .name(let path, let r) = level, (try Names(cube: cube, extraMeasures: sessionMeasures).level(path, at: r)) != nil else {
-            throw Diagnostic("PARETO ranks the members of a level; '\(level)' is not a level", at: level.range, help: help)
-        }
-        let analytic = "PARETO ranks members by a measure of their own facts; share, rank and time functions have no place in it"
-        if let call = QueryEngine.analyticCall(in: measure) {
-            throw Diagnostic(analytic, at: call.range, help: "rank by the measure itself, e.g. PARETO \(level) BY revenue")
-        }
-        // Each member's value: one grouped query through the executor (no row limit: the
-        // members are not printed).
-        var select = SelectStatement(range: range)
-        select.items = [SelectItem(expr: measure, alias: nil)]
-        select.by = [.level(level)]
-        select.whereClause = condition
-        let query = try bind(select, parameters: parameters)
-        if query.values.contains(where: \.hasAnalytic) {  // inside a named measure
-            throw Diagnostic(analytic, at: measure.range,
-                             help: "rank by the measure itself, e.g. PARETO \(level) BY revenue")
-        }
-        // The groups are read as the scan left them: no result rows are built for the members.
-        let scanned = try Executor(cube: cube, context: context()).scan(query)
-        let fine = scanned.fine
-        let item = query.items[0]
-        let column = MeasureEvaluator(table: fine, total: TotalGroup(of: fine), cube: cube, values: query.values).column(query.values[item.value])
-        // PARETO has no HAVING: a warning that suggests one points to a sub-select instead.
-        let warnings = query.warnings.map { w -> Diagnostic in
-            guard w.help?.hasPrefix("to filter groups on the measure write HAVING") == true else { return w }
-            var changed = w
-            changed.help = "to rank only members whose measure passes, write WHERE \(level) IN (SELECT \(level) HAVING ...)"
-            return changed
-        }
+                at range: SourceRange) throws(Diagnostic) -> AnalysisRun {
+        _ = try analysedLevel(level, statement: "PARETO", help: "e.g. PARETO customer.customer BY revenue")
+        // Each member's value: one grouped scan.
+        let scanned = try memberValues(of: [SelectItem(expr: measure, alias: nil)], by: level, where: condition,
+                                       analytic: "PARETO ranks members by a measure of their own facts; share, rank and time functions have no place in it",
+                                       help: "rank by the measure itself, e.g. PARETO \(level) BY revenue", parameters: parameters, at: range)
+        let item = scanned.item(0), warnings = scanned.warnings
         // Each member's value (the groups are the members with facts; their order does not
         // matter: equal values give equal sums whichever comes first).
         var values: [Value] = []
-        values.reserveCapacity(fine.count)
-        for v in column {
+        values.reserveCapacity(scanned.count)
+        for v in scanned.columns[0] {
             if case .text = v {
                 throw Diagnostic("PARETO needs a number to rank members by; '\(measure)' is a member or a date", at: measure.range,
                                  help: "rank by a measure such as revenue, orders or margin")
@@ -70,9 +36,11 @@ extension QueryEngine {
                        ResultColumn(name: item.header, kind: .measure, format: item.format),
                        ResultColumn(name: "share", kind: .measure, format: .percent),
                        ResultColumn(name: "member_share", kind: .measure, format: .percent)]
+        var run = AnalysisRun(table: ResultTable(columns: columns, rows: [], rowKinds: []), scans: [(scanned.select, scanned.execution)])
         guard !values.isEmpty else {
-            return ResultTable(columns: columns, rows: [], rowKinds: [],
-                               warnings: warnings + [.warning("no member of \(level) has facts\(condition == nil ? "" : " under WHERE"), so there is nothing to rank", at: range)])
+            run.table = ResultTable(columns: columns, rows: [], rowKinds: [],
+                                    warnings: warnings + [.warning("no member of \(level) has facts\(condition == nil ? "" : " under WHERE"), so there is nothing to rank", at: range)])
+            return run
         }
         let sums = RunningSums(values)
         let n = values.count, total = sums[n]
@@ -96,24 +64,11 @@ extension QueryEngine {
             rows.append(row("80% point", k))
             kinds.append(.total)
         }
-        return ResultTable(columns: columns, rows: rows, rowKinds: kinds, warnings: warnings)
-    }
-}
-
-extension QueryEngine {
-    /// The first call of an analytic function (`share`, `rank`, `growth`, ...) written in
-    /// an expression, before it is bound (named measures are checked after).
-    static func analyticCall(in e: Expr) -> Expr? {
-        switch e {
-        case .call(let name, let args, _, _, _):
-            if Binder.analyticFunctions.contains(name.lowercased()) { return e }
-            return args.lazy.compactMap(analyticCall).first
-        case .negate(let x, _), .per(_, let x, _, _, _), .filtered(let x, _, _), .all(let x, _): return analyticCall(in: x)
-        case .binary(_, let a, let b, _): return analyticCall(in: a) ?? analyticCall(in: b)
-        case .caseWhen(let branches, let otherwise, _):
-            return branches.lazy.compactMap { analyticCall(in: $0.result) }.first ?? otherwise.flatMap(analyticCall)
-        case .number, .string, .parameter, .name, .countHaving: return nil
-        }
+        run.table = ResultTable(columns: columns, rows: rows, rowKinds: kinds, warnings: warnings)
+        run.steps = [("rank", "\(grouped(n)) members by \(measure), largest first: \(sums.isExact ? "sorted as 64-bit integers" : "sorted as values"), summed once"),
+                     ("cuts", curve ? "every percent from 1% to 100%: ceil(n × p / 100) members" : "1%, 5%, 10%, 20%, 50%, 100% (ceil(n × p / 100) members) and the 80% point")]
+        run.finish = ContinuousClock.now - scanned.scanned
+        return run
     }
 }
 
@@ -183,6 +138,9 @@ struct RunningSums {
         return (sums, scale ?? 0)
     }
 
+    /// Whether the values were ranked and added as integers.
+    var isExact: Bool { integers != nil }
+
     /// The sum of the first `k` ranked values (0 for none).
     subscript(k: Int) -> Value {
         if let integers { return .exact(integers.sums[k], scale: integers.scale) }
@@ -206,19 +164,5 @@ struct RunningSums {
         }
         let target = Value.arithmetic(.multiply, self[n], .exact(Int128(fraction), scale: 1))
         return (1...max(1, n)).first { (Value.compare(self[$0], target) ?? -1) >= 0 } ?? n
-    }
-}
-
-extension MeasureExpr {
-    /// Whether an analytic function (share, rank, prev, growth, ...) is anywhere inside.
-    var hasAnalytic: Bool {
-        switch self {
-        case .analytic, .shareOfAll: return true
-        case .negate(let x): return x.hasAnalytic
-        case .binary(_, let a, let b): return a.hasAnalytic || b.hasAnalytic
-        case .scalar(_, let args): return args.contains(where: \.hasAnalytic)
-        case .caseWhen(let branches, let otherwise): return branches.contains(where: \.then.hasAnalytic) || (otherwise?.hasAnalytic ?? false)
-        case .slot, .constant, .value: return false
-        }
     }
 }

@@ -44,6 +44,31 @@ final class MeasureEvaluator {
         return c
     }
 
+    /// The day ordinal of each group's value of `e` (a day label), nil where it is empty or
+    /// no day: read through the member codes when `e` is the first or last member of a
+    /// level (each label parsed once), parsed once when constant, else parsed per distinct label.
+    private func dayOrdinals(_ e: MeasureExpr) -> [Int?] {
+        let n = table.count
+        if case .slot(let s, _) = e, let m = table.accumulators[s] as? MemberAccumulator {
+            let perLabel = m.labels.map { TimeGrain.day.ordinal(of: $0) }
+            return (0..<n).map { g in m.best[g] < 0 ? nil : perLabel[Int(m.best[g])] }
+        }
+        switch e {
+        case .constant(let v):
+            guard case .text(let t) = v else { return [Int?](repeating: nil, count: n) }
+            return [Int?](repeating: TimeGrain.day.ordinal(of: t), count: n)
+        default:
+            var cache: [String: Int?] = [:]
+            return column(e).map { v in
+                guard case .text(let t) = v else { return nil }
+                if let known = cache[t] { return known }
+                let o = TimeGrain.day.ordinal(of: t)
+                cache[t] = o
+                return o
+            }
+        }
+    }
+
     private func compute(_ e: MeasureExpr) -> [Value] {
         let n = table.count
         switch e {
@@ -62,7 +87,7 @@ final class MeasureEvaluator {
             let o = MeasureEvaluator.operator(op)
             return (0..<n).map { Value.arithmetic(o, a[$0], b[$0]) }
         case .scalar(let f, let args):
-            let columns = args.map { column($0) }
+            let columns = f == .days ? [] : args.map { column($0) }
             switch f {
             case .abs:
                 return columns[0].map { v in (Value.compare(v, .integer(0)) ?? 0) < 0 ? Value.negate(v) : v }
@@ -76,10 +101,10 @@ final class MeasureEvaluator {
                     return .text(moved)
                 }
             case .days:
+                let x = dayOrdinals(args[0]), y = dayOrdinals(args[1])
                 return (0..<n).map { g in
-                    guard case .text(let a) = columns[0][g], case .text(let b) = columns[1][g],
-                          let x = TimeGrain.day.ordinal(of: a), let y = TimeGrain.day.ordinal(of: b) else { return .null }
-                    return .integer(y - x)
+                    guard let a = x[g], let b = y[g] else { return .null }
+                    return .integer(b - a)
                 }
             }
         case .caseWhen(let branches, let otherwise):

@@ -164,7 +164,7 @@ extension Binder {
               names.numericColumn(path[0]) != nil, names.measure(path[0]) != nil,
               !plan.warnings.contains(where: { $0.message.hasPrefix("'\(path[0])' in WHERE is the fact column") }) else { return }
         plan.warnings.append(Diagnostic.warning("'\(path[0])' in WHERE is the fact column: this keeps the sale rows that pass, not the groups whose \(path[0]) measure does",
-                                                at: r, help: "to filter groups on the measure write HAVING \(condition)"))
+                                                at: r, help: groupFilterHint ?? "to filter groups on the measure write HAVING \(condition)"))
     }
 
     /// The level a WHERE operand names, or nil when it is no level. Measures are errors here.

@@ -23,6 +23,9 @@ struct Binder {
     var filters: [RowFilter] = []
     /// True while the condition of a FILTER (WHERE ...) is bound.
     var bindingFilterCondition = false
+    /// How to filter on a measure's value where the statement has no HAVING (an analysis):
+    /// the help of the warning about a fact column in WHERE. Nil: "write HAVING".
+    var groupFilterHint: String?
 
     init(names: Names, parameters: [String: String], nesting: Int = 0) {
         self.names = names

@@ -19,11 +19,58 @@ final class MemberAccumulator: Accumulator {
     func resize(_ groups: Int) { if best.count < groups { best += [Int32](repeating: -1, count: groups - best.count) } }
 
     func update(_ batch: Batch) {
-        let rows = batch.rowArray, groups = batch.groups
-        var leaf: [Int32] = []
-        Gather.codes(codes, rows, into: &leaf)
-        for i in rows.indices {
-            merge(Int(groups[i]), map.map { $0[Int(leaf[i])] } ?? leaf[i])
+        guard batch.count > 0 else { return }
+        best.withUnsafeMutableBufferPointer { b in
+            let best = b.baseAddress!  // safe: resized to the groups before any batch
+            switch codes.storage {
+            case .one(let c): extremes(c, batch, best)
+            case .two(let c): extremes(c, batch, best)
+            case .four(let c): extremes(c, batch, best)
+            case .eight(let c): extremes(c, batch, best)
+            }
+        }
+    }
+
+    /// The kernel: each row's code (through the leaf map when the level is not the leaf)
+    /// kept when it is past the group's best. No group yet is -1: below every code for the
+    /// last member, and above every code for the first when compared as unsigned.
+    @inline(__always)
+    private func extremes<T: FixedWidthInteger & UnsignedInteger>(_ c: UnsafeBufferPointer<T>, _ batch: Batch, _ best: UnsafeMutablePointer<Int32>) {
+        guard let values = c.baseAddress else { return }
+        if let map {
+            map.withUnsafeBufferPointer { m in
+                let m = m.baseAddress!  // safe: a leaf map has one entry per leaf member
+                extremes(values, batch, best) { m[Int($0)] }
+            }
+        } else {
+            extremes(values, batch, best) { Int32(truncatingIfNeeded: $0) }
+        }
+    }
+
+    @inline(__always)
+    private func extremes<T: FixedWidthInteger & UnsignedInteger>(_ values: UnsafePointer<T>, _ batch: Batch, _ best: UnsafeMutablePointer<Int32>,
+                                                                   _ code: (T) -> Int32) {
+        let n = batch.count, last = self.last
+        @inline(__always) func keep(_ g: Int, _ c: Int32) {
+            let b = best[g]
+            best[g] = last ? max(b, c) : Int32(bitPattern: min(UInt32(bitPattern: b), UInt32(bitPattern: c)))
+        }
+        if let start = batch.range?.lowerBound {
+            let v = values + start
+            if batch.single {
+                for i in 0..<n { keep(0, code(v[i])) }
+            } else {
+                let groups = batch.groups.baseAddress!  // safe: groups are given unless single
+                for i in 0..<n { keep(Int(groups[i]), code(v[i])) }
+            }
+        } else {
+            let rows = batch.rows.baseAddress!  // safe: rows are given when there is no range
+            if batch.single {
+                for i in 0..<n { keep(0, code(values[Int(rows[i])])) }
+            } else {
+                let groups = batch.groups.baseAddress!  // safe: groups are given unless single
+                for i in 0..<n { keep(Int(groups[i]), code(values[Int(rows[i])])) }
+            }
         }
     }
 

@@ -1,0 +1,259 @@
+import CubistCore
+import CubistEngine
+import CubistStore
+import CubistSyntax
+import Testing
+
+/// Runs an analysis statement on a cube.
+func analyse(_ cube: Cube, _ text: String, threads: Int = 2, maxRows: Int? = nil) throws(Diagnostic) -> ResultTable {
+    guard case .analysis(let a, let range) = try Parser.parseStatement(text) else {
+        throw Diagnostic("not an analysis", at: SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1)))
+    }
+    var engine = QueryEngine(cube: cube)
+    engine.threads = threads
+    engine.sliceRows = 300
+    if let maxRows { engine.limits.maxResultRows = maxRows }
+    return try engine.analysis(a, at: range)
+}
+
+/// Compares an engine table with rows worked out naively, cell by cell.
+func expectSameTable(_ actual: ResultTable, _ expected: [[RV]], _ text: String) {
+    #expect(actual.rows.count == expected.count, "\(text): \(actual.rows.count) rows, naive \(expected.count)")
+    for (r, row) in zip(actual.rows, expected) {
+        for (c, (v, e)) in zip(row, r).enumerated() where !same(e, v) {
+            Issue.record("\(text): row \(r[0]) column \(actual.columns[c].name): engine \(e), naive \(v)")
+        }
+    }
+}
+
+/// RFM and LTV against naive computations from the fact rows: each member's rows found by
+/// hand, scores counted by comparing every pair of members, segments read from the grid as
+/// docs/crm.md prints it.
+@Suite struct CustomerAnalysisTests {
+    /// The segment grid of docs/crm.md: rows r = 5 ... 1, columns f = 1 ... 5.
+    static let grid: [Int: [String]] = [
+        5: ["New customers", "Potential loyalists", "Potential loyalists", "Champions", "Champions"],
+        4: ["Promising", "Potential loyalists", "Potential loyalists", "Loyal", "Loyal"],
+        3: ["About to sleep", "About to sleep", "Need attention", "Loyal", "Loyal"],
+        2: ["Hibernating", "Hibernating", "At risk", "At risk", "Cannot lose them"],
+        1: ["Lost", "Lost", "At risk", "At risk", "Cannot lose them"],
+    ]
+    static let segments = ["Champions", "Loyal", "Potential loyalists", "New customers", "Promising", "Need attention",
+                           "About to sleep", "Cannot lose them", "At risk", "Hibernating", "Lost"]
+
+    /// Each member with facts under `filter`: its code and rows.
+    private func memberRows(_ ref: Reference, _ level: RL, _ filter: RC?) -> [(code: Int, rows: [Int])] {
+        var rows: [Int: [Int]] = [:]
+        for r in 0..<ref.cube.facts.rowCount where filter.map({ ref.passes($0, r) }) ?? true {
+            rows[ref.code(level, r), default: []].append(r)
+        }
+        return rows.keys.sorted().map { ($0, rows[$0]!) }
+    }
+
+    /// 1 + floor(5 × (w + (e - 1) / 2) / n), w members with a strictly worse value and e with
+    /// an equal one (itself included); empty is worst.
+    private func scores(_ values: [RV], largerIsBetter: Bool) -> [Int] {
+        func worse(_ a: RV, than b: RV) -> Bool {
+            if a == .null { return b != .null }
+            if b == .null { return false }
+            let c = refCompare(a, b)!
+            return largerIsBetter ? c < 0 : c > 0
+        }
+        return values.map { v in
+            let w = values.filter { worse($0, than: v) }.count
+            let e = values.filter { !worse($0, than: v) && !worse(v, than: $0) }.count
+            return 1 + 5 * (2 * w + e - 1) / (2 * values.count)
+        }
+    }
+
+    private func naiveRFM(_ ref: Reference, _ level: RL, frequency: RM, monetary: RM, onlyRows: RC? = nil, where filter: RC?, summary: Bool) -> [[RV]] {
+        let members = memberRows(ref, level, filter)
+        guard !members.isEmpty else { return [] }
+        let recency = members.map { ref.aggregate(.recency, $0.rows) }
+        let freq = members.map { ref.aggregate(frequency, $0.rows) }
+        // The monetary measure over the rows that also pass `onlyRows` (its FILTER), if any.
+        let money = members.map { m in ref.aggregate(monetary, m.rows.filter { r in onlyRows.map { ref.passes($0, r) } ?? true }) }
+        let r = scores(recency, largerIsBetter: false), f = scores(freq, largerIsBetter: true), m = scores(money, largerIsBetter: true)
+        let segment = members.indices.map { CustomerAnalysisTests.segments.firstIndex(of: CustomerAnalysisTests.grid[r[$0]]![f[$0] - 1])! }
+        if summary {
+            let total = money.filter { $0 != .null }.reduce(RV.exact(0, 0)) { refArith("+", $0, $1) }
+            var rows = CustomerAnalysisTests.segments.indices.map { s -> [RV] in
+                let mine = members.indices.filter { segment[$0] == s }
+                let sum = mine.map { money[$0] }.filter { $0 != .null }.reduce(RV.exact(0, 0)) { refArith("+", $0, $1) }
+                return [.text(CustomerAnalysisTests.segments[s]), .exact(Int128(mine.count), 0), .double(Double(mine.count) / Double(members.count)),
+                        sum, .double(sum.number! / total.number!)]
+            }
+            rows.append([.text("Total"), .exact(Int128(members.count), 0), .double(1), total, .double(1)])
+            return rows
+        }
+        let order = members.indices.sorted { a, b in
+            if segment[a] != segment[b] { return segment[a] < segment[b] }
+            if money[a] != money[b] {
+                if money[a] == .null { return false }
+                if money[b] == .null { return true }
+                let c = refCompare(money[a], money[b])!
+                if c != 0 { return c > 0 }
+            }
+            return members[a].code < members[b].code
+        }
+        let labels = ref.members(level)
+        return order.map { i in
+            [.text(labels[members[i].code]), recency[i], freq[i], money[i], .exact(Int128(r[i]), 0), .exact(Int128(f[i]), 0), .exact(Int128(m[i]), 0),
+             .text("\(r[i])\(f[i])\(m[i])"), .text(CustomerAnalysisTests.segments[segment[i]])]
+        }
+    }
+
+    @Test(arguments: [7, 8] as [UInt64])
+    func rfmMatchesTheNaiveScores(seed: UInt64) throws {
+        let cube = try crmCube(rows: 2500 + Int(seed) * 200, seed: seed)
+        let ref = Reference(cube: cube)
+        let customer = RL(dim: "customer", level: "customer"), revenue = RM.sum(.col("revenue"))
+        let year = ref.members(RL(dim: "time", level: "year"))[2]
+        let cases: [(String, RL, RM, RM, RC?, Bool)] = [
+            ("RFM customer.customer", customer, .countStar, revenue, nil, false),
+            ("RFM customer.customer SUMMARY", customer, .countStar, revenue, nil, true),
+            ("RFM customer.customer BY quantity FREQUENCY count(distinct product.product) WHERE time.year = \(year)", customer,
+             .distinct(RL(dim: "product", level: "product")), .sum(.col("quantity")), .memberEq(RL(dim: "time", level: "year"), year, negated: false), false),
+            ("RFM customer.city WHERE channel.type = 'Online' SUMMARY", RL(dim: "customer", level: "city"), .countStar, revenue,
+             .memberEq(RL(dim: "channel", level: "type"), "Online", negated: false), true),
+        ]
+        for (text, level, f, m, filter, summary) in cases {
+            expectSameTable(try analyse(cube, text), naiveRFM(ref, level, frequency: f, monetary: m, where: filter, summary: summary), text)
+        }
+        // Members whose monetary value is empty (no row passes the FILTER) score 1 and list last in their segment.
+        let text = "RFM product.product BY revenue FILTER (WHERE quantity > 3)"
+        expectSameTable(try analyse(cube, text), naiveRFM(ref, RL(dim: "product", level: "product"), frequency: .countStar, monetary: revenue,
+                                                          onlyRows: .rowCompare(.col("quantity"), ">", .const(3, 0)), where: nil, summary: false), text)
+        let one = try analyse(cube, "RFM customer.customer", threads: 1)
+        #expect(one.rows == (try analyse(cube, "RFM customer.customer", threads: 4)).rows)
+        #expect(one.columns.map(\.name) == ["customer", "recency_days", "frequency", "monetary", "r", "f", "m", "score", "segment"])
+    }
+
+    @Test func rfmTiesEmptyAndSingleMembers() throws {
+        let cube = try crmCube(rows: 1500, seed: 5)
+        let ref = Reference(cube: cube)
+        // Every member ties on a constant frequency: all score the middle f = 3, with a warning.
+        let tied = try analyse(cube, "RFM customer.customer FREQUENCY count(distinct time.year) WHERE time.year = \(ref.members(RL(dim: "time", level: "year"))[1])")
+        #expect(tied.rows.count > 10 && tied.rows.allSatisfy { $0[5] == .integer(3) })
+        #expect(tied.warnings.contains { $0.message.contains("have the same frequency (1), so f is 3 for every one") })
+        let empty = try analyse(cube, "RFM customer.customer WHERE quantity < 0 SUMMARY")
+        #expect(empty.rows.isEmpty)
+        #expect(empty.warnings.contains { $0.message.contains("so there is nothing to score") })
+        #expect(empty.warnings.contains { $0.help?.contains("WHERE customer.customer IN (SELECT customer.customer HAVING") == true })
+        let first = ref.label(RL(dim: "customer", level: "customer"), 0)
+        let single = try analyse(cube, "RFM customer.customer WHERE customer.customer = '\(first)'")
+        #expect(single.rows.count == 1)
+        #expect(single.rows[0][7] == .text("111") && single.rows[0][8] == .text("Lost"))
+
+        let failures: [(String, String)] = [
+            ("RFM revenue", "is not a level"),
+            ("RFM time.month", "is a level of time"),
+            ("RFM customer.customer BY max(time.day)", "needs a number for monetary value"),
+            ("RFM customer.customer FREQUENCY rank(orders)", "have no place in it"),
+            ("RFM customer.customer BY nosuch", "nosuch"),
+        ]
+        for (text, message) in failures {
+            do {
+                _ = try analyse(cube, text)
+                Issue.record("\(text) did not fail")
+            } catch { #expect(error.message.contains(message), "\(text): \(error.message)") }
+        }
+        #expect(throws: Diagnostic.self) { try analyse(cube, "RFM customer.customer", maxRows: 10) }
+        // A cube without a time dimension has no recency.
+        let shops = try loadCube(["cube.json": Array(#"{"name":"s","facts":"f.csv","dimensions":[{"name":"shop","levels":["shop"]}],"measures":[{"name":"amount","column":"amount","aggregate":"sum","format":"money"},{"name":"orders","aggregate":"count"}]}"#.utf8),
+                                  "f.csv": Array("shop,amount\nA,1.50\nB,2.25\n".utf8)])
+        do { _ = try analyse(shops, "RFM shop.shop"); Issue.record("RFM without time did not fail") } catch {
+            #expect(error.message.contains("has no time dimension"))
+        }
+    }
+
+    /// LTV per group: members with facts, value, orders and margin per member, average
+    /// order value, and the mean of each member's first-to-last purchase days.
+    private func naiveLTV(_ ref: Reference, _ level: RL, by: RL?, where filter: RC?) -> [[RV]] {
+        var groups: [Int: [Int]] = [:]
+        var all: [Int] = []
+        for r in 0..<ref.cube.facts.rowCount where filter.map({ ref.passes($0, r) }) ?? true {
+            groups[by.map { ref.code($0, r) } ?? 0, default: []].append(r)
+            all.append(r)
+        }
+        func row(_ rows: [Int]) -> [RV] {
+            var byMember: [Int: [Int]] = [:]
+            for r in rows { byMember[ref.code(level, r), default: []].append(r) }
+            let n = RV.exact(Int128(byMember.count), 0)
+            let revenue = ref.aggregate(.sum(.col("revenue")), rows), orders = ref.aggregate(.countStar, rows)
+            let margin = refArith("-", revenue, ref.aggregate(.sum(.col("cost")), rows))
+            let days = byMember.values.map { rs -> Double in
+                let labels = rs.map { ref.label(RL(dim: "time", level: "day"), $0) }
+                return Double(RefDate.days(labels.min()!, labels.max()!))
+            }
+            return [n, .double(revenue.number! / n.number!), .double(orders.number! / n.number!), .double(revenue.number! / orders.number!),
+                    .double(days.reduce(0, +) / Double(days.count)), .double(margin.number! / n.number!)]
+        }
+        guard let by else { return all.isEmpty ? [] : [row(all)] }
+        let labels = ref.members(by)
+        var out = groups.keys.sorted().map { [RV.text(labels[$0])] + row(groups[$0]!) }
+        if !all.isEmpty { out.append([.text("Total")] + row(all)) }
+        return out
+    }
+
+    @Test(arguments: [9] as [UInt64])
+    func ltvMatchesTheNaiveFigures(seed: UInt64) throws {
+        let cube = try crmCube(rows: 3000, seed: seed)
+        let ref = Reference(cube: cube)
+        let customer = RL(dim: "customer", level: "customer")
+        let cases: [(String, RL?, RC?)] = [
+            ("LTV customer.customer", nil, nil),
+            ("LTV customer.customer BY customer.tier", RL(dim: "customer", level: "tier"), nil),
+            ("LTV customer.customer BY channel.type WHERE quantity >= 2", RL(dim: "channel", level: "type"),
+             .rowCompare(.col("quantity"), ">=", .const(2, 0))),
+        ]
+        for (text, by, filter) in cases {
+            let table = try analyse(cube, text)
+            let expected = naiveLTV(ref, customer, by: by, where: filter)
+            // The total row reads "Total" in the engine's first column.
+            let actual = ResultTable(columns: table.columns, rows: table.rows.enumerated().map { i, r in
+                table.rowKinds[i] == .total ? [.text("Total")] + r.dropFirst() : r
+            }, rowKinds: table.rowKinds)
+            expectSameTable(actual, expected, text)
+        }
+        let table = try analyse(cube, "LTV customer.customer BY customer.tier")
+        #expect(table.columns.map(\.name) == ["customer.tier", "members", "revenue_per_member", "orders_per_member", "average_order_value",
+                                              "lifetime_days", "margin_per_member"])
+        for (text, message) in [("LTV customer.customer BY customer.customer", "a group of one"), ("LTV customer.customer BY revenue", "is not a level"),
+                                ("LTV time.day", "is a level of time")] {
+            do { _ = try analyse(cube, text); Issue.record("\(text) did not fail") } catch {
+                #expect(error.message.contains(message), "\(text): \(error.message)")
+            }
+        }
+    }
+
+    /// EXPLAIN of an analysis names the grouped query it scans, what the scan did, and the
+    /// analysis's own steps.
+    @Test func explainShowsTheScansAndTheSteps() throws {
+        let cube = try crmCube(rows: 2000, seed: 3)
+        func explain(_ text: String) throws -> [String: String] {
+            guard case .explainAnalysis(let a, let analyze, let range) = try Parser.parseStatement(text) else {
+                Issue.record("\(text) is not EXPLAIN of an analysis")
+                return [:]
+            }
+            let table = try QueryEngine(cube: cube).explain(a, analyze: analyze, at: range)
+            var steps: [String: String] = [:]
+            for row in table.rows { if case .text(let k) = row[0], case .text(let v) = row[1] { steps[k] = v } }
+            return steps
+        }
+        let customers = try analyse(cube, "RFM customer.customer").rows.count
+        let rfm = try explain("EXPLAIN RFM customer.customer WHERE channel.type = 'Online' SUMMARY")
+        #expect(rfm["analysis"] == "RFM customer.customer WHERE channel.type = 'Online' SUMMARY")
+        #expect(rfm["query 1"] == "SELECT days(max(time.day), latest(time.day)) AS recency_days, orders, revenue BY customer.customer WHERE channel.type = 'Online'")
+        #expect(rfm["  result"]?.hasPrefix("no rows built") == true)
+        #expect(rfm["score"]?.contains("ranked as 64-bit integers") == true)
+        #expect(rfm["result"] == "12 rows, 5 columns")
+        let all = try explain("EXPLAIN RFM customer.customer")
+        #expect(all["  groups"] == grouped(customers))
+        let ltv = try explain("EXPLAIN ANALYZE LTV customer.customer BY customer.tier")
+        #expect(ltv["query 1"]?.hasPrefix("SELECT count(distinct customer.customer) AS members, revenue / count(distinct customer.customer) AS revenue_per_member") == true)
+        #expect(ltv["result"] == "5 rows, 7 columns" && ltv["time"] == nil)
+        let pareto = try explain("EXPLAIN PARETO product.product BY margin CURVE")
+        #expect(pareto["query 1"] == "SELECT margin BY product.product" && pareto["cuts"]?.hasPrefix("every percent") == true)
+    }
+}
