@@ -74,14 +74,22 @@ extension QueryEngine {
             computed = try countAttribute(expr, d, leafExpr, condition, parameters)
             order = .numeric
         }
-        var members = computed.members
-        var codes = computed.codes
+        return QueryEngine.adding(attribute: name, members: computed.members, codes: computed.codes, order: order,
+                                  definition: "\(expr)" + (condition.map { " WHERE \($0)" } ?? ""), session: session, to: dim, at: d, of: cube)
+    }
+
+    /// `cube` with an attribute added to `dim` (dimension `d`): `codes` gives each leaf
+    /// member's member of `members`, -1 for none (then the member `(none)` comes last).
+    static func adding(attribute name: String, members: [String], codes: [Int32], order: MemberOrder, definition: String, session: Bool,
+                       to dim: Dimension, at d: Int, of cube: Cube) -> Cube {
+        var members = members
+        var codes = codes
         if codes.contains(-1) {
             members.append(Level.noneMember)
             codes = codes.map { $0 < 0 ? Int32(members.count - 1) : $0 }
         }
         let level = Level(name: name, column: nil, keyColumn: nil, members: members, parents: [], order: order,
-                          definition: "\(expr)" + (condition.map { " WHERE \($0)" } ?? ""), isSession: session)
+                          definition: definition, isSession: session)
         let extended = Dimension(name: dim.name, source: dim.source, levels: dim.levels, attributes: dim.attributes + [level],
                                  leafToAttribute: dim.leafToAttribute + [codes])
         var dimensions = cube.dimensions

@@ -30,7 +30,8 @@ extension QueryEngine {
     func describe(_ run: Execution, into rows: inout [(String, String)], indent: String) {
         let plan = run.plan, query = plan.query
         for (i, child) in run.children.enumerated() {
-            rows.append((indent + "sub-select \(i + 1)", "lists \(query.subSelects[i].levels[0].qualifiedName(in: cube)): \(grouped(child.table.rows.count)) members, run first"))
+            let listed = child.table.columns.isEmpty ? child.groups : child.table.rows.count
+            rows.append((indent + "sub-select \(i + 1)", "lists \(query.subSelects[i].levels[0].qualifiedName(in: cube)): \(grouped(listed)) members, run first"))
             describe(child, into: &rows, indent: indent + "  ")
         }
         let levels = query.levels.enumerated().map { j, l in

@@ -56,6 +56,21 @@ public enum Analysis: Sendable, Hashable {
     /// group of the BY levels (members, value, orders and margin per member, average order
     /// value, mean lifetime in days).
     case ltv(level: Expr, by: [Expr], condition: Condition?)
+    /// `COHORT level BY period [MEASURE m] [WHERE condition]`: members grouped by the period
+    /// of their first purchase, and per period since then the share of each group still
+    /// active (or `m`).
+    case cohort(level: Expr, period: Expr, measure: Expr?, condition: Condition?)
+    /// `CHURN level [WINDOW n DAYS | BETWEEN p AND q] [BY levels] [LIST] [WHERE condition]`:
+    /// the members active in the earlier window and not in the later one.
+    case churn(level: Expr, window: ChurnWindow?, by: [Expr], list: Bool, condition: Condition?)
+}
+
+/// The two windows a CHURN compares.
+public enum ChurnWindow: Sendable, Hashable {
+    /// `WINDOW n DAYS`: the last n days against the n before, back from the latest date.
+    case days(Expr)
+    /// `BETWEEN p AND q`: two periods of one time grain (`2024` and `2025`, `'2025-Q1'` and `'2025-Q2'`).
+    case between(Expr, Expr)
 }
 
 /// The metadata statements.

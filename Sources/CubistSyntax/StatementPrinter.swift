@@ -32,6 +32,17 @@ extension Analysis: CustomStringConvertible {
         case .rfm(let level, let monetary, let frequency, let condition, let summary):
             return "RFM \(level)" + (monetary.map { " BY \($0)" } ?? "") + (frequency.map { " FREQUENCY \($0)" } ?? "")
                 + (condition.map { " WHERE \($0)" } ?? "") + (summary ? " SUMMARY" : "")
+        case .churn(let level, let window, let by, let list, let condition):
+            var text = "CHURN \(level)"
+            switch window {
+            case .days(let n)?: text += " WINDOW \(n) DAYS"
+            case .between(let p, let q)?: text += " BETWEEN \(p) AND \(q)"
+            case nil: break
+            }
+            return text + (by.isEmpty ? "" : " BY " + by.map(\.description).joined(separator: ", ")) + (list ? " LIST" : "")
+                + (condition.map { " WHERE \($0)" } ?? "")
+        case .cohort(let level, let period, let measure, let condition):
+            return "COHORT \(level) BY \(period)" + (measure.map { " MEASURE \($0)" } ?? "") + (condition.map { " WHERE \($0)" } ?? "")
         case .ltv(let level, let by, let condition):
             return "LTV \(level)" + (by.isEmpty ? "" : " BY " + by.map(\.description).joined(separator: ", "))
                 + (condition.map { " WHERE \($0)" } ?? "")

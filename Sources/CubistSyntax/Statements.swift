@@ -22,7 +22,7 @@ extension Parser {
     // MARK: statements, one function each, dispatched on the vocabulary's table
 
     /// statement = select | set | slice | dice | rollup | drilldown | pivot | back | drillthrough
-    ///   | show | describe | define | load | use | save | explain | pareto | rfm | ltv ;
+    ///   | show | describe | define | load | use | save | explain | pareto | rfm | cohort | churn | ltv ;
     mutating func statement() throws(Diagnostic) -> Statement {
         let token = current
         switch token.kind {
@@ -46,6 +46,8 @@ extension Parser {
             case "pareto": return try paretoStatement()
             case "rfm": return try rfmStatement()
             case "ltv": return try ltvStatement()
+            case "cohort": return try cohortStatement()
+            case "churn": return try churnStatement()
             default: throw failure("the statement \(entry.keyword) has no parser", help: "this is a bug in Cubist; please report it")
             }
         case .end:
@@ -90,18 +92,18 @@ extension Parser {
         return .save(path: path, overwrite: overwrite, rangeSince(start))
     }
 
-    /// explain = "EXPLAIN" , [ "ANALYZE" ] , ( select | pareto | rfm | ltv ) ;
+    /// explain = "EXPLAIN" , [ "ANALYZE" ] , ( select | pareto | rfm | cohort | churn | ltv ) ;
     private mutating func explainStatement() throws(Diagnostic) -> Statement {
         let start = current
         index += 1
         let analyze = atKeyword("analyze")
         if analyze { index += 1 }
-        if case .word(let w) = current.kind, let entry = Vocabulary.statement(named: w), ["pareto", "rfm", "ltv"].contains(entry.rule) {
+        if case .word(let w) = current.kind, let entry = Vocabulary.statement(named: w), ["pareto", "rfm", "cohort", "churn", "ltv"].contains(entry.rule) {
             guard case .analysis(let a, let r) = try statement() else { throw failure("expected an analysis after EXPLAIN") }
             return .explainAnalysis(a, analyze: analyze, SourceRange(start: start.range.start, end: r.end, location: start.range.location))
         }
         guard atKeyword("select") else {
-            throw failure("expected SELECT, PARETO, RFM or LTV after EXPLAIN\(analyze ? " ANALYZE" : ""), found \(current.quoted)",
+            throw failure("expected SELECT or an analysis (PARETO, RFM, COHORT, CHURN, LTV) after EXPLAIN\(analyze ? " ANALYZE" : ""), found \(current.quoted)",
                           help: "e.g. EXPLAIN SELECT revenue BY customer.region, or EXPLAIN RFM customer.customer SUMMARY")
         }
         let s = try select()
@@ -156,6 +158,74 @@ extension Parser {
         let summary = atKeyword("summary")
         if summary { index += 1 }
         return .analysis(.rfm(level: level, monetary: monetary, frequency: frequency, condition: condition, summary: summary), rangeSince(start))
+    }
+
+    /// cohort = "COHORT" , expression , "BY" , expression , [ "MEASURE" , expression ] , [ "WHERE" , condition ] ;
+    private mutating func cohortStatement() throws(Diagnostic) -> Statement {
+        let start = current
+        index += 1
+        let help = "e.g. COHORT customer.customer BY time.month, or COHORT customer.customer BY time.quarter MEASURE revenue"
+        if case .end = current.kind { throw failure("expected a level after COHORT", help: help) }
+        let level = try expression()
+        guard atKeyword("by") else { throw failure("expected BY and a time level after COHORT \(level), found \(current.quoted)", help: help) }
+        index += 1
+        if case .end = current.kind { throw failure("expected a time level after BY", help: help) }
+        let period = try expression()
+        var measure: Expr?
+        if atKeyword("measure") {
+            index += 1
+            if case .end = current.kind { throw failure("expected a measure after MEASURE", help: help) }
+            measure = try expression()
+        }
+        var condition: Condition?
+        if atKeyword("where") {
+            index += 1
+            condition = try self.condition()
+        }
+        return .analysis(.cohort(level: level, period: period, measure: measure, condition: condition), rangeSince(start))
+    }
+
+    /// churn = "CHURN" , expression , [ "WINDOW" , expression , "DAYS" | "BETWEEN" , expression , "AND" , expression ]
+    ///         , [ "BY" , expression , { "," , expression } ] , [ "LIST" ] , [ "WHERE" , condition ] ;
+    private mutating func churnStatement() throws(Diagnostic) -> Statement {
+        let start = current
+        index += 1
+        let help = "e.g. CHURN customer.customer, CHURN customer.customer WINDOW 180 DAYS BY customer.tier, or CHURN customer.customer BETWEEN 2024 AND 2025 LIST"
+        if case .end = current.kind { throw failure("expected a level after CHURN", help: help) }
+        let level = try expression()
+        var window: ChurnWindow?
+        if atKeyword("window") {
+            index += 1
+            if case .end = current.kind { throw failure("expected a number of days after WINDOW", help: help) }
+            let n = try expression()
+            guard atKeyword("days") else { throw failure("expected DAYS after WINDOW \(n), found \(current.quoted)", help: "CHURN compares windows of days: WINDOW 90 DAYS") }
+            index += 1
+            window = .days(n)
+        } else if atKeyword("between") {
+            index += 1
+            if case .end = current.kind { throw failure("expected a period after BETWEEN", help: help) }
+            let from = try expression()
+            guard atKeyword("and") else { throw failure("expected AND and the later period after BETWEEN \(from), found \(current.quoted)", help: help) }
+            index += 1
+            if case .end = current.kind { throw failure("expected a period after AND", help: help) }
+            window = .between(from, try expression())
+        }
+        var by: [Expr] = []
+        if atKeyword("by") {
+            index += 1
+            repeat {
+                if case .end = current.kind { throw failure("expected a level after BY", help: help) }
+                by.append(try expression())
+            } while eat(",")
+        }
+        let list = atKeyword("list")
+        if list { index += 1 }
+        var condition: Condition?
+        if atKeyword("where") {
+            index += 1
+            condition = try self.condition()
+        }
+        return .analysis(.churn(level: level, window: window, by: by, list: list, condition: condition), rangeSince(start))
     }
 
     /// ltv = "LTV" , expression , [ "BY" , expression , { "," , expression } ] , [ "WHERE" , condition ] ;

@@ -98,6 +98,12 @@ let benchQueries: [BenchQuery] = [
     BenchQuery(id: "Q20", title: "LTV by tier: value, orders, margin and lifetime per customer",
                text: "LTV customer.customer BY customer.tier",
                dimensions: ["customer", "time"], columns: ["revenue", "cost"]),
+    BenchQuery(id: "Q21", title: "COHORT by month: the share of each month's new customers active n months later",
+               text: "COHORT customer.customer BY time.month",
+               dimensions: ["customer", "time"], columns: []),
+    BenchQuery(id: "Q22", title: "CHURN by tier: active in the 365 days before the last 365 and not since",
+               text: "CHURN customer.customer BY customer.tier",
+               dimensions: ["customer", "time"], columns: ["revenue"]),
 ]
 
 /// Statements run once after the cube is loaded, before any question (not timed with them).

@@ -256,4 +256,145 @@ func expectSameTable(_ actual: ResultTable, _ expected: [[RV]], _ text: String) 
         let pareto = try explain("EXPLAIN PARETO product.product BY margin CURVE")
         #expect(pareto["query 1"] == "SELECT margin BY product.product" && pareto["cuts"]?.hasPrefix("every percent") == true)
     }
+
+    /// COHORT worked out from the fact rows: each member's first period under the filter,
+    /// then per cohort and period the active members (or the measure over their rows).
+    private func naiveCohort(_ ref: Reference, _ level: RL, _ period: String, measure: RM?, where filter: RC?) -> [[RV]] {
+        func ordinal(_ label: String) -> Int {
+            let y = Int(label.prefix(4))!
+            switch period {
+            case "year": return y
+            case "quarter": return y * 4 + Int(label.suffix(1))! - 1
+            default: return y * 12 + Int(label.suffix(2))! - 1
+            }
+        }
+        let periodLevel = RL(dim: "time", level: period)
+        let rows = (0..<ref.cube.facts.rowCount).filter { r in filter.map { ref.passes($0, r) } ?? true }
+        guard !rows.isEmpty else { return [] }
+        var first: [Int: String] = [:]
+        for r in rows {
+            let m = ref.code(level, r), p = ref.label(periodLevel, r)
+            if first[m].map({ p < $0 }) ?? true { first[m] = p }
+        }
+        let latest = rows.map { ordinal(ref.label(periodLevel, $0)) }.max()!
+        let cohorts = Set(first.values).sorted()
+        let width = latest - ordinal(cohorts[0]) + 1
+        var cells: [String: [Int: [Int]]] = [:]
+        for r in rows {
+            let c = first[ref.code(level, r)]!
+            cells[c, default: [:]][ordinal(ref.label(periodLevel, r)) - ordinal(c), default: []].append(r)
+        }
+        return cohorts.map { c in
+            let size = Set(cells[c]![0]!.map { ref.code(level, $0) }).count
+            var row: [RV] = [.text(c), .exact(Int128(size), 0)]
+            for k in 0..<width {
+                if ordinal(c) + k > latest { row.append(.null); continue }
+                let here = cells[c]![k] ?? []
+                if let measure { row.append(here.isEmpty ? .null : ref.aggregate(measure, here)) } else {
+                    row.append(.double(Double(Set(here.map { ref.code(level, $0) }).count) / Double(size)))
+                }
+            }
+            return row
+        }
+    }
+
+    @Test(arguments: [11, 12] as [UInt64])
+    func cohortMatchesTheNaiveTriangle(seed: UInt64) throws {
+        let cube = try crmCube(rows: 3000 + Int(seed) * 100, seed: seed)
+        let ref = Reference(cube: cube)
+        let customer = RL(dim: "customer", level: "customer")
+        let cases: [(String, RL, String, RM?, RC?)] = [
+            ("COHORT customer.customer BY time.quarter", customer, "quarter", nil, nil),
+            ("COHORT customer.customer BY time.year MEASURE revenue", customer, "year", .sum(.col("revenue")), nil),
+            ("COHORT customer.city BY time.month WHERE channel.type = 'Online'", RL(dim: "customer", level: "city"), "month", nil,
+             .memberEq(RL(dim: "channel", level: "type"), "Online", negated: false)),
+            ("COHORT product.product BY time.quarter MEASURE count(*) WHERE quantity >= 3", RL(dim: "product", level: "product"), "quarter", .countStar,
+             .rowCompare(.col("quantity"), ">=", .const(3, 0))),
+        ]
+        for (text, level, period, measure, filter) in cases {
+            let table = try analyse(cube, text)
+            let expected = naiveCohort(ref, level, period, measure: measure, where: filter)
+            #expect(table.columns.count == (expected.first?.count ?? 2), "\(text): \(table.columns.count) columns")
+            expectSameTable(table, expected, text)
+        }
+        #expect(try analyse(cube, "COHORT customer.customer BY time.quarter", threads: 1).rows
+                == (try analyse(cube, "COHORT customer.customer BY time.quarter", threads: 4)).rows)
+        let empty = try analyse(cube, "COHORT customer.customer BY time.month WHERE quantity < 0")
+        #expect(empty.rows.isEmpty && empty.warnings.contains { $0.message.contains("so there is no cohort") })
+        for (text, message) in [("COHORT customer.customer BY time.day", "is none of these"), ("COHORT customer.customer BY customer.region", "is none of these"),
+                                ("COHORT time.month BY time.quarter", "is a level of time"), ("COHORT customer.customer BY time.month MEASURE max(time.day)", "needs a number"),
+                                ("COHORT customer.customer BY time.month MEASURE growth(revenue)", "have no place in it")] {
+            do { _ = try analyse(cube, text); Issue.record("\(text) did not fail") } catch {
+                #expect(error.message.contains(message), "\(text): \(error.message)")
+            }
+        }
+    }
+
+    /// CHURN from the fact rows: per member its rows in each window (days between labels,
+    /// compared as ISO text), active before and not after, grouped by an attribute.
+    private func naiveChurn(_ ref: Reference, _ level: RL, before: ClosedRange<String>, after: ClosedRange<String>, by: RL?,
+                            where filter: RC?, list: Bool) -> [[RV]] {
+        let day = RL(dim: "time", level: "day")
+        var rowsBefore: [Int: [Int]] = [:], afterCount: [Int: Int] = [:], last: [Int: String] = [:], group: [Int: Int] = [:]
+        for r in 0..<ref.cube.facts.rowCount where filter.map({ ref.passes($0, r) }) ?? true {
+            let m = ref.code(level, r), d = ref.label(day, r)
+            if before.contains(d) { rowsBefore[m, default: []].append(r) }
+            if after.contains(d) { afterCount[m, default: 0] += 1 }
+            if before.contains(d) || after.contains(d) { last[m] = max(last[m] ?? d, d) }
+            if let by { group[m] = ref.code(by, r) }
+        }
+        let churned = rowsBefore.keys.filter { afterCount[$0] == nil }
+        func lost(_ m: Int) -> RV { ref.aggregate(.sum(.col("revenue")), rowsBefore[m]!) }
+        if list {
+            let labels = ref.members(level)
+            return churned.sorted { a, b in
+                let c = refCompare(lost(a), lost(b))!
+                return c != 0 ? c > 0 : a < b
+            }.map { m in [.text(labels[m])] + (by.map { [RV.text(ref.members($0)[group[m]!])] } ?? []) + [.text(last[m]!), lost(m)] }
+        }
+        func row(_ members: [Int]) -> [RV] {
+            let gone = members.filter { afterCount[$0] == nil }
+            return [.exact(Int128(members.count), 0), .exact(Int128(gone.count), 0), .double(Double(gone.count) / Double(members.count)),
+                    gone.map(lost).reduce(RV.exact(0, 2)) { refArith("+", $0, $1) }]
+        }
+        let active = Array(rowsBefore.keys)
+        guard !active.isEmpty else { return by == nil ? [[.exact(0, 0), .exact(0, 0), .null, .exact(0, 0)]] : [] }
+        guard let by else { return [row(active)] }
+        let labels = ref.members(by)
+        return Set(active.map { group[$0]! }).sorted().map { g in [.text(labels[g])] + row(active.filter { group[$0] == g }) } + [[.null] + row(active)]
+    }
+
+    @Test(arguments: [13, 14] as [UInt64])
+    func churnMatchesTheNaiveCount(seed: UInt64) throws {
+        let cube = try crmCube(rows: 3000 + Int(seed) * 100, seed: seed)
+        let ref = Reference(cube: cube)
+        let customer = RL(dim: "customer", level: "customer"), tier = RL(dim: "customer", level: "tier")
+        let latest = ref.latestDay
+        func back(_ n: Int) -> String { RefDate.adding(-n, to: latest) }
+        let years = ref.members(RL(dim: "time", level: "year"))
+        let (y1, y2) = (years[years.count - 3], years[years.count - 2])
+        let cases: [(String, ClosedRange<String>, ClosedRange<String>, RL?, RC?, Bool)] = [
+            ("CHURN customer.customer", back(729)...back(365), back(364)...latest, nil, nil, false),
+            ("CHURN customer.customer WINDOW 90 DAYS BY customer.tier", back(179)...back(90), back(89)...latest, tier, nil, false),
+            ("CHURN customer.customer BETWEEN \(y1) AND \(y2) BY customer.tier WHERE channel.type = 'Online'", "\(y1)-01-01"..."\(y1)-12-31",
+             "\(y2)-01-01"..."\(y2)-12-31", tier, .memberEq(RL(dim: "channel", level: "type"), "Online", negated: false), false),
+            ("CHURN customer.customer WINDOW 120 DAYS BY customer.tier LIST WHERE quantity >= 2", back(239)...back(120), back(119)...latest, tier,
+             .rowCompare(.col("quantity"), ">=", .const(2, 0)), true),
+        ]
+        for (text, before, after, by, filter, list) in cases {
+            let table = try analyse(cube, text)
+            let actual = ResultTable(columns: table.columns, rows: table.rows.enumerated().map { i, r in
+                table.rowKinds[i] == .total ? [Value.null] + r.dropFirst() : r
+            }, rowKinds: table.rowKinds)
+            expectSameTable(actual, naiveChurn(ref, customer, before: before, after: after, by: by, where: filter, list: list), text)
+        }
+        for (text, message) in [("CHURN customer.customer BY channel.type", "is not one"), ("CHURN customer.city BY customer.tier", "has several"),
+                                ("CHURN customer.customer BETWEEN 2025 AND 2024", "earlier period first"),
+                                ("CHURN customer.customer BETWEEN 2024 AND '2025-Q1'", "of one kind"), ("CHURN customer.customer WINDOW 0 DAYS", "from 1 to 36,500"),
+                                ("CHURN time.month", "is a level of time"), ("CHURN customer.customer BETWEEN 'x' AND 2025", "is not a period")] {
+            do { _ = try analyse(cube, text); Issue.record("\(text) did not fail") } catch {
+                #expect(error.message.contains(message), "\(text): \(error.message)")
+            }
+        }
+    }
 }

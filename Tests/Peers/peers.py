@@ -9,7 +9,7 @@ It installs what is missing from PyPI, builds Cubist (release), generates the CR
 schema with `cubist generate` (reused when present), starts one server process per engine
 (`cubist-bench serve` for Cubist, this script in --serve mode for the peers), waits until
 each has loaded the CSV files and notes its load time and resident memory, then runs
-Q1..Q20: one warm-up per engine, then `--runs` rounds, each round asking every engine in
+Q1..Q22: one warm-up per engine, then `--runs` rounds, each round asking every engine in
 turn (the order rotates), so the machine's noise falls on all of them alike. Every
 engine's answer is checked against Cubist's. It prints the median per query and engine,
 the ratio of Cubist to the fastest peer and the geometric mean, and writes JSON.
@@ -48,6 +48,8 @@ SQL = {
     "Q18": None,  # PARETO: window functions, spelled per engine below
     "Q19": None,  # RFM SUMMARY, below
     "Q20": None,  # LTV, below
+    "Q21": None,  # COHORT, below
+    "Q22": None,  # CHURN, below
 }
 ROLLUP = {
     "duckdb": "SELECT region, city, sum(revenue) FROM f GROUP BY ROLLUP (region, city)",
@@ -124,7 +126,41 @@ LTV = {
         UNION ALL SELECT NULL, count(), toFloat64(sum(rev)) / count(), sum(o) / count(), toFloat64(sum(rev)) / sum(o), avg(life),
                toFloat64(sum(mar)) / count() FROM m""",
 }
-QUERIES = [f"Q{i}" for i in range(1, 21)]
+# COHORT customer.customer BY time.month: each customer's first month; per cohort and months
+# since, the distinct customers over the cohort's size (k = -1: the size itself).
+COHORT = {
+    "duckdb": """WITH c AS (SELECT customer_id, min(ym) AS cym FROM f GROUP BY customer_id),
+        a AS (SELECT cym, (ym // 100) * 12 + ym % 100 - ((cym // 100) * 12 + cym % 100) AS k, count(DISTINCT customer_id) AS n
+              FROM f JOIN c USING (customer_id) GROUP BY ALL)
+        SELECT cym, k, n / max(CASE WHEN k = 0 THEN n END) OVER (PARTITION BY cym) FROM a
+        UNION ALL SELECT cym, -1, n FROM a WHERE k = 0""",
+    "chdb": """WITH c AS (SELECT customer_id, min(ym) AS cym FROM f GROUP BY customer_id),
+        a AS (SELECT cym, intDiv(ym, 100) * 12 + ym % 100 - (intDiv(cym, 100) * 12 + cym % 100) AS k, uniqExact(customer_id) AS n
+              FROM f JOIN c USING (customer_id) GROUP BY cym, k)
+        SELECT cym, k, n / max(if(k = 0, n, 0)) OVER (PARTITION BY cym) FROM a
+        UNION ALL SELECT cym, -1, n FROM a WHERE k = 0""",
+}
+# CHURN customer.customer BY customer.tier: per customer the rows in the 365 days before the
+# last 365 and in the last 365 (to the latest date), and the revenue of the earlier ones.
+CHURN = {
+    "duckdb": """WITH l AS (SELECT max(date) AS d FROM f),
+        m AS (SELECT tier, customer_id,
+                     count(*) FILTER (WHERE date <= (SELECT d FROM l) - 365) AS b,
+                     sum(revenue) FILTER (WHERE date <= (SELECT d FROM l) - 365) AS rb,
+                     count(*) FILTER (WHERE date > (SELECT d FROM l) - 365) AS a
+              FROM f WHERE date > (SELECT d FROM l) - 730 GROUP BY tier, customer_id),
+        c AS (SELECT tier, b > 0 AS active, b > 0 AND a = 0 AS gone, rb FROM m)
+        SELECT tier, count(*) FILTER (WHERE active), count(*) FILTER (WHERE gone), count(*) FILTER (WHERE gone) / count(*) FILTER (WHERE active),
+               coalesce(sum(rb) FILTER (WHERE gone), 0) FROM c GROUP BY tier
+        UNION ALL SELECT NULL, count(*) FILTER (WHERE active), count(*) FILTER (WHERE gone), count(*) FILTER (WHERE gone) / count(*) FILTER (WHERE active),
+               coalesce(sum(rb) FILTER (WHERE gone), 0) FROM c""",
+    "chdb": """WITH (SELECT max(date) FROM f) AS d,
+        m AS (SELECT tier, customer_id, countIf(date <= d - 365) AS b, sumIf(revenue, date <= d - 365) AS rb, countIf(date > d - 365) AS a
+              FROM f WHERE date > d - 730 GROUP BY tier, customer_id)
+        SELECT toString(tier), countIf(b > 0), countIf(b > 0 AND a = 0), countIf(b > 0 AND a = 0) / countIf(b > 0), sumIf(rb, b > 0 AND a = 0) FROM m GROUP BY tier
+        UNION ALL SELECT NULL, countIf(b > 0), countIf(b > 0 AND a = 0), countIf(b > 0 AND a = 0) / countIf(b > 0), sumIf(rb, b > 0 AND a = 0) FROM m""",
+}
+QUERIES = [f"Q{i}" for i in range(1, 23)]
 
 
 def ensure_packages(names):
@@ -171,7 +207,7 @@ class DuckDBPeer:
             self.db.execute(f"DROP TABLE {t}")
 
     def run(self, q):
-        text = {"Q9": ROLLUP, "Q14": MEDIAN, "Q15": PER_MEDIAN, "Q18": PARETO, "Q19": RFM, "Q20": LTV}.get(q, {}).get("duckdb") or SQL[q]
+        text = {"Q9": ROLLUP, "Q14": MEDIAN, "Q15": PER_MEDIAN, "Q18": PARETO, "Q19": RFM, "Q20": LTV, "Q21": COHORT, "Q22": CHURN}.get(q, {}).get("duckdb") or SQL[q]
         return [tuple(r) for r in self.db.execute(text).fetchall()]
 
 
@@ -208,7 +244,7 @@ class ChDBPeer:
             self.s.query(f"DROP TABLE {t}")
 
     def run(self, q):
-        text = {"Q9": ROLLUP, "Q14": MEDIAN, "Q15": PER_MEDIAN, "Q18": PARETO, "Q19": RFM, "Q20": LTV}.get(q, {}).get("chdb") or SQL[q]
+        text = {"Q9": ROLLUP, "Q14": MEDIAN, "Q15": PER_MEDIAN, "Q18": PARETO, "Q19": RFM, "Q20": LTV, "Q21": COHORT, "Q22": CHURN}.get(q, {}).get("chdb") or SQL[q]
         out = self.s.query(f"{text}" + ("" if "SETTINGS" in text else f" SETTINGS max_threads = {self.threads}")
                            if q != "Q9" else text.replace("SETTINGS", f"SETTINGS max_threads = {self.threads},"), "CSV")
         # ClickHouse writes NULL as \N in CSV.
@@ -326,6 +362,26 @@ class PolarsPeer:
             per = [pl.len().alias("members"), (pl.col("rev").sum() / pl.len()).alias("rpm"), (pl.col("o").sum() / pl.len()).alias("opm"),
                    (pl.col("rev").sum() / pl.col("o").sum()).alias("aov"), pl.col("life").mean(), (pl.col("mar").sum() / pl.len()).alias("mpm")]
             return m.group_by("tier").agg(per).rows() + [(None,) + m.select(per).row(0)]
+        elif q == "Q21":
+            month = (pl.col("ym") // 100) * 12 + pl.col("ym") % 100
+            c = f.group_by("customer_id").agg(pl.col("ym").min().alias("cym"))
+            a = (f.select("customer_id", "ym").join(c, on="customer_id")
+                 .with_columns(k=month - ((pl.col("cym") // 100) * 12 + pl.col("cym") % 100))
+                 .group_by("cym", "k").agg(pl.col("customer_id").n_unique().alias("n")))
+            size = a.filter(pl.col("k") == 0).select("cym", pl.col("n").alias("size"))
+            shares = a.join(size, on="cym").select("cym", "k", pl.col("n") / pl.col("size"))
+            return shares.rows() + size.with_columns(k=pl.lit(-1)).select("cym", "k", "size").rows()
+        elif q == "Q22":
+            last = f["date"].max()
+            from datetime import timedelta
+            split, start = last - timedelta(days=365), last - timedelta(days=730)
+            earlier = pl.col("date") <= split
+            m = (f.filter(pl.col("date") > start).group_by("tier", "customer_id")
+                 .agg(earlier.sum().alias("b"), rev.filter(earlier).sum().alias("rb"), (~earlier).sum().alias("a"))
+                 .with_columns(active=pl.col("b") > 0, gone=(pl.col("b") > 0) & (pl.col("a") == 0)))
+            per = [pl.col("active").sum(), pl.col("gone").sum().alias("churned"), (pl.col("gone").sum() / pl.col("active").sum()).alias("rate"),
+                   pl.col("rb").filter(pl.col("gone")).sum().alias("lost")]
+            return m.group_by("tier").agg(per).rows() + [(None,) + m.select(per).row(0)]
         return r.rows()
 
 
@@ -375,14 +431,18 @@ def labels(q, rows):
         return [(r[0], f"{str(r[1])[:4]}-{str(r[1])[4:]}", r[2]) for r in rows]
     if q in ("Q16", "Q17"):
         return [(f"{int(r[0]) // 10}-Q{int(r[0]) % 10}", f"{r[1]}-Q{r[2]}", r[3]) for r in rows]
+    if q == "Q21":
+        return [(f"{int(r[0]) // 100}-{int(r[0]) % 100:02d}", "size" if int(r[1]) == -1 else str(r[1]), r[2]) for r in rows]
     return rows
 
 
 def cubist_rows(q, text):
     table = list(csv.reader(io.StringIO(text)))
     header, body = table[0], table[1:]
-    if q in ("Q8", "Q16", "Q17"):  # a crosstab: one column per member; unpivot to (row, column, value)
-        return [(r[0], header[i], r[i]) for r in body for i in range(1, len(r)) if r[i] != ""]
+    if q in ("Q8", "Q16", "Q17", "Q21"):  # a crosstab or triangle: one column per member; unpivot to (row, column, value)
+        # A triangle's 0 (nobody of the cohort active that month) is a group the peers never form.
+        empty = ("", "0") if q == "Q21" else ("",)
+        return [(r[0], header[i], r[i]) for r in body for i in range(1, len(r)) if r[i] not in empty]
     return body
 
 

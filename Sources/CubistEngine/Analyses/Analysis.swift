@@ -19,7 +19,23 @@ extension QueryEngine {
                            parameters: parameters, at: range)
         case .ltv(let level, let by, let condition):
             return try ltv(level: level, by: by, condition: condition, parameters: parameters, at: range)
+        case .cohort(let level, let period, let measure, let condition):
+            return try cohort(level: level, period: period, measure: measure, condition: condition, parameters: parameters, at: range)
+        case .churn(let level, let window, let by, let list, let condition):
+            return try churn(level: level, window: window, by: by, list: list, condition: condition, parameters: parameters, at: range)
         }
+    }
+
+    /// The same engine over another cube (the one with an attribute an analysis computed).
+    func over(_ other: Cube) -> QueryEngine {
+        var e = QueryEngine(cube: other, sessionMeasures: sessionMeasures)
+        e.distinctBitsetBudget = distinctBitsetBudget
+        e.cancellation = cancellation
+        e.threads = threads
+        e.sliceRows = sliceRows
+        e.limits = limits
+        e.progress = progress
+        return e
     }
 
     /// The level an analysis works on, or a located error naming the statement.
@@ -35,8 +51,9 @@ extension QueryEngine {
 /// did), its own steps after the scans, and the time they took.
 struct AnalysisRun {
     var table: ResultTable
-    /// The grouped queries, each with the SELECT it stands for.
-    var scans: [(select: String, run: Execution)] = []
+    /// The grouped queries, each with the SELECT it stands for and the cube it ran on (the
+    /// statement's own when an analysis added an attribute).
+    var scans: [(select: String, run: Execution, cube: Cube)] = []
     /// What the analysis did with the groups, one (step, detail) each.
     var steps: [(String, String)] = []
     /// Time after the scans.
@@ -60,6 +77,8 @@ struct MemberValues {
     let execution: Execution
     /// The SELECT it ran, as text.
     let select: String
+    /// The cube it ran on.
+    let cube: Cube
     /// When the scan ended.
     let scanned: ContinuousClock.Instant
 
@@ -77,15 +96,22 @@ extension QueryEngine {
     /// measure has no meaning per member: the error says `analytic`, with `help`.
     func memberValues(of items: [SelectItem], by level: Expr, where condition: Condition?, analytic: String, help: String,
                       parameters: [String: String], at range: SourceRange) throws(Diagnostic) -> MemberValues {
+        try groupValues(of: items, by: [level], where: condition, analytic: analytic, help: help, parameters: parameters, at: range)
+    }
+
+    /// The values of `items` for each group of the `levels` with facts under `condition`
+    /// (`MemberValues.groups` has one code per level); as `memberValues`.
+    func groupValues(of items: [SelectItem], by levels: [Expr], where condition: Condition?, analytic: String, help: String,
+                     parameters: [String: String], at range: SourceRange) throws(Diagnostic) -> MemberValues {
         for item in items {
             if let call = QueryEngine.analyticCall(in: item.expr) { throw Diagnostic(analytic, at: call.range, help: help) }
         }
         var select = SelectStatement(range: range)
         select.items = items
-        select.by = [.level(level)]
+        select.by = levels.map { .level($0) }
         select.whereClause = condition
         let query = try bind(select, parameters: parameters,
-                             groupFilterHint: "to keep only members whose measure passes, write WHERE \(level) IN (SELECT \(level) HAVING ...)")
+                             groupFilterHint: "to keep only members whose measure passes, write WHERE \(levels[0]) IN (SELECT \(levels[0]) HAVING ...)")
         for (i, item) in query.items.enumerated() where query.values[item.value].hasAnalytic {  // inside a named measure
             throw Diagnostic(analytic, at: items[i].expr.range, help: help)
         }
@@ -96,7 +122,7 @@ extension QueryEngine {
         let execution = Execution(table: ResultTable(columns: [], rows: [], rowKinds: []), keys: [], othersKeys: [], plan: scanned.plan,
                                   scan: scanned.stats, groups: fine.count, children: scanned.children, timings: scanned.timings)
         return MemberValues(query: query, groups: fine, columns: columns, warnings: query.warnings, execution: execution,
-                            select: Statement.select(select).description, scanned: ContinuousClock.now)
+                            select: Statement.select(select).description, cube: cube, scanned: ContinuousClock.now)
     }
 
     /// `EXPLAIN [ANALYZE] analysis`: the grouped queries the analysis scans, each explained
@@ -106,7 +132,7 @@ extension QueryEngine {
         var rows: [(String, String)] = [("analysis", "\(a)")]
         for (i, scan) in run.scans.enumerated() {
             rows.append(("query \(i + 1)", scan.select))
-            describe(scan.run, into: &rows, indent: "  ")
+            over(scan.cube).describe(scan.run, into: &rows, indent: "  ")
             rows.append(("  time", scan.run.timings.map { "\($0.phase) \(ms($0.duration))" }.joined(separator: ", ")))
         }
         rows += run.steps
@@ -146,4 +172,9 @@ extension MeasureExpr {
         case .slot, .constant, .value: return false
         }
     }
+}
+
+extension MemberValues {
+    /// The scan as EXPLAIN of the analysis lists it.
+    var explained: (select: String, run: Execution, cube: Cube) { (select, execution, cube) }
 }

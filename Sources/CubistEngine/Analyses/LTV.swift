@@ -16,7 +16,7 @@ extension QueryEngine {
             table.columns[i].format = .number
         }
         // The SELECT is the whole analysis: its rows are the result.
-        return AnalysisRun(table: table, scans: [(Statement.select(select).description, execution)])
+        return AnalysisRun(table: table, scans: [(Statement.select(select).description, execution, cube)])
     }
 
     /// The SELECT an LTV statement runs: members (a distinct count of the level), the first

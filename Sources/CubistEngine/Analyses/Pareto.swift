@@ -36,7 +36,7 @@ extension QueryEngine {
                        ResultColumn(name: item.header, kind: .measure, format: item.format),
                        ResultColumn(name: "share", kind: .measure, format: .percent),
                        ResultColumn(name: "member_share", kind: .measure, format: .percent)]
-        var run = AnalysisRun(table: ResultTable(columns: columns, rows: [], rowKinds: []), scans: [(scanned.select, scanned.execution)])
+        var run = AnalysisRun(table: ResultTable(columns: columns, rows: [], rowKinds: []), scans: [scanned.explained])
         guard !values.isEmpty else {
             run.table = ResultTable(columns: columns, rows: [], rowKinds: [],
                                     warnings: warnings + [.warning("no member of \(level) has facts\(condition == nil ? "" : " under WHERE"), so there is nothing to rank", at: range)])

@@ -85,7 +85,7 @@ extension QueryEngine {
                        ResultColumn(name: "score", kind: .member, format: nil),
                        ResultColumn(name: "segment", kind: .member, format: nil)]
         }
-        var run = AnalysisRun(table: ResultTable(columns: columns, rows: [], rowKinds: []), scans: [(scanned.select, scanned.execution)])
+        var run = AnalysisRun(table: ResultTable(columns: columns, rows: [], rowKinds: []), scans: [scanned.explained])
         guard n > 0 else {
             run.table = ResultTable(columns: columns, rows: [], rowKinds: [],
                                     warnings: scanned.warnings + [.warning("no member of \(level) has facts\(condition == nil ? "" : " under WHERE"), so there is nothing to score", at: range)])

@@ -86,13 +86,21 @@ struct Executor {
             let t = clock.now
             var sets: [[Bool]] = []
             for child in query.subSelects {
-                let run = try execute(child, purpose: .memberSet)
                 var keep = [Bool](repeating: false, count: child.levels[0].level(in: cube).count)
-                for (i, key) in run.keys.enumerated() where run.table.rowKinds[i] == .detail {
-                    if let c = key?.first { keep[Int(c)] = true }
+                if child.having == nil, child.top == nil, child.limit == nil, child.offset == 0, child.timeWindow == nil {
+                    // Every group is a member of the list: read them as the scan leaves them.
+                    let scanned = try scan(child)
+                    for g in 0..<scanned.fine.count { keep[Int(scanned.fine.code(g, 0))] = true }
+                    children.append(Execution(table: ResultTable(columns: [], rows: [], rowKinds: []), keys: [], othersKeys: [], plan: scanned.plan,
+                                              scan: scanned.stats, groups: scanned.fine.count, children: scanned.children, timings: scanned.timings))
+                } else {
+                    let run = try execute(child, purpose: .memberSet)
+                    for (i, key) in run.keys.enumerated() where run.table.rowKinds[i] == .detail {
+                        if let c = key?.first { keep[Int(c)] = true }
+                    }
+                    children.append(run)
                 }
                 sets.append(keep)
-                children.append(run)
             }
             query.filter = query.filter.map { resolve($0, sets).simplified }
             timings.append(("sub-selects", clock.now - t))
