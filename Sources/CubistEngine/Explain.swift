@@ -111,7 +111,11 @@ extension QueryEngine {
 
     private func describe(_ a: AggregateKind, _ strategy: DistinctStrategy?, _ plan: PhysicalPlan) -> String {
         switch a {
-        case .countRows: return "count(*)"
+        case .countRows:
+            if let from = plan.countRowsFrom, case .sum(let e) = plan.query.aggregates[from] {
+                return "count(*) (read from the row counts of the sum of \(describeRow(e)))"
+            }
+            return "count(*)"
         case .sum(let e): return "exact sum and count of \(describeRow(e))"
         case .min(let e): return "min(\(describeRow(e)))"
         case .max(let e): return "max(\(describeRow(e)))"

@@ -114,18 +114,13 @@ extension Parser {
     private mutating func paretoStatement() throws(Diagnostic) -> Statement {
         let start = current
         index += 1
-        if case .end = current.kind { throw failure("expected a level after PARETO", help: "e.g. PARETO customer.customer BY revenue") }
-        let level = try expression()
+        let level = try operand("a level", after: "PARETO", help: "e.g. PARETO customer.customer BY revenue")
         guard atKeyword("by") else {
             throw failure("expected BY and a measure after PARETO \(level), found \(current.quoted)", help: "e.g. PARETO \(level) BY revenue")
         }
         index += 1
         let measure = try expression()
-        var condition: Condition?
-        if atKeyword("where") {
-            index += 1
-            condition = try self.condition()
-        }
+        let condition = try optionalWhere()
         let curve = atKeyword("curve")
         if curve { index += 1 }
         return .analysis(.pareto(level: level, measure: measure, condition: condition, curve: curve), rangeSince(start))
@@ -137,24 +132,17 @@ extension Parser {
         let start = current
         index += 1
         let help = "e.g. RFM customer.customer, or RFM customer.customer BY revenue FREQUENCY orders SUMMARY"
-        if case .end = current.kind { throw failure("expected a level after RFM", help: help) }
-        let level = try expression()
+        let level = try operand("a level", after: "RFM", help: help)
         var monetary: Expr?, frequency: Expr?
         if atKeyword("by") {
             index += 1
-            if case .end = current.kind { throw failure("expected the monetary measure after BY", help: help) }
-            monetary = try expression()
+            monetary = try operand("the monetary measure", after: "BY", help: help)
         }
         if atKeyword("frequency") {
             index += 1
-            if case .end = current.kind { throw failure("expected the frequency measure after FREQUENCY", help: help) }
-            frequency = try expression()
+            frequency = try operand("the frequency measure", after: "FREQUENCY", help: help)
         }
-        var condition: Condition?
-        if atKeyword("where") {
-            index += 1
-            condition = try self.condition()
-        }
+        let condition = try optionalWhere()
         let summary = atKeyword("summary")
         if summary { index += 1 }
         return .analysis(.rfm(level: level, monetary: monetary, frequency: frequency, condition: condition, summary: summary), rangeSince(start))
@@ -165,24 +153,16 @@ extension Parser {
         let start = current
         index += 1
         let help = "e.g. COHORT customer.customer BY time.month, or COHORT customer.customer BY time.quarter MEASURE revenue"
-        if case .end = current.kind { throw failure("expected a level after COHORT", help: help) }
-        let level = try expression()
+        let level = try operand("a level", after: "COHORT", help: help)
         guard atKeyword("by") else { throw failure("expected BY and a time level after COHORT \(level), found \(current.quoted)", help: help) }
         index += 1
-        if case .end = current.kind { throw failure("expected a time level after BY", help: help) }
-        let period = try expression()
+        let period = try operand("a time level", after: "BY", help: help)
         var measure: Expr?
         if atKeyword("measure") {
             index += 1
-            if case .end = current.kind { throw failure("expected a measure after MEASURE", help: help) }
-            measure = try expression()
+            measure = try operand("a measure", after: "MEASURE", help: help)
         }
-        var condition: Condition?
-        if atKeyword("where") {
-            index += 1
-            condition = try self.condition()
-        }
-        return .analysis(.cohort(level: level, period: period, measure: measure, condition: condition), rangeSince(start))
+        return .analysis(.cohort(level: level, period: period, measure: measure, condition: try optionalWhere()), rangeSince(start))
     }
 
     /// churn = "CHURN" , expression , [ "WINDOW" , expression , "DAYS" | "BETWEEN" , expression , "AND" , expression ]
@@ -191,41 +171,25 @@ extension Parser {
         let start = current
         index += 1
         let help = "e.g. CHURN customer.customer, CHURN customer.customer WINDOW 180 DAYS BY customer.tier, or CHURN customer.customer BETWEEN 2024 AND 2025 LIST"
-        if case .end = current.kind { throw failure("expected a level after CHURN", help: help) }
-        let level = try expression()
+        let level = try operand("a level", after: "CHURN", help: help)
         var window: ChurnWindow?
         if atKeyword("window") {
             index += 1
-            if case .end = current.kind { throw failure("expected a number of days after WINDOW", help: help) }
-            let n = try expression()
+            let n = try operand("a number of days", after: "WINDOW", help: help)
             guard atKeyword("days") else { throw failure("expected DAYS after WINDOW \(n), found \(current.quoted)", help: "CHURN compares windows of days: WINDOW 90 DAYS") }
             index += 1
             window = .days(n)
         } else if atKeyword("between") {
             index += 1
-            if case .end = current.kind { throw failure("expected a period after BETWEEN", help: help) }
-            let from = try expression()
+            let from = try operand("a period", after: "BETWEEN", help: help)
             guard atKeyword("and") else { throw failure("expected AND and the later period after BETWEEN \(from), found \(current.quoted)", help: help) }
             index += 1
-            if case .end = current.kind { throw failure("expected a period after AND", help: help) }
-            window = .between(from, try expression())
+            window = .between(from, try operand("a period", after: "AND", help: help))
         }
-        var by: [Expr] = []
-        if atKeyword("by") {
-            index += 1
-            repeat {
-                if case .end = current.kind { throw failure("expected a level after BY", help: help) }
-                by.append(try expression())
-            } while eat(",")
-        }
+        let by = try optionalLevels(help: help)
         let list = atKeyword("list")
         if list { index += 1 }
-        var condition: Condition?
-        if atKeyword("where") {
-            index += 1
-            condition = try self.condition()
-        }
-        return .analysis(.churn(level: level, window: window, by: by, list: list, condition: condition), rangeSince(start))
+        return .analysis(.churn(level: level, window: window, by: by, list: list, condition: try optionalWhere()), rangeSince(start))
     }
 
     /// ltv = "LTV" , expression , [ "BY" , expression , { "," , expression } ] , [ "WHERE" , condition ] ;
@@ -233,22 +197,31 @@ extension Parser {
         let start = current
         index += 1
         let help = "e.g. LTV customer.customer BY customer.tier"
-        if case .end = current.kind { throw failure("expected a level after LTV", help: help) }
-        let level = try expression()
-        var by: [Expr] = []
-        if atKeyword("by") {
-            index += 1
-            repeat {
-                if case .end = current.kind { throw failure("expected a level after BY", help: help) }
-                by.append(try expression())
-            } while eat(",")
-        }
-        var condition: Condition?
-        if atKeyword("where") {
-            index += 1
-            condition = try self.condition()
-        }
-        return .analysis(.ltv(level: level, by: by, condition: condition), rangeSince(start))
+        let level = try operand("a level", after: "LTV", help: help)
+        let by = try optionalLevels(help: help)
+        return .analysis(.ltv(level: level, by: by, condition: try optionalWhere()), rangeSince(start))
+    }
+
+    /// An analysis's operand after a keyword: an error at the end of the input.
+    private mutating func operand(_ what: String, after keyword: String, help: String) throws(Diagnostic) -> Expr {
+        if case .end = current.kind { throw failure("expected \(what) after \(keyword)", help: help) }
+        return try expression()
+    }
+
+    /// `[ "WHERE" , condition ]` at the end of an analysis.
+    private mutating func optionalWhere() throws(Diagnostic) -> Condition? {
+        guard atKeyword("where") else { return nil }
+        index += 1
+        return try condition()
+    }
+
+    /// `[ "BY" , expression , { "," , expression } ]` of an analysis.
+    private mutating func optionalLevels(help: String) throws(Diagnostic) -> [Expr] {
+        guard atKeyword("by") else { return [] }
+        index += 1
+        var levels: [Expr] = []
+        repeat { levels.append(try operand("a level", after: "BY", help: help)) } while eat(",")
+        return levels
     }
 
     /// use = "USE" , identifier ;

@@ -8,13 +8,7 @@ import Testing
 /// own rows, sorted by hand, summed at the cuts.
 @Suite struct ParetoTests {
     private func pareto(_ cube: Cube, _ text: String, threads: Int = 2) throws(Diagnostic) -> ResultTable {
-        guard case .analysis(let a, let range) = try Parser.parseStatement(text) else {
-            throw Diagnostic("not an analysis", at: SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1)))
-        }
-        var engine = QueryEngine(cube: cube)
-        engine.threads = threads
-        engine.sliceRows = 300
-        return try engine.analysis(a, at: range)
+        try analyse(cube, text, threads: threads)
     }
 
     /// The rows PARETO must give: `top`, `members`, the sum, its share, the member share.
@@ -53,15 +47,6 @@ import Testing
         return out
     }
 
-    private func expectSame(_ actual: ResultTable, _ expected: [[RV]], _ text: String) {
-        #expect(actual.rows.count == expected.count, "\(text): \(actual.rows.count) rows, naive \(expected.count)")
-        for (r, row) in zip(actual.rows, expected) {
-            for (c, (v, e)) in zip(row, r).enumerated() where !same(e, v) {
-                Issue.record("\(text): row \(r[0]) column \(actual.columns[c].name): engine \(e), naive \(v)")
-            }
-        }
-    }
-
     @Test(arguments: [3, 4] as [UInt64])
     func crmCubesMatchTheNaiveCurve(seed: UInt64) throws {
         let cube = try crmCube(rows: 2500 + Int(seed) * 300, seed: seed)
@@ -79,7 +64,7 @@ import Testing
              .rowCompare(.col("quantity"), ">", .const(3, 0)), false),
         ]
         for (text, level, m, filter, curve) in cases {
-            expectSame(try pareto(cube, text), naive(ref, level, m, where: filter, curve: curve), text)
+            expectSameTable(try pareto(cube, text), naive(ref, level, m, where: filter, curve: curve), text)
         }
         // One thread and four give the same table.
         let one = try pareto(cube, "PARETO customer.customer BY revenue", threads: 1)
@@ -94,7 +79,7 @@ import Testing
         let ref = Reference(cube: cube)
         for (text, level, m) in [("PARETO geo.city BY amount", RL(dim: "geo", level: "city"), RM.sum(.col("amount"))),
                                  ("PARETO item.item BY qty", RL(dim: "item", level: "item"), .sum(.col("qty")))] {
-            expectSame(try pareto(cube, text), naive(ref, level, m), text)
+            expectSameTable(try pareto(cube, text), naive(ref, level, m), text)
         }
     }
 

@@ -38,6 +38,21 @@ extension QueryEngine {
         return e
     }
 
+    /// The time dimension an analysis reads dates from, checked against the analysed level:
+    /// a located error when the cube has none (`needs` says what for) or when the level is
+    /// itself a level of time (`follows` says what the statement does instead).
+    func timeDimension(for statement: String, needs: String, follows: String, level ref: LevelRef, _ level: Expr,
+                       help: String) throws(Diagnostic) -> (index: Int, firstDay: Int32) {
+        guard let t = cube.dimensions.firstIndex(where: \.isTime), case .time(_, let firstDay) = cube.dimensions[t].source else {
+            throw Diagnostic("\(statement) needs the date of each purchase \(needs), and cube '\(cube.name)' has no time dimension", at: level.range,
+                             help: "add a time dimension to the model, e.g. { \"name\": \"time\", \"type\": \"time\", \"column\": \"date\" }")
+        }
+        guard ref.dimension != t else {
+            throw Diagnostic("\(statement) \(follows); \(level) is a level of time", at: level.range, help: help)
+        }
+        return (t, firstDay)
+    }
+
     /// The level an analysis works on, or a located error naming the statement.
     func analysedLevel(_ e: Expr, statement: String, help: String) throws(Diagnostic) -> LevelRef {
         guard case .name(let path, let r) = e, let ref = try Names(cube: cube, extraMeasures: sessionMeasures).level(path, at: r) else {

@@ -19,13 +19,8 @@ extension QueryEngine {
                at range: SourceRange) throws(Diagnostic) -> AnalysisRun {
         let help = "e.g. CHURN customer.customer WINDOW 180 DAYS BY customer.tier"
         let ref = try analysedLevel(level, statement: "CHURN", help: help)
-        guard let t = cube.dimensions.firstIndex(where: \.isTime), case .time(_, let firstDay) = cube.dimensions[t].source else {
-            throw Diagnostic("CHURN needs the date of each purchase, and cube '\(cube.name)' has no time dimension", at: level.range,
-                             help: "add a time dimension to the model, e.g. { \"name\": \"time\", \"type\": \"time\", \"column\": \"date\" }")
-        }
-        guard ref.dimension != t else {
-            throw Diagnostic("CHURN follows customers (or products, or stores) over time; \(level) is a level of time", at: level.range, help: help)
-        }
+        let (t, firstDay) = try timeDimension(for: "CHURN", needs: "to tell when it stopped", follows: "follows customers (or products, or stores) over time",
+                                              level: ref, level, help: help)
         let members = ref.level(in: cube)
         // The groups: levels or attributes that give each member one group.
         let names = Names(cube: cube, extraMeasures: sessionMeasures)

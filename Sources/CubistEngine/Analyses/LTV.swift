@@ -26,13 +26,8 @@ extension QueryEngine {
     func ltvQuery(level: Expr, by: [Expr], condition: Condition?, at range: SourceRange) throws(Diagnostic) -> SelectStatement {
         let help = "e.g. LTV customer.customer BY customer.tier"
         let ref = try analysedLevel(level, statement: "LTV", help: help)
-        guard let t = cube.dimensions.firstIndex(where: \.isTime) else {
-            throw Diagnostic("LTV needs the date of each purchase for lifetimes, and cube '\(cube.name)' has no time dimension", at: level.range,
-                             help: "add a time dimension to the model, e.g. { \"name\": \"time\", \"type\": \"time\", \"column\": \"date\" }")
-        }
-        guard ref.dimension != t else {
-            throw Diagnostic("LTV values customers (or products, or stores) over their lifetime; \(level) is a level of time", at: level.range, help: help)
-        }
+        let t = try timeDimension(for: "LTV", needs: "for lifetimes", follows: "values customers (or products, or stores) over their lifetime",
+                                  level: ref, level, help: help).index
         let names = Names(cube: cube, extraMeasures: sessionMeasures)
         for e in by {
             guard case .name(let path, let r) = e, let b = try names.level(path, at: r) else {

@@ -42,13 +42,8 @@ extension QueryEngine {
              parameters: [String: String], at range: SourceRange) throws(Diagnostic) -> AnalysisRun {
         let help = "e.g. RFM customer.customer BY revenue FREQUENCY orders"
         let ref = try analysedLevel(level, statement: "RFM", help: help)
-        guard let t = cube.dimensions.firstIndex(where: \.isTime) else {
-            throw Diagnostic("RFM needs the date of each purchase for recency, and cube '\(cube.name)' has no time dimension", at: level.range,
-                             help: "add a time dimension to the model, e.g. { \"name\": \"time\", \"type\": \"time\", \"column\": \"date\" }")
-        }
-        guard ref.dimension != t else {
-            throw Diagnostic("RFM scores customers (or products, or stores) by when and how much they buy; \(level) is a level of time", at: level.range, help: help)
-        }
+        let t = try timeDimension(for: "RFM", needs: "for recency", follows: "scores customers (or products, or stores) by when and how much they buy",
+                                  level: ref, level, help: help).index
         let monetary: Expr = if let monetary { monetary } else { try moneyMeasure(for: "RFM", keyword: "BY", at: level.range) }
         let frequency: Expr = if let frequency { frequency } else { try orderMeasure(for: "RFM", keyword: "FREQUENCY", at: level.range) }
         // Recency in days: days(max(time.day), latest(time.day)), as the language writes it.

@@ -120,6 +120,9 @@ struct Scan {
         let table = GroupTable(levels: query.levels, accumulators: zip(query.aggregates, plan.distinct).map {
             makeAccumulator($0, cube: cube, distinctBudget: plan.distinctBudget, perBudget: plan.perBudget, strategy: $1)
         })
+        if let from = plan.countRowsFrom, let sum = table.accumulators[from] as? ExactSumAccumulator {
+            for case let count as CountAccumulator in table.accumulators { count.rowsFrom = sum }
+        }
         if query.levels.isEmpty { table.append([]) }
         let radix = job.radix
         let useDense = plan.grouping == .dense

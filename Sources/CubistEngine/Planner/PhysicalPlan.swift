@@ -110,6 +110,9 @@ struct PhysicalPlan {
     /// Entries of a per-member aggregate's dense (group, member) index per thread before it
     /// switches to a hash map.
     let perBudget: Int
+    /// When `count(*)` is read from the row counts of an exact sum of a column without
+    /// nulls in the same scan: that sum's aggregate index (the count does no work).
+    let countRowsFrom: Int?
 }
 
 /// Makes the physical choices for a bound query from the cube's statistics and the
@@ -173,8 +176,13 @@ struct PhysicalPlanner {
         }
         // A per-member aggregate's pair index: 4 bytes an entry, within the same share.
         let perBudget = min(PhysicalPlanner.denseLimit * 4, budget / 4)
+        // count(*) beside an exact sum that counts every row is read from that sum's counts.
+        let countRowsFrom = query.aggregates.contains(.countRows) ? query.aggregates.firstIndex { a in
+            if case .sum(let e) = a, e.scale(in: facts) != nil { return ExactSumAccumulator.countsEveryRow(e, facts) }
+            return false
+        } : nil
         return PhysicalPlan(query: query, radix: radix, keySpace: space, grouping: grouping, slices: slices, chunks: facts.chunkCount,
                             chunksSkipped: facts.chunkCount - scannedChunks, workers: workers, distinct: distinct, distinctBudget: budget,
-                            perBudget: perBudget)
+                            perBudget: perBudget, countRowsFrom: countRowsFrom)
     }
 }

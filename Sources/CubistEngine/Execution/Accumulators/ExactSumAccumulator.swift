@@ -18,14 +18,20 @@ final class ExactSumAccumulator: Accumulator {
         self.expr = expr
         self.scale = scale
         self.facts = facts
-        if case .column(let c) = expr {
-            let column = facts.numericColumns[c]
-            if column.nulls == nil, column.packed.width != .eight,
-               Int128(column.count) * Int128(column.packed.maximum) < Int128(Int64.max) {
-                fast = column
-            }
-        }
+        if case .column(let c) = expr, ExactSumAccumulator.countsEveryRow(expr, facts) { fast = facts.numericColumns[c] }
     }
+
+    /// Whether the sum of `expr` takes the fast path, whose counts are the groups' rows
+    /// (a column without nulls whose stored offsets add up within 64 bits): then a
+    /// `count(*)` of the same scan can be read from them.
+    static func countsEveryRow(_ expr: RowExpr, _ facts: FactTable) -> Bool {
+        guard case .column(let c) = expr else { return false }
+        let column = facts.numericColumns[c]
+        return column.nulls == nil && column.packed.width != .eight && Int128(column.count) * Int128(column.packed.maximum) < Int128(Int64.max)
+    }
+
+    /// The row count of each group (every row counts on the fast path).
+    var rowCounts: [Int64] { counts }
 
     func resize(_ groups: Int) {
         if sums.count < groups {
