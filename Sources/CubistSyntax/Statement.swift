@@ -63,6 +63,9 @@ public enum Analysis: Sendable, Hashable {
     /// `CHURN level [WINDOW n DAYS | BETWEEN p AND q] [BY levels] [LIST] [WHERE condition]`:
     /// the members active in the earlier window and not in the later one.
     case churn(level: Expr, window: ChurnWindow?, by: [Expr], list: Bool, condition: Condition?)
+    /// `BASKET level [PER basket] [MIN SUPPORT x] [WHERE condition]`: which members of
+    /// `level` are bought together in one basket (a member of the `PER` level).
+    case basket(level: Expr, per: Expr?, minSupport: Expr?, condition: Condition?)
 }
 
 /// The two windows a CHURN compares.

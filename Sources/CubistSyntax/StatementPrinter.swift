@@ -32,6 +32,9 @@ extension Analysis: CustomStringConvertible {
         case .rfm(let level, let monetary, let frequency, let condition, let summary):
             return "RFM \(level)" + (monetary.map { " BY \($0)" } ?? "") + (frequency.map { " FREQUENCY \($0)" } ?? "")
                 + (condition.map { " WHERE \($0)" } ?? "") + (summary ? " SUMMARY" : "")
+        case .basket(let level, let per, let minSupport, let condition):
+            return "BASKET \(level)" + (per.map { " PER \($0)" } ?? "") + (minSupport.map { " MIN SUPPORT \($0)" } ?? "")
+                + (condition.map { " WHERE \($0)" } ?? "")
         case .churn(let level, let window, let by, let list, let condition):
             var text = "CHURN \(level)"
             switch window {

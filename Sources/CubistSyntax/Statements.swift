@@ -22,7 +22,7 @@ extension Parser {
     // MARK: statements, one function each, dispatched on the vocabulary's table
 
     /// statement = select | set | slice | dice | rollup | drilldown | pivot | back | drillthrough
-    ///   | show | describe | define | load | use | save | explain | pareto | rfm | cohort | churn | ltv ;
+    ///   | show | describe | define | load | use | save | explain | pareto | rfm | cohort | churn | basket | ltv ;
     mutating func statement() throws(Diagnostic) -> Statement {
         let token = current
         switch token.kind {
@@ -48,6 +48,7 @@ extension Parser {
             case "ltv": return try ltvStatement()
             case "cohort": return try cohortStatement()
             case "churn": return try churnStatement()
+            case "basket": return try basketStatement()
             default: throw failure("the statement \(entry.keyword) has no parser", help: "this is a bug in Cubist; please report it")
             }
         case .end:
@@ -92,18 +93,18 @@ extension Parser {
         return .save(path: path, overwrite: overwrite, rangeSince(start))
     }
 
-    /// explain = "EXPLAIN" , [ "ANALYZE" ] , ( select | pareto | rfm | cohort | churn | ltv ) ;
+    /// explain = "EXPLAIN" , [ "ANALYZE" ] , ( select | pareto | rfm | cohort | churn | basket | ltv ) ;
     private mutating func explainStatement() throws(Diagnostic) -> Statement {
         let start = current
         index += 1
         let analyze = atKeyword("analyze")
         if analyze { index += 1 }
-        if case .word(let w) = current.kind, let entry = Vocabulary.statement(named: w), ["pareto", "rfm", "cohort", "churn", "ltv"].contains(entry.rule) {
+        if case .word(let w) = current.kind, let entry = Vocabulary.statement(named: w), ["pareto", "rfm", "cohort", "churn", "basket", "ltv"].contains(entry.rule) {
             guard case .analysis(let a, let r) = try statement() else { throw failure("expected an analysis after EXPLAIN") }
             return .explainAnalysis(a, analyze: analyze, SourceRange(start: start.range.start, end: r.end, location: start.range.location))
         }
         guard atKeyword("select") else {
-            throw failure("expected SELECT or an analysis (PARETO, RFM, COHORT, CHURN, LTV) after EXPLAIN\(analyze ? " ANALYZE" : ""), found \(current.quoted)",
+            throw failure("expected SELECT or an analysis (PARETO, RFM, COHORT, CHURN, BASKET, LTV) after EXPLAIN\(analyze ? " ANALYZE" : ""), found \(current.quoted)",
                           help: "e.g. EXPLAIN SELECT revenue BY customer.region, or EXPLAIN RFM customer.customer SUMMARY")
         }
         let s = try select()
@@ -190,6 +191,26 @@ extension Parser {
         let list = atKeyword("list")
         if list { index += 1 }
         return .analysis(.churn(level: level, window: window, by: by, list: list, condition: try optionalWhere()), rangeSince(start))
+    }
+
+    /// basket = "BASKET" , expression , [ "PER" , expression ] , [ "MIN" , "SUPPORT" , expression ] , [ "WHERE" , condition ] ;
+    private mutating func basketStatement() throws(Diagnostic) -> Statement {
+        let start = current
+        index += 1
+        let help = "e.g. BASKET product.category PER customer.customer MIN SUPPORT 0.05"
+        let level = try operand("a level", after: "BASKET", help: help)
+        var per: Expr?, minSupport: Expr?
+        if atKeyword("per") {
+            index += 1
+            per = try operand("the basket level", after: "PER", help: help)
+        }
+        if atKeyword("min") {
+            index += 1
+            guard atKeyword("support") else { throw failure("expected SUPPORT after MIN, found \(current.quoted)", help: help) }
+            index += 1
+            minSupport = try operand("a share of the baskets", after: "MIN SUPPORT", help: help)
+        }
+        return .analysis(.basket(level: level, per: per, minSupport: minSupport, condition: try optionalWhere()), rangeSince(start))
     }
 
     /// ltv = "LTV" , expression , [ "BY" , expression , { "," , expression } ] , [ "WHERE" , condition ] ;

@@ -54,12 +54,13 @@ public enum Vocabulary {
         statement("LOAD", "load", [("LOAD 'path' [AS name]", "load another cube and make it current")]),
         statement("USE", "use", [("USE name", "switch to another loaded cube")]),
         statement("SAVE", "save", [("SAVE 'file.cube' [OVERWRITE]", "a snapshot of the cube that reopens in a moment")]),
-        statement("EXPLAIN", "explain", [("EXPLAIN [ANALYZE] SELECT ... | PARETO, RFM, COHORT, CHURN, LTV ...", "the plan, and what running it did (ANALYZE: per stage)")]),
+        statement("EXPLAIN", "explain", [("EXPLAIN [ANALYZE] SELECT ... | PARETO, RFM, COHORT, CHURN, BASKET, LTV ...", "the plan, and what running it did (ANALYZE: per stage)")]),
         statement("PARETO", "pareto", [("PARETO level BY m [WHERE ...] [CURVE]", "the 20:80 rule: the share of m the top 1%, 5%, ... of members bring")]),
         statement("RFM", "rfm", [("RFM level [BY m] [FREQUENCY f] [WHERE ...] [SUMMARY]", "recency, frequency, monetary scores 1-5 and segments (Champions ... Lost)")]),
         statement("COHORT", "cohort", [("COHORT level BY time.month [MEASURE m] [WHERE ...]", "retention: who is still active n periods after the first purchase")]),
         statement("CHURN", "churn", [("CHURN level [WINDOW n DAYS | BETWEEN p AND q] [BY levels] [LIST] [WHERE ...]",
                                       "who bought in the earlier window and not in the later one")]),
+        statement("BASKET", "basket", [("BASKET level PER basket [MIN SUPPORT x] [WHERE ...]", "what sells together: pairs with support, confidence, lift")]),
         statement("LTV", "ltv", [("LTV level [BY levels] [WHERE ...]", "what a member is worth: value, orders and margin per member, lifetime")]),
     ]
 
@@ -79,7 +80,7 @@ public enum Vocabulary {
         "PERCENT", "WITH OTHERS", "ROLLUP", "AND", "OR", "NOT", "IN", "BETWEEN", "LIKE", "AS", "ASC", "DESC", "DISTINCT",
         "TO", "ALL", "ROW", "VIEW", "OVERWRITE", "CUBES", "DIMENSIONS", "MEASURES", "MEMBERS", "MEASURE", "FORMAT", "ANALYZE",
         "PER", "FILTER", "CASE", "ILIKE", "ATTRIBUTE", "LAST", "DAYS", "WEEKS", "MONTHS", "QUARTERS", "YEARS",
-        "CURVE", "FREQUENCY", "SUMMARY", "WINDOW", "LIST",
+        "CURVE", "FREQUENCY", "SUMMARY", "WINDOW", "LIST", "SUPPORT",
     ]
 
     /// Words that start or separate clauses; they are never names unless double-quoted.

@@ -104,6 +104,9 @@ let benchQueries: [BenchQuery] = [
     BenchQuery(id: "Q22", title: "CHURN by tier: active in the 365 days before the last 365 and not since",
                text: "CHURN customer.customer BY customer.tier",
                dimensions: ["customer", "time"], columns: ["revenue"]),
+    BenchQuery(id: "Q23", title: "BASKET: categories bought by the same customers, with lift",
+               text: "BASKET product.category PER customer.customer",
+               dimensions: ["customer", "product"], columns: []),
 ]
 
 /// Statements run once after the cube is loaded, before any question (not timed with them).

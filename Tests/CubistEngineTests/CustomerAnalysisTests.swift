@@ -397,4 +397,64 @@ func expectSameTable(_ actual: ResultTable, _ expected: [[RV]], _ text: String) 
             }
         }
     }
+
+    /// BASKET from the fact rows: each basket's set of members, then every pair of members
+    /// of a basket; both directions, ordered by lift, baskets, then member order.
+    private func naiveBasket(_ ref: Reference, _ level: RL, per: RL, minSupport: Double, where filter: RC?) -> [[RV]] {
+        var held: [Int: Set<Int>] = [:]
+        for r in 0..<ref.cube.facts.rowCount where filter.map({ ref.passes($0, r) }) ?? true {
+            held[ref.code(per, r), default: []].insert(ref.code(level, r))
+        }
+        let total = Double(held.count)
+        var single: [Int: Int] = [:], pairs: [[Int]: Int] = [:]
+        for items in held.values {
+            for a in items {
+                single[a, default: 0] += 1
+                for b in items where b != a { pairs[[a, b], default: 0] += 1 }
+            }
+        }
+        let labels = ref.members(level)
+        func lift(_ p: [Int]) -> Double { Double(pairs[p]!) * total / (Double(single[p[0]]!) * Double(single[p[1]]!)) }
+        let kept = pairs.keys.filter { Double(pairs[$0]!) / total >= minSupport }.sorted { x, y in
+            if lift(x) != lift(y) { return lift(x) > lift(y) }
+            if pairs[x]! != pairs[y]! { return pairs[x]! > pairs[y]! }
+            return x[0] != y[0] ? x[0] < y[0] : x[1] < y[1]
+        }
+        return kept.map { p in
+            [.text(labels[p[0]]), .text(labels[p[1]]), .exact(Int128(pairs[p]!), 0), .double(Double(pairs[p]!) / total),
+             .double(Double(pairs[p]!) / Double(single[p[0]]!)), .double(lift(p))]
+        }
+    }
+
+    @Test(arguments: [15, 16] as [UInt64])
+    func basketMatchesTheNaivePairs(seed: UInt64) throws {
+        let cube = try crmCube(rows: 3000 + Int(seed) * 100, seed: seed)
+        let ref = Reference(cube: cube)
+        let category = RL(dim: "product", level: "category"), customer = RL(dim: "customer", level: "customer")
+        let cases: [(String, RL, RL, Double, RC?)] = [
+            ("BASKET product.category PER customer.customer", category, customer, 0, nil),
+            ("BASKET product.category PER customer.customer MIN SUPPORT 0.2 WHERE channel.type = 'Online'", category, customer, 0.2,
+             .memberEq(RL(dim: "channel", level: "type"), "Online", negated: false)),
+            ("BASKET product.subcategory PER time.day WHERE quantity >= 2", RL(dim: "product", level: "subcategory"), RL(dim: "time", level: "day"), 0,
+             .rowCompare(.col("quantity"), ">=", .const(2, 0))),
+            ("BASKET channel.channel PER customer.city", RL(dim: "channel", level: "channel"), RL(dim: "customer", level: "city"), 0, nil),
+        ]
+        for (text, level, per, minSupport, filter) in cases {
+            let table = try analyse(cube, text)
+            let expected = naiveBasket(ref, level, per: per, minSupport: minSupport, where: filter)
+            #expect(!expected.isEmpty, "\(text): the naive answer is empty")
+            expectSameTable(table, expected, text)
+        }
+        let empty = try analyse(cube, "BASKET product.category PER customer.customer WHERE quantity < 0")
+        #expect(empty.rows.isEmpty && empty.warnings.contains { $0.message.contains("nothing is bought together") })
+        for (text, message) in [("BASKET product.category", "name the level whose members are the baskets"),
+                                ("BASKET product.category PER product.brand", "of the same one"),
+                                ("BASKET product.category PER revenue", "is not a level"),
+                                ("BASKET product.category PER customer.customer MIN SUPPORT 2", "from 0 to 1")] {
+            do { _ = try analyse(cube, text); Issue.record("\(text) did not fail") } catch {
+                #expect(error.message.contains(message), "\(text): \(error.message)")
+            }
+        }
+        #expect(throws: Diagnostic.self) { try analyse(cube, "BASKET product.product PER customer.customer", maxRows: 5) }
+    }
 }

@@ -9,7 +9,7 @@ It installs what is missing from PyPI, builds Cubist (release), generates the CR
 schema with `cubist generate` (reused when present), starts one server process per engine
 (`cubist-bench serve` for Cubist, this script in --serve mode for the peers), waits until
 each has loaded the CSV files and notes its load time and resident memory, then runs
-Q1..Q22: one warm-up per engine, then `--runs` rounds, each round asking every engine in
+Q1..Q23: one warm-up per engine, then `--runs` rounds, each round asking every engine in
 turn (the order rotates), so the machine's noise falls on all of them alike. Every
 engine's answer is checked against Cubist's. It prints the median per query and engine,
 the ratio of Cubist to the fastest peer and the geometric mean, and writes JSON.
@@ -50,6 +50,7 @@ SQL = {
     "Q20": None,  # LTV, below
     "Q21": None,  # COHORT, below
     "Q22": None,  # CHURN, below
+    "Q23": None,  # BASKET, below
 }
 ROLLUP = {
     "duckdb": "SELECT region, city, sum(revenue) FROM f GROUP BY ROLLUP (region, city)",
@@ -160,7 +161,23 @@ CHURN = {
         SELECT toString(tier), countIf(b > 0), countIf(b > 0 AND a = 0), countIf(b > 0 AND a = 0) / countIf(b > 0), sumIf(rb, b > 0 AND a = 0) FROM m GROUP BY tier
         UNION ALL SELECT NULL, countIf(b > 0), countIf(b > 0 AND a = 0), countIf(b > 0 AND a = 0) / countIf(b > 0), sumIf(rb, b > 0 AND a = 0) FROM m""",
 }
-QUERIES = [f"Q{i}" for i in range(1, 23)]
+# BASKET product.category PER customer.customer: the distinct (customer, category) pairs
+# joined to themselves on the customer; support, confidence and lift per ordered pair.
+BASKET = {
+    "duckdb": """WITH b AS (SELECT DISTINCT customer_id, category FROM f),
+        n AS (SELECT count(DISTINCT customer_id) AS n FROM b),
+        s AS (SELECT category, count(*) AS k FROM b GROUP BY category),
+        p AS (SELECT x.category AS a, y.category AS b, count(*) AS t FROM b x JOIN b y ON x.customer_id = y.customer_id AND x.category <> y.category
+              GROUP BY a, b)
+        SELECT a, b, t, t / n, t / sa.k, t * n / (sa.k * sb.k) FROM p, n, s sa, s sb WHERE sa.category = a AND sb.category = b""",
+    "chdb": """WITH b AS (SELECT DISTINCT customer_id, toString(category) AS category FROM f),
+        (SELECT uniqExact(customer_id) FROM b) AS n,
+        s AS (SELECT category, count() AS k FROM b GROUP BY category),
+        p AS (SELECT x.category AS a, y.category AS c, count() AS t FROM b AS x INNER JOIN b AS y ON x.customer_id = y.customer_id
+              WHERE x.category != y.category GROUP BY a, c)
+        SELECT p.a, p.c, p.t, p.t / n, p.t / sa.k, p.t * n / (sa.k * sb.k) FROM p INNER JOIN s AS sa ON sa.category = p.a INNER JOIN s AS sb ON sb.category = p.c""",
+}
+QUERIES = [f"Q{i}" for i in range(1, 24)]
 
 
 def ensure_packages(names):
@@ -207,7 +224,7 @@ class DuckDBPeer:
             self.db.execute(f"DROP TABLE {t}")
 
     def run(self, q):
-        text = {"Q9": ROLLUP, "Q14": MEDIAN, "Q15": PER_MEDIAN, "Q18": PARETO, "Q19": RFM, "Q20": LTV, "Q21": COHORT, "Q22": CHURN}.get(q, {}).get("duckdb") or SQL[q]
+        text = {"Q9": ROLLUP, "Q14": MEDIAN, "Q15": PER_MEDIAN, "Q18": PARETO, "Q19": RFM, "Q20": LTV, "Q21": COHORT, "Q22": CHURN, "Q23": BASKET}.get(q, {}).get("duckdb") or SQL[q]
         return [tuple(r) for r in self.db.execute(text).fetchall()]
 
 
@@ -244,7 +261,7 @@ class ChDBPeer:
             self.s.query(f"DROP TABLE {t}")
 
     def run(self, q):
-        text = {"Q9": ROLLUP, "Q14": MEDIAN, "Q15": PER_MEDIAN, "Q18": PARETO, "Q19": RFM, "Q20": LTV, "Q21": COHORT, "Q22": CHURN}.get(q, {}).get("chdb") or SQL[q]
+        text = {"Q9": ROLLUP, "Q14": MEDIAN, "Q15": PER_MEDIAN, "Q18": PARETO, "Q19": RFM, "Q20": LTV, "Q21": COHORT, "Q22": CHURN, "Q23": BASKET}.get(q, {}).get("chdb") or SQL[q]
         out = self.s.query(f"{text}" + ("" if "SETTINGS" in text else f" SETTINGS max_threads = {self.threads}")
                            if q != "Q9" else text.replace("SETTINGS", f"SETTINGS max_threads = {self.threads},"), "CSV")
         # ClickHouse writes NULL as \N in CSV.
@@ -362,6 +379,15 @@ class PolarsPeer:
             per = [pl.len().alias("members"), (pl.col("rev").sum() / pl.len()).alias("rpm"), (pl.col("o").sum() / pl.len()).alias("opm"),
                    (pl.col("rev").sum() / pl.col("o").sum()).alias("aov"), pl.col("life").mean(), (pl.col("mar").sum() / pl.len()).alias("mpm")]
             return m.group_by("tier").agg(per).rows() + [(None,) + m.select(per).row(0)]
+        elif q == "Q23":
+            b = f.select("customer_id", pl.col("category").cast(pl.String)).unique()
+            n = b["customer_id"].n_unique()
+            k = b.group_by("category").agg(pl.len().alias("k"))
+            p = (b.join(b, on="customer_id", suffix="_b").filter(pl.col("category") != pl.col("category_b"))
+                 .group_by("category", "category_b").agg(pl.len().alias("t"))
+                 .join(k, on="category").join(k.rename({"category": "category_b", "k": "kb"}), on="category_b"))
+            return p.select("category", "category_b", "t", (pl.col("t") / n).alias("support"), (pl.col("t") / pl.col("k")).alias("confidence"),
+                            (pl.col("t") * n / (pl.col("k") * pl.col("kb"))).alias("lift")).rows()
         elif q == "Q21":
             month = (pl.col("ym") // 100) * 12 + pl.col("ym") % 100
             c = f.group_by("customer_id").agg(pl.col("ym").min().alias("cym"))

@@ -21,6 +21,8 @@ extension QueryEngine {
             return try ltv(level: level, by: by, condition: condition, parameters: parameters, at: range)
         case .cohort(let level, let period, let measure, let condition):
             return try cohort(level: level, period: period, measure: measure, condition: condition, parameters: parameters, at: range)
+        case .basket(let level, let per, let minSupport, let condition):
+            return try basket(level: level, per: per, minSupport: minSupport, condition: condition, parameters: parameters, at: range)
         case .churn(let level, let window, let by, let list, let condition):
             return try churn(level: level, window: window, by: by, list: list, condition: condition, parameters: parameters, at: range)
         }
