@@ -382,12 +382,12 @@ class PolarsPeer:
         elif q == "Q23":
             b = f.select("customer_id", pl.col("category").cast(pl.String)).unique()
             n = b["customer_id"].n_unique()
-            k = b.group_by("category").agg(pl.len().alias("k"))
+            k = b.group_by("category").agg(pl.len().cast(pl.Float64).alias("k"))  # UInt32 products overflow
             p = (b.join(b, on="customer_id", suffix="_b").filter(pl.col("category") != pl.col("category_b"))
                  .group_by("category", "category_b").agg(pl.len().alias("t"))
                  .join(k, on="category").join(k.rename({"category": "category_b", "k": "kb"}), on="category_b"))
             return p.select("category", "category_b", "t", (pl.col("t") / n).alias("support"), (pl.col("t") / pl.col("k")).alias("confidence"),
-                            (pl.col("t") * n / (pl.col("k") * pl.col("kb"))).alias("lift")).rows()
+                            (pl.col("t").cast(pl.Float64) * n / (pl.col("k") * pl.col("kb"))).alias("lift")).rows()
         elif q == "Q21":
             month = (pl.col("ym") // 100) * 12 + pl.col("ym") % 100
             c = f.group_by("customer_id").agg(pl.col("ym").min().alias("cym"))
