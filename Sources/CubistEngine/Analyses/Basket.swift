@@ -36,7 +36,8 @@ extension QueryEngine {
         }
         var threshold = 0.0
         if let minSupport {
-            let text = try Binder.numberText(minSupport, parameters)
+            var text: String
+            if case .string(let t, _) = minSupport { text = t.trimmingSpaces } else { text = try Binder.numberText(minSupport, parameters) }
             guard let x = Double(text), x >= 0, x <= 1 else {
                 throw Diagnostic("MIN SUPPORT is a share of the baskets from 0 to 1, found '\(text)'", at: minSupport.range, help: "e.g. MIN SUPPORT 0.05 for 5%")
             }
