@@ -105,6 +105,13 @@ struct MemberValues {
     func member(_ g: Int) -> Int32 { groups.code(g, 0) }
     /// The output item (header, format) of column `i`.
     func item(_ i: Int) -> OutputItem { query.items[i] }
+
+    /// For an item that is the first or last member of a level (`min(time.month)`): each
+    /// group's member code (-1 for none), read from the scan's state; nil for other items.
+    func memberCodes(_ i: Int) -> [Int32]? {
+        guard case .slot(let s, _) = query.values[query.items[i].value], let m = groups.accumulators[s] as? MemberAccumulator else { return nil }
+        return Array(m.best.prefix(count))
+    }
 }
 
 extension QueryEngine {

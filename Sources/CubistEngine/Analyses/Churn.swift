@@ -25,6 +25,7 @@ extension QueryEngine {
         // The groups: levels or attributes that give each member one group.
         let names = Names(cube: cube, extraMeasures: sessionMeasures)
         var groupOf: [[Int32]] = []  // per BY level, per member of `level`: its group member
+        var byLevels: [(name: String, labels: [String])] = []
         for e in by {
             guard case .name(let path, let r) = e, let b = try names.level(path, at: r) else {
                 throw Diagnostic("CHURN groups members by levels; '\(e)' is not a level", at: e.range, help: help)
@@ -44,6 +45,7 @@ extension QueryEngine {
                 map[m] = g
             }
             groupOf.append(map)
+            byLevels.append(("\(e)", b.level(in: cube).members))
         }
         guard cube.facts.rowCount > 0 else {
             throw Diagnostic("the cube has no facts, so it has no latest date to count windows back from", at: range)
@@ -65,12 +67,31 @@ extension QueryEngine {
         let both = Condition.or(inWindow(before), inWindow(after))
         let scanned = try memberValues(of: items, by: level, where: condition.map { .and($0, both) } ?? both,
                                        analytic: "CHURN works on each member's own facts", help: help, parameters: parameters, at: range)
+        // One pass over the members: who was active before, who of them churned, and the
+        // counts per group of the BY members (keyed by their codes).
+        struct Tally { var active = 0, churned = 0; var lost = Value.integer(0) }
+        var tallies: [[Int32]: Tally] = [:]
+        var total = Tally()
         var churned: [Int] = []  // groups of the scan
-        var active = 0
         for g in 0..<scanned.count where (Value.compare(scanned.columns[0][g], .integer(0)) ?? 0) > 0 {
-            active += 1
-            if (Value.compare(scanned.columns[1][g], .integer(0)) ?? 0) == 0 { churned.append(g) }
+            let m = Int(scanned.member(g))
+            let key = groupOf.map { $0[m] }
+            var tally = tallies[key] ?? Tally()
+            tally.active += 1
+            total.active += 1
+            if (Value.compare(scanned.columns[1][g], .integer(0)) ?? 0) == 0 {
+                churned.append(g)
+                tally.churned += 1
+                total.churned += 1
+                let v = scanned.columns[2][g]
+                if !v.isNull {
+                    tally.lost = Value.arithmetic(.add, tally.lost, v)
+                    total.lost = Value.arithmetic(.add, total.lost, v)
+                }
+            }
+            tallies[key] = tally
         }
+        let active = total.active
         var run = AnalysisRun(table: ResultTable(columns: [], rows: [], rowKinds: []), scans: [scanned.explained])
         run.steps = [("windows", windows),
                      ("churned", "\(grouped(churned.count)) of \(grouped(active)) members active before have no facts after")]
@@ -78,10 +99,6 @@ extension QueryEngine {
         if active == 0 {
             warnings.append(.warning("no member of \(level) has facts in the earlier window\(condition == nil ? "" : " under WHERE"), so none can churn", at: range,
                                      help: windows))
-        }
-        let byLevels = by.map { e -> (name: String, labels: [String]) in
-            guard case .name(let path, let r) = e, let b = try? names.level(path, at: r) else { return ("\(e)", []) }
-            return ("\(e)", b.level(in: cube).members)
         }
         let moneyFormat = scanned.item(2).format
         if list {
@@ -106,28 +123,7 @@ extension QueryEngine {
             run.finish = ContinuousClock.now - scanned.scanned
             return run
         }
-        // Counts per group (keys of the BY members), in the groups' member order, then a total.
-        struct Tally { var active = 0, churned = 0; var lost = Value.integer(0) }
-        var tallies: [[Int32]: Tally] = [:]
-        var total = Tally()
-        let isChurned = Set(churned)
-        for g in 0..<scanned.count where (Value.compare(scanned.columns[0][g], .integer(0)) ?? 0) > 0 {
-            let m = Int(scanned.member(g))
-            let key = groupOf.map { $0[m] }
-            var tally = tallies[key] ?? Tally()
-            tally.active += 1
-            total.active += 1
-            if isChurned.contains(g) {
-                tally.churned += 1
-                total.churned += 1
-                let v = scanned.columns[2][g]
-                if !v.isNull {
-                    tally.lost = Value.arithmetic(.add, tally.lost, v)
-                    total.lost = Value.arithmetic(.add, total.lost, v)
-                }
-            }
-            tallies[key] = tally
-        }
+        // The groups in their members' order, then a total.
         func row(_ t: Tally) -> [Value] {
             [.integer(t.active), .integer(t.churned), t.active == 0 ? .null : .double(Double(t.churned) / Double(t.active)), t.lost]
         }

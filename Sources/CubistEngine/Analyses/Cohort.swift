@@ -34,12 +34,11 @@ extension QueryEngine {
         let first = try memberValues(of: [SelectItem(expr: .call("min", [period], distinct: false, star: false, period.range), alias: nil)],
                                      by: level, where: condition, analytic: analytic, help: help, parameters: parameters, at: range)
         let periodLevel = periodRef.level(in: cube)
-        var codeOf: [String: Int32] = [:]
-        for (i, m) in periodLevel.members.enumerated() where codeOf[m] == nil { codeOf[m] = Int32(i) }
-        var firstOf = [Int32](repeating: -1, count: ref.level(in: cube).count)  // per member of the level: its first period's code
-        for g in 0..<first.count {
-            if case .text(let label) = first.columns[0][g], let c = codeOf[label] { firstOf[Int(first.member(g))] = c }
+        guard let firstCodes = first.memberCodes(0) else {
+            throw Diagnostic("COHORT could not read each member's first \(periodLevel.name)", at: period.range, help: "this is a bug in Cubist; please report it")
         }
+        var firstOf = [Int32](repeating: -1, count: ref.level(in: cube).count)  // per member of the level: its first period's code
+        for g in 0..<first.count { firstOf[Int(first.member(g))] = firstCodes[g] }
         let cohorts = Set(firstOf.filter { $0 >= 0 }).sorted()
         let columnsBefore = [ResultColumn(name: "cohort", kind: .member, format: nil), ResultColumn(name: "size", kind: .measure, format: .integer)]
         var run = AnalysisRun(table: ResultTable(columns: columnsBefore, rows: [], rowKinds: []), scans: [first.explained])

@@ -86,8 +86,9 @@ extension QueryEngine {
                                     warnings: scanned.warnings + [.warning("no member of \(level) has facts\(condition == nil ? "" : " under WHERE"), so there is nothing to score", at: range)])
             return run
         }
-        let quintiles = [QuintileScores(scanned.columns[0], largerIsBetter: false), QuintileScores(scanned.columns[1], largerIsBetter: true),
-                         QuintileScores(scanned.columns[2], largerIsBetter: true)]
+        let keys = scanned.columns.map(SortKeys.init)  // recency, frequency, monetary: ranked once each
+        let quintiles = [QuintileScores(keys[0], largerIsBetter: false), QuintileScores(keys[1], largerIsBetter: true),
+                         QuintileScores(keys[2], largerIsBetter: true)]
         let r = quintiles[0].scores, f = quintiles[1].scores, m = quintiles[2].scores
         // A score that cannot tell the members apart is said, not silently printed.
         var warnings = scanned.warnings
@@ -109,13 +110,12 @@ extension QueryEngine {
             var money = [Value](repeating: .integer(0), count: segments)
             var total = Value.integer(0)
             for g in 0..<n { count[segment[g]] += 1 }
-            let keys = SortKeys(scanned.columns[2])
-            if let ints = keys.keys {
+            if let ints = keys[2].keys {
                 // Exact at one scale: added as 128-bit integers.
                 var sums = [Int128](repeating: 0, count: segments)
                 for g in 0..<n where ints[g] != Int64.min { sums[segment[g]] += Int128(ints[g]) }
-                money = sums.map { .exact($0, scale: keys.scale) }
-                total = .exact(sums.reduce(0, +), scale: keys.scale)
+                money = sums.map { .exact($0, scale: keys[2].scale) }
+                total = .exact(sums.reduce(0, +), scale: keys[2].scale)
             } else {
                 for g in 0..<n {
                     let v = scanned.columns[2][g]
@@ -139,7 +139,7 @@ extension QueryEngine {
                              help: "RFM \(level) SUMMARY gives one row per segment; or narrow the members with WHERE, or SET max_result_rows")
         }
         // Segments best first; within one, the largest monetary value first, then member order.
-        let moneyKeys = SortKeys(scanned.columns[2])
+        let moneyKeys = keys[2]
         let order = (0..<n).sorted { a, b in
             if segment[a] != segment[b] { return segment[a] < segment[b] }
             let c = moneyKeys.compare(a, b)
@@ -207,8 +207,14 @@ struct SortKeys {
         self.scale = scale ?? 0
     }
 
+    /// Number of members.
+    var count: Int { values.count }
+
     /// The integer keys (`Int64.min` for an empty value), when every value has one.
     var keys: [Int64]? { integers }
+
+    /// Whether member `i`'s value is empty.
+    func isNull(_ i: Int) -> Bool { values[i].isNull }
 
     /// -1, 0 or 1 as member `a`'s value is below, equal to or above member `b`'s.
     func compare(_ a: Int, _ b: Int) -> Int {
@@ -238,9 +244,8 @@ struct QuintileScores {
     /// The score of a run of equal values that starts after `worse` members and holds `equal`.
     private static func score(worse: Int, equal: Int, n: Int) -> UInt8 { UInt8(1 + 5 * (2 * worse + equal - 1) / max(1, 2 * n)) }
 
-    init(_ values: [Value], largerIsBetter: Bool) {
-        let n = values.count
-        let keys = SortKeys(values)
+    init(_ keys: SortKeys, largerIsBetter: Bool) {
+        let n = keys.count
         isExact = keys.keys != nil
         if var ints = keys.keys {
             // Worse values first: negate when smaller is better (empty stays worst). The score
@@ -269,7 +274,7 @@ struct QuintileScores {
         var worse = [Int](repeating: 0, count: n), equal = [Int](repeating: 1, count: n)
         let order = (0..<n).sorted { a, b in
             let c = keys.compare(a, b)
-            if values[a].isNull || values[b].isNull { return c < 0 }
+            if keys.isNull(a) || keys.isNull(b) { return c < 0 }
             return largerIsBetter ? c < 0 : c > 0
         }
         var start = 0
