@@ -128,7 +128,10 @@ extension QueryEngine {
                 return "distinct \(l.qualifiedName(in: cube)) (bitset per group of the other levels up to \(grouped(maxSlots)), counts folded by \(names) of each member; then a hash set)"
             }
             return "distinct \(l.qualifiedName(in: cube)) (hash set)"
-        case .distinctValues(let c): return "distinct values of \(cube.facts.numericColumns[c].name) (hash set)"
+        case .distinctValues(let c):
+            let column = cube.facts.numericColumns[c]
+            if column.comesInRuns { return "distinct values of \(column.name) (each value's rows are contiguous: counted where the value changes)" }
+            return "distinct values of \(column.name) (hash set)"
         case .member(let l, let last): return "\(last ? "last" : "first") member of \(l.qualifiedName(in: cube))"
         case .values(let e): return "every value of \(describeRow(e)) per group (sorted for quantiles)"
         case .per(let spec):

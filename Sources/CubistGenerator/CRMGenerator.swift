@@ -27,7 +27,8 @@ public struct MemoryOutput: GeneratorOutput {
 /// Generates the CRM star schema: customers, products, channels, four years of sales and
 /// the `cube.json` model. The data tells CRM stories: a Pareto customer base, tiers that
 /// match value, year-end seasonality, channel mix by segment and age, churn, repeat
-/// purchases and category affinities. The same rows and seed give the same bytes anywhere.
+/// purchases, orders of one to six lines (one customer, day and channel each, numbered in
+/// file order) and category affinities within them. The same rows and seed give the same bytes anywhere.
 public struct CRMGenerator {
     /// Number of fact rows.
     public let rows: Int
@@ -227,11 +228,14 @@ public struct CRMGenerator {
 
         try output.begin("sales.csv")
         var w = ByteWriter(capacity: 1 << 21)
-        w.raw(Array("date,customer_id,product_id,channel_id,quantity,price,discount,revenue,cost\n".utf8))
+        w.raw(Array("order_id,date,customer_id,product_id,channel_id,quantity,price,discount,revenue,cost\n".utf8))
+        var order = 0
         for day in 0..<dayCount {
             let (_, month, _) = CivilDate.civil(firstDay + day)
-            for _ in 0..<perDay[day] {
-                // A customer active on this day, by spend propensity.
+            var left = perDay[day]
+            while left > 0 {
+                // An order: a customer active on this day (by spend propensity), one channel,
+                // 1-6 lines (the day's last order may be cut short to keep the row count).
                 var ci = random.pick(cumulative: customerCumulative)
                 var tries = 0
                 while (day < customers[ci].signup || day >= customers[ci].churn) && tries < 64 {
@@ -239,43 +243,55 @@ public struct CRMGenerator {
                     tries += 1
                 }
                 let c = customers[ci]
-                // Product: a favourite (repeat purchase), the primary category, its partner, or anything.
-                let roll = random.unit()
-                var pi: Int
-                if roll < 0.25, !c.favourites.isEmpty {
-                    pi = c.favourites[random.below(c.favourites.count)]
-                } else {
-                    let category = roll < 0.6 ? c.primary : roll < 0.8 ? c.partner : random.pick(cumulative: categoryCumulative)
-                    let list = productsByCategory[category]
-                    pi = list.isEmpty ? random.below(products.count) : list[random.pick(cumulative: popularity[category])]
-                }
-                let p = products[pi]
                 let channel = random.pick(cumulative: c.channelCumulative)
-                let bulk = CRMWorld.categories[p.category].bulk
-                var quantity = 1
-                while quantity < 5 * bulk && random.unit() < 0.35 + 0.1 * Double(bulk) { quantity += 1 }
-                if c.segment == 2 && random.unit() < 0.3 { quantity *= 1 + random.below(4) }
-                quantity = min(quantity, 40)
-                var discount = 0
-                if channel == 1 { discount = 10 + 5 * random.below(5) }
-                else if channel == 4 { discount = 5 + 5 * random.below(2) }
-                else if random.unit() < 0.15 { discount = 5 }
-                if month >= 11 && random.unit() < 0.5 { discount += 5 }
-                if c.tier == 0 { discount += 3 }
-                discount = min(discount, 40)
-                let gross = quantity * p.priceCents
-                let revenue = (gross * (100 - discount) + 50) / 100
-                let cost = (gross * p.costPercent + 50) / 100
+                let lines = min(left, 1 + random.pick(cumulative: CRMGenerator.linesCumulative))
+                left -= lines
+                order += 1
+                var chosen: [Int] = []
+                for _ in 0..<lines {
+                    // Product: a favourite (repeat purchase), the primary category, its partner,
+                    // or anything; a product already in the order is drawn again (twice at most).
+                    var pi = 0
+                    for _ in 0..<3 {
+                        let roll = random.unit()
+                        if roll < 0.25, !c.favourites.isEmpty {
+                            pi = c.favourites[random.below(c.favourites.count)]
+                        } else {
+                            let category = roll < 0.6 ? c.primary : roll < 0.8 ? c.partner : random.pick(cumulative: categoryCumulative)
+                            let list = productsByCategory[category]
+                            pi = list.isEmpty ? random.below(products.count) : list[random.pick(cumulative: popularity[category])]
+                        }
+                        if !chosen.contains(pi) { break }
+                    }
+                    chosen.append(pi)
+                    let p = products[pi]
+                    let bulk = CRMWorld.categories[p.category].bulk
+                    var quantity = 1
+                    while quantity < 5 * bulk && random.unit() < 0.35 + 0.1 * Double(bulk) { quantity += 1 }
+                    if c.segment == 2 && random.unit() < 0.3 { quantity *= 1 + random.below(4) }
+                    quantity = min(quantity, 40)
+                    var discount = 0
+                    if channel == 1 { discount = 10 + 5 * random.below(5) }
+                    else if channel == 4 { discount = 5 + 5 * random.below(2) }
+                    else if random.unit() < 0.15 { discount = 5 }
+                    if month >= 11 && random.unit() < 0.5 { discount += 5 }
+                    if c.tier == 0 { discount += 3 }
+                    discount = min(discount, 40)
+                    let gross = quantity * p.priceCents
+                    let revenue = (gross * (100 - discount) + 50) / 100
+                    let cost = (gross * p.costPercent + 50) / 100
 
-                w.raw(dateBytes[day]); w.comma()
-                w.int(ci + 1); w.comma()
-                w.int(pi + 1); w.comma()
-                w.int(channel + 1); w.comma()
-                w.int(quantity); w.comma()
-                w.cents(p.priceCents); w.comma()
-                w.byte(48); w.byte(46); w.byte(UInt8(48 + discount / 10)); w.byte(UInt8(48 + discount % 10)); w.comma()
-                w.cents(revenue); w.comma()
-                w.cents(cost); w.newline()
+                    w.int(order); w.comma()
+                    w.raw(dateBytes[day]); w.comma()
+                    w.int(ci + 1); w.comma()
+                    w.int(pi + 1); w.comma()
+                    w.int(channel + 1); w.comma()
+                    w.int(quantity); w.comma()
+                    w.cents(p.priceCents); w.comma()
+                    w.byte(48); w.byte(46); w.byte(UInt8(48 + discount / 10)); w.byte(UInt8(48 + discount % 10)); w.comma()
+                    w.cents(revenue); w.comma()
+                    w.cents(cost); w.newline()
+                }
                 if w.bytes.count > 1 << 20 {
                     try output.write(w.bytes)
                     w.bytes.removeAll(keepingCapacity: true)
@@ -285,6 +301,9 @@ public struct CRMGenerator {
         try output.write(w.bytes)
         try output.end()
     }
+
+    /// Lines per order, 1 to 6: most orders hold one or two lines (mean about 2.2).
+    static let linesCumulative = cumulative([0.42, 0.24, 0.14, 0.1, 0.06, 0.04])
 
     /// Natural logarithm by Newton's method on `portableExp` (platform-independent).
     static func logarithm(_ x: Double) -> Double {
@@ -298,7 +317,8 @@ public struct CRMGenerator {
         return y
     }
 
-    /// The model of the generated cube, exactly as in PRODUCT.md section 3.
+    /// The model of the generated cube: PRODUCT.md section 3's, except that the facts carry
+    /// order numbers, so `orders` counts distinct orders and `lines` counts fact rows.
     public static let model = """
     {
       "name": "sales",
@@ -318,7 +338,8 @@ public struct CRMGenerator {
         { "name": "revenue",  "column": "revenue",  "aggregate": "sum", "format": "money" },
         { "name": "cost",     "column": "cost",     "aggregate": "sum", "format": "money" },
         { "name": "quantity", "column": "quantity", "aggregate": "sum" },
-        { "name": "orders",   "aggregate": "count" },
+        { "name": "orders",   "column": "order_id", "aggregate": "count_distinct" },
+        { "name": "lines",    "aggregate": "count" },
         { "name": "customers","column": "customer_id", "aggregate": "count_distinct" },
         { "name": "margin",   "expression": "revenue - cost", "format": "money" },
         { "name": "margin_pct", "expression": "(revenue - cost) / revenue", "format": "percent" }

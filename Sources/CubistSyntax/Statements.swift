@@ -197,7 +197,7 @@ extension Parser {
     private mutating func basketStatement() throws(Diagnostic) -> Statement {
         let start = current
         index += 1
-        let help = "e.g. BASKET product.category PER customer.customer MIN SUPPORT 0.05"
+        let help = "e.g. BASKET product.category MIN SUPPORT 0.05, or BASKET product.category PER customer.customer"
         let level = try operand("a level", after: "BASKET", help: help)
         var per: Expr?, minSupport: Expr?
         if atKeyword("per") {

@@ -60,7 +60,7 @@ public enum Vocabulary {
         statement("COHORT", "cohort", [("COHORT level BY time.month [MEASURE m] [WHERE ...]", "retention: who is still active n periods after the first purchase")]),
         statement("CHURN", "churn", [("CHURN level [WINDOW n DAYS | BETWEEN p AND q] [BY levels] [LIST] [WHERE ...]",
                                       "who bought in the earlier window and not in the later one")]),
-        statement("BASKET", "basket", [("BASKET level PER basket [MIN SUPPORT x] [WHERE ...]", "what sells together: pairs with support, confidence, lift")]),
+        statement("BASKET", "basket", [("BASKET level [PER basket] [MIN SUPPORT x] [WHERE ...]", "what sells together in one order (or per customer ...): pairs with support, confidence, lift")]),
         statement("LTV", "ltv", [("LTV level [BY levels] [WHERE ...]", "what a member is worth: value, orders and margin per member, lifetime")]),
     ]
 

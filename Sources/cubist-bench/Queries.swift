@@ -32,7 +32,7 @@ struct BenchQuery {
 let benchQueries: [BenchQuery] = [
     BenchQuery(id: "Q1", title: "grand total of revenue, quantity, orders",
                text: "SELECT revenue, quantity, orders",
-               dimensions: [], columns: ["revenue", "quantity"]),
+               dimensions: [], columns: ["revenue", "quantity", "order_id"]),
     BenchQuery(id: "Q2", title: "revenue by year, quarter",
                text: "SELECT revenue BY time.year, time.quarter",
                dimensions: ["time"], columns: ["revenue"]),
@@ -67,7 +67,7 @@ let benchQueries: [BenchQuery] = [
                dimensions: ["customer"], columns: ["revenue"]),
     BenchQuery(id: "Q12", title: "repeat rate by segment",
                text: "SELECT count(customer.customer HAVING orders >= 2) / customers AS repeat_rate BY customer.segment",
-               dimensions: ["customer"], columns: []),
+               dimensions: ["customer"], columns: ["order_id"]),
     BenchQuery(id: "Q13", title: "web share of revenue by region (FILTER)",
                text: "SELECT revenue FILTER (WHERE channel.channel = 'Web') / revenue AS web_share BY customer.region",
                dimensions: ["customer", "channel"], columns: ["revenue"]),
@@ -94,10 +94,10 @@ let benchQueries: [BenchQuery] = [
                dimensions: ["customer"], columns: ["revenue"]),
     BenchQuery(id: "Q19", title: "RFM SUMMARY: customers by recency, frequency and revenue segment",
                text: "RFM customer.customer SUMMARY",
-               dimensions: ["customer", "time"], columns: ["revenue"]),
+               dimensions: ["customer", "time"], columns: ["revenue", "order_id"]),
     BenchQuery(id: "Q20", title: "LTV by tier: value, orders, margin and lifetime per customer",
                text: "LTV customer.customer BY customer.tier",
-               dimensions: ["customer", "time"], columns: ["revenue", "cost"]),
+               dimensions: ["customer", "time"], columns: ["revenue", "cost", "order_id"]),
     BenchQuery(id: "Q21", title: "COHORT by month: the share of each month's new customers active n months later",
                text: "COHORT customer.customer BY time.month",
                dimensions: ["customer", "time"], columns: []),
@@ -107,6 +107,9 @@ let benchQueries: [BenchQuery] = [
     BenchQuery(id: "Q23", title: "BASKET: categories bought by the same customers, with lift",
                text: "BASKET product.category PER customer.customer",
                dimensions: ["customer", "product"], columns: []),
+    BenchQuery(id: "Q24", title: "BASKET per order: categories bought in one order, with lift",
+               text: "BASKET product.category",
+               dimensions: ["product"], columns: ["order_id"]),
 ]
 
 /// Statements run once after the cube is loaded, before any question (not timed with them).

@@ -1,5 +1,6 @@
 import CubistCore
 import CubistEngine
+import CubistGenerator
 import CubistStore
 import CubistSyntax
 import Testing
@@ -107,14 +108,15 @@ func expectSameTable(_ actual: ResultTable, _ expected: [[RV]], _ text: String) 
     func rfmMatchesTheNaiveScores(seed: UInt64) throws {
         let cube = try crmCube(rows: 2500 + Int(seed) * 200, seed: seed)
         let ref = Reference(cube: cube)
-        let customer = RL(dim: "customer", level: "customer"), revenue = RM.sum(.col("revenue"))
+        let customer = RL(dim: "customer", level: "customer"), revenue = RM.sum(.col("revenue")), orders = RM.distinctValues("order_id")
         let year = ref.members(RL(dim: "time", level: "year"))[2]
         let cases: [(String, RL, RM, RM, RC?, Bool)] = [
-            ("RFM customer.customer", customer, .countStar, revenue, nil, false),
-            ("RFM customer.customer SUMMARY", customer, .countStar, revenue, nil, true),
+            ("RFM customer.customer", customer, orders, revenue, nil, false),
+            ("RFM customer.customer SUMMARY", customer, orders, revenue, nil, true),
+            ("RFM customer.customer FREQUENCY lines", customer, .countStar, revenue, nil, false),
             ("RFM customer.customer BY quantity FREQUENCY count(distinct product.product) WHERE time.year = \(year)", customer,
              .distinct(RL(dim: "product", level: "product")), .sum(.col("quantity")), .memberEq(RL(dim: "time", level: "year"), year, negated: false), false),
-            ("RFM customer.city WHERE channel.type = 'Online' SUMMARY", RL(dim: "customer", level: "city"), .countStar, revenue,
+            ("RFM customer.city WHERE channel.type = 'Online' SUMMARY", RL(dim: "customer", level: "city"), orders, revenue,
              .memberEq(RL(dim: "channel", level: "type"), "Online", negated: false), true),
         ]
         for (text, level, f, m, filter, summary) in cases {
@@ -122,7 +124,7 @@ func expectSameTable(_ actual: ResultTable, _ expected: [[RV]], _ text: String) 
         }
         // Members whose monetary value is empty (no row passes the FILTER) score 1 and list last in their segment.
         let text = "RFM product.product BY revenue FILTER (WHERE quantity > 3)"
-        expectSameTable(try analyse(cube, text), naiveRFM(ref, RL(dim: "product", level: "product"), frequency: .countStar, monetary: revenue,
+        expectSameTable(try analyse(cube, text), naiveRFM(ref, RL(dim: "product", level: "product"), frequency: orders, monetary: revenue,
                                                           onlyRows: .rowCompare(.col("quantity"), ">", .const(3, 0)), where: nil, summary: false), text)
         let one = try analyse(cube, "RFM customer.customer", threads: 1)
         #expect(one.rows == (try analyse(cube, "RFM customer.customer", threads: 4)).rows)
@@ -180,7 +182,7 @@ func expectSameTable(_ actual: ResultTable, _ expected: [[RV]], _ text: String) 
             var byMember: [Int: [Int]] = [:]
             for r in rows { byMember[ref.code(level, r), default: []].append(r) }
             let n = RV.exact(Int128(byMember.count), 0)
-            let revenue = ref.aggregate(.sum(.col("revenue")), rows), orders = ref.aggregate(.countStar, rows)
+            let revenue = ref.aggregate(.sum(.col("revenue")), rows), orders = ref.aggregate(.distinctValues("order_id"), rows)
             let margin = refArith("-", revenue, ref.aggregate(.sum(.col("cost")), rows))
             let days = byMember.values.map { rs -> Double in
                 let labels = rs.map { ref.label(RL(dim: "time", level: "day"), $0) }
@@ -400,10 +402,12 @@ func expectSameTable(_ actual: ResultTable, _ expected: [[RV]], _ text: String) 
 
     /// BASKET from the fact rows: each basket's set of members, then every pair of members
     /// of a basket; both directions, ordered by lift, baskets, then member order.
-    private func naiveBasket(_ ref: Reference, _ level: RL, per: RL, minSupport: Double, where filter: RC?) -> [[RV]] {
+    private func naiveBasket(_ ref: Reference, _ level: RL, per: RL?, minSupport: Double, where filter: RC?) -> [[RV]] {
+        let orders = ref.cube.facts.numericColumns.first { $0.name == "order_id" }!
         var held: [Int: Set<Int>] = [:]
         for r in 0..<ref.cube.facts.rowCount where filter.map({ ref.passes($0, r) }) ?? true {
-            held[ref.code(per, r), default: []].insert(ref.code(level, r))
+            let basket = per.map { ref.code($0, r) } ?? Int(orders.mantissa(at: r)!)
+            held[basket, default: []].insert(ref.code(level, r))
         }
         let total = Double(held.count)
         var single: [Int: Int] = [:], pairs: [[Int]: Int] = [:]
@@ -428,10 +432,25 @@ func expectSameTable(_ actual: ResultTable, _ expected: [[RV]], _ text: String) 
 
     @Test(arguments: [15, 16] as [UInt64])
     func basketMatchesTheNaivePairs(seed: UInt64) throws {
-        let cube = try crmCube(rows: 3000 + Int(seed) * 100, seed: seed)
-        let ref = Reference(cube: cube)
+        var output = MemoryOutput()
+        try CRMGenerator(rows: 3000 + Int(seed) * 100, seed: seed).generate(into: &output)
+        let cube = try loadCube(output.files)
+        // The same facts in another order: the order numbers no longer come in runs, so the
+        // distinct count holds (order, member) pairs instead.
+        var lines = String(decoding: output.files["sales.csv"]!, as: UTF8.self).split(separator: "\n")
+        var random = SeededRandom(seed: seed)
+        for i in stride(from: lines.count - 1, to: 1, by: -1) { lines.swapAt(i, 1 + random.below(i)) }
+        var files = output.files
+        files["sales.csv"] = Array((lines.joined(separator: "\n") + "\n").utf8)
+        let shuffled = try loadCube(files)
+        #expect(cube.facts.numericColumns.first { $0.name == "order_id" }!.comesInRuns)
+        #expect(!shuffled.facts.numericColumns.first { $0.name == "order_id" }!.comesInRuns)
         let category = RL(dim: "product", level: "category"), customer = RL(dim: "customer", level: "customer")
-        let cases: [(String, RL, RL, Double, RC?)] = [
+        let cases: [(String, RL, RL?, Double, RC?)] = [
+            ("BASKET product.category", category, nil, 0, nil),
+            ("BASKET product.subcategory PER order_id WHERE channel.type = 'Online'", RL(dim: "product", level: "subcategory"), nil, 0,
+             .memberEq(RL(dim: "channel", level: "type"), "Online", negated: false)),
+            ("BASKET product.category MIN SUPPORT 0.02 WHERE quantity >= 2", category, nil, 0.02, .rowCompare(.col("quantity"), ">=", .const(2, 0))),
             ("BASKET product.category PER customer.customer", category, customer, 0, nil),
             ("BASKET product.category PER customer.customer MIN SUPPORT 0.2 WHERE channel.type = 'Online'", category, customer, 0.2,
              .memberEq(RL(dim: "channel", level: "type"), "Online", negated: false)),
@@ -439,21 +458,30 @@ func expectSameTable(_ actual: ResultTable, _ expected: [[RV]], _ text: String) 
              .rowCompare(.col("quantity"), ">=", .const(2, 0))),
             ("BASKET channel.channel PER customer.city", RL(dim: "channel", level: "channel"), RL(dim: "customer", level: "city"), 0, nil),
         ]
-        for (text, level, per, minSupport, filter) in cases {
-            let table = try analyse(cube, text)
-            let expected = naiveBasket(ref, level, per: per, minSupport: minSupport, where: filter)
-            #expect(!expected.isEmpty, "\(text): the naive answer is empty")
-            expectSameTable(table, expected, text)
+        for (c, facts) in [cube, shuffled].enumerated() {
+            let ref = Reference(cube: facts)
+            for (text, level, per, minSupport, filter) in cases {
+                let expected = naiveBasket(ref, level, per: per, minSupport: minSupport, where: filter)
+                #expect(!expected.isEmpty, "\(text): the naive answer is empty")
+                for threads in [1, 3] {
+                    expectSameTable(try analyse(facts, text, threads: threads), expected, "\(text) (cube \(c), \(threads) threads)")
+                }
+            }
         }
-        let empty = try analyse(cube, "BASKET product.category PER customer.customer WHERE quantity < 0")
-        #expect(empty.rows.isEmpty && empty.warnings.contains { $0.message.contains("nothing is bought together") })
-        for (text, message) in [("BASKET product.category", "name the level whose members are the baskets"),
-                                ("BASKET product.category PER product.brand", "of the same one"),
-                                ("BASKET product.category PER revenue", "is not a level"),
+        let empty = try analyse(cube, "BASKET product.category WHERE quantity < 0")
+        #expect(empty.rows.isEmpty && empty.warnings.contains { $0.message.contains("no order has facts") })
+        for (text, message) in [("BASKET product.category PER product.brand", "of the same one"),
+                                ("BASKET product.category PER revenue", "no measure counts the distinct values of revenue"),
+                                ("BASKET product.category PER orderid", "is neither"),
                                 ("BASKET product.category PER customer.customer MIN SUPPORT 2", "from 0 to 1")] {
             do { _ = try analyse(cube, text); Issue.record("\(text) did not fail") } catch {
                 #expect(error.message.contains(message), "\(text): \(error.message)")
             }
+        }
+        // A cube whose facts carry no order number has no default basket.
+        let plain = try nullsCube(rows: 300, seed: 3)
+        do { _ = try analyse(plain, "BASKET item.kind"); Issue.record("BASKET without orders did not fail") } catch {
+            #expect(error.message.contains("has no order number"), "\(error.message)")
         }
         #expect(throws: Diagnostic.self) { try analyse(cube, "BASKET product.product PER customer.customer", maxRows: 5) }
     }

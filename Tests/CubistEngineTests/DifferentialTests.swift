@@ -166,7 +166,7 @@ func same(_ v: Value, _ r: RV) -> Bool {
 @Suite struct DifferentialTests {
     static let crm: [RM] = {
         let revenue = RM.named("revenue", .sum(.col("revenue"))), cost = RM.named("cost", .sum(.col("cost")))
-        return [revenue, cost, .named("quantity", .sum(.col("quantity"))), .named("orders", .countStar),
+        return [revenue, cost, .named("quantity", .sum(.col("quantity"))), .named("orders", .distinctValues("order_id")), .named("lines", .countStar),
                 .named("customers", .distinct(RL(dim: "customer", level: "customer"))),
                 .named("margin", .bin("-", revenue, cost)), .named("margin_pct", .bin("/", .bin("-", revenue, cost), revenue))]
     }()

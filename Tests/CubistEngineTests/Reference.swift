@@ -136,6 +136,8 @@ indirect enum RM: Sendable {
     case named(String, RM)
     case sum(RowE), avg(RowE), min(RowE), max(RowE), count(RowE), countStar
     case distinct(RL), firstMember(RL), lastMember(RL)
+    /// `count(distinct column)`: distinct non-null values of a fact column.
+    case distinctValues(String)
     case const(Int128, Int)
     case bin(Character, RM, RM)
     case share(RM), shareOf(RM, RL), shareAll(RM, String), rank(RM), prev(RM), growth(RM), yoy(RM), running(RM), ytd(RM), qtd(RM), mtd(RM)
@@ -165,6 +167,7 @@ indirect enum RM: Sendable {
         case .count(let e): return "count(\(e.text))"
         case .countStar: return "count(*)"
         case .distinct(let l): return "count(distinct \(l.text))"
+        case .distinctValues(let c): return "count(distinct \(c))"
         case .firstMember(let l): return "min(\(l.text))"
         case .lastMember(let l): return "max(\(l.text))"
         case .const(let m, let s): return RV.exact(m, s).plain
@@ -755,6 +758,7 @@ struct Reference {
             return best
         case .stat(let agg, let e, let p): return refCombine(agg, rows.map { rowValue(e, $0) }, p: p)
         case .distinct(let l): return .exact(Int128(Set(rows.map { code(l, $0) }).count), 0)
+        case .distinctValues(let c): return .exact(Int128(Set(rows.compactMap { rowValue(.col(c), $0) == .null ? nil : "\(rowValue(.col(c), $0))" }).count), 0)
         case .firstMember(let l): return rows.isEmpty ? .null : .text(members(l)[rows.map { code(l, $0) }.min()!])
         case .lastMember(let l): return rows.isEmpty ? .null : .text(members(l)[rows.map { code(l, $0) }.max()!])
         case .const(let x, let s): return .exact(x, s)

@@ -28,11 +28,40 @@ private func generate(rows: Int, seed: UInt64) throws -> [String: [UInt8]] {
         #expect(a["customers.csv"] != c["customers.csv"])
     }
 
+    /// Orders are numbered 1, 2, ... in file order; each holds one to six lines of one
+    /// customer, day and channel, rarely a product twice (the day's last order may be shorter).
+    @Test func ordersHoldOneToSixLinesOfOneCustomerDayAndChannel() throws {
+        let files = try generate(rows: 20_000, seed: 3)
+        let rows = String(decoding: files["sales.csv"]!, as: UTF8.self).split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+        var lines: [Int: [[String]]] = [:]
+        var previous = 0
+        for r in rows {
+            let order = Int(r[0])!
+            #expect(order == previous || order == previous + 1, "order \(order) after \(previous)")
+            previous = order
+            lines[order, default: []].append(r)
+        }
+        var sizes = [Int](repeating: 0, count: 7)
+        var repeated = 0
+        for (order, held) in lines {
+            #expect((1...6).contains(held.count), "order \(order) has \(held.count) lines")
+            sizes[min(held.count, 6)] += 1
+            #expect(Set(held.map { [$0[1], $0[2], $0[4]] }).count == 1, "order \(order) mixes customers, days or channels")
+            if Set(held.map { $0[3] }).count < held.count { repeated += 1 }
+        }
+        // A product is drawn again when the order holds it: a repeat is rare.
+        #expect(repeated * 50 < lines.count, "\(repeated) of \(lines.count) orders repeat a product")
+        // Most orders are small, and every size occurs.
+        #expect(sizes[1] > sizes[2] && sizes[2] > sizes[3] && sizes[6] > 0, "\(sizes)")
+        let mean = Double(rows.count) / Double(lines.count)
+        #expect(mean > 2.0 && mean < 2.5, "\(mean) lines per order")
+    }
+
     @Test func exactRowCountAndColumns() throws {
         let files = try generate(rows: 1234, seed: 1)
         let sales = String(decoding: files["sales.csv"]!, as: UTF8.self).split(separator: "\n")
         #expect(sales.count == 1235)
-        #expect(sales[0] == "date,customer_id,product_id,channel_id,quantity,price,discount,revenue,cost")
+        #expect(sales[0] == "order_id,date,customer_id,product_id,channel_id,quantity,price,discount,revenue,cost")
         let customers = String(decoding: files["customers.csv"]!, as: UTF8.self).split(separator: "\n")
         #expect(customers[0] == "customer_id,customer_name,region,city,segment,tier,age_band,signup_date")
         #expect(customers.count == CRMGenerator.customerCount(rows: 1234) + 1)

@@ -22,7 +22,7 @@ import Testing
 
     /// The known answer that shows a session still works after a refused query.
     private let known = "SELECT revenue BY customer.region WITH TOTALS"
-    private let knownTail = ",46402783.01\n"
+    private let knownTail = ",46027631.57\n"
 
     /// Measures built on measures bind as a DAG: each named measure once, so doubling 40
     /// times is instant and exact; a chain deeper than 200 is a located error, not a stack
@@ -34,7 +34,7 @@ import Testing
         let dag = run(doubling + ["SELECT x39 BY channel.type"])
         #expect(dag.ok.allSatisfy { $0 })
         // revenue × 2^39, exactly.
-        #expect(dag.out == "channel.type,x39\nDirect,6876101034793458728.96\nOffline,5982143804020065566.72\nOnline,12651954901517284147.20\n")
+        #expect(dag.out == "channel.type,x39\nDirect,6703857656470721003.52\nOffline,5925984477417685647.36\nOnline,12674115921213946593.28\n")
         var chain = ["DEFINE MEASURE y0 = revenue"]
         for i in 1..<1500 { chain.append("DEFINE MEASURE y\(i) = y\(i - 1) + 1") }
         let deep = run(chain + ["SELECT y199", known])
@@ -85,8 +85,8 @@ import Testing
         #expect(r.err.contains("max_result_rows = 10\n"))
         #expect(r.err.contains("<test>:1:1: error: the result would have 24 rows, more than max_result_rows (10)"))
         #expect(r.err.contains("help: add TOP n BY a measure or LIMIT n, group by a coarser level, filter with WHERE, or SET max_result_rows = 24"))
-        // Rows are counted after HAVING: 16 cities pass.
-        #expect(r.err.contains("error: the result would have 16 rows, more than max_result_rows (10)"))
+        // Rows are counted after HAVING: 14 cities pass.
+        #expect(r.err.contains("error: the result would have 14 rows, more than max_result_rows (10)"))
         #expect(r.out.contains(knownTail))
         #expect(r.out.components(separatedBy: "\n").count == 1 + 8 + 1 + 3 + 1)
     }
@@ -113,7 +113,7 @@ import Testing
             #expect(error.message == "query stopped: it ran longer than the timeout = 0 ms")
         }
         engine.limits.timeout = .seconds(60)
-        #expect(try engine.run(select).rows.count == 2375)
+        #expect(try engine.run(select).rows.count == 2212)
     }
 
     @Test func settingsAreCheckedAndABadOneChangesNothing() {

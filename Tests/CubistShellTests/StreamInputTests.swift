@@ -45,14 +45,14 @@ import Testing
         // About 150 KB: several 64 KiB reads; the bad statement and a statement that spans
         // lines come after the first chunks.
         var text = ""
-        for i in 0..<3000 { text += "SELECT orders WHERE time.year = \(2022 + i % 4);\n" }
+        for i in 0..<3000 { text += "SELECT lines WHERE time.year = \(2022 + i % 4);\n" }
         text += "SELECT revenue\n  BY time.yer;\n"
-        text += "SELECT customers;  SELECT\n  orders\n  ;\n"
+        text += "SELECT customers;  SELECT\n  lines\n  ;\n"
         let (ok, out, err) = try stream(text)
         #expect(!ok)
         #expect(err == "<stdin>:3002:6: error: dimension 'time' has no level 'yer'\n 3002 |   BY time.yer;\n      |      ^^^^^^^^\nhelp: did you mean 'year'?\n")
-        #expect(out.hasSuffix("customers\n2375\norders\n100000\n"))
-        #expect(out.components(separatedBy: "orders\n").count == 3002)
+        #expect(out.hasSuffix("customers\n2212\nlines\n100000\n"))
+        #expect(out.components(separatedBy: "lines\n").count == 3002)
     }
 
     @Test func aStatementSplitAcrossReadsAndMultibyteText() throws {

@@ -9,7 +9,7 @@ It installs what is missing from PyPI, builds Cubist (release), generates the CR
 schema with `cubist generate` (reused when present), starts one server process per engine
 (`cubist-bench serve` for Cubist, this script in --serve mode for the peers), waits until
 each has loaded the CSV files and notes its load time and resident memory, then runs
-Q1..Q23: one warm-up per engine, then `--runs` rounds, each round asking every engine in
+Q1..Q24: one warm-up per engine, then `--runs` rounds, each round asking every engine in
 turn (the order rotates), so the machine's noise falls on all of them alike. Every
 engine's answer is checked against Cubist's. It prints the median per query and engine,
 the ratio of Cubist to the fastest peer and the geometric mean, and writes JSON.
@@ -26,7 +26,7 @@ PACKAGES = {"duckdb": "duckdb", "chdb": "chdb", "polars": "polars"}
 # as integers (year; q = quarter 1-4; ym = year * 100 + month), the fastest to group by;
 # answers are turned into Cubist's labels (2024-Q1, 2024-01) after timing, in `labels`.
 SQL = {
-    "Q1": "SELECT sum(revenue), sum(quantity), count(*) FROM f",
+    "Q1": "SELECT sum(revenue), sum(quantity), count(DISTINCT order_id) FROM f",
     "Q2": "SELECT year, q, sum(revenue) FROM f GROUP BY year, q",
     "Q3": "SELECT channel, sum(revenue), sum(revenue) - sum(cost) FROM f WHERE year = 2024 GROUP BY channel",
     "Q4": "SELECT region, ym, sum(revenue) FROM f WHERE channel IN ('Web', 'Store') AND category IN ('Books', 'Toys', 'Home') GROUP BY region, ym",
@@ -37,7 +37,7 @@ SQL = {
     "Q9": None,  # ROLLUP is spelled differently per engine, below
     "Q10": "SELECT product_name, sum(revenue), sum(quantity) FROM f WHERE tier = 'VIP' GROUP BY product_id, product_name",
     "Q11": "SELECT tier, avg(r) FROM (SELECT tier, customer_id, sum(revenue) AS r FROM f GROUP BY tier, customer_id) GROUP BY tier",
-    "Q12": "SELECT segment, sum(CASE WHEN n >= 2 THEN 1 ELSE 0 END) / count(*) FROM (SELECT segment, customer_id, count(*) AS n FROM f GROUP BY segment, customer_id) GROUP BY segment",
+    "Q12": "SELECT segment, sum(CASE WHEN n >= 2 THEN 1 ELSE 0 END) / count(*) FROM (SELECT segment, customer_id, count(DISTINCT order_id) AS n FROM f GROUP BY segment, customer_id) GROUP BY segment",
     "Q13": "SELECT region, sum(CASE WHEN channel = 'Web' THEN revenue ELSE 0 END) / sum(revenue) FROM f GROUP BY region",
     "Q14": None,  # the interpolating median is spelled differently per engine, below
     "Q15": None,  # likewise, over each customer's revenue
@@ -51,6 +51,7 @@ SQL = {
     "Q21": None,  # COHORT, below
     "Q22": None,  # CHURN, below
     "Q23": None,  # BASKET, below
+    "Q24": None,  # BASKET per order, below
 }
 ROLLUP = {
     "duckdb": "SELECT region, city, sum(revenue) FROM f GROUP BY ROLLUP (region, city)",
@@ -90,7 +91,7 @@ SEGMENT_CASE = """CASE WHEN r = 5 AND fs >= 4 THEN 'Champions' WHEN r >= 3 AND f
     WHEN fs >= 3 THEN 'At risk' WHEN r = 2 THEN 'Hibernating' ELSE 'Lost' END"""
 SEGMENT_VALUES = ", ".join(f"('{s}', {i})" for i, s in enumerate(SEGMENTS))
 RFM = {
-    "duckdb": f"""WITH m AS (SELECT customer_id, (SELECT max(date) FROM f) - max(date) AS rec, count(*) AS fr, sum(revenue) AS mo
+    "duckdb": f"""WITH m AS (SELECT customer_id, (SELECT max(date) FROM f) - max(date) AS rec, count(DISTINCT order_id) AS fr, sum(revenue) AS mo
                            FROM f GROUP BY customer_id),
         s AS (SELECT *, count(*) OVER () AS n FROM m),
         q AS (SELECT mo, 1 + floor(5 * (2 * (rank() OVER (ORDER BY rec DESC) - 1) + count(*) OVER (PARTITION BY rec) - 1) / (2 * n)) AS r,
@@ -101,7 +102,7 @@ RFM = {
                               coalesce(sum(g.mo), 0) / (SELECT total FROM t)
                        FROM (VALUES {SEGMENT_VALUES}) seg(name, k) LEFT JOIN g ON g.segment = seg.name GROUP BY seg.name, seg.k ORDER BY seg.k)
         UNION ALL SELECT 'Total', n, 1, total, 1 FROM t""",
-    "chdb": f"""WITH m AS (SELECT customer_id, dateDiff('day', max(date), (SELECT max(date) FROM f)) AS rec, count() AS fr, sum(revenue) AS mo
+    "chdb": f"""WITH m AS (SELECT customer_id, dateDiff('day', max(date), (SELECT max(date) FROM f)) AS rec, uniqExact(order_id) AS fr, sum(revenue) AS mo
                          FROM f GROUP BY customer_id),
         s AS (SELECT *, count() OVER () AS n FROM m),
         q AS (SELECT mo, 1 + intDiv(5 * (2 * (rank() OVER (ORDER BY rec DESC) - 1) + count() OVER (PARTITION BY rec) - 1), 2 * n) AS r,
@@ -116,11 +117,11 @@ RFM = {
 # LTV customer.customer BY customer.tier: per tier and customer the sums and the days from
 # the first to the last purchase; per tier (and in total) the figures per customer.
 LTV = {
-    "duckdb": """WITH m AS (SELECT tier, customer_id, sum(revenue) AS rev, count(*) AS o, sum(revenue) - sum(cost) AS mar,
+    "duckdb": """WITH m AS (SELECT tier, customer_id, sum(revenue) AS rev, count(DISTINCT order_id) AS o, sum(revenue) - sum(cost) AS mar,
                                   max(date) - min(date) AS life FROM f GROUP BY tier, customer_id)
         SELECT tier, count(*), sum(rev) / count(*), sum(o) / count(*), sum(rev) / sum(o), avg(life), sum(mar) / count(*) FROM m GROUP BY tier
         UNION ALL SELECT NULL, count(*), sum(rev) / count(*), sum(o) / count(*), sum(rev) / sum(o), avg(life), sum(mar) / count(*) FROM m""",
-    "chdb": """WITH m AS (SELECT tier, customer_id, sum(revenue) AS rev, count() AS o, sum(revenue) - sum(cost) AS mar,
+    "chdb": """WITH m AS (SELECT tier, customer_id, sum(revenue) AS rev, uniqExact(order_id) AS o, sum(revenue) - sum(cost) AS mar,
                                 dateDiff('day', min(date), max(date)) AS life FROM f GROUP BY tier, customer_id)
         SELECT toString(tier), count(), toFloat64(sum(rev)) / count(), sum(o) / count(), toFloat64(sum(rev)) / sum(o), avg(life),
                toFloat64(sum(mar)) / count() FROM m GROUP BY tier
@@ -177,7 +178,22 @@ BASKET = {
               WHERE x.category != y.category GROUP BY a, c)
         SELECT p.a, p.c, p.t, p.t / n, p.t / sa.k, p.t * n / (sa.k * sb.k) FROM p INNER JOIN s AS sa ON sa.category = p.a INNER JOIN s AS sb ON sb.category = p.c""",
 }
-QUERIES = [f"Q{i}" for i in range(1, 24)]
+# BASKET product.category: the same with the order as the basket.
+BASKET_ORDER = {
+    "duckdb": """WITH b AS (SELECT DISTINCT order_id, category FROM f),
+        n AS (SELECT count(DISTINCT order_id) AS n FROM b),
+        s AS (SELECT category, count(*) AS k FROM b GROUP BY category),
+        p AS (SELECT x.category AS a, y.category AS b, count(*) AS t FROM b x JOIN b y ON x.order_id = y.order_id AND x.category <> y.category
+              GROUP BY a, b)
+        SELECT a, b, t, t / n, t / sa.k, t * n / (sa.k * sb.k) FROM p, n, s sa, s sb WHERE sa.category = a AND sb.category = b""",
+    "chdb": """WITH b AS (SELECT DISTINCT order_id, toString(category) AS category FROM f),
+        (SELECT uniqExact(order_id) FROM b) AS n,
+        s AS (SELECT category, count() AS k FROM b GROUP BY category),
+        p AS (SELECT x.category AS a, y.category AS c, count() AS t FROM b AS x INNER JOIN b AS y ON x.order_id = y.order_id
+              WHERE x.category != y.category GROUP BY a, c)
+        SELECT p.a, p.c, p.t, p.t / n, p.t / sa.k, p.t * n / (sa.k * sb.k) FROM p INNER JOIN s AS sa ON sa.category = p.a INNER JOIN s AS sb ON sb.category = p.c""",
+}
+QUERIES = [f"Q{i}" for i in range(1, 25)]
 
 
 def ensure_packages(names):
@@ -213,7 +229,7 @@ class DuckDBPeer:
             self.db.execute(f"CREATE TABLE {t} AS SELECT * FROM read_csv('{data}/{t}.csv', header = true{typed})")
 
     def flatten(self):
-        self.db.execute("""CREATE TABLE f AS SELECT s.date, year(s.date)::SMALLINT AS year,
+        self.db.execute("""CREATE TABLE f AS SELECT s.order_id, s.date, year(s.date)::SMALLINT AS year,
             quarter(s.date)::TINYINT AS q, (year(s.date) * 100 + month(s.date))::INTEGER AS ym,
             s.customer_id, c.customer_name, c.region, c.city, c.segment, c.tier,
             s.product_id, p.product_name, p.category, ch.channel, s.quantity, s.revenue, s.cost, co.cohort
@@ -224,7 +240,7 @@ class DuckDBPeer:
             self.db.execute(f"DROP TABLE {t}")
 
     def run(self, q):
-        text = {"Q9": ROLLUP, "Q14": MEDIAN, "Q15": PER_MEDIAN, "Q18": PARETO, "Q19": RFM, "Q20": LTV, "Q21": COHORT, "Q22": CHURN, "Q23": BASKET}.get(q, {}).get("duckdb") or SQL[q]
+        text = {"Q9": ROLLUP, "Q14": MEDIAN, "Q15": PER_MEDIAN, "Q18": PARETO, "Q19": RFM, "Q20": LTV, "Q21": COHORT, "Q22": CHURN, "Q23": BASKET, "Q24": BASKET_ORDER}.get(q, {}).get("duckdb") or SQL[q]
         return [tuple(r) for r in self.db.execute(text).fetchall()]
 
 
@@ -236,7 +252,7 @@ class ChDBPeer:
         self.s.query("CREATE DATABASE IF NOT EXISTS b")
         self.s.query("USE b")
         schemas = {
-            "sales": "date Date, customer_id UInt32, product_id UInt32, channel_id UInt8, quantity UInt16, price Decimal(18,2), discount Decimal(18,2), revenue Decimal(18,2), cost Decimal(18,2)",
+            "sales": "order_id UInt32, date Date, customer_id UInt32, product_id UInt32, channel_id UInt8, quantity UInt16, price Decimal(18,2), discount Decimal(18,2), revenue Decimal(18,2), cost Decimal(18,2)",
             "customers": "customer_id UInt32, customer_name String, region String, city String, segment String, tier String, age_band String, signup_date Date",
             "products": "product_id UInt32, product_name String, category String, subcategory String, brand String, list_price Decimal(18,2)",
             "channels": "channel_id UInt8, channel String, channel_type String",
@@ -246,7 +262,7 @@ class ChDBPeer:
             self.s.query(f"INSERT INTO {t} SELECT * FROM file('{data}/{t}.csv', CSVWithNames, '{schema}') SETTINGS max_threads = {threads}")
 
     def flatten(self):
-        self.s.query(f"""CREATE TABLE f ENGINE = Memory AS SELECT s.date AS date, toYear(s.date) AS year,
+        self.s.query(f"""CREATE TABLE f ENGINE = Memory AS SELECT s.order_id AS order_id, s.date AS date, toYear(s.date) AS year,
             toQuarter(s.date) AS q, toYYYYMM(s.date) AS ym,
             s.customer_id AS customer_id, c.customer_name AS customer_name, toLowCardinality(c.region) AS region,
             toLowCardinality(c.city) AS city, toLowCardinality(c.segment) AS segment, toLowCardinality(c.tier) AS tier,
@@ -261,7 +277,7 @@ class ChDBPeer:
             self.s.query(f"DROP TABLE {t}")
 
     def run(self, q):
-        text = {"Q9": ROLLUP, "Q14": MEDIAN, "Q15": PER_MEDIAN, "Q18": PARETO, "Q19": RFM, "Q20": LTV, "Q21": COHORT, "Q22": CHURN, "Q23": BASKET}.get(q, {}).get("chdb") or SQL[q]
+        text = {"Q9": ROLLUP, "Q14": MEDIAN, "Q15": PER_MEDIAN, "Q18": PARETO, "Q19": RFM, "Q20": LTV, "Q21": COHORT, "Q22": CHURN, "Q23": BASKET, "Q24": BASKET_ORDER}.get(q, {}).get("chdb") or SQL[q]
         out = self.s.query(f"{text}" + ("" if "SETTINGS" in text else f" SETTINGS max_threads = {self.threads}")
                            if q != "Q9" else text.replace("SETTINGS", f"SETTINGS max_threads = {self.threads},"), "CSV")
         # ClickHouse writes NULL as \N in CSV.
@@ -290,7 +306,7 @@ class PolarsPeer:
             q=pl.col("date").dt.quarter(),
             ym=pl.col("date").dt.year() * 100 + pl.col("date").dt.month(),
             **{c: pl.col(c).cast(pl.Categorical) for c in low},
-        ).select(["date", "year", "q", "ym", "customer_id", "customer_name", "region", "city", "segment", "tier",
+        ).select(["order_id", "date", "year", "q", "ym", "customer_id", "customer_name", "region", "city", "segment", "tier",
                   "product_id", "product_name", "category", "channel", "quantity", "revenue", "cost", "cohort"]).rechunk()
         del self.sales, self.customers, self.products, self.channels
 
@@ -298,7 +314,7 @@ class PolarsPeer:
         pl, f = self.pl, self.f
         rev, cost = pl.col("revenue"), pl.col("cost")
         if q == "Q1":
-            r = f.select(rev.sum(), pl.col("quantity").sum(), pl.len())
+            r = f.select(rev.sum(), pl.col("quantity").sum(), pl.col("order_id").n_unique())
         elif q == "Q2":
             r = f.group_by("year", "q").agg(rev.sum())
         elif q == "Q3":
@@ -327,7 +343,7 @@ class PolarsPeer:
         elif q == "Q11":
             r = f.group_by("tier", "customer_id").agg(rev.sum().alias("r")).group_by("tier").agg(pl.col("r").mean())
         elif q == "Q12":
-            r = (f.group_by("segment", "customer_id").agg(pl.len().alias("n"))
+            r = (f.group_by("segment", "customer_id").agg(pl.col("order_id").n_unique().alias("n"))
                  .group_by("segment").agg(((pl.col("n") >= 2).sum() / pl.len()).alias("rate")))
         elif q == "Q13":
             r = f.group_by("region").agg((pl.when(pl.col("channel") == "Web").then(rev).otherwise(0).sum() / rev.sum()).alias("share"))
@@ -353,7 +369,7 @@ class PolarsPeer:
         elif q == "Q19":
             last = f["date"].max()
             m = f.group_by("customer_id").agg((pl.lit(last) - pl.col("date").max()).dt.total_days().alias("rec"),
-                                              pl.len().alias("fr"), rev.sum().alias("mo"))
+                                              pl.col("order_id").n_unique().alias("fr"), rev.sum().alias("mo"))
             n = m.height
 
             def score(c, worse_first_descending):
@@ -374,7 +390,7 @@ class PolarsPeer:
                     for s in SEGMENTS]
             return rows + [("Total", n, 1, total, 1)]
         elif q == "Q20":
-            m = f.group_by("tier", "customer_id").agg(rev.sum().alias("rev"), pl.len().alias("o"), (rev.sum() - cost.sum()).alias("mar"),
+            m = f.group_by("tier", "customer_id").agg(rev.sum().alias("rev"), pl.col("order_id").n_unique().alias("o"), (rev.sum() - cost.sum()).alias("mar"),
                                                       (pl.col("date").max() - pl.col("date").min()).dt.total_days().alias("life"))
             per = [pl.len().alias("members"), (pl.col("rev").sum() / pl.len()).alias("rpm"), (pl.col("o").sum() / pl.len()).alias("opm"),
                    (pl.col("rev").sum() / pl.col("o").sum()).alias("aov"), pl.col("life").mean(), (pl.col("mar").sum() / pl.len()).alias("mpm")]
@@ -384,6 +400,15 @@ class PolarsPeer:
             n = b["customer_id"].n_unique()
             k = b.group_by("category").agg(pl.len().cast(pl.Float64).alias("k"))  # UInt32 products overflow
             p = (b.join(b, on="customer_id", suffix="_b").filter(pl.col("category") != pl.col("category_b"))
+                 .group_by("category", "category_b").agg(pl.len().alias("t"))
+                 .join(k, on="category").join(k.rename({"category": "category_b", "k": "kb"}), on="category_b"))
+            return p.select("category", "category_b", "t", (pl.col("t") / n).alias("support"), (pl.col("t") / pl.col("k")).alias("confidence"),
+                            (pl.col("t").cast(pl.Float64) * n / (pl.col("k") * pl.col("kb"))).alias("lift")).rows()
+        elif q == "Q24":
+            b = f.select("order_id", pl.col("category").cast(pl.String)).unique()
+            n = b["order_id"].n_unique()
+            k = b.group_by("category").agg(pl.len().cast(pl.Float64).alias("k"))  # UInt32 products overflow
+            p = (b.join(b, on="order_id", suffix="_b").filter(pl.col("category") != pl.col("category_b"))
                  .group_by("category", "category_b").agg(pl.len().alias("t"))
                  .join(k, on="category").join(k.rename({"category": "category_b", "k": "kb"}), on="category_b"))
             return p.select("category", "category_b", "t", (pl.col("t") / n).alias("support"), (pl.col("t") / pl.col("k")).alias("confidence"),

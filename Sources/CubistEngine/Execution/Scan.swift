@@ -193,7 +193,7 @@ struct Scan {
                 }
                 let whole = n == slice.count
                 let batch = Batch(rows: UnsafeBufferPointer(rebasing: rows[0..<(whole ? 0 : n)]), groups: UnsafeBufferPointer(rebasing: groups[0..<n]),
-                                  range: whole ? slice : nil, single: query.levels.isEmpty,
+                                  range: whole ? slice : nil, single: query.levels.isEmpty, slice: slice,
                                   composites: query.levels.isEmpty ? nil : UnsafeBufferPointer(rebasing: composite[0..<n]))
                 for a in table.accumulators {
                     a.resize(table.count)

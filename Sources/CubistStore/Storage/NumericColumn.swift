@@ -68,6 +68,10 @@ public struct NumericColumn: Sendable {
         mantissa(at: i).map { ScaledDecimal(mantissa: $0, scale: scale) }
     }
 
+    /// Whether each value's rows are contiguous and none is null (the column never
+    /// decreases), so a distinct count can count where the value changes.
+    public var comesInRuns: Bool { nulls == nil && packed.isNonDecreasing }
+
     /// Bytes per row, including the null bitmap.
     public var bytesPerRow: Double {
         Double(packed.width.rawValue) + (nulls == nil ? 0 : 0.125)

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// An immutable column of unsigned integers stored in the narrowest width that fits
 /// (1, 2, 4 or 8 bytes), split logically into fixed-size chunks with a min/max zone map
 /// per chunk so scans can run chunk-parallel and skip chunks a filter excludes.
@@ -35,6 +37,8 @@ public final class PackedColumn: @unchecked Sendable {
     /// The largest value of each chunk.
     public let chunkMaximum: [UInt64]
     private let raw: UnsafeMutableRawPointer
+    /// Whether the values never decrease, once known (computed on first use).
+    private let ascending = Mutex<Bool?>(nil)
 
     /// Packs `values`, whose largest element is at most `maximum`.
     public init<T: FixedWidthInteger & UnsignedInteger>(_ array: [T], maximum: UInt64) {
@@ -138,6 +142,34 @@ public final class PackedColumn: @unchecked Sendable {
         case .four: return .four(UnsafeBufferPointer(start: raw.assumingMemoryBound(to: UInt32.self), count: count))
         case .eight: return .eight(UnsafeBufferPointer(start: raw.assumingMemoryBound(to: UInt64.self), count: count))
         }
+    }
+
+    /// Whether no value is smaller than the one before it, so each value's rows are
+    /// contiguous (order numbers of facts written order by order). One pass over the
+    /// column on first use, remembered after.
+    public var isNonDecreasing: Bool {
+        if let known = ascending.withLock({ $0 }) { return known }
+        func check<T: FixedWidthInteger>(_ values: UnsafeBufferPointer<T>) -> Bool {
+            guard var previous = values.first else { return true }
+            var ordered = true
+            for v in values {
+                ordered = ordered && v >= previous
+                previous = v
+            }
+            return ordered
+        }
+        // Chunks whose zone maps overlap cannot be in order: no pass needed then.
+        var result = zip(chunkMaximum, chunkMinimum.dropFirst()).allSatisfy { $0 <= $1 }
+        if result {
+            switch storage {
+            case .one(let b): result = check(b)
+            case .two(let b): result = check(b)
+            case .four(let b): result = check(b)
+            case .eight(let b): result = check(b)
+            }
+        }
+        ascending.withLock { $0 = result }
+        return result
     }
 
     /// Value `i` (slow path; kernels use `storage`).

@@ -13,6 +13,8 @@ struct Batch {
     let range: Range<Int>?
     /// When every row is in group 0 (no grouping levels).
     let single: Bool
+    /// The slice of the fact table the rows come from (all of it, or a subset that passed WHERE).
+    let slice: Range<Int>
     /// `composites[i]` is the mixed-radix key of `rows[i]`'s group, when the scan computed
     /// keys (nil for the inner batches of filtered and per-member aggregates).
     var composites: UnsafeBufferPointer<UInt64>? = nil
@@ -64,7 +66,9 @@ func makeAccumulator(_ kind: AggregateKind, cube: Cube, distinctBudget: Int, per
         return DoubleSumAccumulator(expr: e, facts: facts)
     case .min(let e): return ExtremeAccumulator(expr: e, facts: facts, isMax: false)
     case .max(let e): return ExtremeAccumulator(expr: e, facts: facts, isMax: true)
-    case .distinctValues(let c): return DistinctAccumulator(source: .column(c), facts: facts, budget: distinctBudget)
+    case .distinctValues(let c):
+        if facts.numericColumns[c].comesInRuns { return RunDistinctAccumulator(column: facts.numericColumns[c], rowCount: facts.rowCount) }
+        return DistinctAccumulator(source: .column(c), facts: facts, budget: distinctBudget)
     case .member(let level, let last):
         return MemberAccumulator(codes: facts.dimensionCodes[level.dimension], map: level.isLeaf(in: cube) ? nil : level.leafMap(in: cube),
                                  labels: level.level(in: cube).members, last: last)

@@ -43,7 +43,7 @@ final class FilteredAccumulator: Accumulator {
             for i in 0..<n where keep[i] { shifted[i] = (batch.single ? 0 : batch.groups[i]) + 1 }
         }
         try shifted.withUnsafeBufferPointer { (g: UnsafeBufferPointer<Int32>) throws(RowOverflow) in
-            try inner.update(Batch(rows: batch.rows, groups: g, range: batch.range, single: false))
+            try inner.update(Batch(rows: batch.rows, groups: g, range: batch.range, single: false, slice: batch.slice))
         }
     }
 

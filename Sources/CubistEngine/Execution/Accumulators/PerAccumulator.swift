@@ -107,7 +107,7 @@ final class PerAccumulator: Accumulator {
         }
         let count = outer.count
         try innerGroups.withUnsafeBufferPointer { (g: UnsafeBufferPointer<Int32>) throws(RowOverflow) in
-            let innerBatch = Batch(rows: batch.rows, groups: g, range: batch.range, single: false)
+            let innerBatch = Batch(rows: batch.rows, groups: g, range: batch.range, single: false, slice: batch.slice)
             for a in inner {
                 a.resize(count)
                 try a.update(innerBatch)

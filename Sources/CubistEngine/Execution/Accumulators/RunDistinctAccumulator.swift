@@ -1,0 +1,218 @@
+import CubistStore
+import CubistSyntax
+
+/// Exact count of distinct values of a numeric fact column whose values come in runs: each
+/// value's rows are contiguous (the column never decreases, as the order numbers of facts
+/// written order by order do). `count(distinct order_id)` then costs less than `count(*)`:
+/// the group of a run's first row counts the value; a row of the same run in the same group
+/// costs two comparisons; a row of the run in another group counts it when that group's
+/// last counted value is not this one.
+///
+/// That is exact because a worker visits its rows in ascending order and a value's rows
+/// are contiguous, so a run's value is new to the worker, and a group's last counted value
+/// is v exactly when it has counted v. Two things need more than the counts:
+/// - A value whose run crosses a slice edge may be counted by two workers: those pairs
+///   (group, value) are kept in `edges`, and merging workers counts each once.
+/// - Merging groups (totals, roll-ups, margins) must count a value once per merged group:
+///   the pairs of values that fall in more than one group are kept in `split`, run by run,
+///   so a reduction finds the values two of its groups share in one pass.
+final class RunDistinctAccumulator: Accumulator {
+    struct Pair: Hashable {
+        var group: Int32
+        var value: UInt64
+    }
+
+    let column: NumericColumn
+    let rowCount: Int
+    var counts: [Int64] = []
+    /// Per group, the last value it counted outside the first group of that value's run
+    /// (valid when its count is positive).
+    var last: [UInt64] = []
+    /// The current run: its value, first group, whether it has been seen in another group,
+    /// and whether it crosses a slice edge.
+    private var runValue: UInt64 = 0
+    private var runStarted = false
+    private var runGroup: Int32 = 0
+    private var runSplit = false
+    private var runEdge = false
+    /// Pairs of values that fall in more than one group, consecutive per value.
+    var splitGroups: [Int32] = []
+    var splitValues: [UInt64] = []
+    /// Pairs of values whose run crosses a slice edge.
+    var edges = Set<Pair>()
+
+    init(column: NumericColumn, rowCount: Int) {
+        self.column = column
+        self.rowCount = rowCount
+    }
+
+    func resize(_ groups: Int) {
+        if counts.count < groups {
+            counts += [Int64](repeating: 0, count: groups - counts.count)
+            last += [UInt64](repeating: 0, count: groups - last.count)
+        }
+    }
+
+    func update(_ batch: Batch) {
+        switch column.packed.storage {
+        case .one(let b): update(b, batch)
+        case .two(let b): update(b, batch)
+        case .four(let b): update(b, batch)
+        case .eight(let b): update(b, batch)
+        }
+    }
+
+    private func update<T: FixedWidthInteger & UnsignedInteger>(_ values: UnsafeBufferPointer<T>, _ batch: Batch) {
+        // The values of the runs that continue past this slice's first and last rows.
+        let slice = batch.slice
+        let lowEdge: UInt64? = slice.lowerBound > 0 && values[slice.lowerBound - 1] == values[slice.lowerBound] ? UInt64(values[slice.lowerBound]) : nil
+        let highEdge: UInt64? = slice.upperBound < rowCount && values[slice.upperBound] == values[slice.upperBound - 1] ? UInt64(values[slice.upperBound - 1]) : nil
+        // The run's state lives in locals while the batch is read (no property access per row).
+        var runValue = self.runValue, runStarted = self.runStarted, runGroup = self.runGroup
+        var runSplit = self.runSplit, runEdge = self.runEdge
+        var splitGroups: [Int32] = [], splitValues: [UInt64] = []
+        var edges: [Pair] = []
+        counts.withUnsafeMutableBufferPointer { c in
+            last.withUnsafeMutableBufferPointer { l in
+                let counts = c.baseAddress!, last = l.baseAddress!  // safe: resized to the groups before every batch
+                let groups = batch.groups.baseAddress!  // safe: a batch has at least one row
+                let rows = batch.range == nil ? batch.rows.baseAddress : nil
+                let start = batch.range?.lowerBound ?? 0, single = batch.single
+                for i in 0..<batch.count {
+                    let v = UInt64(values[rows.map { Int($0[i]) } ?? start + i])
+                    let g = single ? 0 : groups[i]
+                    if v == runValue && runStarted {
+                        // The run's first group counted it when the run began; another group
+                        // counts it once (its last value tells).
+                        if g == runGroup || (counts[Int(g)] != 0 && last[Int(g)] == v) { continue }
+                        counts[Int(g)] += 1
+                        last[Int(g)] = v
+                        if runEdge {
+                            edges.append(Pair(group: g, value: v))
+                        } else {
+                            if !runSplit {
+                                splitGroups.append(runGroup)
+                                splitValues.append(v)
+                                runSplit = true
+                            }
+                            splitGroups.append(g)
+                            splitValues.append(v)
+                        }
+                        continue
+                    }
+                    // A new run: a value this worker has not seen, so new to its group.
+                    runValue = v
+                    runStarted = true
+                    runGroup = g
+                    runSplit = false
+                    runEdge = v == lowEdge || v == highEdge
+                    counts[Int(g)] += 1
+                    if runEdge { edges.append(Pair(group: g, value: v)) }
+                }
+            }
+        }
+        self.runValue = runValue
+        self.runStarted = runStarted
+        self.runGroup = runGroup
+        self.runSplit = runSplit
+        self.runEdge = runEdge
+        if !splitGroups.isEmpty {
+            self.splitGroups += splitGroups
+            self.splitValues += splitValues
+        }
+        for p in edges { self.edges.insert(p) }
+    }
+
+    func bytes(groups: Int) -> Int { groups * 16 + splitGroups.count * 12 + edges.count * 32 }
+
+    func absorb(_ other: Accumulator, map: [Int32]) {
+        guard let o = other as? RunDistinctAccumulator else { return }
+        for g in o.counts.indices { counts[Int(map[g])] += o.counts[g] }
+        for (g, v) in zip(o.splitGroups, o.splitValues) {
+            splitGroups.append(map[Int(g)])
+            splitValues.append(v)
+        }
+        // A value both workers saw crosses a slice edge in both: counted once.
+        for p in o.edges {
+            let q = Pair(group: map[Int(p.group)], value: p.value)
+            if !edges.insert(q).inserted { counts[Int(q.group)] -= 1 }
+        }
+    }
+
+    func reduced(map: [Int32], count: Int) -> Accumulator {
+        let r = RunDistinctAccumulator(column: column, rowCount: rowCount)
+        r.resize(count)
+        for g in counts.indices where map[g] >= 0 { r.counts[Int(map[g])] += counts[g] }
+        // A value in several groups that now merge is counted once: walk each value's pairs.
+        var value: UInt64 = 0
+        var targets: [Int32] = []
+        for (g, v) in zip(splitGroups, splitValues) {
+            let t = map[Int(g)]
+            if t < 0 { continue }
+            if v != value || targets.isEmpty {
+                value = v
+                targets.removeAll(keepingCapacity: true)
+            }
+            if targets.contains(t) {
+                r.counts[Int(t)] -= 1
+            } else {
+                targets.append(t)
+                r.splitGroups.append(t)
+                r.splitValues.append(v)
+            }
+        }
+        for p in edges where map[Int(p.group)] >= 0 {
+            let q = Pair(group: map[Int(p.group)], value: p.value)
+            if !r.edges.insert(q).inserted { r.counts[Int(q.group)] -= 1 }
+        }
+        return r
+    }
+
+    func value(_ g: Int, _ part: SlotPart) -> Value { .integer(g < counts.count ? Int(counts[g]) : 0) }
+}
+
+extension RunDistinctAccumulator {
+    /// Each group's count, and the (group, value) pairs of every value counted in more than
+    /// one group, the pairs of one value next to each other (BASKET's orders that hold
+    /// several members).
+    func shared() -> (counts: [Int], groups: [Int32], values: [UInt64]) {
+        var groups = splitGroups, values = splitValues
+        let crossing = edges.sorted { $0.value != $1.value ? $0.value < $1.value : $0.group < $1.group }
+        var i = 0
+        while i < crossing.count {
+            var j = i + 1
+            while j < crossing.count && crossing[j].value == crossing[i].value { j += 1 }
+            if j - i > 1 {
+                for p in crossing[i..<j] {
+                    groups.append(p.group)
+                    values.append(p.value)
+                }
+            }
+            i = j
+        }
+        return (counts.map { Int($0) }, groups, values)
+    }
+}
+
+extension DistinctAccumulator {
+    /// As `RunDistinctAccumulator.shared`, for values held as (group, value) pairs.
+    func shared() -> (counts: [Int], groups: [Int32], values: [UInt64]) {
+        let all = pairs.sorted { $0.value != $1.value ? $0.value < $1.value : $0.group < $1.group }
+        var counts = [Int](repeating: 0, count: groupCount)
+        var groups: [Int32] = [], values: [UInt64] = []
+        var i = 0
+        while i < all.count {
+            var j = i + 1
+            while j < all.count && all[j].value == all[i].value { j += 1 }
+            for p in all[i..<j] {
+                counts[Int(p.group)] += 1
+                if j - i > 1 {
+                    groups.append(p.group)
+                    values.append(UInt64(bitPattern: p.value))
+                }
+            }
+            i = j
+        }
+        return (counts, groups, values)
+    }
+}
