@@ -162,37 +162,25 @@ CHURN = {
         SELECT toString(tier), countIf(b > 0), countIf(b > 0 AND a = 0), countIf(b > 0 AND a = 0) / countIf(b > 0), sumIf(rb, b > 0 AND a = 0) FROM m GROUP BY tier
         UNION ALL SELECT NULL, countIf(b > 0), countIf(b > 0 AND a = 0), countIf(b > 0 AND a = 0) / countIf(b > 0), sumIf(rb, b > 0 AND a = 0) FROM m""",
 }
-# BASKET product.category PER customer.customer: the distinct (customer, category) pairs
-# joined to themselves on the customer; support, confidence and lift per ordered pair.
-BASKET = {
-    "duckdb": """WITH b AS (SELECT DISTINCT customer_id, category FROM f),
-        n AS (SELECT count(DISTINCT customer_id) AS n FROM b),
+# BASKET product.category PER basket: the distinct (basket, category) pairs joined to
+# themselves on the basket; support, confidence and lift per ordered pair. The basket is
+# the customer (Q23) or the order (Q24, BASKET's default).
+def basket_sql(key):
+    return {
+        "duckdb": f"""WITH b AS (SELECT DISTINCT {key}, category FROM f),
+        n AS (SELECT count(DISTINCT {key}) AS n FROM b),
         s AS (SELECT category, count(*) AS k FROM b GROUP BY category),
-        p AS (SELECT x.category AS a, y.category AS b, count(*) AS t FROM b x JOIN b y ON x.customer_id = y.customer_id AND x.category <> y.category
+        p AS (SELECT x.category AS a, y.category AS b, count(*) AS t FROM b x JOIN b y ON x.{key} = y.{key} AND x.category <> y.category
               GROUP BY a, b)
         SELECT a, b, t, t / n, t / sa.k, t * n / (sa.k * sb.k) FROM p, n, s sa, s sb WHERE sa.category = a AND sb.category = b""",
-    "chdb": """WITH b AS (SELECT DISTINCT customer_id, toString(category) AS category FROM f),
-        (SELECT uniqExact(customer_id) FROM b) AS n,
+        "chdb": f"""WITH b AS (SELECT DISTINCT {key}, toString(category) AS category FROM f),
+        (SELECT uniqExact({key}) FROM b) AS n,
         s AS (SELECT category, count() AS k FROM b GROUP BY category),
-        p AS (SELECT x.category AS a, y.category AS c, count() AS t FROM b AS x INNER JOIN b AS y ON x.customer_id = y.customer_id
+        p AS (SELECT x.category AS a, y.category AS c, count() AS t FROM b AS x INNER JOIN b AS y ON x.{key} = y.{key}
               WHERE x.category != y.category GROUP BY a, c)
         SELECT p.a, p.c, p.t, p.t / n, p.t / sa.k, p.t * n / (sa.k * sb.k) FROM p INNER JOIN s AS sa ON sa.category = p.a INNER JOIN s AS sb ON sb.category = p.c""",
-}
-# BASKET product.category: the same with the order as the basket.
-BASKET_ORDER = {
-    "duckdb": """WITH b AS (SELECT DISTINCT order_id, category FROM f),
-        n AS (SELECT count(DISTINCT order_id) AS n FROM b),
-        s AS (SELECT category, count(*) AS k FROM b GROUP BY category),
-        p AS (SELECT x.category AS a, y.category AS b, count(*) AS t FROM b x JOIN b y ON x.order_id = y.order_id AND x.category <> y.category
-              GROUP BY a, b)
-        SELECT a, b, t, t / n, t / sa.k, t * n / (sa.k * sb.k) FROM p, n, s sa, s sb WHERE sa.category = a AND sb.category = b""",
-    "chdb": """WITH b AS (SELECT DISTINCT order_id, toString(category) AS category FROM f),
-        (SELECT uniqExact(order_id) FROM b) AS n,
-        s AS (SELECT category, count() AS k FROM b GROUP BY category),
-        p AS (SELECT x.category AS a, y.category AS c, count() AS t FROM b AS x INNER JOIN b AS y ON x.order_id = y.order_id
-              WHERE x.category != y.category GROUP BY a, c)
-        SELECT p.a, p.c, p.t, p.t / n, p.t / sa.k, p.t * n / (sa.k * sb.k) FROM p INNER JOIN s AS sa ON sa.category = p.a INNER JOIN s AS sb ON sb.category = p.c""",
-}
+    }
+BASKET, BASKET_ORDER = basket_sql("customer_id"), basket_sql("order_id")
 QUERIES = [f"Q{i}" for i in range(1, 25)]
 
 
@@ -395,20 +383,12 @@ class PolarsPeer:
             per = [pl.len().alias("members"), (pl.col("rev").sum() / pl.len()).alias("rpm"), (pl.col("o").sum() / pl.len()).alias("opm"),
                    (pl.col("rev").sum() / pl.col("o").sum()).alias("aov"), pl.col("life").mean(), (pl.col("mar").sum() / pl.len()).alias("mpm")]
             return m.group_by("tier").agg(per).rows() + [(None,) + m.select(per).row(0)]
-        elif q == "Q23":
-            b = f.select("customer_id", pl.col("category").cast(pl.String)).unique()
-            n = b["customer_id"].n_unique()
+        elif q in ("Q23", "Q24"):
+            key = "customer_id" if q == "Q23" else "order_id"
+            b = f.select(key, pl.col("category").cast(pl.String)).unique()
+            n = b[key].n_unique()
             k = b.group_by("category").agg(pl.len().cast(pl.Float64).alias("k"))  # UInt32 products overflow
-            p = (b.join(b, on="customer_id", suffix="_b").filter(pl.col("category") != pl.col("category_b"))
-                 .group_by("category", "category_b").agg(pl.len().alias("t"))
-                 .join(k, on="category").join(k.rename({"category": "category_b", "k": "kb"}), on="category_b"))
-            return p.select("category", "category_b", "t", (pl.col("t") / n).alias("support"), (pl.col("t") / pl.col("k")).alias("confidence"),
-                            (pl.col("t").cast(pl.Float64) * n / (pl.col("k") * pl.col("kb"))).alias("lift")).rows()
-        elif q == "Q24":
-            b = f.select("order_id", pl.col("category").cast(pl.String)).unique()
-            n = b["order_id"].n_unique()
-            k = b.group_by("category").agg(pl.len().cast(pl.Float64).alias("k"))  # UInt32 products overflow
-            p = (b.join(b, on="order_id", suffix="_b").filter(pl.col("category") != pl.col("category_b"))
+            p = (b.join(b, on=key, suffix="_b").filter(pl.col("category") != pl.col("category_b"))
                  .group_by("category", "category_b").agg(pl.len().alias("t"))
                  .join(k, on="category").join(k.rename({"category": "category_b", "k": "kb"}), on="category_b"))
             return p.select("category", "category_b", "t", (pl.col("t") / n).alias("support"), (pl.col("t") / pl.col("k")).alias("confidence"),

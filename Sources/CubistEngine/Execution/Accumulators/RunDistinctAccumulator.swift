@@ -78,36 +78,44 @@ final class RunDistinctAccumulator: Accumulator {
                 let groups = batch.groups.baseAddress!  // safe: a batch has at least one row
                 let rows = batch.range == nil ? batch.rows.baseAddress : nil
                 let start = batch.range?.lowerBound ?? 0, single = batch.single
-                for i in 0..<batch.count {
-                    let v = UInt64(values[rows.map { Int($0[i]) } ?? start + i])
-                    let g = single ? 0 : groups[i]
-                    if v == runValue && runStarted {
-                        // The run's first group counted it when the run began; another group
-                        // counts it once (its last value tells).
-                        if g == runGroup || (counts[Int(g)] != 0 && last[Int(g)] == v) { continue }
-                        counts[Int(g)] += 1
-                        last[Int(g)] = v
-                        if runEdge {
-                            edges.append(Pair(group: g, value: v))
-                        } else {
-                            if !runSplit {
-                                splitGroups.append(runGroup)
-                                splitValues.append(v)
-                                runSplit = true
-                            }
-                            splitGroups.append(g)
-                            splitValues.append(v)
-                        }
-                        continue
-                    }
-                    // A new run: a value this worker has not seen, so new to its group.
-                    runValue = v
+                @inline(__always) func value(_ i: Int) -> UInt64 { UInt64(values[rows.map { Int($0[i]) } ?? start + i]) }
+                // The worker's first row starts a run: a "previous value" unlike it.
+                if !runStarted {
+                    runValue = ~value(0)
                     runStarted = true
-                    runGroup = g
-                    runSplit = false
-                    runEdge = v == lowEdge || v == highEdge
+                }
+                // Branch-free where rows are cheap: a new run adds one to its group, a row of
+                // the run in the run's first group adds nothing (run starts are as random as
+                // the order sizes, so a branch on them would be mispredicted half the time).
+                let low = lowEdge ?? 0, high = highEdge ?? 0, hasLow = lowEdge != nil, hasHigh = highEdge != nil
+                for i in 0..<batch.count {
+                    let v = value(i)
+                    let g = single ? 0 : groups[i]
+                    let new = v != runValue
+                    counts[Int(g)] &+= new ? 1 : 0
+                    runValue = v
+                    runGroup = new ? g : runGroup
+                    runSplit = new ? false : runSplit
+                    let edge = (hasLow && v == low) || (hasHigh && v == high)
+                    runEdge = new ? edge : runEdge
+                    if new && edge { edges.append(Pair(group: g, value: v)) }
+                    // A new run's group is the run's group, so only a later row gets past here.
+                    if g == runGroup { continue }
+                    // The same run in another group: counted once (that group's last value tells).
+                    if counts[Int(g)] != 0 && last[Int(g)] == v { continue }
                     counts[Int(g)] += 1
-                    if runEdge { edges.append(Pair(group: g, value: v)) }
+                    last[Int(g)] = v
+                    if runEdge {
+                        edges.append(Pair(group: g, value: v))
+                    } else {
+                        if !runSplit {
+                            splitGroups.append(runGroup)
+                            splitValues.append(v)
+                            runSplit = true
+                        }
+                        splitGroups.append(g)
+                        splitValues.append(v)
+                    }
                 }
             }
         }
