@@ -88,6 +88,37 @@ final class RunDistinctAccumulator: Accumulator {
                 // the run in the run's first group adds nothing (run starts are as random as
                 // the order sizes, so a branch on them would be mispredicted half the time).
                 let low = lowEdge ?? 0, high = highEdge ?? 0, hasLow = lowEdge != nil, hasHigh = highEdge != nil
+                if single {
+                    // One group: count the value changes in a register. The values never go
+                    // down, so a run at a slice edge can only be the batch's first or last.
+                    let before = runValue, first = value(0), lastValue = value(batch.count - 1)
+                    var changes: Int64 = 0
+                    if let range = batch.range {
+                        // Contiguous rows: each row against the one before it, vectorised.
+                        changes = first != before ? 1 : 0
+                        // x | -x has its top bit set exactly when x is not 0: no branch.
+                        let shift = T.bitWidth - 1
+                        for r in (range.lowerBound + 1)..<range.upperBound {
+                            let x = values[r] ^ values[r &- 1]
+                            changes &+= Int64(truncatingIfNeeded: (x | (0 &- x)) >> shift)
+                        }
+                    } else {
+                        var previous = before
+                        for i in 0..<batch.count {
+                            let v = value(i)
+                            changes &+= v != previous ? 1 : 0
+                            previous = v
+                        }
+                    }
+                    counts[0] &+= changes
+                    for v in first == lastValue ? [first] : [first, lastValue] where v != before && ((hasLow && v == low) || (hasHigh && v == high)) {
+                        edges.append(Pair(group: 0, value: v))
+                    }
+                    runValue = lastValue
+                    runGroup = 0
+                    runEdge = (hasLow && lastValue == low) || (hasHigh && lastValue == high)
+                    return
+                }
                 for i in 0..<batch.count {
                     let v = value(i)
                     let g = single ? 0 : groups[i]
