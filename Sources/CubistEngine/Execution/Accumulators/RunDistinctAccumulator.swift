@@ -3,10 +3,11 @@ import CubistSyntax
 
 /// Exact count of distinct values of a numeric fact column whose values come in runs: each
 /// value's rows are contiguous (the column never decreases, as the order numbers of facts
-/// written order by order do). `count(distinct order_id)` then costs less than `count(*)`:
-/// the group of a run's first row counts the value; a row of the same run in the same group
-/// costs two comparisons; a row of the run in another group counts it when that group's
-/// last counted value is not this one.
+/// written order by order do). `count(distinct order_id)` then costs about what `count(*)`
+/// does: the group of a run's first row counts the value (without a branch: run starts are
+/// as random as order sizes); a row of the same run in the same group costs two comparisons;
+/// a row of the run in another group counts it when that group's last counted value is not
+/// this one. Without grouping, the value changes are counted in a register.
 ///
 /// That is exact because a worker visits its rows in ascending order and a value's rows
 /// are contiguous, so a run's value is new to the worker, and a group's last counted value
@@ -14,8 +15,9 @@ import CubistSyntax
 /// - A value whose run crosses a slice edge may be counted by two workers: those pairs
 ///   (group, value) are kept in `edges`, and merging workers counts each once.
 /// - Merging groups (totals, roll-ups, margins) must count a value once per merged group:
-///   the pairs of values that fall in more than one group are kept in `split`, run by run,
-///   so a reduction finds the values two of its groups share in one pass.
+///   the pairs of values that fall in more than one group are kept (`splitGroups`,
+///   `splitValues`), run by run, so a reduction finds the values two of its groups share in
+///   one pass. BASKET per order reads its multi-member orders from them (`shared()`).
 final class RunDistinctAccumulator: Accumulator {
     struct Pair: Hashable {
         var group: Int32
