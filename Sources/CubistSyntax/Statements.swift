@@ -122,9 +122,7 @@ extension Parser {
         index += 1
         let measure = try expression()
         let condition = try optionalWhere()
-        let curve = atKeyword("curve")
-        if curve { index += 1 }
-        return .analysis(.pareto(level: level, measure: measure, condition: condition, curve: curve), rangeSince(start))
+        return .analysis(.pareto(level: level, measure: measure, condition: condition, curve: optionalKeyword("curve")), rangeSince(start))
     }
 
     /// rfm = "RFM" , expression , [ "BY" , expression ] , [ "FREQUENCY" , expression ] ,
@@ -134,19 +132,11 @@ extension Parser {
         index += 1
         let help = "e.g. RFM customer.customer, or RFM customer.customer BY revenue FREQUENCY orders SUMMARY"
         let level = try operand("a level", after: "RFM", help: help)
-        var monetary: Expr?, frequency: Expr?
-        if atKeyword("by") {
-            index += 1
-            monetary = try operand("the monetary measure", after: "BY", help: help)
-        }
-        if atKeyword("frequency") {
-            index += 1
-            frequency = try operand("the frequency measure", after: "FREQUENCY", help: help)
-        }
+        let monetary = try optionalOperand("by", "the monetary measure", help: help)
+        let frequency = try optionalOperand("frequency", "the frequency measure", help: help)
         let condition = try optionalWhere()
-        let summary = atKeyword("summary")
-        if summary { index += 1 }
-        return .analysis(.rfm(level: level, monetary: monetary, frequency: frequency, condition: condition, summary: summary), rangeSince(start))
+        return .analysis(.rfm(level: level, monetary: monetary, frequency: frequency, condition: condition, summary: optionalKeyword("summary")),
+                         rangeSince(start))
     }
 
     /// cohort = "COHORT" , expression , "BY" , expression , [ "MEASURE" , expression ] , [ "WHERE" , condition ] ;
@@ -158,11 +148,7 @@ extension Parser {
         guard atKeyword("by") else { throw failure("expected BY and a time level after COHORT \(level), found \(current.quoted)", help: help) }
         index += 1
         let period = try operand("a time level", after: "BY", help: help)
-        var measure: Expr?
-        if atKeyword("measure") {
-            index += 1
-            measure = try operand("a measure", after: "MEASURE", help: help)
-        }
+        let measure = try optionalOperand("measure", "a measure", help: help)
         return .analysis(.cohort(level: level, period: period, measure: measure, condition: try optionalWhere()), rangeSince(start))
     }
 
@@ -188,8 +174,7 @@ extension Parser {
             window = .between(from, try operand("a period", after: "AND", help: help))
         }
         let by = try optionalLevels(help: help)
-        let list = atKeyword("list")
-        if list { index += 1 }
+        let list = optionalKeyword("list")
         return .analysis(.churn(level: level, window: window, by: by, list: list, condition: try optionalWhere()), rangeSince(start))
     }
 
@@ -199,11 +184,8 @@ extension Parser {
         index += 1
         let help = "e.g. BASKET product.category MIN SUPPORT 0.05, or BASKET product.category PER customer.customer"
         let level = try operand("a level", after: "BASKET", help: help)
-        var per: Expr?, minSupport: Expr?
-        if atKeyword("per") {
-            index += 1
-            per = try operand("the basket level", after: "PER", help: help)
-        }
+        let per = try optionalOperand("per", "the order column or the basket level", help: help)
+        var minSupport: Expr?
         if atKeyword("min") {
             index += 1
             guard atKeyword("support") else { throw failure("expected SUPPORT after MIN, found \(current.quoted)", help: help) }
@@ -227,6 +209,22 @@ extension Parser {
     private mutating func operand(_ what: String, after keyword: String, help: String) throws(Diagnostic) -> Expr {
         if case .end = current.kind { throw failure("expected \(what) after \(keyword)", help: help) }
         return try expression()
+    }
+
+    /// `[ KEYWORD , expression ]` of an analysis: the operand after the keyword, or nil
+    /// without the keyword.
+    private mutating func optionalOperand(_ keyword: String, _ what: String, help: String) throws(Diagnostic) -> Expr? {
+        guard atKeyword(keyword) else { return nil }
+        index += 1
+        return try operand(what, after: keyword.uppercased(), help: help)
+    }
+
+    /// Whether an optional keyword of an analysis (`SUMMARY`, `CURVE`, `LIST`) comes next,
+    /// taking it if so.
+    private mutating func optionalKeyword(_ keyword: String) -> Bool {
+        guard atKeyword(keyword) else { return false }
+        index += 1
+        return true
     }
 
     /// `[ "WHERE" , condition ]` at the end of an analysis.
