@@ -14,7 +14,7 @@ extension Session {
     }
 
     static let dotCommands: [DotCommand] = [
-        DotCommand(name: ".help", arguments: "", summary: "list the dot commands"),
+        DotCommand(name: ".help", arguments: "[TOPIC]", summary: "list the dot commands, statements and functions; with a statement or function name, that one"),
         DotCommand(name: ".stats", arguments: "", summary: "rows, members per level and bytes per fact row of the cube"),
         DotCommand(name: ".schema", arguments: "[DIM]", summary: "dimensions with their levels, and measures"),
         DotCommand(name: ".cubes", arguments: "", summary: "the loaded cube and where it came from"),
@@ -35,7 +35,18 @@ extension Session {
         let arguments = Array(parts.dropFirst())
         switch name {
         case ".help":
-            output.write(helpText() + "\n")
+            guard let topic = arguments.first else {
+                output.write(helpText() + "\n")
+                return
+            }
+            let offset = piece.text.count - topic.count
+            guard arguments.count == 1, let text = Session.helpText(topic) else {
+                let names = Vocabulary.statements.map(\.keyword) + FunctionRegistry.functions.map(\.name)
+                throw located(piece, file: file, sourceText: sourceText, offset: offset, span: topic.count,
+                              arguments.count == 1 ? "no statement or function is called '\(topic)'" : "'.help' takes one statement or function name",
+                              help: Suggestions.didYouMean(topic, in: names) ?? "type .help for the list")
+            }
+            output.write(text + "\n")
         case ".stats":
             try noArguments(arguments, name, piece, file, sourceText)
             output.write(Session.statsText(cube) + "\n")
@@ -135,6 +146,24 @@ extension Session {
             throw located(piece, file: file, sourceText: sourceText, offset: name.count + 1, span: arguments.joined(separator: " ").count,
                           "'\(name)' takes no arguments")
         }
+    }
+
+    /// `.help TOPIC`: how a statement (`BASKET`) or a function (`share`) is written and
+    /// what it does; nil when nothing has that name.
+    static func helpText(_ topic: String) -> String? {
+        let name = topic.hasSuffix("()") ? String(topic.dropLast(2)) : topic
+        if let statement = Vocabulary.statements.first(where: { $0.keyword.caseInsensitiveEquals(name) }) {
+            var table = TextTable(["statement", "what it does"])
+            for line in statement.help { table.add([line.usage, line.summary]) }
+            let analyses = ["PARETO", "RFM", "COHORT", "CHURN", "BASKET", "LTV"]
+            return table.rendered() + "\nThe language: docs/" + (analyses.contains(statement.keyword) ? "crm.md" : "language.md")
+        }
+        if let f = FunctionRegistry.functions.first(where: { $0.name.caseInsensitiveEquals(name) }) {
+            var table = TextTable(["function", "what it computes"])
+            table.add([f.name + "()", f.summary])
+            return table.rendered() + "\nThe language: docs/language.md"
+        }
+        return nil
     }
 
     func helpText() -> String {

@@ -38,6 +38,17 @@ import Testing
         #expect(!bad.ok && bad.err.contains("error: unknown dimension 'custmer'") && bad.err.contains("did you mean 'customer'?"))
     }
 
+    /// `.help TOPIC` shows one statement or function; an unknown topic is a located error.
+    @Test func helpOnOneTopic() {
+        let r = run([".help basket", ".help share()", ".help baskt"])
+        #expect(r.out.contains("BASKET level [PER basket] [MIN SUPPORT x] [WHERE ...]"))
+        #expect(r.out.contains("The language: docs/crm.md"))
+        #expect(r.out.contains("share()   share(m) of the total"))
+        #expect(!r.out.contains("SELECT"), "\(r.out)")
+        #expect(r.err.contains("error: no statement or function is called 'baskt'"))
+        #expect(r.err.contains("help: did you mean 'BASKET'?"))
+    }
+
     @Test func definedMeasuresWorkLikeModelMeasures() {
         let r = run(["DEFINE MEASURE aov = revenue / orders FORMAT money;",
                      "SELECT aov, share(aov) BY channel.type HAVING aov > 900 ORDER BY aov DESC;",
