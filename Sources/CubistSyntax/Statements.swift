@@ -113,9 +113,7 @@ extension Parser {
 
     /// pareto = "PARETO" , expression , "BY" , expression , [ "WHERE" , condition ] , [ "CURVE" ] ;
     private mutating func paretoStatement() throws(Diagnostic) -> Statement {
-        let start = current
-        index += 1
-        let level = try operand("a level", after: "PARETO", help: "e.g. PARETO customer.customer BY revenue")
+        let (start, level) = try analysisHead("PARETO", help: "e.g. PARETO customer.customer BY revenue")
         guard atKeyword("by") else {
             throw failure("expected BY and a measure after PARETO \(level), found \(current.quoted)", help: "e.g. PARETO \(level) BY revenue")
         }
@@ -128,10 +126,8 @@ extension Parser {
     /// rfm = "RFM" , expression , [ "BY" , expression ] , [ "FREQUENCY" , expression ] ,
     ///       [ "WHERE" , condition ] , [ "SUMMARY" ] ;
     private mutating func rfmStatement() throws(Diagnostic) -> Statement {
-        let start = current
-        index += 1
         let help = "e.g. RFM customer.customer, or RFM customer.customer BY revenue FREQUENCY orders SUMMARY"
-        let level = try operand("a level", after: "RFM", help: help)
+        let (start, level) = try analysisHead("RFM", help: help)
         let monetary = try optionalOperand("by", "the monetary measure", help: help)
         let frequency = try optionalOperand("frequency", "the frequency measure", help: help)
         let condition = try optionalWhere()
@@ -141,10 +137,8 @@ extension Parser {
 
     /// cohort = "COHORT" , expression , "BY" , expression , [ "MEASURE" , expression ] , [ "WHERE" , condition ] ;
     private mutating func cohortStatement() throws(Diagnostic) -> Statement {
-        let start = current
-        index += 1
         let help = "e.g. COHORT customer.customer BY time.month, or COHORT customer.customer BY time.quarter MEASURE revenue"
-        let level = try operand("a level", after: "COHORT", help: help)
+        let (start, level) = try analysisHead("COHORT", help: help)
         guard atKeyword("by") else { throw failure("expected BY and a time level after COHORT \(level), found \(current.quoted)", help: help) }
         index += 1
         let period = try operand("a time level", after: "BY", help: help)
@@ -155,10 +149,8 @@ extension Parser {
     /// churn = "CHURN" , expression , [ "WINDOW" , expression , "DAYS" | "BETWEEN" , expression , "AND" , expression ]
     ///         , [ "BY" , expression , { "," , expression } ] , [ "LIST" ] , [ "WHERE" , condition ] ;
     private mutating func churnStatement() throws(Diagnostic) -> Statement {
-        let start = current
-        index += 1
         let help = "e.g. CHURN customer.customer, CHURN customer.customer WINDOW 180 DAYS BY customer.tier, or CHURN customer.customer BETWEEN 2024 AND 2025 LIST"
-        let level = try operand("a level", after: "CHURN", help: help)
+        let (start, level) = try analysisHead("CHURN", help: help)
         var window: ChurnWindow?
         if atKeyword("window") {
             index += 1
@@ -180,10 +172,8 @@ extension Parser {
 
     /// basket = "BASKET" , expression , [ "PER" , expression ] , [ "MIN" , "SUPPORT" , expression ] , [ "WHERE" , condition ] ;
     private mutating func basketStatement() throws(Diagnostic) -> Statement {
-        let start = current
-        index += 1
         let help = "e.g. BASKET product.category MIN SUPPORT 0.05, or BASKET product.category PER customer.customer"
-        let level = try operand("a level", after: "BASKET", help: help)
+        let (start, level) = try analysisHead("BASKET", help: help)
         let per = try optionalOperand("per", "the order column or the basket level", help: help)
         var minSupport: Expr?
         if atKeyword("min") {
@@ -197,12 +187,17 @@ extension Parser {
 
     /// ltv = "LTV" , expression , [ "BY" , expression , { "," , expression } ] , [ "WHERE" , condition ] ;
     private mutating func ltvStatement() throws(Diagnostic) -> Statement {
-        let start = current
-        index += 1
         let help = "e.g. LTV customer.customer BY customer.tier"
-        let level = try operand("a level", after: "LTV", help: help)
+        let (start, level) = try analysisHead("LTV", help: help)
         let by = try optionalLevels(help: help)
         return .analysis(.ltv(level: level, by: by, condition: try optionalWhere()), rangeSince(start))
+    }
+
+    /// An analysis's keyword (the current token) and the level after it.
+    private mutating func analysisHead(_ keyword: String, help: String) throws(Diagnostic) -> (start: Token, level: Expr) {
+        let start = current
+        index += 1
+        return (start, try operand("a level", after: keyword, help: help))
     }
 
     /// An analysis's operand after a keyword: an error at the end of the input.

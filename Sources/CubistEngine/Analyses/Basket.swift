@@ -23,37 +23,7 @@ extension QueryEngine {
                 at range: SourceRange) throws(Diagnostic) -> AnalysisRun {
         let help = "e.g. BASKET product.category, or BASKET product.category PER customer.customer"
         let item = try analysedLevel(level, statement: "BASKET", help: help)
-        let names = Names(cube: cube, extraMeasures: sessionMeasures)
-        var basketLevel: LevelRef?
-        var orderColumn: Int?
-        if let per {
-            guard case .name(let path, let r) = per else {
-                throw Diagnostic("BASKET PER takes the order column or a level whose members are the baskets; '\(per)' is neither", at: per.range, help: help)
-            }
-            if let ref = try names.level(path, at: r) {
-                guard ref.dimension != item.dimension else {
-                    throw Diagnostic("BASKET pairs the members of \(level) within baskets of another dimension; \(per) is of the same one", at: per.range, help: help)
-                }
-                basketLevel = ref
-            } else if path.count == 1, let c = names.numericColumn(path[0]) {
-                guard orderColumns.contains(c) else {
-                    throw Diagnostic("BASKET PER \(path[0]): a fact column is a basket only when it numbers orders, and no measure counts the distinct values of \(path[0])",
-                                     at: per.range, help: orderColumns.first.map { "e.g. PER \(cube.facts.numericColumns[$0].name), the order number" }
-                                        ?? "name a level whose members are the baskets, e.g. PER customer.customer, or add a measure such as orders = count_distinct order_id to the model")
-                }
-                orderColumn = c
-            } else {
-                throw Diagnostic("BASKET PER takes the order column or a level whose members are the baskets; '\(per)' is neither", at: per.range,
-                                 help: Suggestions.didYouMean(path.joined(separator: "."), in: names.allLevels.map { $0.qualifiedName(in: cube) } + cube.facts.numericColumns.map(\.name))
-                                    ?? help)
-            }
-        } else {
-            guard let c = defaultOrderColumn else {
-                throw Diagnostic("BASKET needs the basket: cube '\(cube.name)' has no order number (no measure counts the distinct values of a fact column, such as orders = count_distinct order_id)",
-                                 at: level.range, help: "name the level whose members are the baskets, e.g. BASKET \(level) PER customer.customer")
-            }
-            orderColumn = c
-        }
+        let source = try basketSource(per: per, item: item, level: level, help: help)
         let members = item.level(in: cube)
         guard members.count <= QueryEngine.basketMaxMembers else {
             throw Diagnostic("BASKET pairs at most \(grouped(QueryEngine.basketMaxMembers)) members, and \(level) has \(grouped(members.count))", at: level.range,
@@ -71,9 +41,16 @@ extension QueryEngine {
         let n = members.count
         var single = [Int](repeating: 0, count: n), pairs = [Int32](repeating: 0, count: n * n)
         var baskets = 0
+        /// Every two members of one basket (each member once) add one to their pair.
+        func countPairs<C: Collection>(_ held: C) where C.Element: BinaryInteger {
+            for a in held {
+                for c in held where c > a { pairs[Int(a) * n + Int(c)] += 1 }
+            }
+        }
         let scanned: MemberValues
         var run = AnalysisRun(table: ResultTable(columns: [], rows: [], rowKinds: []))
-        if let orderColumn {
+        switch source {
+        case .orders(let orderColumn):
             let column = cube.facts.numericColumns[orderColumn]
             let count = Expr.call("count", [.name([column.name], range)], distinct: true, star: false, range)
             scanned = try groupValues(of: [SelectItem(expr: count, alias: nil)], by: [level], where: condition, analytic: "BASKET", help: help,
@@ -92,18 +69,11 @@ extension QueryEngine {
                 while j < shared.groups.count && shared.values[j] == shared.values[i] { j += 1 }
                 multi += 1
                 baskets -= j - i - 1
-                for x in i..<j {
-                    let a = Int(scanned.member(Int(shared.groups[x])))
-                    for y in i..<j where y != x {
-                        let b = Int(scanned.member(Int(shared.groups[y])))
-                        if a < b { pairs[a * n + b] += 1 }
-                    }
-                }
+                countPairs(shared.groups[i..<j].map { scanned.member(Int($0)) })
                 i = j
             }
-            run.scans = [scanned.explained]
             run.steps = [("pairs", "\(grouped(baskets)) orders (\(column.name)), \(grouped(multi)) of them with two or more members of \(level); every two members of an order counted once")]
-        } else if let basketRef = basketLevel, let per {
+        case .level(let basketRef, let per):
             scanned = try groupValues(of: [SelectItem(expr: .call("count", [], distinct: false, star: true, range), alias: nil)], by: [per, level],
                                       where: condition, analytic: "BASKET", help: help, parameters: parameters, at: range)
             // Each basket's members: the pairs sorted by basket (a counting sort on its code).
@@ -121,16 +91,12 @@ extension QueryEngine {
             for b in 0..<basketCount where start[b + 1] > start[b] {
                 baskets += 1
                 let held = items[start[b]..<start[b + 1]]
-                for a in held {
-                    single[Int(a)] += 1
-                    for c in held where c > a { pairs[Int(a) * n + Int(c)] += 1 }
-                }
+                for a in held { single[Int(a)] += 1 }
+                countPairs(held)
             }
-            run.scans = [scanned.explained]
             run.steps = [("pairs", "\(grouped(scanned.count)) (basket, member) groups in \(grouped(baskets)) baskets; every two members of a basket counted once")]
-        } else {
-            throw Diagnostic("BASKET needs the basket", at: range, help: help)  // safe: one of the two is set above
         }
+        run.scans = [scanned.explained]
         let columns = [ResultColumn(name: "a", kind: .member, format: nil), ResultColumn(name: "b", kind: .member, format: nil),
                        ResultColumn(name: "baskets", kind: .measure, format: .integer), ResultColumn(name: "support", kind: .measure, format: .percent),
                        ResultColumn(name: "confidence", kind: .measure, format: .percent), ResultColumn(name: "lift", kind: .measure, format: .number)]
@@ -171,7 +137,47 @@ extension QueryEngine {
     }
 }
 
+/// Where BASKET's baskets come from: the orders (a fact column of order numbers), or the
+/// members of a level (with the PER expression as written).
+private enum BasketSource {
+    case orders(Int)
+    case level(LevelRef, Expr)
+}
+
 extension QueryEngine {
+    /// The baskets `PER per` names (the order column or a level of another dimension than the
+    /// paired level), or the orders without PER; a located error otherwise.
+    private func basketSource(per: Expr?, item: LevelRef, level: Expr, help: String) throws(Diagnostic) -> BasketSource {
+        guard let per else {
+            guard let c = defaultOrderColumn else {
+                throw Diagnostic("BASKET needs the basket: cube '\(cube.name)' has no order number (no measure counts the distinct values of a fact column, such as orders = count_distinct order_id)",
+                                 at: level.range, help: "name the level whose members are the baskets, e.g. BASKET \(level) PER customer.customer")
+            }
+            return .orders(c)
+        }
+        let names = Names(cube: cube, extraMeasures: sessionMeasures)
+        guard case .name(let path, let r) = per else {
+            throw Diagnostic("BASKET PER takes the order column or a level whose members are the baskets; '\(per)' is neither", at: per.range, help: help)
+        }
+        if let ref = try names.level(path, at: r) {
+            guard ref.dimension != item.dimension else {
+                throw Diagnostic("BASKET pairs the members of \(level) within baskets of another dimension; \(per) is of the same one", at: per.range, help: help)
+            }
+            return .level(ref, per)
+        }
+        if path.count == 1, let c = names.numericColumn(path[0]) {
+            guard orderColumns.contains(c) else {
+                throw Diagnostic("BASKET PER \(path[0]): a fact column is a basket only when it numbers orders, and no measure counts the distinct values of \(path[0])",
+                                 at: per.range, help: orderColumns.first.map { "e.g. PER \(cube.facts.numericColumns[$0].name), the order number" }
+                                    ?? "name a level whose members are the baskets, e.g. PER customer.customer, or add a measure such as orders = count_distinct order_id to the model")
+            }
+            return .orders(c)
+        }
+        throw Diagnostic("BASKET PER takes the order column or a level whose members are the baskets; '\(per)' is neither", at: per.range,
+                         help: Suggestions.didYouMean(path.joined(separator: "."), in: names.allLevels.map { $0.qualifiedName(in: cube) } + cube.facts.numericColumns.map(\.name))
+                            ?? help)
+    }
+
     /// The fact columns that number orders: those a model measure counts the distinct
     /// values of (`orders = count_distinct order_id`), the column of the measure `orders` first.
     var orderColumns: [Int] {

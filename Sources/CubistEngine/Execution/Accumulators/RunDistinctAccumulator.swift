@@ -218,19 +218,7 @@ extension RunDistinctAccumulator {
     /// several members).
     func shared() -> (counts: [Int], groups: [Int32], values: [UInt64]) {
         var groups = splitGroups, values = splitValues
-        let crossing = edges.sorted { $0.value != $1.value ? $0.value < $1.value : $0.group < $1.group }
-        var i = 0
-        while i < crossing.count {
-            var j = i + 1
-            while j < crossing.count && crossing[j].value == crossing[i].value { j += 1 }
-            if j - i > 1 {
-                for p in crossing[i..<j] {
-                    groups.append(p.group)
-                    values.append(p.value)
-                }
-            }
-            i = j
-        }
+        sharedRuns(of: Array(edges), into: &groups, &values)
         return (counts.map { Int($0) }, groups, values)
     }
 }
@@ -238,22 +226,28 @@ extension RunDistinctAccumulator {
 extension DistinctAccumulator {
     /// As `RunDistinctAccumulator.shared`, for values held as (group, value) pairs.
     func shared() -> (counts: [Int], groups: [Int32], values: [UInt64]) {
-        let all = pairs.sorted { $0.value != $1.value ? $0.value < $1.value : $0.group < $1.group }
         var counts = [Int](repeating: 0, count: groupCount)
+        for p in pairs { counts[Int(p.group)] += 1 }
         var groups: [Int32] = [], values: [UInt64] = []
-        var i = 0
-        while i < all.count {
-            var j = i + 1
-            while j < all.count && all[j].value == all[i].value { j += 1 }
-            for p in all[i..<j] {
-                counts[Int(p.group)] += 1
-                if j - i > 1 {
-                    groups.append(p.group)
-                    values.append(UInt64(bitPattern: p.value))
-                }
-            }
-            i = j
-        }
+        sharedRuns(of: pairs.map { RunDistinctAccumulator.Pair(group: $0.group, value: UInt64(bitPattern: $0.value)) }, into: &groups, &values)
         return (counts, groups, values)
+    }
+}
+
+/// Appends the (group, value) pairs of every value that occurs in more than one of `pairs`,
+/// sorted so that the pairs of one value are next to each other.
+private func sharedRuns(of pairs: [RunDistinctAccumulator.Pair], into groups: inout [Int32], _ values: inout [UInt64]) {
+    let sorted = pairs.sorted { $0.value != $1.value ? $0.value < $1.value : $0.group < $1.group }
+    var i = 0
+    while i < sorted.count {
+        var j = i + 1
+        while j < sorted.count && sorted[j].value == sorted[i].value { j += 1 }
+        if j - i > 1 {
+            for p in sorted[i..<j] {
+                groups.append(p.group)
+                values.append(p.value)
+            }
+        }
+        i = j
     }
 }
