@@ -11,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
     ],
     targets: [
         // Values shared by every layer: source locations, diagnostics, suggestions.
@@ -27,15 +28,22 @@ let package = Package(
         .target(name: "CubistEngine", dependencies: ["CubistCore", "CubistSyntax", "CubistStore"]),
         // One renderer per output format; results in, text out.
         .target(name: "CubistFormats", dependencies: ["CubistCore", "CubistStore", "CubistEngine"]),
+        // Charts from results: the shared chart model, SVG for reports, Unicode for terminals.
+        .target(name: "CubistCharts", dependencies: ["CubistCore", "CubistSyntax", "CubistStore", "CubistEngine", "CubistFormats"]),
         // The deterministic CRM star-schema generator and the built-in sample cube.
         .target(name: "CubistGenerator", dependencies: ["CubistCore", "CubistStore"]),
         // GNU readline through a system-library target.
         .systemLibrary(name: "CReadline", providers: [.apt(["libreadline-dev"])]),
         // The interactive REPL, batch runner and dot commands.
-        .target(name: "CubistShell", dependencies: ["CubistCore", "CubistSyntax", "CubistStore", "CubistEngine", "CubistFormats", "CubistGenerator", "CReadline"]),
+        .target(name: "CubistShell", dependencies: ["CubistCore", "CubistSyntax", "CubistStore", "CubistEngine", "CubistFormats", "CubistCharts", "CubistGenerator", "CReadline"]),
+        // Literate reports: Markdown with query blocks run in one session, written as HTML or Markdown.
+        .target(name: "CubistReports", dependencies: [
+            "CubistCore", "CubistSyntax", "CubistStore", "CubistEngine", "CubistFormats", "CubistCharts", "CubistShell",
+            .product(name: "Ink", package: "Ink"),
+        ]),
         // The thin command-line executable.
         .executableTarget(name: "cubist", dependencies: [
-            "CubistShell", "CubistFormats", "CubistGenerator", "CubistStore", "CubistCore",
+            "CubistShell", "CubistReports", "CubistFormats", "CubistGenerator", "CubistStore", "CubistCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The benchmark program: loads, snapshots and Q1-Q10 on generated cubes (docs/benchmarks.md).
@@ -46,7 +54,7 @@ let package = Package(
         .testTarget(name: "CubistSyntaxTests", dependencies: ["CubistSyntax", "CubistCore"]),
         .testTarget(name: "CubistStoreTests", dependencies: ["CubistStore", "CubistCore", "CubistGenerator"]),
         .testTarget(name: "CubistEngineTests", dependencies: ["CubistEngine", "CubistSyntax", "CubistStore", "CubistCore", "CubistGenerator"]),
-        .testTarget(name: "CubistShellTests", dependencies: ["CubistShell", "CubistFormats", "CubistEngine", "CubistSyntax", "CubistStore", "CubistCore", "CubistGenerator"], exclude: ["cases"]),
+        .testTarget(name: "CubistShellTests", dependencies: ["CubistShell", "CubistReports", "CubistCharts", "CubistFormats", "CubistEngine", "CubistSyntax", "CubistStore", "CubistCore", "CubistGenerator"], exclude: ["cases"]),
         .testTarget(name: "CubistGeneratorTests", dependencies: ["CubistGenerator", "CubistStore", "CubistCore"]),
         // Runs the built `cubist` binary end to end.
         .testTarget(name: "CubistCLITests", dependencies: ["cubist"]),

@@ -124,7 +124,7 @@ public enum Renderer {
     /// The decimals each column shows its unformatted floating-point values with, the same
     /// in every row so a column reads evenly: 4 when some value lies strictly between -1
     /// and 1 (a ratio, a rate), else 2.
-    static func fractionDigits(_ result: ResultTable) -> [Int] {
+    public static func fractionDigits(_ result: ResultTable) -> [Int] {
         result.columns.indices.map { j in
             let column = result.columns[j]
             guard column.kind != .member, column.format == nil || column.format == .number else { return 2 }
@@ -343,9 +343,7 @@ public enum Renderer {
 
     /// A GitHub-flavoured Markdown table with numbers right-aligned and formatted.
     static func markdown(_ result: ResultTable, _ out: inout Chunked) {
-        func cell(_ text: String) -> String {
-            text.replacingAll("|", with: "\\|").replacingAll("\n", with: " ")
-        }
+        let cell = markdownCell
         out.append("| " + result.columns.map { cell($0.name) }.joined(separator: " | ") + " |\n")
         out.append("|" + result.columns.map { $0.kind == .member ? " --- |" : " ---: |" }.joined() + "\n")
         let digits = fractionDigits(result)
@@ -357,29 +355,68 @@ public enum Renderer {
     /// A self-contained HTML page: the table with numbers formatted and right-aligned,
     /// summary rows in bold, everything escaped.
     static func html(_ result: ResultTable, _ out: inout Chunked) {
-        out.append("""
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <title>Cubist result</title>
-            <style>
-            body { font-family: system-ui, sans-serif; margin: 2em; }
-            table { border-collapse: collapse; }
-            th, td { padding: 0.25em 0.75em; border-bottom: 1px solid #ddd; }
-            th { text-align: left; background: #f4f4f4; }
-            td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
-            tr.summary td { font-weight: bold; }
-            </style>
-            </head>
-            <body>
-            <table>
-            <thead><tr>
-            """)
-        for c in result.columns {
-            out.append("<th\(c.kind == .member ? "" : " class=\"n\"")>\(escapeHTML(c.name))</th>")
+        out.append(htmlHead(title: "Cubist result"))
+        htmlTable(result, &out)
+        out.append(htmlTail)
+    }
+
+    /// The start of an HTML results page, up to the opened body.
+    public static func htmlHead(title: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(escapeHTML(title))</title>
+        <style>
+        \(tableStyle)
+        </style>
+        </head>
+        <body>
+
+        """
+    }
+
+    /// The end of an HTML results page.
+    public static let htmlTail = "</body>\n</html>\n"
+
+    /// The CSS of result tables (HTML output and reports).
+    public static let tableStyle = """
+        body { font-family: system-ui, sans-serif; margin: 2em; }
+        table { border-collapse: collapse; }
+        th, td { padding: 0.25em 0.75em; border-bottom: 1px solid #ddd; }
+        th { text-align: left; background: #f4f4f4; }
+        td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+        tr.summary td { font-weight: bold; }
+        p.rows { color: #666; font-size: 0.9em; }
+        """
+
+    /// A result as an HTML table and its row count, for a page written elsewhere; returns
+    /// false when `isCancelled` stopped it part way.
+    @discardableResult
+    public static func renderHTMLTable(_ result: ResultTable, options: RenderOptions = RenderOptions(), to write: (String) -> Void) -> Bool {
+        withoutActuallyEscaping(write) { write in
+            var out = Chunked(write: write, isCancelled: options.isCancelled)
+            htmlTable(result, &out)
+            out.flush()
+            return !out.stopped
         }
-        out.append("</tr></thead>\n<tbody>\n")
+    }
+
+    /// The table (crosstab header rows included) and a row count line.
+    static func htmlTable(_ result: ResultTable, _ out: inout Chunked) {
+        var t = TextTable(result.columns.map(\.name), alignments: result.columns.map { $0.kind == .member ? .left : .right })
+        crosstabHeaders(result, &t)
+        out.append("<table>\n<thead>\n")
+        for row in t.headerRows + [t.headers] {
+            out.append("<tr>")
+            for (j, c) in result.columns.enumerated() {
+                out.append("<th\(c.kind == .member ? "" : " class=\"n\"")>\(escapeHTML(row[j]))</th>")
+            }
+            out.append("</tr>\n")
+        }
+        out.append("</thead>\n<tbody>\n")
         let digits = fractionDigits(result)
         for i in result.rows.indices {
             out.append(result.rowKinds[i] == .detail ? "<tr>" : "<tr class=\"summary\">")
@@ -388,10 +425,16 @@ public enum Renderer {
             }
             out.append("</tr>\n")
         }
-        out.append("</tbody>\n</table>\n<p>\(result.rows.count == 1 ? "1 row" : "\(grouped(result.rows.count)) rows")</p>\n</body>\n</html>\n")
+        out.append("</tbody>\n</table>\n<p class=\"rows\">\(result.rows.count == 1 ? "1 row" : "\(grouped(result.rows.count)) rows")</p>\n")
     }
 
-    static func escapeHTML(_ text: String) -> String {
+    /// Text for a Markdown table cell or heading: pipes escaped, line breaks as spaces.
+    public static func markdownCell(_ text: String) -> String {
+        text.replacingAll("|", with: "\\|").replacingAll("\n", with: " ")
+    }
+
+    /// Text for HTML content and attribute values.
+    public static func escapeHTML(_ text: String) -> String {
         text.replacingScalars(["&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"])
     }
 }

@@ -2,6 +2,7 @@ import CubistCore
 import CubistEngine
 import CubistSyntax
 import CubistFormats
+import CubistCharts
 import Foundation
 import CubistStore
 
@@ -20,6 +21,7 @@ extension Session {
         DotCommand(name: ".cubes", arguments: "", summary: "the loaded cube and where it came from"),
         DotCommand(name: ".timer", arguments: "on|off", summary: "show how long each statement takes"),
         DotCommand(name: ".mode", arguments: "FORMAT", summary: "result format: " + OutputFormat.allCases.map(\.rawValue).joined(separator: ", ")),
+        DotCommand(name: ".chart", arguments: "KIND", summary: "draw the last result as a chart: " + ChartKind.allCases.map(\.rawValue).joined(separator: ", ")),
         DotCommand(name: ".output", arguments: "[FILE]", summary: "send results to FILE; alone, back to the screen"),
         DotCommand(name: ".once", arguments: "FILE", summary: "send the next result to FILE"),
         DotCommand(name: ".read", arguments: "FILE", summary: "run the statements in FILE"),
@@ -85,6 +87,7 @@ extension Session {
                 throw located(piece, file: file, sourceText: sourceText, "'\(name)' takes one file name", help: "write \(name) report.csv")
             }
             guard let path = arguments.first else {
+                if redirect != nil, documentSink === redirect { closeDocument() }
                 redirect = nil
                 return
             }
@@ -95,7 +98,40 @@ extension Session {
                 throw located(piece, file: file, sourceText: sourceText, offset: name.count + 1, span: path.count,
                               "cannot write to '\(path)': \(error.reason)", help: "name a file in a directory you can write to")
             }
-            if name == ".output" { redirect = target } else { once = target }
+            if name == ".output" {
+                if redirect != nil, documentSink === redirect { closeDocument() }
+                redirect = target
+            } else {
+                once = target
+            }
+        case ".chart":
+            let kinds = ChartKind.allCases.map(\.rawValue)
+            guard arguments.count == 1, let kind = ChartKind(rawValue: arguments[0].lowercased()) else {
+                let given = arguments.joined(separator: " ")
+                throw located(piece, file: file, sourceText: sourceText, offset: min(piece.text.count, name.count + 1), span: max(1, given.count),
+                              given.isEmpty ? "'.chart' needs a chart kind" : "unknown chart kind '\(given)'",
+                              help: Suggestions.didYouMean(given, in: kinds) ?? "chart kinds: \(kinds.joined(separator: ", "))")
+            }
+            guard let result = lastResult else {
+                throw located(piece, file: file, sourceText: sourceText, span: name.count, "there is no result to chart yet",
+                              help: "run a query first, then .chart \(kind.rawValue)")
+            }
+            let chart: Chart
+            do {
+                chart = try Chart(kind, of: result)
+            } catch {
+                throw located(piece, file: file, sourceText: sourceText, offset: name.count + 1, span: arguments[0].count, error.message, help: error.help)
+            }
+            if let presenter {
+                presenter(Presented(result: result, chart: chart, heading: piece.leadingComment, statement: piece.text))
+            } else if format == .html {
+                present(result, chart: chart, heading: nil, started: .now)
+            } else {
+                // A chart asked for by name is drawn whatever the mode (CSV and JSON are for data).
+                let sink: OutputSink = once ?? redirect ?? output
+                sink.write(TerminalChart.render(chart, width: sink === output && width > 0 ? width : 80, colour: sink === output && colourTerminal))
+                once = nil
+            }
         case ".read":
             guard arguments.count == 1 else {
                 throw located(piece, file: file, sourceText: sourceText, "'.read' takes one file name", help: "write .read report.cq")

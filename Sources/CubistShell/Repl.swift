@@ -114,6 +114,7 @@ public final class Repl {
                     runningStatement = session.cancellation
                     session.run(trimmed, file: "<stdin>")
                     runningStatement = nil
+                    session.closeScreenDocument()
                     continue
                 }
             }
@@ -128,6 +129,7 @@ public final class Repl {
                     _ = session.execute(piece, file: "<stdin>", sourceText: buffer)
                 }
                 runningStatement = nil
+                session.closeScreenDocument()
                 buffer = incomplete.map { $0.text + "\n" } ?? ""
             } else if incomplete == nil {
                 buffer = ""  // only comments

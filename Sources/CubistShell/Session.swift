@@ -1,6 +1,7 @@
 import CubistCore
 import CubistEngine
 import CubistFormats
+import CubistCharts
 import CubistStore
 import CubistSyntax
 import Foundation
@@ -145,6 +146,30 @@ public final class Session {
     public private(set) var views: [SelectStatement] = []
     /// Files being read by `.read`, innermost last, to refuse cycles.
     var reading: [String] = []
+    /// The CHART clause of the statement running now.
+    var chartRequest: ChartClause?
+    /// The last result shown (`.chart` draws it).
+    public private(set) var lastResult: ResultTable?
+    /// Where the current Markdown or HTML document is being written (results after the
+    /// first are separated, HTML gets its closing tags once).
+    var documentSink: OutputSink?
+    /// The format the open document was begun in (`.mode` may change under it).
+    var documentFormat: OutputFormat?
+    /// Whether the terminal shows ANSI colours (charts colour their series).
+    public var colourTerminal = false
+    /// A result as the session presents it, for a caller that lays results out itself.
+    public struct Presented {
+        /// The result table.
+        public let result: ResultTable
+        /// Its chart, when the statement asked for one.
+        public let chart: Chart?
+        /// The `--` comment right above the statement.
+        public let heading: String?
+        /// The statement's text.
+        public let statement: String
+    }
+    /// When set, results go here instead of being printed (reports lay them out).
+    public var presenter: ((Presented) -> Void)?
     /// Lines of the input before the text being run (a stream is run a part at a time):
     /// diagnostics at line n show line n - sourceLineBase of that text.
     var sourceLineBase = 0
@@ -245,7 +270,15 @@ public final class Session {
         } catch {
             throw locate(error, piece, file, sourceText)
         }
+        try perform(statement, piece: piece, file: file, sourceText: sourceText)
+    }
+
+    private func perform(_ statement: Statement, piece: InputPiece, file: String, sourceText: String) throws(Diagnostic) {
         switch statement {
+        case .charted(let inner, let clause):
+            chartRequest = clause
+            defer { chartRequest = nil }
+            try perform(inner, piece: piece, file: file, sourceText: sourceText)
         case .select(let select):
             try runSelect(select, piece: piece, file: file, sourceText: sourceText, reportAt: nil)
             views.append(select)
@@ -282,27 +315,30 @@ public final class Session {
             let bytes = try Snapshot.save(cube, to: path, overwrite: overwrite)
             errors("saved cube '\(cube.name)' to \(path): \(grouped(cube.facts.rowCount)) facts, \(byteSize(bytes)) in \(Session.seconds(ContinuousClock.now - started))")
         case .explain(let select, let analyze, _):
+            let result: ResultTable
             do {
-                show(try engine().explain(select, analyze: analyze, parameters: parameters), started: ContinuousClock.now, piece: piece, file: file,
-                     sourceText: sourceText, reportAt: nil)
+                result = try engine().explain(select, analyze: analyze, parameters: parameters)
             } catch {
                 throw locate(error, piece, file, sourceText)
             }
+            try show(result, started: ContinuousClock.now, piece: piece, file: file, sourceText: sourceText, reportAt: nil)
         case .explainAnalysis(let analysis, let analyze, let range):
+            let result: ResultTable
             do {
-                show(try engine().explain(analysis, analyze: analyze, parameters: parameters, at: range), started: ContinuousClock.now, piece: piece,
-                     file: file, sourceText: sourceText, reportAt: nil)
+                result = try engine().explain(analysis, analyze: analyze, parameters: parameters, at: range)
             } catch {
                 throw locate(error, piece, file, sourceText)
             }
+            try show(result, started: ContinuousClock.now, piece: piece, file: file, sourceText: sourceText, reportAt: nil)
         case .analysis(let analysis, let range):
             let started = ContinuousClock.now
+            let result: ResultTable
             do {
-                show(try engine().analysis(analysis, parameters: parameters, at: range), started: started, piece: piece, file: file,
-                     sourceText: sourceText, reportAt: nil)
+                result = try engine().analysis(analysis, parameters: parameters, at: range)
             } catch {
                 throw locate(error, piece, file, sourceText)
             }
+            try show(result, started: started, piece: piece, file: file, sourceText: sourceText, reportAt: nil)
         case .use(let name, let range):
             guard let target = loaded.first(where: { $0.name.caseInsensitiveEquals(name) }) else {
                 throw fault("no cube named '\(name)' is loaded", range,
@@ -311,12 +347,13 @@ public final class Session {
             }
             switchTo(target)
         case .metadata(let m, _):
+            let result: ResultTable
             do {
-                show(try Catalog.answer(m, engine: engine(), cubes: loaded, parameters: parameters), started: ContinuousClock.now, piece: piece, file: file,
-                     sourceText: sourceText, reportAt: nil)
+                result = try Catalog.answer(m, engine: engine(), cubes: loaded, parameters: parameters)
             } catch {
                 throw locate(error, piece, file, sourceText)
             }
+            try show(result, started: ContinuousClock.now, piece: piece, file: file, sourceText: sourceText, reportAt: nil)
         case .defineMeasure(let name, let expr, let formatName, let range):
             var measureFormat: MeasureFormat?
             if let formatName {
@@ -356,13 +393,14 @@ public final class Session {
                 (once ?? redirect ?? output).write(view.description + ";\n")
                 once = nil
             case .drillthrough(let rowExpr, let limitExpr):
+                let result: ResultTable
                 do {
-                    let result = try engine().drillthrough(view, row: rowExpr, limit: limitExpr, parameters: parameters, at: range)
-                    show(result, started: ContinuousClock.now, piece: piece, file: file, sourceText: sourceText, reportAt: nil)
+                    result = try engine().drillthrough(view, row: rowExpr, limit: limitExpr, parameters: parameters, at: range)
                 } catch {
                     // The engine places errors of the view (another statement's text) at this one.
                     throw locate(error, piece, file, sourceText)
                 }
+                try show(result, started: ContinuousClock.now, piece: piece, file: file, sourceText: sourceText, reportAt: nil)
             case .back:
                 guard views.count >= 2 else {
                     throw fault("nothing to go back to: this is the first view", range, "SHOW VIEW prints it", piece: piece, file: file, sourceText: sourceText)
@@ -408,25 +446,98 @@ public final class Session {
         } catch {
             throw locate(error, piece, file, sourceText, at: reportAt)
         }
-        show(result, started: started, piece: piece, file: file, sourceText: sourceText, reportAt: reportAt)
+        try show(result, started: started, piece: piece, file: file, sourceText: sourceText, reportAt: reportAt)
     }
 
-    /// Prints a result (and its warnings) where results go now.
-    private func show(_ result: ResultTable, started: ContinuousClock.Instant, piece: InputPiece, file: String, sourceText: String, reportAt: SourceRange?) {
+    /// Prints a result (and its warnings) where results go now, as a chart when the
+    /// statement asked for one and the format can show it; a chart the result's shape does
+    /// not suit is an error at the CHART clause, and nothing is printed.
+    private func show(_ result: ResultTable, started: ContinuousClock.Instant, piece: InputPiece, file: String, sourceText: String,
+                      reportAt: SourceRange?) throws(Diagnostic) {
+        var chart: Chart?
+        if let clause = chartRequest {
+            do {
+                chart = try Chart(clause.kind, of: result)
+            } catch {
+                throw fault(error.message, clause.range, error.help, piece: piece, file: file, sourceText: sourceText)
+            }
+        }
         for w in result.warnings {
             errors(locate(w, piece, file, sourceText, at: reportAt).rendered)
         }
+        lastResult = result
+        if let presenter {
+            presenter(Presented(result: result, chart: chart, heading: piece.leadingComment, statement: piece.text))
+            return
+        }
+        present(result, chart: chart, heading: piece.leadingComment, started: started)
+    }
+
+    /// Writes a result (or its chart) in the session's format where results go now: in
+    /// Markdown a blank line and the statement's comment as a heading between results, in
+    /// HTML one document with a section per result.
+    func present(_ result: ResultTable, chart: Chart?, heading: String?, started: ContinuousClock.Instant) {
         let sink: OutputSink = once ?? redirect ?? output
         let toTerminal = sink === output
         let cancellation = self.cancellation
+        defer {
+            if sink === once { closeDocument() }
+            once = nil
+        }
         // The time shown covers the whole statement, rendering included.
         let elapsedAtEnd: (@Sendable () -> String)? = timer ? { @Sendable in Session.seconds(ContinuousClock.now - started) } : nil
-        let complete = Renderer.render(result, as: format, options: RenderOptions(maxRows: toTerminal ? maxRows : 0, width: toTerminal ? width : 0,
-                                                                                  elapsedAtEnd: elapsedAtEnd,
-                                                                                  isCancelled: { cancellation.isCancelled })) { sink.write($0) }
-        once = nil
+        let options = RenderOptions(maxRows: toTerminal ? maxRows : 0, width: toTerminal ? width : 0, elapsedAtEnd: elapsedAtEnd,
+                                    isCancelled: { cancellation.isCancelled })
+        var complete = true
+        switch format {
+        case .table where chart != nil:
+            sink.write(TerminalChart.render(chart!, width: toTerminal && width > 0 ? width : 80, colour: toTerminal && colourTerminal))
+            if let elapsedAtEnd { sink.write("(\(elapsedAtEnd()))\n") }
+        case .markdown:
+            if documentSink === sink, documentFormat == .markdown {
+                sink.write("\n")
+            } else {
+                closeDocument()
+            }
+            documentSink = sink
+            documentFormat = .markdown
+            if let heading { sink.write("## " + Renderer.markdownCell(heading) + "\n\n") }
+            complete = Renderer.render(result, as: format, options: options) { sink.write($0) }
+        case .html:
+            if documentSink !== sink || documentFormat != .html {
+                closeDocument()
+                sink.write(Renderer.htmlHead(title: "Cubist results"))
+                documentSink = sink
+                documentFormat = .html
+            }
+            sink.write("<section>\n")
+            if let heading { sink.write("<h2>\(Renderer.escapeHTML(heading))</h2>\n") }
+            if let chart {
+                sink.write(SVGChart.render(chart))
+            } else {
+                complete = Renderer.renderHTMLTable(result, options: options) { sink.write($0) }
+            }
+            sink.write("</section>\n")
+        default:
+            complete = Renderer.render(result, as: format, options: options) { sink.write($0) }
+        }
         if !complete { errors("output cancelled: the result above is cut short") }
         if let elapsedAtEnd, format != .table { errors("time: \(elapsedAtEnd())") }
+    }
+
+    /// In the REPL each input's results on the screen are a document of their own.
+    func closeScreenDocument() {
+        if documentSink === output { closeDocument() }
+    }
+
+    /// Ends the HTML document results have been written into, if one is open: a batch at
+    /// its end, the REPL after each input, `.output` before it changes the destination.
+    public func closeDocument() {
+        if let sink = documentSink, documentFormat == .html {
+            sink.write(Renderer.htmlTail)
+        }
+        documentSink = nil
+        documentFormat = nil
     }
 
     /// A duration as people read it: `0.012 s`.
@@ -458,4 +569,15 @@ public final class Session {
     public func replaceCube(_ cube: Cube) { self.cube = cube }
 
     func quit() { wantsToQuit = true }
+}
+
+/// What the terminal on standard output can show.
+public enum Terminal {
+    /// True when standard output is a terminal that shows ANSI colours: not `TERM=dumb`,
+    /// and no `NO_COLOR` (no-color.org) in the environment.
+    public static var supportsColour: Bool {
+        let env = ProcessInfo.processInfo.environment
+        guard isatty(1) != 0, env["NO_COLOR"] == nil else { return false }
+        return env["TERM"].map { $0 != "dumb" && !$0.isEmpty } ?? false
+    }
 }

@@ -1,6 +1,6 @@
 import CubistCore
 /// A statement of the Cubist language, as parsed (syntax only; the planner binds names).
-public enum Statement: Sendable, Hashable {
+public indirect enum Statement: Sendable, Hashable {
     /// `SELECT ...`
     case select(SelectStatement)
     /// `SET $name = value`
@@ -31,6 +31,9 @@ public enum Statement: Sendable, Hashable {
     case defineAttribute(dimension: String, name: String, expr: Expr, condition: Condition?, SourceRange)
     /// A customer analysis answered in one statement (`PARETO ...`, `RFM ...`, `LTV ...`).
     case analysis(Analysis, SourceRange)
+    /// A SELECT or an analysis followed by `CHART kind`: its result drawn as a chart where
+    /// the output can show one (the terminal, HTML and Markdown reports).
+    case charted(Statement, ChartClause)
 
     /// Where the statement is in its source.
     public var range: SourceRange {
@@ -39,7 +42,40 @@ public enum Statement: Sendable, Hashable {
         case .setParameter(_, _, let r), .setOption(_, _, let r), .navigate(_, let r), .metadata(_, let r), .defineMeasure(_, _, _, let r), .defineAttribute(_, _, _, _, let r),
              .load(_, _, let r), .use(_, let r), .save(_, _, let r), .explain(_, _, let r), .analysis(_, let r),
              .explainAnalysis(_, _, let r): return r
+        case .charted(let inner, let chart): return SourceRange(start: inner.range.start, end: chart.range.end, location: inner.range.location)
         }
+    }
+}
+
+/// The kinds of chart `CHART` draws.
+public enum ChartKind: String, Sendable, Hashable, CaseIterable {
+    /// Vertical bars, one group per x category (series side by side).
+    case bar
+    /// Horizontal bars, one row per category: long labels read well.
+    case hbar
+    /// A line per series over the x axis.
+    case line
+    /// Like line, the area under it filled.
+    case area
+    /// Bars with the series stacked.
+    case stacked
+    /// A grid of x by series, each cell shaded by its value.
+    case heatmap
+    /// Bars in descending order with the cumulative share as a line.
+    case pareto
+}
+
+/// `CHART kind` after a SELECT or an analysis.
+public struct ChartClause: Sendable, Hashable {
+    /// What to draw.
+    public var kind: ChartKind
+    /// Where the clause is (from `CHART` to the kind).
+    public var range: SourceRange
+
+    /// Creates a clause.
+    public init(kind: ChartKind, range: SourceRange) {
+        self.kind = kind
+        self.range = range
     }
 }
 

@@ -20,6 +20,7 @@ extension Statement: CustomStringConvertible {
             return "DEFINE ATTRIBUTE \(Expr.printName(dimension)).\(Expr.printName(name)) = \(expr)" + (condition.map { " WHERE \($0)" } ?? "")
         case .analysis(let a, _): return a.description
         case .explainAnalysis(let a, let analyze, _): return "EXPLAIN " + (analyze ? "ANALYZE " : "") + a.description
+        case .charted(let inner, let chart): return "\(inner) CHART \(chart.kind.rawValue.uppercased())"
         }
     }
 }

@@ -7,7 +7,8 @@ extension Parser {
     /// Parses one statement (an optional trailing `;` is allowed).
     public static func parseStatement(_ text: String, line: Int = 1, column: Int = 1) throws(Diagnostic) -> Statement {
         var parser = Parser(text, line: line, column: column)
-        let statement = try parser.statement()
+        var statement = try parser.statement()
+        if parser.atKeyword("chart") { statement = try parser.chartClause(after: statement) }
         _ = parser.eat(";")
         guard case .end = parser.current.kind else {
             var help = parser.clauseHelp()
@@ -57,6 +58,28 @@ extension Parser {
             throw failure("expected a statement, found \(token.quoted)",
                           help: "statements start with one of: \(Vocabulary.statementKeywords.joined(separator: ", "))")
         }
+    }
+
+    /// chart clause = "CHART" , ( "BAR" | "HBAR" | "LINE" | "AREA" | "STACKED" | "HEATMAP" | "PARETO" ) ;
+    /// It follows a SELECT or an analysis, after every other clause.
+    mutating func chartClause(after statement: Statement) throws(Diagnostic) -> Statement {
+        let start = current
+        let kinds = ChartKind.allCases.map { $0.rawValue.uppercased() }
+        switch statement {
+        case .select, .analysis: break
+        default:
+            throw failure("CHART draws the result of a SELECT or an analysis (PARETO, RFM, ...), not of this statement",
+                          help: "remove CHART, or chart a query: SELECT revenue BY time.month CHART line")
+        }
+        index += 1
+        guard case .word(let w) = current.kind else {
+            throw failure("expected a chart kind after CHART, found \(current.quoted)", help: "chart kinds: " + kinds.joined(separator: ", "))
+        }
+        guard let kind = ChartKind(rawValue: w.lowercased()) else {
+            throw failure("unknown chart kind '\(w)'", help: Suggestions.didYouMean(w.uppercased(), in: kinds) ?? "chart kinds: " + kinds.joined(separator: ", "))
+        }
+        index += 1
+        return .charted(statement, ChartClause(kind: kind, range: rangeSince(start)))
     }
 
     /// The range from `start` to the last token consumed.

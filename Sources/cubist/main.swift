@@ -2,6 +2,7 @@ import ArgumentParser
 import CubistCore
 import CubistFormats
 import CubistGenerator
+import CubistReports
 import CubistShell
 import CubistStore
 import Foundation
@@ -12,7 +13,7 @@ struct CubistCommand: ParsableCommand {
         commandName: "cubist",
         abstract: "An OLAP engine for CRM analysis: a columnar in-memory cube with a REPL.",
         version: CubistVersion.current,
-        subcommands: [Open.self, Generate.self],
+        subcommands: [Open.self, Generate.self, ReportCommand.self],
         defaultSubcommand: Open.self
     )
 }
@@ -66,6 +67,7 @@ struct Open: ParsableCommand {
         }
         let session = Session(cube: cube)
         session.showProgress = true
+        session.colourTerminal = Terminal.supportsColour
         session.format = try outputFormat()
         session.timer = timer
         if let threads {
@@ -79,14 +81,7 @@ struct Open: ParsableCommand {
                 throw ValidationError("--output: cannot write to '\(output)': \(error.reason)")
             }
         }
-        for p in parameters {
-            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
-                throw ValidationError("--param takes NAME=VALUE, got '\(p)'")
-            }
-            var name = String(p[..<eq])
-            if name.hasPrefix("$") { name.removeFirst() }
-            session.parameters[name.lowercased()] = String(p[p.index(after: eq)...])
-        }
+        session.parameters.merge(try Parameters.parse(parameters)) { $1 }
         var ok = true
         let command = CommandOptions.taken + self.command
         if !command.isEmpty || !file.isEmpty {
@@ -110,6 +105,7 @@ struct Open: ParsableCommand {
         } else {
             ok = try runStream(session, "-")
         }
+        session.closeDocument()
         if !ok { throw ExitCode(1) }
     }
 
@@ -181,6 +177,116 @@ struct Generate: ParsableCommand {
     }
 }
 
+/// `cubist report FILE.md -o OUT.html|.md|.pdf`: runs a literate report and writes one document.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Run the ```cubist blocks of a Markdown report in one session and write it as HTML, Markdown or PDF."
+    )
+
+    @Argument(help: "The report: Markdown whose ```cubist blocks hold statements.")
+    var file: String
+
+    @Option(name: [.customShort("o"), .long], help: "The document to write: .html, .md or .pdf (PDF needs Chromium).")
+    var output: String
+
+    @Option(name: .customLong("cube"), help: "The cube: a directory, cube.json, .csv or snapshot. Default: the built-in CRM sample.")
+    var cubeSource: String?
+
+    @Option(name: .customLong("param"), help: ArgumentHelp("Give parameter $NAME a value (repeatable).", valueName: "NAME=VALUE"))
+    var parameters: [String] = []
+
+    @Option(parsing: .unconditional, help: "Threads a query scans with (default: every core).")
+    var threads: Int?
+
+    @Flag(name: .long, help: "Show a failed statement's error in the document and go on.")
+    var continueOnError = false
+
+    @Flag(name: .long, help: "No summary on stderr.")
+    var quiet = false
+
+    func run() throws {
+        let started = Date()
+        guard let format = ReportFormat(path: output) else {
+            let ext = URL(fileURLWithPath: output).pathExtension
+            let hint = ext.lowercased() == "xlsx" ? "; Excel reports are not available yet" : ""
+            throw ValidationError("--output must end in .html, .md or .pdf, got '\(output)'\(hint)")
+        }
+        let text = String(decoding: try orExit2 { () throws(Diagnostic) in try FileBytes.read(file) }, as: UTF8.self)
+        let source = ReportSource(text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text)
+        let cube = try orExit2 { () throws(Diagnostic) -> Cube in
+            if let cubeSource { return try Session.openCube(cubeSource) }
+            return try CRMSample.cube()
+        }
+        let session = Session(cube: cube)
+        if let threads {
+            guard threads >= 1, threads <= 1024 else { throw ValidationError("--threads must be between 1 and 1024, got \(threads)") }
+            session.threads = threads
+        }
+        session.parameters = try Parameters.parse(parameters)
+        let report: Report
+        switch ReportRunner.run(source, file: file, session: session, continueOnError: continueOnError) {
+        case .finished(let r): report = r
+        case .failed(let error):
+            StandardStreams.error(error)
+            StandardStreams.error("report stopped: \(output) was not written (--continue-on-error shows errors in the document instead)")
+            throw ExitCode(1)
+        }
+        do {
+            switch format {
+            case .html:
+                try Data(HTMLReport.render(report).utf8).write(to: URL(fileURLWithPath: output))
+            case .pdf:
+                do {
+                    try PDFPrinter.print(html: HTMLReport.render(report), to: output)
+                } catch {
+                    StandardStreams.error("cubist report: \(error.message)")
+                    throw ExitCode(2)
+                }
+            case .markdown:
+                let url = URL(fileURLWithPath: output)
+                let folder = url.deletingPathExtension().lastPathComponent + "-files"
+                let folderURL = url.deletingLastPathComponent().appendingPathComponent(folder)
+                var charts: [(String, String)] = []
+                let markdown = MarkdownReport.render(report, chartFolder: folder) { charts.append(($0, $1)) }
+                if !charts.isEmpty {
+                    try FileManager.default.createDirectory(at: folderURL, withIntermediateDirectories: true)
+                    for (name, svg) in charts {
+                        try Data(svg.utf8).write(to: url.deletingLastPathComponent().appendingPathComponent(name))
+                    }
+                }
+                try Data(markdown.utf8).write(to: url)
+            }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            StandardStreams.error("cubist report: cannot write '\(output)': \(error.localizedDescription)")
+            throw ExitCode(2)
+        }
+        if !quiet {
+            let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
+            StandardStreams.error("wrote \(output): \(report.resultCount) results, \(report.chartCount) charts\(report.errorCount > 0 ? ", \(report.errorCount) errors" : "") in \(seconds) s")
+        }
+        if report.errorCount > 0 { throw ExitCode(1) }
+    }
+}
+
+/// `--param NAME=VALUE` values by lower-cased name, without a leading `$`.
+enum Parameters {
+    static func parse(_ values: [String]) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for p in values {
+            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
+                throw ValidationError("--param takes NAME=VALUE, got '\(p)'")
+            }
+            var name = String(p[..<eq])
+            if name.hasPrefix("$") { name.removeFirst() }
+            out[name.lowercased()] = String(p[p.index(after: eq)...])
+        }
+        return out
+    }
+}
+
 /// Runs `body`; a diagnostic goes to stderr and the program exits with status 2.
 func orExit2<T>(_ body: () throws(Diagnostic) -> T) throws -> T {
     let result = Result<T, Diagnostic> { () throws(Diagnostic) -> T in try body() }
@@ -219,7 +325,7 @@ enum CommandOptions {
 
     /// The arguments without `-c VALUE` pairs, collecting the values into `taken`.
     static func extract(_ arguments: [String]) -> [String] {
-        guard arguments.first.map({ !["generate", "help"].contains($0) }) ?? false else { return arguments }
+        guard arguments.first.map({ !["generate", "help", "report"].contains($0) }) ?? false else { return arguments }
         let takesValue: Set<String> = ["-f", "--format", "--param", "--output", "--threads"]
         var rest: [String] = []
         var i = 0

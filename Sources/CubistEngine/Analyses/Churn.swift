@@ -158,6 +158,11 @@ extension QueryEngine {
                 switch e {
                 case .string(let s, _): text = s
                 case .number, .parameter: text = try Binder.numberText(e, parameters)
+                case .call, .binary:
+                    // A period computed from a date: quarter($month) - 1, latest(time.year).
+                    let binder = Binder(names: Names(cube: cube, extraMeasures: sessionMeasures), parameters: parameters)
+                    guard let (label, _) = try binder.dateConstant(e) else { fallthrough }
+                    text = label
                 default: throw Diagnostic("CHURN BETWEEN takes two periods, such as 2024 or '2025-Q1', found '\(e)'", at: e.range,
                                           help: "e.g. CHURN customer.customer BETWEEN 2024 AND 2025")
                 }

@@ -22,6 +22,12 @@ enum TimeGrain: Int, Hashable, Comparable {
 
     var name: String { ["year", "quarter", "month", "day"][rawValue] }
 
+    /// The grain a period function names: `year`, `quarter`, `month`, `day` (any case).
+    init?(functionName: String) {
+        guard let g = [TimeGrain.year, .quarter, .month, .day].first(where: { $0.name.caseInsensitiveEquals(functionName) }) else { return nil }
+        self = g
+    }
+
     /// The period's number: years since year 0, quarters and months counted the same way,
     /// days since 1970-01-01. Nil when the label is not a period of this grain.
     func ordinal(of label: String) -> Int? {
@@ -137,16 +143,29 @@ extension Binder {
         return (level, grain)
     }
 
-    /// A date written in a condition or measure, evaluated now: `latest(level)`, optionally
-    /// plus or minus a whole number of its periods (`latest(time.year) - 1`). Nil when the
-    /// expression is not of that form.
+    /// A date written in a condition or measure, evaluated now: `latest(level)` or a period
+    /// function (`year('2025-11')`, `month($day)`), optionally plus or minus a whole number
+    /// of its periods (`latest(time.year) - 1`, `$month - 12`). Nil when the expression is
+    /// not of that form.
     func dateConstant(_ e: Expr) throws(Diagnostic) -> (label: String, grain: TimeGrain)? {
         switch e {
         case .call(let name, let args, false, false, let r) where name.caseInsensitiveEquals("latest"):
             return try latest(args, at: r)
+        case .call(let name, let args, false, false, let r) where TimeGrain(functionName: name) != nil:
+            // year('2025-11'), month($day), quarter(latest(time.day)): the period holding a date.
+            guard let target = TimeGrain(functionName: name), args.count == 1, let (label, grain) = try anyDate(args[0]) else {
+                throw Diagnostic("\(name.lowercased())() takes one date: a period such as '2025-11' or $month, or latest(time.day)", at: r,
+                                 help: "e.g. time.year = \(name.lowercased())($month)")
+            }
+            guard target <= grain, let o = grain.ordinal(of: label), let period = target.label(target.ordinal(ofDay: grain.firstDay(o))) else {
+                throw Diagnostic("\(name.lowercased())() of a \(grain.name) ('\(label)') would be many \(target.name)s", at: r,
+                                 help: "take a coarser period, e.g. year('\(label)')")
+            }
+            return (period, target)
         case .binary(let op, let l, let r, let range) where op == .add || op == .subtract:
-            guard let (label, grain) = try dateConstant(l) else {
-                if op == .add, let (label, grain) = try dateConstant(r) { return try shifted(label, grain, by: try periods(l, grain), at: range) }
+            // A date written as text moves too: '2025-11' - 12, $month - 12.
+            guard let (label, grain) = try anyDate(l) else {
+                if op == .add, let (label, grain) = try anyDate(r) { return try shifted(label, grain, by: try periods(l, grain), at: range) }
                 return nil
             }
             let n = try periods(r, grain)
@@ -154,6 +173,24 @@ extension Binder {
         default:
             return nil
         }
+    }
+
+    /// A date constant, or a period written as text.
+    private func anyDate(_ e: Expr) throws(Diagnostic) -> (label: String, grain: TimeGrain)? {
+        if let date = try dateConstant(e) { return date }
+        return try dateLabel(e)
+    }
+
+    /// A quoted period or a parameter holding one (`'2025-11'`, `$month`), with its grain;
+    /// nil for other expressions and for text that is not a period.
+    func dateLabel(_ e: Expr) throws(Diagnostic) -> (label: String, grain: TimeGrain)? {
+        let text: String
+        switch e {
+        case .string(let s, _): text = s
+        case .parameter(let p, let r): text = try Names.parameter(p, parameters, at: r)
+        default: return nil
+        }
+        return TimeGrain.of(label: text).map { (text, $0) }
     }
 
     /// `latest(level)`: the period of `level` that holds the cube's latest date.

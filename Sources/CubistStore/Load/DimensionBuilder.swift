@@ -152,7 +152,7 @@ extension ByteInterner {
 }
 
 /// Builds the time dimension from the day numbers found in the fact file: whole calendar
-/// years, levels year > quarter > month > day, attribute weekday.
+/// years, levels year > quarter > month > day, attributes weekday and month_of_year.
 enum TimeDimensionBuilder {
     static func build(name: String, column: String, minimumDay: Int32, maximumDay: Int32) -> Dimension {
         let firstYear = CivilDate.civil(Int(minimumDay)).year
@@ -173,13 +173,14 @@ enum TimeDimensionBuilder {
                 monthParents.append(Int32(y * 4 + (m - 1) / 3))
             }
         }
-        var days: [String] = [], dayParents: [Int32] = [], weekdays: [Int32] = []
+        var days: [String] = [], dayParents: [Int32] = [], weekdays: [Int32] = [], monthsOfYear: [Int32] = []
         days.reserveCapacity(lastDay - firstDay + 1)
         for d in firstDay...lastDay {
             let (y, m, _) = CivilDate.civil(d)
             days.append(CivilDate.isoDate(d))
             dayParents.append(Int32((y - firstYear) * 12 + m - 1))
             weekdays.append(Int32(CivilDate.weekday(d)))
+            monthsOfYear.append(Int32(m - 1))
         }
         let levels = [
             Level(name: "year", column: nil, keyColumn: nil, members: years, parents: [], order: .chronological),
@@ -189,7 +190,11 @@ enum TimeDimensionBuilder {
         ]
         let weekday = Level(name: "weekday", column: nil, keyColumn: nil, members: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
                             parents: [], order: .chronological)
+        // Months of any year side by side: seasonality, this year against last.
+        let monthOfYear = Level(name: "month_of_year", column: nil, keyColumn: nil,
+                                members: ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+                                parents: [], order: .chronological)
         return Dimension(name: name, source: .time(column: column, firstDay: Int32(firstDay)), levels: levels,
-                         attributes: [weekday], leafToAttribute: [weekdays])
+                         attributes: [weekday, monthOfYear], leafToAttribute: [weekdays, monthsOfYear])
     }
 }
