@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "CubistSyntaxTests", dependencies: ["CubistSyntax", "CubistCore"]),
         .testTarget(name: "CubistStoreTests", dependencies: ["CubistStore", "CubistCore", "CubistGenerator"]),
         .testTarget(name: "CubistEngineTests", dependencies: ["CubistEngine", "CubistSyntax", "CubistStore", "CubistCore", "CubistGenerator"]),
-        .testTarget(name: "CubistShellTests", dependencies: ["CubistShell", "CubistReports", "CubistCharts", "CubistFormats", "CubistEngine", "CubistSyntax", "CubistStore", "CubistCore", "CubistGenerator"], exclude: ["cases"]),
+        .testTarget(name: "CubistShellTests", dependencies: ["CubistShell", "CubistReports", "CubistCharts", "CubistFormats", "CubistEngine", "CubistSyntax", "CubistStore", "CubistCore", "CubistGenerator"], exclude: ["cases", "reports"]),
         .testTarget(name: "CubistGeneratorTests", dependencies: ["CubistGenerator", "CubistStore", "CubistCore"]),
         // Runs the built `cubist` binary end to end.
         .testTarget(name: "CubistCLITests", dependencies: ["cubist"]),

@@ -19,7 +19,8 @@ public enum SVGChart {
         var body = ""
         var y = 0.0
         let series = chart.panels.first?.series ?? []
-        if series.count > 1 {
+        // A heatmap's series are its rows, labelled where they are drawn.
+        if series.count > 1, chart.kind != .heatmap {
             body += legend(series.map(\.name), title: chart.seriesTitle, y: &y)
         }
         for (p, panel) in chart.panels.enumerated() {
@@ -312,7 +313,7 @@ public enum SVGChart {
     }
 
     /// Long labels end in `…`; the full text is in the mark's title.
-    static func shorten(_ label: String, to limit: Int) -> String {
+    public static func shorten(_ label: String, to limit: Int) -> String {
         label.count <= limit ? label : String(label.prefix(limit - 1)) + "…"
     }
 

@@ -10,9 +10,10 @@ public enum TerminalChart {
     public static func render(_ chart: Chart, width: Int = 80, colour: Bool = false) -> String {
         let width = max(width, 40)
         var out = ""
-        for (p, panel) in chart.panels.enumerated() {
-            if p > 0 { out += "\n" }
-            out += title(chart, panel) + "\n"
+        // Panels follow each other under their titles, without blank lines (a blank line ends
+        // a record in batch output that tools split).
+        for panel in chart.panels {
+            out += truncate(title(chart, panel), width) + "\n"
             switch chart.kind {
             case .bar, .hbar: bars(chart, panel, width: width, colour: colour, &out)
             case .stacked: stacked(chart, panel, width: width, colour: colour, &out)

@@ -103,7 +103,7 @@ public enum ReportRunner {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
         let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
-        return .finished(Report(title: source.title ?? name, items: items, cube: cube.name, origin: cube.origin,
+        return .finished(Report(title: ReportRunner.substitute(source.title ?? name, session.parameters), items: items, cube: cube.name, origin: cube.origin,
                                 runDate: formatter.string(from: now), file: file))
     }
 
