@@ -59,6 +59,7 @@ public enum HTMLReport {
                 body += "<pre class=\"error\">\(Renderer.escapeHTML(message))</pre>\n"
             }
         }
+        body = sections(body)
         return """
             <!DOCTYPE html>
             <html lang="en">
@@ -78,6 +79,14 @@ public enum HTMLReport {
             </html>
 
             """
+    }
+
+    /// The body with each part from an `<h2>` to the next wrapped in a `<section>`, which
+    /// print keeps on one page when it fits (a heading never ends a page without its chart).
+    static func sections(_ body: String) -> String {
+        let parts = body.components(separatedBy: "<h2")
+        guard parts.count > 1 else { return body }
+        return parts[0] + parts.dropFirst().map { "<section>\n<h2" + $0 + "</section>\n" }.joined()
     }
 
     /// The footer line: `Cube crm (built-in sample (crm)) · run 2026-12-02 18:42 UTC · Cubist 0.9 · report.md`.
@@ -158,7 +167,18 @@ public enum HTMLReport {
         pre { background: #f5f5f7; padding: 0.6em 0.8em; overflow-x: auto; font-size: 0.85em; }
         pre.error { background: #fff3f3; border-left: 4px solid #c62828; white-space: pre-wrap; }
         footer { margin-top: 3em; padding-top: 0.6em; padding-bottom: 2em; border-top: 1px solid #e5e5e5; color: #777; font-size: 0.8em; }
-        @media print { main, footer { max-width: none; } body { font-size: 11pt; } }
+        section { break-inside: avoid; page-break-inside: avoid; }
+        @media print {
+          main, footer { max-width: none; padding: 0; }
+          body { font-size: 9.5pt; }
+          h1 { font-size: 1.6em; }
+          h2 { margin-top: 1em; }
+          figure { margin: 0.5em 0 0.8em; }
+          svg.chart { width: auto; max-width: 100%; max-height: 62mm; }
+          .kpi { padding: 6px 10px; }
+          .kpi .value { font-size: 1.3em; }
+          footer { margin-top: 1.5em; }
+        }
         @page { margin: 14mm; }
         """
 }

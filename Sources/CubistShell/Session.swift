@@ -491,7 +491,8 @@ public final class Session {
         var complete = true
         switch format {
         case .table where chart != nil:
-            sink.write(TerminalChart.render(chart!, width: toTerminal && width > 0 ? width : 80, colour: toTerminal && colourTerminal))
+            guard let chart else { break }
+            sink.write(TerminalChart.render(chart, width: toTerminal && width > 0 ? width : 80, colour: toTerminal && colourTerminal))
             if let elapsedAtEnd { sink.write("(\(elapsedAtEnd()))\n") }
         case .markdown:
             if documentSink === sink, documentFormat == .markdown {

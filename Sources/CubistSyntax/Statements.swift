@@ -5,6 +5,7 @@ extension Parser {
     static func isReserved(_ word: String) -> Bool { Vocabulary.reservedWords.contains(word.lowercased()) }
 
     /// Parses one statement (an optional trailing `;` is allowed).
+    /// input statement = statement , [ chart ] ;
     public static func parseStatement(_ text: String, line: Int = 1, column: Int = 1) throws(Diagnostic) -> Statement {
         var parser = Parser(text, line: line, column: column)
         var statement = try parser.statement()
@@ -60,7 +61,7 @@ extension Parser {
         }
     }
 
-    /// chart clause = "CHART" , ( "BAR" | "HBAR" | "LINE" | "AREA" | "STACKED" | "HEATMAP" | "PARETO" ) ;
+    /// chart = "CHART" , ( "BAR" | "HBAR" | "LINE" | "AREA" | "STACKED" | "HEATMAP" | "PARETO" ) ;
     /// It follows a SELECT or an analysis, after every other clause.
     mutating func chartClause(after statement: Statement) throws(Diagnostic) -> Statement {
         let start = current

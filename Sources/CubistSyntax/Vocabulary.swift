@@ -31,6 +31,7 @@ public enum Vocabulary {
             ("SELECT m, ... BY level, ... [ACROSS level] [WHERE ...]", "measures broken down by levels, filtered by members"),
             ("  [HAVING ...] [TOP n BY m] [ORDER BY ...] [LIMIT n]", "filter, rank and cut the result rows"),
             ("  [WITH TOTALS]  |  BY ROLLUP(a, b)", "a total row; subtotal rows"),
+            ("  ... CHART bar|hbar|line|area|stacked|heatmap|pareto", "draw the result (also after PARETO, RFM, ...)"),
         ]),
         statement("SET", "set", [
             ("SET $name = 'value'", "a parameter for later statements"),
@@ -73,7 +74,7 @@ public enum Vocabulary {
     }
 
     /// Keywords that start or continue a SELECT's clauses, in clause order.
-    public static let clauseKeywords = ["FROM", "BY", "GROUP BY", "ACROSS", "WHERE", "HAVING", "TOP", "ORDER BY", "LIMIT", "OFFSET", "WITH TOTALS"]
+    public static let clauseKeywords = ["FROM", "BY", "GROUP BY", "ACROSS", "WHERE", "HAVING", "TOP", "ORDER BY", "LIMIT", "OFFSET", "WITH TOTALS", "CHART"]
 
     /// Other keywords: operators, modifiers and the words of navigation and metadata statements.
     public static let otherKeywords = [

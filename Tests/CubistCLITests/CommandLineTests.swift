@@ -52,8 +52,8 @@ func temporaryDirectory() throws -> String {
         let run = try cubist(["-c", ".stats"], directory: NSTemporaryDirectory())
         #expect(run.status == 0)
         #expect(run.stdout.hasPrefix("cube sales: 100,000 fact rows in 2 chunks of 65,536 rows\nfact storage: 23.00 bytes per fact row"))
-        #expect(run.stdout.contains("customer   customer                2,500"))
-        #expect(run.stdout.contains("time       day                     1,461"))
+        #expect(run.stdout.contains("customer   customer                     2,500"))
+        #expect(run.stdout.contains("time       day                          1,461"))
         #expect(run.stderr.isEmpty)
     }
 

@@ -29,6 +29,7 @@ import Testing
             time.month,level 3 of 4,quarter,48,2022-01,2025-12
             time.day,level 4 of 4,month,1461,2022-01-01,2025-12-31
             time.weekday,attribute,,7,Mon,Sun
+            time.month_of_year,attribute,,12,Jan,Dec
 
             """)
         #expect(run(["SHOW MEMBERS channel LIKE 'S%'"]).out == "channel,type\nSales Rep,Direct\nStore,Offline\n")
