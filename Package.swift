@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // Values shared by every layer: source locations, diagnostics, suggestions.
@@ -26,8 +27,9 @@ let package = Package(
         // Queries: binding names to the cube (planner), scanning and aggregating (execution),
         // and the typed result table. The engine never prints.
         .target(name: "CubistEngine", dependencies: ["CubistCore", "CubistSyntax", "CubistStore"]),
-        // One renderer per output format; results in, text out.
-        .target(name: "CubistFormats", dependencies: ["CubistCore", "CubistStore", "CubistEngine"]),
+        // One renderer per output format; results in, text out (an Excel workbook: bytes).
+        .target(name: "CubistFormats", dependencies: ["CubistCore", "CubistStore", "CubistEngine",
+                                                      .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         // Charts from results: the shared chart model, SVG for reports, Unicode for terminals.
         .target(name: "CubistCharts", dependencies: ["CubistCore", "CubistSyntax", "CubistStore", "CubistEngine", "CubistFormats"]),
         // The deterministic CRM star-schema generator and the built-in sample cube.
@@ -54,7 +56,8 @@ let package = Package(
         .testTarget(name: "CubistSyntaxTests", dependencies: ["CubistSyntax", "CubistCore"]),
         .testTarget(name: "CubistStoreTests", dependencies: ["CubistStore", "CubistCore", "CubistGenerator"]),
         .testTarget(name: "CubistEngineTests", dependencies: ["CubistEngine", "CubistSyntax", "CubistStore", "CubistCore", "CubistGenerator"]),
-        .testTarget(name: "CubistShellTests", dependencies: ["CubistShell", "CubistReports", "CubistCharts", "CubistFormats", "CubistEngine", "CubistSyntax", "CubistStore", "CubistCore", "CubistGenerator"], exclude: ["cases", "reports"]),
+        .testTarget(name: "CubistShellTests", dependencies: ["CubistShell", "CubistReports", "CubistCharts", "CubistFormats", "CubistEngine", "CubistSyntax", "CubistStore", "CubistCore", "CubistGenerator",
+                                                         .product(name: "ZIPFoundation", package: "ZIPFoundation")], exclude: ["cases", "reports"]),
         .testTarget(name: "CubistGeneratorTests", dependencies: ["CubistGenerator", "CubistStore", "CubistCore"]),
         // Runs the built `cubist` binary end to end.
         .testTarget(name: "CubistCLITests", dependencies: ["cubist"]),

@@ -18,6 +18,12 @@ public enum OutputFormat: String, Sendable, CaseIterable {
     case markdown
     /// A self-contained HTML page holding the table, numbers formatted.
     case html
+    /// An Excel workbook, one worksheet per result (`Workbook`); it needs a file
+    /// (`--output`, `.output`, `.once`), and the session writes it when the file is done.
+    case xlsx
+
+    /// Whether results in this format are bytes for a file rather than text.
+    public var isBinary: Bool { self == .xlsx }
 }
 
 /// How a result is rendered.
@@ -64,6 +70,8 @@ public enum Renderer {
             case .jsonl: json(result, lines: true, &out)
             case .markdown: markdown(result, &out)
             case .html: html(result, &out)
+            // A workbook is written whole by `Workbook`; as text it reads as a table.
+            case .xlsx: table(result, options, &out)
             }
             out.flush()
             return !out.stopped

@@ -14,6 +14,8 @@ public enum ReportFormat: String, Sendable, CaseIterable {
     case markdown = "md"
     /// The HTML printed to PDF by headless Chromium.
     case pdf
+    /// An Excel workbook with a worksheet per result (the prose and charts are left out).
+    case xlsx
 
     /// The format an output path's extension names (`.html`/`.htm`, `.md`/`.markdown`, `.pdf`).
     public init?(path: String) {
@@ -21,6 +23,7 @@ public enum ReportFormat: String, Sendable, CaseIterable {
         case "html", "htm": self = .html
         case "md", "markdown": self = .markdown
         case "pdf": self = .pdf
+        case "xlsx": self = .xlsx
         default: return nil
         }
     }
@@ -228,6 +231,30 @@ public enum MarkdownReport {
         }
         blankLine()
         return out + "---\n\n*\(HTMLReport.footer(report).replacingOccurrences(of: "*", with: "\\*"))*\n"
+    }
+}
+
+extension Report {
+    /// The results as a workbook, a worksheet each, named by the statement's comment or
+    /// else the heading of the section it is in (`Top 10 customers of the month`,
+    /// `... (2)` for a second result there); the prose and charts are left out.
+    public func workbook() -> Workbook {
+        var workbook = Workbook()
+        var section: String?
+        for item in items {
+            switch item {
+            case .prose(let text):
+                for line in text.split(separator: "\n") where line.hasPrefix("#") {
+                    let heading = line.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces)
+                    if !heading.isEmpty { section = heading }
+                }
+            case .result(let result, _, let heading):
+                workbook.add(result, name: heading ?? section)
+            case .text, .error:
+                break
+            }
+        }
+        return workbook
     }
 }
 

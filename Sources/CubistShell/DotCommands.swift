@@ -124,6 +124,14 @@ extension Session {
             }
             if let presenter {
                 presenter(Presented(result: result, chart: chart, heading: piece.leadingComment, statement: piece.text))
+            } else if format.isBinary {
+                guard once != nil || redirect != nil else {
+                    throw located(piece, file: file, sourceText: sourceText, span: name.count,
+                                  "the \(format.rawValue) format writes a workbook file, and results go to the screen",
+                                  help: ".once report.xlsx (or .output report.xlsx) first")
+                }
+                // A workbook holds the data; the chart is for people reading text.
+                present(result, chart: nil, heading: nil, started: .now)
             } else if format == .html {
                 present(result, chart: chart, heading: nil, started: .now)
             } else {

@@ -77,6 +77,12 @@ public final class FileOutput: OutputSink {
         self.path = path
     }
 
+    /// Writes bytes (a workbook) and flushes; false when the file cannot take them.
+    public func write(bytes: Data) -> Bool {
+        let written = bytes.withUnsafeBytes { raw in fwrite(raw.baseAddress, 1, raw.count, handle) == raw.count }
+        return written && fflush(handle) == 0
+    }
+
     /// Writes and flushes, so results already written survive the process being killed.
     /// A file that cannot take more (a full disk) ends the program with a message.
     public func write(_ text: String) {
@@ -155,6 +161,8 @@ public final class Session {
     var documentSink: OutputSink?
     /// The format the open document was begun in (`.mode` may change under it).
     var documentFormat: OutputFormat?
+    /// The sheets of the workbook being written (`xlsx`).
+    var workbook = Workbook()
     /// Whether the terminal shows ANSI colours (charts colour their series).
     public var colourTerminal = false
     /// A result as the session presents it, for a caller that lays results out itself.
@@ -462,6 +470,11 @@ public final class Session {
                 throw fault(error.message, clause.range, error.help, piece: piece, file: file, sourceText: sourceText)
             }
         }
+        if format.isBinary, presenter == nil, once == nil, redirect == nil {
+            throw located(piece, file: file, sourceText: sourceText, span: max(1, piece.text.prefix { !$0.isNewline }.count),
+                          "the \(format.rawValue) format writes a workbook file, and results go to the screen",
+                          help: ".once report.xlsx (or .output report.xlsx) first; from the command line, --output report.xlsx")
+        }
         for w in result.warnings {
             errors(locate(w, piece, file, sourceText, at: reportAt).rendered)
         }
@@ -519,7 +532,16 @@ public final class Session {
                 complete = Renderer.renderHTMLTable(result, options: options) { sink.write($0) }
             }
             sink.write("</section>\n")
+        case .xlsx:
+            if documentSink !== sink || documentFormat != .xlsx {
+                closeDocument()
+                documentSink = sink
+                documentFormat = .xlsx
+                workbook = Workbook()
+            }
+            workbook.add(result, name: heading)
         default:
+            if documentSink === sink { closeDocument() }
             complete = Renderer.render(result, as: format, options: options) { sink.write($0) }
         }
         if !complete { errors("output cancelled: the result above is cut short") }
@@ -536,6 +558,16 @@ public final class Session {
     public func closeDocument() {
         if let sink = documentSink, documentFormat == .html {
             sink.write(Renderer.htmlTail)
+        }
+        if let file = documentSink as? FileOutput, documentFormat == .xlsx {
+            do {
+                if !file.write(bytes: try workbook.data()) {
+                    errors("cubist: cannot write the workbook to '\(file.path)': \(String(cString: strerror(errno)).lowercased())")
+                }
+            } catch {
+                errors("cubist: cannot write the workbook to '\(file.path)': \(error.message)")
+            }
+            workbook = Workbook()
         }
         documentSink = nil
         documentFormat = nil

@@ -74,6 +74,9 @@ struct Open: ParsableCommand {
             guard threads >= 1, threads <= 1024 else { throw ValidationError("--threads must be between 1 and 1024, got \(threads)") }
             session.threads = threads
         }
+        if session.format.isBinary, output == nil {
+            throw ValidationError("--format \(session.format.rawValue) writes a workbook file: give --output FILE.xlsx")
+        }
         if let output {
             do {
                 try session.redirectOutput(to: output)
@@ -187,7 +190,7 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: "The report: Markdown whose ```cubist blocks hold statements.")
     var file: String
 
-    @Option(name: [.customShort("o"), .long], help: "The document to write: .html, .md or .pdf (PDF needs Chromium).")
+    @Option(name: [.customShort("o"), .long], help: "The document to write: .html, .md, .pdf (needs Chromium) or .xlsx (a sheet per result).")
     var output: String
 
     @Option(name: .customLong("cube"), help: "The cube: a directory, cube.json, .csv or snapshot. Default: the built-in CRM sample.")
@@ -209,8 +212,7 @@ struct ReportCommand: ParsableCommand {
         let started = Date()
         guard let format = ReportFormat(path: output) else {
             let ext = URL(fileURLWithPath: output).pathExtension
-            let hint = ext.lowercased() == "xlsx" ? "; Excel reports are not available yet" : ""
-            throw ValidationError("--output must end in .html, .md or .pdf, got '\(output)'\(hint)")
+            throw ValidationError("--output must end in .html, .md, .pdf or .xlsx, got '\(output)'\(ext.isEmpty ? "" : " (.\(ext))")")
         }
         let text = String(decoding: try orExit2 { () throws(Diagnostic) in try FileBytes.read(file) }, as: UTF8.self)
         let source = ReportSource(text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text)
@@ -236,6 +238,14 @@ struct ReportCommand: ParsableCommand {
             switch format {
             case .html:
                 try Data(HTMLReport.render(report).utf8).write(to: URL(fileURLWithPath: output))
+            case .xlsx:
+                let workbook = report.workbook()
+                do {
+                    try workbook.data().write(to: URL(fileURLWithPath: output))
+                } catch let failure as Workbook.Failure {
+                    StandardStreams.error("cubist report: \(failure.message)")
+                    throw ExitCode(2)
+                }
             case .pdf:
                 do {
                     try PDFPrinter.print(html: HTMLReport.render(report), to: output)

@@ -33,6 +33,10 @@ import Testing
         let markdown = try String(contentsOfFile: dir + "/out.md", encoding: .utf8)
         #expect(markdown.contains("![revenue by channel.type](out-files/chart-1.svg)"))
         #expect(markdown.contains("| Online | 759 |"))
+        let xlsx = try cubist(["report", file, "-o", dir + "/out.xlsx", "--param", "month=2025-11", "--quiet"])
+        #expect(xlsx.status == 0, "\(xlsx.stderr)")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/out.xlsx"))
+        #expect(bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]))
         let svg = try String(contentsOfFile: dir + "/out-files/chart-1.svg", encoding: .utf8)
         #expect(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\""))
     }
@@ -54,9 +58,9 @@ import Testing
     @Test func badUsageExitsWithTwo() throws {
         let dir = try temporaryDirectory()
         let file = try write(report, "channels.md", in: dir)
-        let xlsx = try cubist(["report", file, "-o", dir + "/out.xlsx"])
-        #expect(xlsx.status == 2)
-        #expect(xlsx.stderr.contains("--output must end in .html, .md or .pdf, got '\(dir)/out.xlsx'; Excel reports are not available yet"))
+        let docx = try cubist(["report", file, "-o", dir + "/out.docx"])
+        #expect(docx.status == 2)
+        #expect(docx.stderr.contains("--output must end in .html, .md, .pdf or .xlsx, got '\(dir)/out.docx' (.docx)"))
         let missing = try cubist(["report", dir + "/nope.md", "-o", dir + "/out.html"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("nope.md"))
