@@ -96,19 +96,9 @@ public struct Chart: Sendable {
             return v.isNull ? "(none)" : v.description
         }
         xTitle = members.first.map { result.columns[$0].name } ?? ""
-        var categories: [String] = []
-        var categoryIndex: [String: Int] = [:]
-        var rowCategory: [Int] = []
-        for i in rows {
-            let x = members.first.map { label(i, $0) } ?? ""
-            if let k = categoryIndex[x] {
-                rowCategory.append(k)
-            } else {
-                categoryIndex[x] = categories.count
-                rowCategory.append(categories.count)
-                categories.append(x)
-            }
-        }
+        let xs = Chart.distinct(rows.map { i in members.first.map { label(i, $0) } ?? "" })
+        var categories = xs.values
+        let rowCategory = xs.index
         if members.count < 2, !crosstab, rowCategory.count != Set(rowCategory).count {
             throw Problem(message: "the x axis repeats a category", help: usage)
         }
@@ -134,19 +124,7 @@ public struct Chart: Sendable {
             }
         } else if members.count == 2 {
             seriesTitle = result.columns[members[1]].name
-            var names: [String] = []
-            var seriesIndex: [String: Int] = [:]
-            var rowSeries: [Int] = []
-            for i in rows {
-                let s = label(i, members[1])
-                if let k = seriesIndex[s] {
-                    rowSeries.append(k)
-                } else {
-                    seriesIndex[s] = names.count
-                    rowSeries.append(names.count)
-                    names.append(s)
-                }
-            }
+            let (names, rowSeries) = Chart.distinct(rows.map { label($0, members[1]) })
             for j in measures {
                 var series = names.map { Series(name: $0, values: [Double?](repeating: nil, count: categories.count)) }
                 for (r, i) in rows.enumerated() { series[rowSeries[r]].values[rowCategory[r]] = result.rows[i][j].doubleValue }
@@ -223,6 +201,19 @@ public struct Chart: Sendable {
         }
         self.categories = categories
         self.panels = panels
+    }
+
+    /// The distinct labels in order of first appearance, and each input's index among them.
+    static func distinct(_ labels: [String]) -> (values: [String], index: [Int]) {
+        var values: [String] = []
+        var position: [String: Int] = [:]
+        let index = labels.map { label in
+            if let k = position[label] { return k }
+            position[label] = values.count
+            values.append(label)
+            return values.count - 1
+        }
+        return (values, index)
     }
 
     /// The number of data points drawn in a panel (bars, points or cells with a value).

@@ -1,3 +1,4 @@
+import CubistFormats
 import CubistStore
 import Foundation
 
@@ -333,19 +334,5 @@ public enum SVGChart {
     }
 
     /// Text for XML content and attribute values.
-    public static func escape(_ text: String) -> String {
-        var s = ""
-        for c in text.unicodeScalars {
-            switch c {
-            case "&": s += "&amp;"
-            case "<": s += "&lt;"
-            case ">": s += "&gt;"
-            case "\"": s += "&quot;"
-            default:
-                // Control characters are not allowed in XML 1.0.
-                if c.value < 0x20, c != "\n", c != "\t" { s += " " } else { s.unicodeScalars.append(c) }
-            }
-        }
-        return s
-    }
+    public static func escape(_ text: String) -> String { Renderer.escapeXML(text) }
 }

@@ -441,6 +441,23 @@ public enum Renderer {
         text.replacingAll("|", with: "\\|").replacingAll("\n", with: " ")
     }
 
+    /// Text for XML content and attribute values (SVG, worksheets): `& < > "` escaped, and
+    /// the control characters XML 1.0 forbids (all but tab and line breaks) as spaces.
+    public static func escapeXML(_ text: String) -> String {
+        var s = ""
+        for c in text.unicodeScalars {
+            switch c {
+            case "&": s += "&amp;"
+            case "<": s += "&lt;"
+            case ">": s += "&gt;"
+            case "\"": s += "&quot;"
+            default:
+                if c.value < 0x20, c != "\n", c != "\t", c != "\r" { s += " " } else { s.unicodeScalars.append(c) }
+            }
+        }
+        return s
+    }
+
     /// Text for HTML content and attribute values.
     public static func escapeHTML(_ text: String) -> String {
         text.replacingScalars(["&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"])

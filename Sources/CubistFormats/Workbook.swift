@@ -251,21 +251,7 @@ public struct Workbook: Sendable {
         return letters + String(r)
     }
 
-    static func escape(_ text: String) -> String {
-        var s = ""
-        for c in text.unicodeScalars {
-            switch c {
-            case "&": s += "&amp;"
-            case "<": s += "&lt;"
-            case ">": s += "&gt;"
-            case "\"": s += "&quot;"
-            default:
-                // XML 1.0 has no other control characters than tab and line breaks.
-                if c.value < 0x20, c != "\n", c != "\t", c != "\r" { s += " " } else { s.unicodeScalars.append(c) }
-            }
-        }
-        return s
-    }
+    static func escape(_ text: String) -> String { Renderer.escapeXML(text) }
 }
 
 /// The cell formats a workbook uses: number format codes and bold, each an index into

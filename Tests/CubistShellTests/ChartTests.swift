@@ -11,6 +11,14 @@ import FoundationXML
 #endif
 import Testing
 
+/// Parses `xml` with `reader` as its delegate (an XML parser, as a browser or Excel reads).
+func parseXML<Reader: NSObject & XMLParserDelegate>(_ xml: Data, into reader: Reader) throws -> Reader {
+    let parser = XMLParser(data: xml)
+    parser.delegate = reader
+    guard parser.parse() else { throw parser.parserError ?? CocoaError(.fileReadCorruptFile) }
+    return reader
+}
+
 /// The marks of an SVG chart, read back with an XML parser the way a browser would.
 final class SVGMarks: NSObject, XMLParserDelegate {
     struct Mark {
@@ -24,13 +32,7 @@ final class SVGMarks: NSObject, XMLParserDelegate {
     var elements = 0
     var svgWidth = 0.0
 
-    static func read(_ svg: String) throws -> SVGMarks {
-        let reader = SVGMarks()
-        let parser = XMLParser(data: Data(svg.utf8))
-        parser.delegate = reader
-        guard parser.parse() else { throw parser.parserError ?? CocoaError(.fileReadCorruptFile) }
-        return reader
-    }
+    static func read(_ svg: String) throws -> SVGMarks { try parseXML(Data(svg.utf8), into: SVGMarks()) }
 
     func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
         elements += 1

@@ -27,13 +27,7 @@ final class SheetCells: NSObject, XMLParserDelegate {
     private var current: String?
     private var text = ""
 
-    static func read(_ xml: Data) throws -> SheetCells {
-        let reader = SheetCells()
-        let parser = XMLParser(data: xml)
-        parser.delegate = reader
-        guard parser.parse() else { throw parser.parserError ?? CocoaError(.fileReadCorruptFile) }
-        return reader
-    }
+    static func read(_ xml: Data) throws -> SheetCells { try parseXML(xml, into: SheetCells()) }
 
     func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
         switch name {
@@ -63,13 +57,7 @@ final class StyleSheet: NSObject, XMLParserDelegate {
     var xfs: [(format: Int, bold: Bool)] = []
     private var inCellXfs = false
 
-    static func read(_ xml: Data) throws -> StyleSheet {
-        let reader = StyleSheet()
-        let parser = XMLParser(data: xml)
-        parser.delegate = reader
-        guard parser.parse() else { throw parser.parserError ?? CocoaError(.fileReadCorruptFile) }
-        return reader
-    }
+    static func read(_ xml: Data) throws -> StyleSheet { try parseXML(xml, into: StyleSheet()) }
 
     func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
         if name == "numFmt", let id = Int(attributes["numFmtId"] ?? ""), let code = attributes["formatCode"] { formats[id] = code }
