@@ -398,6 +398,7 @@ public enum Renderer {
         td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
         tr.summary td { font-weight: bold; }
         p.rows { color: #666; font-size: 0.9em; }
+        svg.chart { max-width: 100%; height: auto; display: block; }
         """
 
     /// A result as an HTML table and its row count, for a page written elsewhere; returns
