@@ -13,7 +13,7 @@ public enum TerminalChart {
         // Panels follow each other under their titles, without blank lines (a blank line ends
         // a record in batch output that tools split).
         for panel in chart.panels {
-            out += truncate(title(chart, panel), width) + "\n"
+            out += DisplayWidth.truncated(title(chart, panel), to: width) + "\n"
             switch chart.kind {
             case .bar, .hbar: bars(chart, panel, width: width, colour: colour, &out)
             case .stacked: stacked(chart, panel, width: width, colour: colour, &out)
@@ -51,19 +51,9 @@ public enum TerminalChart {
     }
 
     static func pad(_ s: String, _ w: Int, right: Bool = false) -> String {
-        let cut = DisplayWidth.of(s) > w ? truncate(s, w) : s
+        let cut = DisplayWidth.truncated(s, to: w)
         let space = String(repeating: " ", count: max(0, w - DisplayWidth.of(cut)))
         return right ? space + cut : cut + space
-    }
-
-    static func truncate(_ s: String, _ w: Int) -> String {
-        guard DisplayWidth.of(s) > w else { return s }
-        var out = ""
-        for c in s {
-            if DisplayWidth.of(out + String(c)) > w - 1 { break }
-            out.append(c)
-        }
-        return out + "…"
     }
 
     // MARK: bars
@@ -242,7 +232,7 @@ public enum TerminalChart {
         if count > 2 { marks.append(count / 2) }
         if count > 1 { marks.append(count - 1) }
         for k in marks {
-            let text = Array(truncate(chart.categories[k], 16))
+            let text = Array(DisplayWidth.truncated(chart.categories[k], to: 16))
             let centre = axisW + 2 + x(k) / 2
             var start = k == 0 ? axisW + 2 : k == count - 1 ? axis.count - text.count : centre - text.count / 2
             start = max(0, min(start, axis.count - text.count))
@@ -264,7 +254,7 @@ public enum TerminalChart {
         let showValues = colour && cellW >= 6
         out += "\(shades.map(String.init).joined()) low to high: \(Chart.label(lo, panel.format)) to \(Chart.label(hi, panel.format))\n"
         if cellW >= 4 {
-            out += (pad("", labelW) + " " + chart.categories.map { pad(truncate($0, cellW - 1), cellW) }.joined()).trimmingTrailingSpaces() + "\n"
+            out += (pad("", labelW) + " " + chart.categories.map { pad(DisplayWidth.truncated($0, to: cellW - 1), cellW) }.joined()).trimmingTrailingSpaces() + "\n"
         } else {
             out += pad("", labelW) + " \(chart.xTitle): \(chart.categories.first ?? "") … \(chart.categories.last ?? "")\n"
         }

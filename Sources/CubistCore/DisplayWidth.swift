@@ -22,6 +22,20 @@ public enum DisplayWidth {
         }
         return 1
     }
+
+    /// `text` cut to at most `width` cells, ending in "…" when anything was cut.
+    public static func truncated(_ text: String, to width: Int) -> String {
+        guard of(text) > width else { return text }
+        var cut = ""
+        var used = 0
+        for scalar in text.unicodeScalars {
+            let w = of(scalar)
+            if used + w > width - 1 { break }
+            cut.unicodeScalars.append(scalar)
+            used += w
+        }
+        return cut + "…"
+    }
 }
 
 /// Thousands separators for whole numbers: 1234567 -> 1,234,567.

@@ -368,8 +368,8 @@ public enum Renderer {
         out.append(htmlTail)
     }
 
-    /// The start of an HTML results page, up to the opened body.
-    public static func htmlHead(title: String) -> String {
+    /// The start of an HTML page, up to the opened body; `style` is its CSS (result tables by default).
+    public static func htmlHead(title: String, style: String = tableStyle) -> String {
         """
         <!DOCTYPE html>
         <html lang="en">
@@ -378,7 +378,7 @@ public enum Renderer {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>\(escapeHTML(title))</title>
         <style>
-        \(tableStyle)
+        \(style)
         </style>
         </head>
         <body>

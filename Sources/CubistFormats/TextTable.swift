@@ -130,21 +130,8 @@ public struct TextTable {
     public func render(_ line: (String) -> Void) -> Layout {
         let layout = self.layout()
         let widths = layout.widths
-        func fit(_ text: String, _ i: Int) -> String {
-            let width = DisplayWidth.of(text)
-            guard width > widths[i] else { return text }
-            var cut = ""
-            var used = 0
-            for scalar in text.unicodeScalars {
-                let w = DisplayWidth.of(scalar)
-                if used + w > widths[i] - 1 { break }
-                cut.unicodeScalars.append(scalar)
-                used += w
-            }
-            return cut + "…"
-        }
         func pad(_ text: String, _ i: Int) -> String {
-            let shown = fit(text, i)
+            let shown = DisplayWidth.truncated(text, to: widths[i])
             let gap = String(repeating: " ", count: max(0, widths[i] - DisplayWidth.of(shown)))
             return alignments[i] == .right ? gap + shown : shown + gap
         }

@@ -63,25 +63,9 @@ public enum HTMLReport {
             }
         }
         body = sections(body)
-        return """
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(Renderer.escapeHTML(report.title))</title>
-            <style>
-            \(style)
-            </style>
-            </head>
-            <body>
-            <main>
-            \(body)</main>
-            <footer>\(Renderer.escapeHTML(footer(report)))</footer>
-            </body>
-            </html>
-
-            """
+        return Renderer.htmlHead(title: report.title, style: style)
+            + "<main>\n\(body)</main>\n<footer>\(Renderer.escapeHTML(footer(report)))</footer>\n"
+            + Renderer.htmlTail
     }
 
     /// The body with each part from an `<h2>` to the next wrapped in a `<section>`, which
@@ -265,12 +249,15 @@ public enum PDFPrinter {
 
     /// The first of `programs` on the PATH.
     public static func findBrowser() -> String? {
+        programs.lazy.compactMap(onPath).first
+    }
+
+    /// The full path of the executable `name` in a folder of the PATH, or nil.
+    public static func onPath(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for name in programs {
-            for dir in path.split(separator: ":") {
-                let candidate = "\(dir)/\(name)"
-                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            }
+        for dir in path.split(separator: ":") {
+            let candidate = "\(dir)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         return nil
     }

@@ -31,14 +31,6 @@ import Testing
         return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
     }
 
-    func which(_ name: String) -> String? {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let path = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
-    }
-
     @Test func theDirectorsReportOpensInChromium() throws {
         guard let browser = Self.browser else {
             if Self.required { Issue.record("Chromium is not installed; .ci/run installs it") }
@@ -88,7 +80,7 @@ import Testing
         try PDFPrinter.print(html: html, to: pdf.path)
         let bytes = try Data(contentsOf: pdf)
         #expect(bytes.starts(with: Array("%PDF".utf8)))
-        guard let pdftoppm = which("pdftoppm") else {
+        guard let pdftoppm = PDFPrinter.onPath("pdftoppm") else {
             if Self.required { Issue.record("pdftoppm is not installed; .ci/run installs poppler-utils") }
             return
         }
