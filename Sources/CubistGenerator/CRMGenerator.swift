@@ -318,7 +318,9 @@ public struct CRMGenerator {
     }
 
     /// The model of the generated cube: PRODUCT.md section 3's, except that the facts carry
-    /// order numbers, so `orders` counts distinct orders and `lines` counts fact rows.
+    /// order numbers, so `orders` counts distinct orders and `lines` counts fact rows, and
+    /// two row measures: `list_revenue` (sales at list price) and `discounts` (what the
+    /// discounts gave away), each a sum of row arithmetic over the fact columns.
     public static let model = """
     {
       "name": "sales",
@@ -342,7 +344,9 @@ public struct CRMGenerator {
         { "name": "lines",    "aggregate": "count" },
         { "name": "customers","column": "customer_id", "aggregate": "count_distinct" },
         { "name": "margin",   "expression": "revenue - cost", "format": "money" },
-        { "name": "margin_pct", "expression": "(revenue - cost) / revenue", "format": "percent" }
+        { "name": "margin_pct", "expression": "(revenue - cost) / revenue", "format": "percent" },
+        { "name": "list_revenue", "aggregate": "sum", "row": "price * quantity", "format": "money" },
+        { "name": "discounts", "aggregate": "sum", "row": "price * quantity * discount", "format": "money" }
       ]
     }
 

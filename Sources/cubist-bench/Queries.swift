@@ -27,7 +27,7 @@ struct BenchQuery {
     }
 }
 
-/// The ten questions of issue 6, the customer questions of issue 13 and the analyses of issue 14, in the CRM sample's model. `Tests/Peers/peers.py` asks
+/// The ten questions of issue 6, the customer questions of issue 13, the analyses of issue 14 and the further shapes of issue 16, in the CRM sample's model. `Tests/Peers/peers.py` asks
 /// the same questions of DuckDB, chDB and Polars.
 let benchQueries: [BenchQuery] = [
     BenchQuery(id: "Q1", title: "grand total of revenue, quantity, orders",
@@ -110,6 +110,42 @@ let benchQueries: [BenchQuery] = [
     BenchQuery(id: "Q24", title: "BASKET per order: categories bought in one order, with lift",
                text: "BASKET product.category",
                dimensions: ["product"], columns: ["order_id"]),
+    // Shapes beyond the first questions (issue 16): many groups finished into a few rows,
+    // row arithmetic, period functions, crosstab shares, sub-selects, distinct counts over
+    // large levels, a three-dimension dice, and the many-group breakdown that was slow.
+    BenchQuery(id: "Q25", title: "ORDER BY revenue DESC LIMIT 10 over every customer",
+               text: "SELECT revenue BY customer.customer ORDER BY revenue DESC LIMIT 10",
+               dimensions: ["customer"], columns: ["revenue"]),
+    BenchQuery(id: "Q26", title: "plain LIMIT: the first 10 customers with revenue and orders",
+               text: "SELECT revenue, orders BY customer.customer LIMIT 10",
+               dimensions: ["customer"], columns: ["revenue", "order_id"]),
+    BenchQuery(id: "Q27", title: "row-expression measures: list value and discounts by year",
+               text: "SELECT list_revenue, discounts, revenue BY time.year",
+               dimensions: ["time"], columns: ["price", "quantity", "discount", "revenue"]),
+    BenchQuery(id: "Q28", title: "row filters: lines of 3+ units at 5-15% discount, by channel",
+               text: "SELECT revenue, lines BY channel.channel WHERE quantity >= 3 AND discount BETWEEN 0.05 AND 0.15",
+               dimensions: ["channel"], columns: ["quantity", "discount", "revenue"]),
+    BenchQuery(id: "Q29", title: "growth and yoy by month",
+               text: "SELECT revenue, growth(revenue), yoy(revenue) BY time.month",
+               dimensions: ["time"], columns: ["revenue"]),
+    BenchQuery(id: "Q30", title: "channel mix per age band: share of the row total in a crosstab",
+               text: "SELECT share(revenue, ALL channel) AS mix BY customer.age_band ACROSS channel.type",
+               dimensions: ["customer", "channel"], columns: ["revenue"]),
+    BenchQuery(id: "Q31", title: "churn sub-select: 2024 customers who did not buy in 2025, by tier",
+               text: "SELECT revenue, customers BY customer.tier WHERE customer.customer IN (SELECT customer.customer WHERE time.year = 2024) AND customer.customer NOT IN (SELECT customer.customer WHERE time.year = 2025)",
+               dimensions: ["customer", "time"], columns: ["revenue"]),
+    BenchQuery(id: "Q32", title: "distinct customers and orders by category",
+               text: "SELECT customers, orders BY product.category",
+               dimensions: ["customer", "product"], columns: ["order_id"]),
+    BenchQuery(id: "Q33", title: "three-dimension dice with HAVING in one year",
+               text: "SELECT revenue, orders BY customer.region, product.category, channel.channel WHERE time.year = 2025 HAVING revenue > 100000",
+               dimensions: ["customer", "product", "channel", "time"], columns: ["revenue", "order_id"]),
+    BenchQuery(id: "Q34", title: "segment ACROSS year WITH TOTALS",
+               text: "SELECT revenue BY customer.segment ACROSS time.year WITH TOTALS",
+               dimensions: ["customer", "time"], columns: ["revenue"]),
+    BenchQuery(id: "Q35", title: "customer x category x channel type, top 5 (1.8M groups)",
+               text: "SELECT revenue BY customer.customer, product.category, channel.type TOP 5 BY revenue",
+               dimensions: ["customer", "product", "channel"], columns: ["revenue"]),
 ]
 
 /// Statements run once after the cube is loaded, before any question (not timed with them).

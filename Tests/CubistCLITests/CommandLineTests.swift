@@ -107,7 +107,7 @@ func temporaryDirectory() throws -> String {
     @Test func continueOnErrorRunsTheRest() throws {
         let run = try cubist(["--continue-on-error", "-c", ".nope", "-c", ".cubes"])
         #expect(run.status == 1)
-        #expect(run.stdout.hasSuffix("sales  100,000           4         8  built-in sample (datasets/crm)  yes\n"))
+        #expect(run.stdout.hasSuffix("sales  100,000           4        10  built-in sample (datasets/crm)  yes\n"))
     }
 
     @Test func badSourceAndBadUsageExitWithTwo() throws {
@@ -161,7 +161,7 @@ func temporaryDirectory() throws -> String {
         for source in [directory + "/crm", directory + "/crm/cube.json"] {
             let run = try cubist([source, "-c", ".cubes"])
             #expect(run.status == 0)
-            #expect(run.stdout.contains("sales  5,000           4         8  \(source)"))
+            #expect(run.stdout.contains("sales  5,000           4        10  \(source)"))
         }
         // Break one key and the load fails with the file, line and column.
         let sales = directory + "/crm/sales.csv"

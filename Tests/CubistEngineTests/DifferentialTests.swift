@@ -22,9 +22,19 @@ struct QueryGenerator {
     }
 
     mutating func rowExpr() -> RowE {
-        if chance(0.6) { return .col(pick(numeric)) }
+        if chance(0.5) { return .col(pick(numeric)) }
         let op: Character = pick(["+", "-", "*"])
-        return .bin(op, .col(pick(numeric)), chance(0.5) ? .col(pick(numeric)) : .const(Int128(random.below(5) + 1), 0))
+        let simple = RowE.bin(op, .col(pick(numeric)), chance(0.5) ? .col(pick(numeric)) : .const(Int128(random.below(5) + 1), 0))
+        guard chance(0.4) else { return simple }
+        // The shapes of model row measures, compiled into kernels: a column times a
+        // constant's complement (`price * (1 - discount)`), a scaled constant on either
+        // side, a product of three, a difference of products.
+        switch random.below(4) {
+        case 0: return .bin("*", .col(pick(numeric)), .bin("-", .const(1, 0), .col(pick(numeric))))
+        case 1: return .bin(pick(["+", "-", "*"]), .const(Int128(random.below(300)) - 100, 2), .col(pick(numeric)))
+        case 2: return .bin("*", simple, .col(pick(numeric)))
+        default: return .bin("-", simple, .bin("*", .col(pick(numeric)), .const(Int128(random.below(20)), 1)))
+        }
     }
 
     mutating func condition(depth: Int = 0, subSelects: Bool = true) -> RC {
@@ -54,7 +64,9 @@ struct QueryGenerator {
             return .inLast(RL(dim: "time", level: level), 1 + random.below(most), unit)
         default:
             let limit: Int128 = Int128(random.below(200))
-            return .rowCompare(.col(pick(numeric)), pick(["<", "<=", ">", ">=", "<>"]), .const(limit, random.below(2)))
+            let left = chance(0.3) ? rowExpr() : .col(pick(numeric))
+            let right: RowE = chance(0.15) ? .col(pick(numeric)) : .const(limit, random.below(3))
+            return .rowCompare(left, pick(["<", "<=", ">", ">=", "<>", "="]), right)
         }
     }
 

@@ -131,6 +131,41 @@ let shopFiles: [String: [UInt8]] = [
         }
     }
 
+    /// ORDER BY ... LIMIT over many groups keeps only the shown rows in a bounded heap, and
+    /// a plain LIMIT picks the first rows in natural order without sorting them all: both
+    /// give exactly the rows of the fully sorted result, with ties (counts) broken in
+    /// natural member order and empty values (a FILTER sum without rows) placed as a full
+    /// sort places them, on 1 to 4 threads.
+    @Test func orderByLimitOverManyGroupsIsTheFullSortCut() throws {
+        let cube = try crmCube(rows: 20_000, seed: 11)
+        let measures = "lines, revenue FILTER (WHERE channel.channel = 'Web') AS web, revenue"
+        for threads in 1...4 {
+            let all = try run(cube, "SELECT \(measures) BY customer.customer", threads: threads)
+            #expect(all.rows.count > 400)
+            for (order, column) in [("lines DESC", 1), ("lines", 1), ("web DESC", 2), ("web", 2), ("revenue DESC", 3), ("lines DESC, web", 1)] {
+                let sorted = try run(cube, "SELECT \(measures) BY customer.customer ORDER BY \(order)", threads: threads)
+                #expect(sorted.rows.count == all.rows.count)
+                for (a, b) in zip(sorted.rows, sorted.rows.dropFirst()) {
+                    // Empty values order before every number.
+                    let c = a[column].isNull ? (b[column].isNull ? 0 : -1) : b[column].isNull ? 1 : Value.compare(a[column], b[column]) ?? 0
+                    #expect(order.hasPrefix("lines DESC") || order.hasSuffix("DESC") ? c >= 0 : c <= 0, "\(order): \(a) then \(b)")
+                }
+                for (limit, offset) in [(1, 0), (10, 0), (7, 3), (250, 40), (0, 5)] {
+                    let cut = try run(cube, "SELECT \(measures) BY customer.customer ORDER BY \(order) LIMIT \(limit) OFFSET \(offset)", threads: threads)
+                    #expect(cut.rows == Array(sorted.rows[offset..<(offset + limit)]), "ORDER BY \(order) LIMIT \(limit) OFFSET \(offset)")
+                }
+            }
+            let natural = try run(cube, "SELECT \(measures) BY customer.customer ORDER BY customer.customer", threads: threads)
+            for (limit, offset) in [(10, 0), (5, 100)] {
+                let cut = try run(cube, "SELECT \(measures) BY customer.customer LIMIT \(limit) OFFSET \(offset)", threads: threads)
+                #expect(cut.rows == Array(natural.rows[offset..<(offset + limit)]))
+            }
+            let top = try run(cube, "SELECT \(measures) BY customer.customer TOP 12 BY lines", threads: threads)
+            let byLines = try run(cube, "SELECT \(measures) BY customer.customer ORDER BY lines DESC LIMIT 12", threads: threads)
+            #expect(top.rows == byLines.rows)
+        }
+    }
+
     /// EXPLAIN prints the choices the planner recorded and the run used: under a small
     /// memory_limit the grouping is a hash map, and says why; sub-selects run first and
     /// show as their own steps; ANALYZE times each finishing stage.

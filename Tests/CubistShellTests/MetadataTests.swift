@@ -20,7 +20,7 @@ import Testing
     }
 
     @Test func modelQuestions() {
-        #expect(run(["SHOW CUBES"]).out == "cube,facts,dimensions,measures,source,current\nsales,100000,4,8,built-in sample (datasets/crm),yes\n")
+        #expect(run(["SHOW CUBES"]).out == "cube,facts,dimensions,measures,source,current\nsales,100000,4,10,built-in sample (datasets/crm),yes\n")
         #expect(run(["SHOW DIMENSIONS"]).out.contains("\nchannel,type > channel,,8,\"table channels.csv, key channel_id\"\n"))
         #expect(run(["DESCRIBE time"]).out == """
             level,kind,parent,members,first,last
@@ -73,7 +73,7 @@ import Testing
         let r = run(["LOAD '\(dir)/shops.csv' AS shops;", "SELECT amount BY shop;", "SHOW CUBES;", "LOAD '\(dir)/broken.csv';",
                      "SELECT amount;", "USE sales;", "SELECT lines;", "SELECT amount FROM shops;", "USE shps;"])
         #expect(r.out.hasPrefix("shop,amount\nNorth,10.50\nSouth,4.25\n"))
-        #expect(r.out.contains("\nsales,100000,4,8,built-in sample (datasets/crm),\nshops,2,"))
+        #expect(r.out.contains("\nsales,100000,4,10,built-in sample (datasets/crm),\nshops,2,"))
         #expect(r.out.contains("\namount\n14.75\nlines\n100000\namount\n14.75\n"))
         #expect(r.err.contains("loaded cube 'shops': 2 facts"))
         #expect(r.err.contains("broken.csv:3:"))

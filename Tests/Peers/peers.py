@@ -52,6 +52,44 @@ SQL = {
     "Q22": None,  # CHURN, below
     "Q23": None,  # BASKET, below
     "Q24": None,  # BASKET per order, below
+    # Shapes beyond the first questions (issue 16).
+    "Q25": "SELECT customer_name, sum(revenue) AS r FROM f GROUP BY customer_id, customer_name ORDER BY r DESC LIMIT 10",
+    # Cubist's natural order of customers is by name (names are unique: they end in the id)
+    "Q26": "SELECT customer_name, sum(revenue), count(DISTINCT order_id) FROM f GROUP BY customer_name ORDER BY customer_name LIMIT 10",
+    "Q27": "SELECT year, sum(price * quantity), sum(price * quantity * discount), sum(revenue) FROM f GROUP BY year",
+    "Q28": "SELECT channel, sum(revenue), count(*) FROM f WHERE quantity >= 3 AND discount BETWEEN 0.05 AND 0.15 GROUP BY channel",
+    "Q29": None,  # lag() is spelled differently per engine, below
+    "Q30": None,  # a share of the row total, below
+    "Q31": """SELECT tier, sum(revenue), count(DISTINCT customer_id) FROM f
+        WHERE customer_id IN (SELECT customer_id FROM f WHERE year = 2024) AND customer_id NOT IN (SELECT customer_id FROM f WHERE year = 2025)
+        GROUP BY tier""",
+    "Q32": "SELECT category, count(DISTINCT customer_id), count(DISTINCT order_id) FROM f GROUP BY category",
+    "Q33": """SELECT region, category, channel, sum(revenue), count(DISTINCT order_id) FROM f WHERE year = 2025
+        GROUP BY region, category, channel HAVING sum(revenue) > 100000""",
+    "Q34": None,  # GROUPING SETS, below
+    "Q35": """SELECT customer_name, category, channel_type, sum(revenue) AS r FROM f
+        GROUP BY customer_id, customer_name, category, channel_type ORDER BY r DESC LIMIT 5""",
+}
+# growth(revenue) and yoy(revenue) BY time.month: the month before and the same month a year
+# before (every one of the 48 months has sales, so they are 1 and 12 rows back).
+GROWTH = {
+    "duckdb": """SELECT ym, r, r / lag(r) OVER (ORDER BY ym) - 1, r / lag(r, 12) OVER (ORDER BY ym) - 1
+        FROM (SELECT ym, sum(revenue) AS r FROM f GROUP BY ym)""",
+    "chdb": """SELECT ym, r, r / nullIf(lagInFrame(r, 1) OVER (ORDER BY ym ROWS BETWEEN 1 PRECEDING AND CURRENT ROW), 0) - 1,
+               r / nullIf(lagInFrame(r, 12) OVER (ORDER BY ym ROWS BETWEEN 12 PRECEDING AND CURRENT ROW), 0) - 1
+        FROM (SELECT ym, toFloat64(sum(revenue)) AS r FROM f GROUP BY ym)""",
+}
+# share(revenue, ALL channel) BY customer.age_band ACROSS channel.type: each cell over its row.
+ROW_SHARE = {
+    "duckdb": """SELECT a, t, r / sum(r) OVER (PARTITION BY a) FROM
+        (SELECT age_band AS a, channel_type AS t, CAST(sum(revenue) AS DOUBLE) AS r FROM f GROUP BY a, t)""",
+    "chdb": """SELECT a, t, r / sum(r) OVER (PARTITION BY a) FROM
+        (SELECT age_band AS a, channel_type AS t, toFloat64(sum(revenue)) AS r FROM f GROUP BY a, t)""",
+}
+# WITH TOTALS on a crosstab: the cells, the row totals, the column totals and the grand total.
+CROSSTAB_TOTALS = {
+    "duckdb": "SELECT segment, year, sum(revenue) FROM f GROUP BY GROUPING SETS ((segment, year), (segment), (year), ())",
+    "chdb": "SELECT segment, year, sum(revenue) FROM f GROUP BY GROUPING SETS ((segment, year), (segment), (year), ()) SETTINGS group_by_use_nulls = 1",
 }
 ROLLUP = {
     "duckdb": "SELECT region, city, sum(revenue) FROM f GROUP BY ROLLUP (region, city)",
@@ -181,7 +219,10 @@ def basket_sql(key):
         SELECT p.a, p.c, p.t, p.t / n, p.t / sa.k, p.t * n / (sa.k * sb.k) FROM p INNER JOIN s AS sa ON sa.category = p.a INNER JOIN s AS sb ON sb.category = p.c""",
     }
 BASKET, BASKET_ORDER = basket_sql("customer_id"), basket_sql("order_id")
-QUERIES = [f"Q{i}" for i in range(1, 25)]
+# The questions each SQL engine spells its own way.
+SPELLED = {"Q9": ROLLUP, "Q14": MEDIAN, "Q15": PER_MEDIAN, "Q18": PARETO, "Q19": RFM, "Q20": LTV, "Q21": COHORT, "Q22": CHURN,
+           "Q23": BASKET, "Q24": BASKET_ORDER, "Q29": GROWTH, "Q30": ROW_SHARE, "Q34": CROSSTAB_TOTALS}
+QUERIES = [f"Q{i}" for i in range(1, 36)]
 
 
 def ensure_packages(names):
@@ -219,8 +260,8 @@ class DuckDBPeer:
     def flatten(self):
         self.db.execute("""CREATE TABLE f AS SELECT s.order_id, s.date, year(s.date)::SMALLINT AS year,
             quarter(s.date)::TINYINT AS q, (year(s.date) * 100 + month(s.date))::INTEGER AS ym,
-            s.customer_id, c.customer_name, c.region, c.city, c.segment, c.tier,
-            s.product_id, p.product_name, p.category, ch.channel, s.quantity, s.revenue, s.cost, co.cohort
+            s.customer_id, c.customer_name, c.region, c.city, c.segment, c.tier, c.age_band,
+            s.product_id, p.product_name, p.category, ch.channel, ch.channel_type, s.quantity, s.price, s.discount, s.revenue, s.cost, co.cohort
             FROM sales s JOIN customers c USING (customer_id) JOIN products p USING (product_id)
             JOIN channels ch USING (channel_id)
             JOIN (SELECT customer_id, min(year(date) * 10 + quarter(date))::SMALLINT AS cohort FROM sales GROUP BY customer_id) co USING (customer_id)""")
@@ -228,7 +269,7 @@ class DuckDBPeer:
             self.db.execute(f"DROP TABLE {t}")
 
     def run(self, q):
-        text = {"Q9": ROLLUP, "Q14": MEDIAN, "Q15": PER_MEDIAN, "Q18": PARETO, "Q19": RFM, "Q20": LTV, "Q21": COHORT, "Q22": CHURN, "Q23": BASKET, "Q24": BASKET_ORDER}.get(q, {}).get("duckdb") or SQL[q]
+        text = SPELLED.get(q, {}).get("duckdb") or SQL[q]
         return [tuple(r) for r in self.db.execute(text).fetchall()]
 
 
@@ -254,9 +295,10 @@ class ChDBPeer:
             toQuarter(s.date) AS q, toYYYYMM(s.date) AS ym,
             s.customer_id AS customer_id, c.customer_name AS customer_name, toLowCardinality(c.region) AS region,
             toLowCardinality(c.city) AS city, toLowCardinality(c.segment) AS segment, toLowCardinality(c.tier) AS tier,
+            toLowCardinality(c.age_band) AS age_band,
             s.product_id AS product_id, p.product_name AS product_name, toLowCardinality(p.category) AS category,
-            toLowCardinality(ch.channel) AS channel,
-            s.quantity AS quantity, s.revenue AS revenue, s.cost AS cost, co.cohort AS cohort
+            toLowCardinality(ch.channel) AS channel, toLowCardinality(ch.channel_type) AS channel_type,
+            s.quantity AS quantity, s.price AS price, s.discount AS discount, s.revenue AS revenue, s.cost AS cost, co.cohort AS cohort
             FROM sales AS s JOIN customers AS c ON s.customer_id = c.customer_id JOIN products AS p ON s.product_id = p.product_id
             JOIN channels AS ch ON s.channel_id = ch.channel_id
             JOIN (SELECT customer_id, toUInt16(min(toYear(date) * 10 + toQuarter(date))) AS cohort FROM sales GROUP BY customer_id) AS co
@@ -265,9 +307,9 @@ class ChDBPeer:
             self.s.query(f"DROP TABLE {t}")
 
     def run(self, q):
-        text = {"Q9": ROLLUP, "Q14": MEDIAN, "Q15": PER_MEDIAN, "Q18": PARETO, "Q19": RFM, "Q20": LTV, "Q21": COHORT, "Q22": CHURN, "Q23": BASKET, "Q24": BASKET_ORDER}.get(q, {}).get("chdb") or SQL[q]
-        out = self.s.query(f"{text}" + ("" if "SETTINGS" in text else f" SETTINGS max_threads = {self.threads}")
-                           if q != "Q9" else text.replace("SETTINGS", f"SETTINGS max_threads = {self.threads},"), "CSV")
+        text = SPELLED.get(q, {}).get("chdb") or SQL[q]
+        out = self.s.query(text.replace("SETTINGS", f"SETTINGS max_threads = {self.threads},") if "SETTINGS" in text
+                           else f"{text} SETTINGS max_threads = {self.threads}", "CSV")
         # ClickHouse writes NULL as \N in CSV.
         return [tuple(None if v == "\\N" else v for v in r) for r in csv.reader(io.StringIO(out.bytes().decode()))]
 
@@ -288,14 +330,15 @@ class PolarsPeer:
             (pl.col("date").dt.year().cast(pl.Int32) * 10 + pl.col("date").dt.quarter().cast(pl.Int32)).min().alias("cohort"))
         f = (self.sales.join(self.customers, on="customer_id").join(self.products, on="product_id")
              .join(self.channels, on="channel_id").join(cohorts, on="customer_id"))
-        low = ["region", "city", "segment", "tier", "category", "channel"]
+        low = ["region", "city", "segment", "tier", "age_band", "category", "channel", "channel_type"]
         self.f = f.with_columns(
             year=pl.col("date").dt.year(),
             q=pl.col("date").dt.quarter(),
             ym=pl.col("date").dt.year() * 100 + pl.col("date").dt.month(),
             **{c: pl.col(c).cast(pl.Categorical) for c in low},
-        ).select(["order_id", "date", "year", "q", "ym", "customer_id", "customer_name", "region", "city", "segment", "tier",
-                  "product_id", "product_name", "category", "channel", "quantity", "revenue", "cost", "cohort"]).rechunk()
+        ).select(["order_id", "date", "year", "q", "ym", "customer_id", "customer_name", "region", "city", "segment", "tier", "age_band",
+                  "product_id", "product_name", "category", "channel", "channel_type", "quantity", "price", "discount", "revenue", "cost",
+                  "cohort"]).rechunk()
         del self.sales, self.customers, self.products, self.channels
 
     def run(self, q):
@@ -413,6 +456,42 @@ class PolarsPeer:
             per = [pl.col("active").sum(), pl.col("gone").sum().alias("churned"), (pl.col("gone").sum() / pl.col("active").sum()).alias("rate"),
                    pl.col("rb").filter(pl.col("gone")).sum().alias("lost")]
             return m.group_by("tier").agg(per).rows() + [(None,) + m.select(per).row(0)]
+        elif q == "Q25":
+            r = f.group_by("customer_id", "customer_name").agg(rev.sum().alias("r")).top_k(10, by="r").select("customer_name", "r")
+        elif q == "Q26":
+            r = (f.group_by("customer_name").agg(rev.sum(), pl.col("order_id").n_unique())
+                 .sort(pl.col("customer_name").cast(pl.String)).head(10))
+        elif q == "Q27":
+            gross = pl.col("price") * pl.col("quantity")
+            r = f.group_by("year").agg(gross.sum(), (gross * pl.col("discount")).sum().alias("d"), rev.sum())
+        elif q == "Q28":
+            r = (f.filter((pl.col("quantity") >= 3) & pl.col("discount").is_between(0.05, 0.15))
+                 .group_by("channel").agg(rev.sum(), pl.len()))
+        elif q == "Q29":
+            r = (f.group_by("ym").agg(rev.sum().alias("r")).sort("ym")
+                 .with_columns(g=pl.col("r") / pl.col("r").shift(1) - 1, y=pl.col("r") / pl.col("r").shift(12) - 1))
+        elif q == "Q30":
+            r = (f.group_by("age_band", "channel_type").agg(rev.sum().alias("r"))
+                 .with_columns(share=pl.col("r") / pl.col("r").sum().over("age_band")).drop("r"))
+        elif q == "Q31":
+            bought = lambda y: f.filter(pl.col("year") == y).select("customer_id").unique()
+            r = (f.join(bought(2024), on="customer_id", how="semi").join(bought(2025), on="customer_id", how="anti")
+                 .group_by("tier").agg(rev.sum(), pl.col("customer_id").n_unique()))
+        elif q == "Q32":
+            r = f.group_by("category").agg(pl.col("customer_id").n_unique(), pl.col("order_id").n_unique())
+        elif q == "Q33":
+            r = (f.filter(pl.col("year") == 2025).group_by("region", "category", "channel")
+                 .agg(rev.sum().alias("r"), pl.col("order_id").n_unique()).filter(pl.col("r") > 100000))
+        elif q == "Q34":
+            cells = f.group_by("segment", "year").agg(rev.sum())
+            segment = cells.group_by("segment").agg(rev.sum()).with_columns(year=pl.lit(None, dtype=cells.schema["year"]))
+            year = cells.group_by("year").agg(rev.sum()).with_columns(segment=pl.lit(None, dtype=cells.schema["segment"]))
+            total = cells.select(rev.sum()).with_columns(segment=pl.lit(None, dtype=cells.schema["segment"]),
+                                                         year=pl.lit(None, dtype=cells.schema["year"]))
+            r = pl.concat([cells] + [t.select("segment", "year", "revenue") for t in (segment, year, total)])
+        elif q == "Q35":
+            r = (f.group_by("customer_id", "customer_name", "category", "channel_type").agg(rev.sum().alias("r"))
+                 .top_k(5, by="r").select("customer_name", "category", "channel_type", "r"))
         return r.rows()
 
 
@@ -462,6 +541,10 @@ def labels(q, rows):
         return [(r[0], f"{str(r[1])[:4]}-{str(r[1])[4:]}", r[2]) for r in rows]
     if q in ("Q16", "Q17"):
         return [(f"{int(r[0]) // 10}-Q{int(r[0]) % 10}", f"{r[1]}-Q{r[2]}", r[3]) for r in rows]
+    if q == "Q29":
+        return [(f"{str(r[0])[:4]}-{str(r[0])[4:]}", *r[1:]) for r in rows]
+    if q == "Q34":  # the grouping sets' empty keys are the total row ('') and the Total column
+        return [(r[0], "Total" if r[1] == "" else str(r[1]), r[2]) for r in rows]
     if q == "Q21":
         return [(f"{int(r[0]) // 100}-{int(r[0]) % 100:02d}", "size" if int(r[1]) == -1 else str(r[1]), r[2]) for r in rows]
     return rows
@@ -470,7 +553,7 @@ def labels(q, rows):
 def cubist_rows(q, text):
     table = list(csv.reader(io.StringIO(text)))
     header, body = table[0], table[1:]
-    if q in ("Q8", "Q16", "Q17", "Q21"):  # a crosstab or triangle: one column per member; unpivot to (row, column, value)
+    if q in ("Q8", "Q16", "Q17", "Q21", "Q30", "Q34"):  # a crosstab or triangle: one column per member; unpivot to (row, column, value)
         # A triangle's 0 (nobody of the cohort active that month) is a group the peers never form.
         empty = ("", "0") if q == "Q21" else ("",)
         return [(r[0], header[i], r[i]) for r in body for i in range(1, len(r)) if r[i] not in empty]

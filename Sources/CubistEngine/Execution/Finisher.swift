@@ -97,9 +97,9 @@ struct Finisher {
 
     /// TOP n [PERCENT] BY m: the best n of the kept groups, best first, and the rest.
     func top(_ top: TopClause, _ kept: [Int], _ rows: Rows) -> (kept: [Int], others: [Int]) {
-        let by = rows.eval.column(query.values[top.value])
+        let by = rows.eval.sortColumn(query.values[top.value])
         let before = { (x: Int, y: Int) -> Bool in
-            let c = Finisher.compareForOrder(by[x], by[y])
+            let c = by.compare(x, y)
             return c != 0 ? c > 0 : Finisher.naturalLess(rows.table, x, y, upTo: query.byCount)
         }
         let n: Int
@@ -111,25 +111,46 @@ struct Finisher {
         } else {
             n = Int(min(top.count, Int128(kept.count)))
         }
-        if n <= 1000 && n * 8 < kept.count {
-            // A few of many: keep the best n in a sorted buffer, one pass, no full sort.
-            var best: [Int] = []
-            best.reserveCapacity(n + 1)
-            for g in kept where best.count < n || (!best.isEmpty && before(g, best[best.count - 1])) {
-                var lo = 0, hi = best.count
-                while lo < hi {
-                    let mid = (lo + hi) / 2
-                    if before(best[mid], g) { lo = mid + 1 } else { hi = mid }
-                }
-                best.insert(g, at: lo)
-                if best.count > n { best.removeLast() }
+        let best = Finisher.first(n, of: kept, by: before)
+        let chosen = Finisher.mask(best, count: rows.table.count)
+        return (best, kept.filter { !chosen[$0] })
+    }
+
+    /// The first `n` of `groups` in the order `before` (a strict total order), in that order:
+    /// a bounded heap for a few of many, else a full sort.
+    static func first(_ n: Int, of groups: [Int], by before: (Int, Int) -> Bool) -> [Int] {
+        let n = max(0, min(n, groups.count))
+        guard n > 0 else { return [] }
+        guard n * 8 < groups.count else { return Array(groups.sorted(by: before).prefix(n)) }
+        // A max-heap of the best n so far: its root is the worst kept, replaced when beaten.
+        var heap: [Int] = []
+        heap.reserveCapacity(n)
+        func siftDown(_ i: Int) {
+            var i = i
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var worst = i
+                if l < heap.count, before(heap[worst], heap[l]) { worst = l }
+                if r < heap.count, before(heap[worst], heap[r]) { worst = r }
+                if worst == i { return }
+                heap.swapAt(i, worst)
+                i = worst
             }
-            var chosen = [Bool](repeating: false, count: rows.table.count)
-            for g in best { chosen[g] = true }
-            return (best, kept.filter { !chosen[$0] })
         }
-        let ranked = kept.sorted(by: before)
-        return (Array(ranked.prefix(n)), Array(ranked.dropFirst(n)))
+        for g in groups {
+            if heap.count < n {
+                heap.append(g)
+                var i = heap.count - 1
+                while i > 0, before(heap[(i - 1) / 2], heap[i]) {
+                    heap.swapAt(i, (i - 1) / 2)
+                    i = (i - 1) / 2
+                }
+            } else if before(g, heap[0]) {
+                heap[0] = g
+                siftDown(0)
+            }
+        }
+        return heap.sorted(by: before)
     }
 
     /// ORDER BY (or TOP's order, or natural order) and ROLLUP subtotals: the detail and
@@ -137,11 +158,11 @@ struct Finisher {
     func layout(_ kept: [Int], _ rows: Rows) -> [OutputRow] {
         if rows.table.levels.isEmpty { return [OutputRow(kind: .detail, table: rows.table, eval: rows.eval, group: 0, keyCount: 0)] }
         let rollupStart = query.rollupStart ?? query.byCount
-        let keptSet = Set(kept)
         // For each k from the ROLLUP start: the kept rows grouped by the first k BY levels.
         var subtotals: [Int: (table: GroupTable, map: [Int32], eval: MeasureEvaluator)] = [:]
+        let isKept = rollupStart < query.byCount ? Finisher.mask(kept, count: rows.table.count) : []
         for k in rollupStart..<query.byCount {
-            let (t, m) = rows.table.reduced(positions: Array(0..<k), include: { keptSet.contains($0) })
+            let (t, m) = rows.table.reduced(positions: Array(0..<k), include: { isKept[$0] })
             subtotals[k] = (t, m, MeasureEvaluator(table: t, total: rows.total, cube: cube, values: query.values))
         }
         func setOf(_ k: Int) -> (GroupTable, MeasureEvaluator, (Int) -> Int) {
@@ -149,18 +170,18 @@ struct Finisher {
             guard let s = subtotals[k] else { return (rows.table, rows.eval, { $0 }) }
             return (s.table, s.eval, { Int(s.map[$0]) })
         }
-        func sortGroups(_ groups: [[Int]], k: Int) -> [[Int]] {
-            let (table, eval, index) = setOf(k)
+        /// Whether row group `x` comes before `y` at depth `k` (indices into that depth's table).
+        func ordering(k: Int) -> (Int, Int) -> Bool {
+            let (table, eval, _) = setOf(k)
             // Columns are fetched once, not per comparison.
-            let topColumn = query.order.isEmpty && k == query.byCount ? query.top.map { eval.column(query.values[$0.value]) } : nil
-            let orderColumns: [[Value]?] = query.order.map { key in
-                if case .value(let v, _) = key { return eval.column(query.values[v]) }
+            let topColumn = query.order.isEmpty && k == query.byCount ? query.top.map { eval.sortColumn(query.values[$0.value]) } : nil
+            let orderColumns: [SortColumn?] = query.order.map { key in
+                if case .value(let v, _) = key { return eval.sortColumn(query.values[v]) }
                 return nil
             }
-            return groups.sorted { a, b in
-                let x = index(a[0]), y = index(b[0])
+            return { x, y in
                 if let topColumn {
-                    let c = Finisher.compareForOrder(topColumn[x], topColumn[y])
+                    let c = topColumn.compare(x, y)
                     if c != 0 { return c > 0 }
                 }
                 for (i, key) in query.order.enumerated() {
@@ -170,12 +191,26 @@ struct Finisher {
                         return desc ? table.code(x, j) > table.code(y, j) : table.code(x, j) < table.code(y, j)
                     case .value(_, let desc):
                         guard let column = orderColumns[i] else { continue }
-                        let c = Finisher.compareForOrder(column[x], column[y])
+                        let c = column.compare(x, y)
                         if c != 0 { return desc ? c > 0 : c < 0 }
                     }
                 }
                 return Finisher.naturalLess(table, x, y, upTo: k)
             }
+        }
+        func sortGroups(_ groups: [[Int]], k: Int) -> [[Int]] {
+            let before = ordering(k: k), index = setOf(k).2
+            return groups.sorted { before(index($0[0]), index($1[0])) }
+        }
+        if rollupStart == query.byCount {
+            // No subtotals: every kept group is a row. Only the rows LIMIT shows are ordered.
+            let before = ordering(k: query.byCount)
+            let shown = query.limit.map { limit in
+                // OFFSET + LIMIT rows, or all of them when that passes Int.max (LIMIT 9223372036854775807).
+                let (wanted, overflow) = query.offset.addingReportingOverflow(limit)
+                return Finisher.first(overflow ? kept.count : wanted, of: kept, by: before)
+            } ?? kept.sorted(by: before)
+            return shown.map { OutputRow(kind: .detail, table: rows.table, eval: rows.eval, group: $0, keyCount: query.byCount) }
         }
         func partition(_ members: [Int], prefix k: Int) -> [[Int]] {
             var index: [[Int32]: Int] = [:]
@@ -208,15 +243,15 @@ struct Finisher {
     func summaryRows(_ out: inout [OutputRow], kept: [Int], others: [Int], _ rows: Rows) -> [OutputRow] {
         var summary: [OutputRow] = []
         if query.top?.others == true, !others.isEmpty {
-            let (t, _) = rows.table.reduced(positions: [], include: Set(others).contains)
+            let isOther = Finisher.mask(others, count: rows.table.count)
+            let (t, _) = rows.table.reduced(positions: [], include: { isOther[$0] })
             summary.append(OutputRow(kind: .others, table: t, eval: MeasureEvaluator(table: t, total: rows.total, cube: cube, values: query.values), group: 0, keyCount: 0))
         }
         if let last = out.last, last.kind == .total {
             summary.append(out.removeLast())
         } else if query.totals, !rows.table.levels.isEmpty {
-            let keptSet = Set(kept)
-            let included = query.top?.others == true ? keptSet.union(others) : keptSet
-            let (t, _) = rows.table.reduced(positions: [], include: included.contains)
+            let included = Finisher.mask(query.top?.others == true ? kept + others : kept, count: rows.table.count)
+            let (t, _) = rows.table.reduced(positions: [], include: { included[$0] })
             summary.append(OutputRow(kind: .total, table: t, eval: MeasureEvaluator(table: t, total: rows.total, cube: cube, values: query.values), group: 0, keyCount: 0))
         }
         return summary
@@ -283,9 +318,79 @@ struct Finisher {
         }
     }
 
+    /// A flag per group of a table of `count` groups: set for `groups`.
+    static func mask(_ groups: [Int], count: Int) -> [Bool] {
+        var flags = [Bool](repeating: false, count: count)
+        for g in groups { flags[g] = true }
+        return flags
+    }
+
     /// Natural member order of the first `k` keys, left to right.
     static func naturalLess(_ t: GroupTable, _ x: Int, _ y: Int, upTo k: Int) -> Bool {
         for j in 0..<k where t.code(x, j) != t.code(y, j) { return t.code(x, j) < t.code(y, j) }
         return false
+    }
+}
+
+/// A measure column made cheap to compare many times: when every value is exact or null,
+/// the values at one common scale as 128-bit integers; otherwise the values themselves.
+/// Orders as `Finisher.compareForOrder`: nulls before everything else.
+struct SortColumn {
+    private let values: [Value]
+    private let mantissas: [Int128]
+    private let nulls: [Bool]
+
+    /// Exact values at one scale, with a flag per group for no value.
+    init(mantissas: [Int128], nulls: [Bool]) {
+        values = []
+        self.mantissas = mantissas
+        self.nulls = nulls
+    }
+
+    init(_ values: [Value]) {
+        var scale = 0
+        var exact = true
+        for v in values {
+            switch v {
+            case .exact(_, let s): scale = max(scale, s)
+            case .null: break
+            default: exact = false
+            }
+            if !exact { break }
+        }
+        var mantissas: [Int128] = []
+        var nulls: [Bool] = []
+        if exact {
+            mantissas.reserveCapacity(values.count)
+            nulls.reserveCapacity(values.count)
+            for v in values {
+                guard case .exact(let m, let s) = v else {
+                    mantissas.append(0)
+                    nulls.append(true)
+                    continue
+                }
+                let (scaled, overflow) = m.multipliedReportingOverflow(by: Value.power128(scale - s))
+                if overflow {
+                    exact = false
+                    break
+                }
+                mantissas.append(scaled)
+                nulls.append(false)
+            }
+        }
+        self.values = exact ? [] : values
+        self.mantissas = exact ? mantissas : []
+        self.nulls = exact ? nulls : []
+    }
+
+    /// -1, 0 or 1 as the value of group `x` orders before, with or after that of `y`.
+    func compare(_ x: Int, _ y: Int) -> Int {
+        guard values.isEmpty else { return Finisher.compareForOrder(values[x], values[y]) }
+        switch (nulls[x], nulls[y]) {
+        case (true, true): return 0
+        case (true, false): return -1
+        case (false, true): return 1
+        default: return mantissas[x] < mantissas[y] ? -1 : (mantissas[x] > mantissas[y] ? 1 : 0)
+        }
     }
 }

@@ -101,16 +101,12 @@ final class GroupTable {
             denseIndex = index
         } else if var mine = composites, let theirs = other.composites {
             // Both came from scans: match groups by their 64-bit keys, no arrays hashed.
-            var index = [UInt64: Int32](minimumCapacity: mine.count + theirs.count)
-            for (g, c) in mine.enumerated() { index[c] = Int32(g) }
+            let index = KeyIndex(minimumCapacity: mine.count + theirs.count)
+            for (g, c) in mine.enumerated() { index.insert(c, Int32(g)) }
             for g in 0..<other.count {
-                if let t = index[theirs[g]] {
-                    map[g] = t
-                } else {
-                    let t = Int32(append(other.key(g)))
-                    index[theirs[g]] = t
+                map[g] = index.group(theirs[g]) {
                     mine.append(theirs[g])
-                    map[g] = t
+                    return Int32(append(other.key(g)))
                 }
             }
             composites = mine

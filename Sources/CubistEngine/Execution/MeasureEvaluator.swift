@@ -22,7 +22,32 @@ final class MeasureEvaluator {
         memo = known
     }
 
-    func value(_ e: MeasureExpr, _ g: Int) -> Value { column(e)[g] }
+    /// The value of `e` for group `g`: from its column when that was computed; an
+    /// aggregate's straight from its state, without a column for every group (a few shown
+    /// rows of many groups). Arithmetic goes through its (memoized) column, so measures
+    /// built of shared parts (`x1 = x0 + x0`, ...) cost one column per part, not a
+    /// recursion per group that doubles at every level.
+    func value(_ e: MeasureExpr, _ g: Int) -> Value {
+        if let c = memo[e] { return c[g] }
+        switch e {
+        case .slot(let s, let part): return table.accumulators[s].value(g, part)
+        case .constant(let v): return v
+        case .value(let i): return value(values[i], g)
+        default: return column(e)[g]
+        }
+    }
+
+    /// The column of `e` made ready for sorting; an exact sum is read from its state
+    /// without making a value per group.
+    func sortColumn(_ e: MeasureExpr) -> SortColumn {
+        var e = e
+        while case .value(let i) = e, memo[e] == nil { e = values[i] }
+        if memo[e] == nil, case .slot(let s, let part) = e, part == .sum || part == .value,
+           let a = table.accumulators[s] as? ExactSumAccumulator {
+            return SortColumn(mantissas: Array(a.sums.prefix(table.count)), nulls: a.counts.prefix(table.count).map { $0 == 0 })
+        }
+        return SortColumn(column(e))
+    }
 
     /// Per group, whether it meets a HAVING condition (over indices into `values`),
     /// evaluated a column at a time.

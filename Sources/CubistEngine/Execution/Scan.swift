@@ -127,7 +127,7 @@ struct Scan {
         let radix = job.radix
         let useDense = plan.grouping == .dense
         var dense: [Int32] = useDense ? [Int32](repeating: -1, count: Int(job.space)) : []
-        var hashed: [UInt64: Int32] = [:]
+        let hashed = KeyIndex()
         var composites: [UInt64] = []
         let capacity = job.slices.map(\.count).max() ?? 0
         let rows = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, capacity))
@@ -141,7 +141,7 @@ struct Scan {
         groups.initialize(repeating: 0)
         var checkedGroups = 0
         let growsWithinGroups = query.aggregates.contains(where: \.growsWithinGroups)
-        let selector = Selector(facts: facts)
+        let selector = query.filter.map { Selector($0, facts: facts) }
         var index = worker
         while index < job.slices.count {
             let slice = job.slices[index]
@@ -151,10 +151,10 @@ struct Scan {
             try context.check(query.range)
             var n = slice.count
             do {
-                if let f = query.filter {
+                if let selector {
                     // Without a filter the rows stay a range and are never written out.
                     for i in 0..<n { rows[i] = Int32(slice.lowerBound + i) }
-                    n = try selector.select(f, rows, n)
+                    n = try selector.select(rows, n)
                     if n == 0 { continue }
                 }
                 job.matched[worker] += n
@@ -180,13 +180,9 @@ struct Scan {
                     } else {
                         for i in 0..<n {
                             let c = composite[i]
-                            if let g = hashed[c] {
-                                groups[i] = g
-                            } else {
-                                let g = Int32(table.append(composite: c, radix: radix))
+                            groups[i] = hashed.group(c) {
                                 composites.append(c)
-                                hashed[c] = g
-                                groups[i] = g
+                                return Int32(table.append(composite: c, radix: radix))
                             }
                         }
                     }
@@ -204,7 +200,7 @@ struct Scan {
                 if table.count > checkedGroups || growsWithinGroups {
                     checkedGroups = table.count
                     // Every worker holds a table like this one.
-                    var bytes = dense.count * 4 + table.count * (query.levels.count * 4 + 8 + (hashed.isEmpty ? 0 : 24))
+                    var bytes = dense.count * 4 + table.count * (query.levels.count * 4 + 8) + hashed.bytes
                     for a in table.accumulators { bytes += a.bytes(groups: table.count) }
                     if bytes * workers > context.limits.memoryLimit {
                         throw TooBig(bytes: bytes * workers)
@@ -215,7 +211,7 @@ struct Scan {
                                  at: query.range,
                                  help: "group by fewer or coarser levels, filter with WHERE, or raise the limit, e.g. SET memory_limit = '8GB'")
             } catch {
-                throw Diagnostic("arithmetic overflow in a row expression (values beyond 64-bit exact range)", at: query.range,
+                throw Diagnostic("arithmetic overflow in a row expression (a value beyond the exact range: 64 bits, 128 in a sum)", at: query.range,
                                  help: "divide by a constant to get an approximate (floating-point) result")
             }
         }

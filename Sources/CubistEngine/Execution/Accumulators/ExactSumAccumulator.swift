@@ -13,6 +13,11 @@ final class ExactSumAccumulator: Accumulator {
     /// column, and per-group sums of offsets; `finish` turns them into `sums`.
     private var fast: NumericColumn?
     private var offsets: [Int64] = []
+    /// The row arithmetic compiled, made on the first batch that needs it.
+    private lazy var kernel: RowKernel? = RowKernel(expr, facts: facts)
+    /// Per group, the kernel's values added in 64 bits (one add, no carry chain through
+    /// memory), moved into `sums` when the next would overflow and by `finish`.
+    private var partials: [Int64] = []
 
     init(expr: RowExpr, scale: Int, facts: FactTable) {
         self.expr = expr
@@ -39,6 +44,7 @@ final class ExactSumAccumulator: Accumulator {
             counts += [Int64](repeating: 0, count: groups - counts.count)
             if fast != nil { offsets += [Int64](repeating: 0, count: groups - offsets.count) }
         }
+        if !partials.isEmpty, partials.count < groups { partials += [Int64](repeating: 0, count: groups - partials.count) }
     }
 
     func update(_ batch: Batch) throws(RowOverflow) {
@@ -55,6 +61,11 @@ final class ExactSumAccumulator: Accumulator {
             }
             return
         }
+        if let kernel {
+            if partials.count < sums.count { partials += [Int64](repeating: 0, count: sums.count - partials.count) }
+            try add(kernel, batch)
+            return
+        }
         let rows = batch.rowArray
         guard case .exact(let values, _, let nulls) = try RowEvaluator(facts: facts).evaluate(expr, rows) else { return }
         for i in rows.indices {
@@ -65,7 +76,63 @@ final class ExactSumAccumulator: Accumulator {
         }
     }
 
+    /// Adds a batch through the compiled row arithmetic; a batch whose values left 64 bits
+    /// is added again row by row in 128 bits.
+    private func add(_ kernel: RowKernel, _ batch: Batch) throws(RowOverflow) {
+        // A part at a time, so the kernel's scratch values stay in the cache.
+        let all = RowKernel.Rows(batch)
+        for from in stride(from: 0, to: all.count, by: RowKernel.chunk) {
+            let part = from..<min(from + RowKernel.chunk, all.count)
+            try add(kernel, all.part(part), groups: UnsafeBufferPointer(rebasing: batch.groups[part]), single: batch.single)
+        }
+    }
+
+    private func add(_ kernel: RowKernel, _ rows: RowKernel.Rows, groups: UnsafeBufferPointer<Int32>, single: Bool) throws(RowOverflow) {
+        let (values, overflowed, nulls) = kernel.evaluate(rows)
+        let n = rows.count
+        try sums.withUnsafeMutableBufferPointer { (s) throws(RowOverflow) in
+            try counts.withUnsafeMutableBufferPointer { (c) throws(RowOverflow) in
+                try partials.withUnsafeMutableBufferPointer { (p) throws(RowOverflow) in
+                    /// Adds `v` to group `g`'s 64-bit partial, spilling into the 128-bit sum when it would overflow.
+                    @inline(__always) func add(_ g: Int, _ v: Int64) {
+                        let (r, o) = p[g].addingReportingOverflow(v)
+                        if o {
+                            s[g] += Int128(p[g]) + Int128(v)
+                            p[g] = 0
+                        } else {
+                            p[g] = r
+                        }
+                        c[g] &+= 1
+                    }
+                    if overflowed {
+                        for i in 0..<n {
+                            guard let v = try kernel.wide(row: rows.row(i)) else { continue }
+                            let g = single ? 0 : Int(groups[i])
+                            s[g] += v
+                            c[g] += 1
+                        }
+                    } else if single {
+                        var sum: Int128 = 0
+                        var count: Int64 = 0
+                        for i in 0..<n where !(nulls?[i] ?? false) {
+                            sum += Int128(values[i])
+                            count += 1
+                        }
+                        s[0] += sum
+                        c[0] += count
+                    } else if let nulls {
+                        for i in 0..<n where !nulls[i] { add(Int(groups[i]), values[i]) }
+                    } else {
+                        for i in 0..<n { add(Int(groups[i]), values[i]) }
+                    }
+                }
+            }
+        }
+    }
+
     func finish() {
+        for g in partials.indices { sums[g] += Int128(partials[g]) }
+        partials = []
         guard let column = fast else { return }
         let base = Int128(column.base)
         for g in offsets.indices { sums[g] += Int128(offsets[g]) + base * Int128(counts[g]) }
