@@ -57,6 +57,7 @@ extension QueryEngine {
         rows.append((indent + "aggregates", zip(query.aggregates, plan.distinct).map { describe($0, $1, plan) }.joined(separator: "; ")))
         rows.append((indent + "chunks", "\(plan.chunks) of \(grouped(PackedColumn.chunkSize)) rows: \(plan.chunks - plan.chunksSkipped) scanned, \(plan.chunksSkipped) skipped by zone maps"))
         rows.append((indent + "threads", "\(plan.workers) (\(plan.slices.count) slices)"))
+        if let narrowed = run.scan.narrowed { rows.append((indent + "limit", narrowed)) }
         rows.append((indent + "rows", "\(grouped(run.scan.rowsMatched)) of \(grouped(cube.facts.rowCount)) fact rows matched"))
         rows.append((indent + "groups", grouped(run.groups)))
         if run.table.columns.isEmpty {

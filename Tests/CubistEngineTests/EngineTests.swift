@@ -122,6 +122,15 @@ let shopFiles: [String: [UInt8]] = [
         #expect(avg.contains("distinct customer.customer"), "\(avg)")
         let median = try aggregates("SELECT median(revenue PER customer.customer) BY customer.tier")
         #expect(median.contains("per customer.customer"), "\(median)")
+        // A plain LIMIT says how it narrowed the scan; with ORDER BY it does not narrow.
+        func limitStep(_ text: String) throws -> String? {
+            guard case .explain(let s, _, _) = try Parser.parseStatement("EXPLAIN " + text) else { return nil }
+            return try QueryEngine(cube: cube).explain(s).rows.first { $0[0].description == "limit" }?[1].description
+        }
+        let narrowed = try limitStep("SELECT revenue BY customer.customer LIMIT 3")
+        #expect(narrowed?.hasPrefix("the first 3 of ") == true, "\(narrowed ?? "none")")
+        #expect(try limitStep("SELECT revenue BY customer.customer ORDER BY revenue LIMIT 3") == nil)
+        #expect(try limitStep("SELECT share(revenue) BY customer.customer LIMIT 3") == nil)
 
         let a = try run(cube, "SELECT avg(revenue PER customer.customer), revenue / count(distinct customer.customer), sum(orders PER customer.customer), orders BY customer.tier")
         #expect(a.rows.count == 4)
@@ -160,9 +169,44 @@ let shopFiles: [String: [UInt8]] = [
                 let cut = try run(cube, "SELECT \(measures) BY customer.customer LIMIT \(limit) OFFSET \(offset)", threads: threads)
                 #expect(cut.rows == Array(natural.rows[offset..<(offset + limit)]))
             }
+            // A plain LIMIT scans only the first members' rows: the same rows, with a WHERE,
+            // with a second BY level, and with a time function (which reads other groups, so
+            // the scan is not narrowed).
+            for (by, filter) in [("customer.customer, channel.type", ""), ("customer.customer", " WHERE time.year = 2024 AND quantity > 1"),
+                                 ("customer.city, time.month", " WHERE channel.type = 'Online'")] {
+                let all = try run(cube, "SELECT \(measures), margin_pct BY \(by)\(filter) ORDER BY \(by)", threads: threads)
+                let cut = try run(cube, "SELECT \(measures), margin_pct BY \(by)\(filter) LIMIT 6 OFFSET 2", threads: threads)
+                #expect(cut.rows == Array(all.rows[2..<8]), "BY \(by)\(filter)")
+            }
+            let growth = try run(cube, "SELECT revenue, growth(revenue) BY customer.customer, time.year LIMIT 5", threads: threads)
+            let growthAll = try run(cube, "SELECT revenue, growth(revenue) BY customer.customer, time.year", threads: threads)
+            #expect(growth.rows == Array(growthAll.rows.prefix(5)))
             let top = try run(cube, "SELECT \(measures) BY customer.customer TOP 12 BY lines", threads: threads)
             let byLines = try run(cube, "SELECT \(measures) BY customer.customer ORDER BY lines DESC LIMIT 12", threads: threads)
             #expect(top.rows == byLines.rows)
+        }
+    }
+
+    /// Grouping through the hash table (here forced by a small memory_limit, as a key space
+    /// over the dense limit would) gives exactly the rows of the dense array, on 1 to 3
+    /// threads whose tables merge by key over small slices.
+    @Test func hashedGroupingGivesTheDenseResult() throws {
+        let cube = try crmCube(rows: 6000, seed: 9)
+        for text in ["SELECT revenue, orders, customers BY customer.customer, time.day",
+                     "SELECT list_revenue, lines BY customer.customer, product.product, time.quarter WHERE quantity >= 2 ORDER BY list_revenue DESC LIMIT 20",
+                     "SELECT revenue BY customer.customer, time.day ACROSS channel.type WITH TOTALS"] {
+            guard case .select(let s) = try Parser.parseStatement(text) else { Issue.record("not a SELECT"); continue }
+            let dense = try QueryEngine(cube: cube).run(s)
+            for threads in 1...3 {
+                var engine = QueryEngine(cube: cube)
+                engine.threads = threads
+                engine.sliceRows = 700
+                engine.limits.memoryLimit = 1 << 19
+                guard case .explain(let e, _, _) = try Parser.parseStatement("EXPLAIN " + text) else { continue }
+                let strategy = try engine.explain(e).rows.first { $0[0].description == "group strategy" }?[1].description ?? ""
+                #expect(strategy.hasPrefix("hash map"), "\(strategy)")
+                #expect(try engine.run(s).rows == dense.rows, "\(text) on \(threads) threads")
+            }
         }
     }
 

@@ -6,6 +6,8 @@ import Dispatch
 struct ScanStats {
     /// Fact rows that passed WHERE.
     var rowsMatched = 0
+    /// How a plain LIMIT narrowed the scan to the first members of the first BY level.
+    var narrowed: String?
 }
 
 /// Thrown inside the scan loop when the group tables pass `memory_limit`.

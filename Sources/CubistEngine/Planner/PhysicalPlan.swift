@@ -122,7 +122,7 @@ struct PhysicalPlanner {
     let context: ExecutionContext
 
     /// Largest key space grouped through a dense array ("perfect hash"); beyond it, a hash map.
-    static let denseLimit = 1 << 22
+    static let denseLimit = 1 << 24
 
     func plan(_ query: BoundQuery) throws(Diagnostic) -> PhysicalPlan {
         let facts = cube.facts
