@@ -172,7 +172,7 @@ struct Executor {
         let mask = level.isLeaf(in: cube) ? chosen : leaves.map { chosen[Int($0)] }
         let test = RowFilter.members(dimension: level.dimension, mask: mask)
         let filter = query.filter.map { RowFilter.and([test, $0]) } ?? test
-        let note = "the first \(grouped(min(wanted, codes.count))) of \(grouped(codes.count)) \(level.qualifiedName(in: cube)) members with rows (no order, every value from its own group's rows): only their rows are aggregated"
+        let note = "the first \(grouped(min(wanted, codes.count))) of \(grouped(codes.count)) \(level.qualifiedName(in: cube)) members with rows: only their rows are scanned (the member mask above)"
         return (filter, note, clock.now - start)
     }
 
