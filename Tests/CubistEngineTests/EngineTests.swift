@@ -187,6 +187,19 @@ let shopFiles: [String: [UInt8]] = [
         }
     }
 
+    /// With many kept values (here 300,000) the groups' quantiles are selected on every
+    /// core at once; each equals the same statistic of its group alone (one group, one
+    /// thread), and the percentile and median agree with a sort of the group's sales.
+    @Test func parallelQuantilesEqualEachGroupAlone() throws {
+        let cube = try crmCube(rows: 300_000, seed: 3)
+        let all = try run(cube, "SELECT median(revenue), percentile(revenue, 0.9), lines BY product.category", threads: 2)
+        #expect(all.rows.count == 11)
+        for row in all.rows {
+            let alone = try run(cube, "SELECT median(revenue), percentile(revenue, 0.9), lines WHERE product.category = '\(row[0])'")
+            #expect(Array(row.dropFirst()) == alone.rows[0], "\(row[0])")
+        }
+    }
+
     /// Grouping through the hash table (here forced by a small memory_limit, as a key space
     /// over the dense limit would) gives exactly the rows of the dense array, on 1 to 3
     /// threads whose tables merge by key over small slices.

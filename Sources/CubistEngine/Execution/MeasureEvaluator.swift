@@ -30,7 +30,10 @@ final class MeasureEvaluator {
     func value(_ e: MeasureExpr, _ g: Int) -> Value {
         if let c = memo[e] { return c[g] }
         switch e {
-        case .slot(let s, let part): return table.accumulators[s].value(g, part)
+        case .slot(let s, let part):
+            // Kept values are selected for all groups at once, on every core.
+            if table.accumulators[s] is ValuesAccumulator { return column(e)[g] }
+            return table.accumulators[s].value(g, part)
         case .constant(let v): return v
         case .value(let i): return value(values[i], g)
         default: return column(e)[g]
@@ -98,8 +101,7 @@ final class MeasureEvaluator {
         let n = table.count
         switch e {
         case .slot(let s, let part):
-            let a = table.accumulators[s]
-            return (0..<n).map { a.value($0, part) }
+            return table.accumulators[s].values(part, count: n)
         case .constant(let v):
             return [Value](repeating: v, count: n)
         case .value(let i):

@@ -44,10 +44,14 @@ protocol Accumulator: AnyObject {
     /// Adds another accumulator of the same kind (a worker's partial state): its group `g`
     /// goes into this one's group `map[g]` (this one already resized to hold them).
     func absorb(_ other: Accumulator, map: [Int32])
+    /// The values of groups `0..<count`, in order (a whole column, for the finishing stages).
+    func values(_ part: SlotPart, count: Int) -> [Value]
 }
 
 extension Accumulator {
     func finish() {}
+
+    func values(_ part: SlotPart, count: Int) -> [Value] { (0..<count).map { value($0, part) } }
 }
 
 /// Creates the accumulator for an aggregate; `strategy` is the plan's choice for a distinct

@@ -1,3 +1,4 @@
+import Foundation
 import CubistStore
 import CubistSyntax
 
@@ -145,4 +146,47 @@ final class ValuesAccumulator: Accumulator {
     }
 
     func bytes(groups: Int) -> Int { groups * 48 + held * 8 }
+
+    /// The quantiles of every group, the groups' selections spread over the cores when
+    /// there are many values (`median(revenue) BY product.category`: 10M values in 11
+    /// groups); each group's list is reordered by one worker only.
+    func values(_ part: SlotPart, count: Int) -> [Value] {
+        let workers = min(count, ProcessInfo.processInfo.activeProcessorCount)
+        guard case .quantile(let fraction, let q) = part, let s = scale, workers > 1, held >= 1 << 18 else {
+            return (0..<count).map { value($0, part) }
+        }
+        var lists = exact
+        exact = []
+        defer { exact = lists }
+        return lists.withUnsafeMutableBufferPointer { buffer in
+            let job = QuantileJob(lists: buffer, count: count)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var g = w
+                while g < count {
+                    job.out[g] = Statistics.trimmed(Statistics.quantile(in: &job.lists[g], fraction: fraction, scale: q) { .exact(Int128($0), scale: s) },
+                                                    floor: s)
+                    g += workers
+                }
+            }
+            return Array(job.out)
+        }
+    }
+}
+
+/// The lists and results of a parallel quantile selection: worker `w` reads and writes
+/// only the groups `w`, `w + workers`, ..., so no two touch one element.
+private final class QuantileJob: @unchecked Sendable {
+    let lists: UnsafeMutableBufferPointer<[Int64]>
+    let out: UnsafeMutableBufferPointer<Value>
+
+    init(lists: UnsafeMutableBufferPointer<[Int64]>, count: Int) {
+        self.lists = lists
+        out = .allocate(capacity: count)
+        out.initialize(repeating: .null)
+    }
+
+    deinit {
+        out.deinitialize()
+        out.deallocate()
+    }
 }
