@@ -140,7 +140,7 @@ struct Executor {
         guard !overflow, wanted < members / 4 else { return nil }
         let clock = ContinuousClock(), start = clock.now
         let leaves = level.leafMap(in: cube)
-        var codes: [Int32]
+        let codes: [Int32]
         if let filter = query.filter {
             // The members with rows that pass: a scan of the filter, counting rows by member.
             var probe = BoundQuery()
@@ -152,7 +152,7 @@ struct Executor {
             let plan = try PhysicalPlanner(cube: cube, context: context).plan(probe)
             var stats = ScanStats()
             let present = try Scan(cube: cube, plan: plan, context: context).run(stats: &stats)
-            codes = (0..<present.count).map { present.code($0, 0) }
+            codes = (0..<present.count).map { present.code($0, 0) }.sorted()
         } else {
             // Every row counts: the leaf codes that occur, in one pass over their column.
             var seen = [Bool](repeating: false, count: cube.dimensions[level.dimension].leaf.count)
@@ -164,9 +164,8 @@ struct Executor {
             }
             var has = [Bool](repeating: false, count: members)
             for (leaf, s) in seen.enumerated() where s { has[Int(leaves[leaf])] = true }
-            codes = has.indices.filter { has[$0] }.map { Int32($0) }
+            codes = has.indices.filter { has[$0] }.map { Int32($0) }  // ascending
         }
-        codes.sort()
         var chosen = [Bool](repeating: false, count: members)
         for c in codes.prefix(wanted) { chosen[Int(c)] = true }
         let mask = level.isLeaf(in: cube) ? chosen : leaves.map { chosen[Int($0)] }

@@ -31,9 +31,8 @@ final class MeasureEvaluator {
         if let c = memo[e] { return c[g] }
         switch e {
         case .slot(let s, let part):
-            // Kept values are selected for all groups at once, on every core.
-            if table.accumulators[s] is ValuesAccumulator { return column(e)[g] }
-            return table.accumulators[s].value(g, part)
+            let a = table.accumulators[s]
+            return a.valuesTogether ? column(e)[g] : a.value(g, part)
         case .constant(let v): return v
         case .value(let i): return value(values[i], g)
         default: return column(e)[g]

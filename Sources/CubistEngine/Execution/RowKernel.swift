@@ -55,8 +55,8 @@ final class RowKernel {
                 switch op {
                 case .add, .subtract:
                     let s = max(sa, sb)
-                    let x = sa < s ? Node.scaled(a, FieldParser.powersOfTen[s - sa]) : a
-                    let y = sb < s ? Node.scaled(b, FieldParser.powersOfTen[s - sb]) : b
+                    let x = RowKernel.aligned(a, by: FieldParser.powersOfTen[s - sa])
+                    let y = RowKernel.aligned(b, by: FieldParser.powersOfTen[s - sb])
                     if op == .add, case .constant = x { return (.add(y, x), s) }  // the constant on the right, applied as a scalar
                     return (op == .add ? .add(x, y) : .subtract(x, y), s)
                 case .multiply:
@@ -73,6 +73,17 @@ final class RowKernel {
         self.scale = scale
         self.nullable = nullable
         depth = RowKernel.depth(root)
+    }
+
+    /// `node` times `factor` (a power of ten): a constant multiplied now, anything else
+    /// (and a constant that would leave 64 bits, for the 128-bit fallback) scaled per row.
+    private static func aligned(_ node: Node, by factor: Int64) -> Node {
+        guard factor != 1 else { return node }
+        if case .constant(let m) = node {
+            let (v, o) = m.multipliedReportingOverflow(by: factor)
+            if !o { return .constant(v) }
+        }
+        return .scaled(node, factor)
     }
 
     deinit {

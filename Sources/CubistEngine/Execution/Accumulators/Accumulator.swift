@@ -46,12 +46,17 @@ protocol Accumulator: AnyObject {
     func absorb(_ other: Accumulator, map: [Int32])
     /// The values of groups `0..<count`, in order (a whole column, for the finishing stages).
     func values(_ part: SlotPart, count: Int) -> [Value]
+    /// Whether `values` works out all groups together far cheaper than `value` one by one
+    /// (then a single group's value is read from the whole column).
+    var valuesTogether: Bool { get }
 }
 
 extension Accumulator {
     func finish() {}
 
     func values(_ part: SlotPart, count: Int) -> [Value] { (0..<count).map { value($0, part) } }
+
+    var valuesTogether: Bool { false }
 }
 
 /// Creates the accumulator for an aggregate; `strategy` is the plan's choice for a distinct

@@ -44,7 +44,6 @@ final class ExactSumAccumulator: Accumulator {
             counts += [Int64](repeating: 0, count: groups - counts.count)
             if fast != nil { offsets += [Int64](repeating: 0, count: groups - offsets.count) }
         }
-        if !partials.isEmpty, partials.count < groups { partials += [Int64](repeating: 0, count: groups - partials.count) }
     }
 
     func update(_ batch: Batch) throws(RowOverflow) {

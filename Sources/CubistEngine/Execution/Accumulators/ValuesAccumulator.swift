@@ -147,6 +147,9 @@ final class ValuesAccumulator: Accumulator {
 
     func bytes(groups: Int) -> Int { groups * 48 + held * 8 }
 
+    /// Quantiles are selected for every group at once, on every core.
+    var valuesTogether: Bool { true }
+
     /// The quantiles of every group, the groups' selections spread over the cores when
     /// there are many values (`median(revenue) BY product.category`: 10M values in 11
     /// groups); each group's list is reordered by one worker only.
