@@ -95,7 +95,7 @@ extension QueryEngine {
         var dimensions = cube.dimensions
         dimensions[d] = extended
         return Cube(name: cube.name, dimensions: dimensions, measures: cube.measures, facts: cube.facts, origin: cube.origin,
-                    ignoredColumns: cube.ignoredColumns, sourceFiles: cube.sourceFiles, pendingAttributes: cube.pendingAttributes)
+                    ignoredColumns: cube.ignoredColumns, sourceFiles: cube.sourceFiles, pendingAttributes: cube.pendingAttributes, fileFormats: cube.fileFormats)
     }
 
     /// The cube with the computed attributes its model declares (`"computed"` in cube.json)
@@ -116,7 +116,7 @@ extension QueryEngine {
             }
         }
         return Cube(name: result.name, dimensions: result.dimensions, measures: result.measures, facts: result.facts, origin: result.origin,
-                    ignoredColumns: result.ignoredColumns, sourceFiles: result.sourceFiles)
+                    ignoredColumns: result.ignoredColumns, sourceFiles: result.sourceFiles, fileFormats: result.fileFormats)
     }
 
     /// A whole-number measure per leaf member (`count(distinct channel.type)`, `orders`):

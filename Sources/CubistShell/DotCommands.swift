@@ -253,6 +253,9 @@ extension Session {
     /// SHOW MEASURES lists them (session measures too).
     public static func schemaText(_ cube: Cube, dimension only: String? = nil, sessionMeasures: [Measure] = []) -> String {
         var lines: [String] = []
+        if only == nil {
+            for format in cube.fileFormats { lines.append("read " + format) }
+        }
         for d in cube.dimensions where only.map({ d.name.caseInsensitiveEquals($0) }) ?? true {
             let kind: String
             switch d.source {

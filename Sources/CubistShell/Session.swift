@@ -185,8 +185,8 @@ public final class Session {
     /// Opens the cube source at `path` (directory, cube.json, CSV or snapshot) the way
     /// LOAD does: loaded, then with the model's computed attributes computed.
     /// `progress` hears the fraction of the fact file read.
-    public static func openCube(_ path: String, progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
-        let cube = try CubeSource.open(path, progress: progress)
+    public static func openCube(_ path: String, options: SourceOptions = SourceOptions(), progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
+        let cube = try CubeSource.open(path, options: options, progress: progress)
         return cube.pendingAttributes.isEmpty ? cube : try QueryEngine.computingDeclaredAttributes(of: cube)
     }
 

@@ -56,12 +56,16 @@ struct Open: ParsableCommand {
     @Flag(name: .long, help: "No banner.")
     var quiet = false
 
+    @OptionGroup(title: "Reading CSV files")
+    var reading: SourceFlags
+
     func run() throws {
+        let options = try reading.options(source: source)
         let cube = try orExit2 { () throws(Diagnostic) -> Cube in
             if let source {
                 let bar = ProgressBar("loading \(source)")
                 defer { bar.finish() }
-                return try Session.openCube(source, progress: { bar.update($0) })
+                return try Session.openCube(source, options: options, progress: { bar.update($0) })
             }
             return try CRMSample.cube()
         }
@@ -139,6 +143,51 @@ struct Open: ParsableCommand {
     }
 }
 
+/// How to read the CSV files of the source: `--csv KEY=VALUE`, `--measure`, `--dimension`.
+struct SourceFlags: ParsableArguments {
+    @Option(name: .customLong("csv"), help: ArgumentHelp("Read the CSV files so (repeatable): \(CSVOptions.keys.joined(separator: ", ")); e.g. --csv delimiter=';' --csv encoding=cp949.",
+                                                         valueName: "KEY=VALUE"))
+    var csv: [String] = []
+
+    @Option(help: ArgumentHelp("Load this column of a CSV file as a measure (repeatable), optionally with its aggregate: sum, avg, min, max, count_distinct.",
+                               valueName: "COLUMN[:AGGREGATE]"))
+    var measure: [String] = []
+
+    @Option(help: ArgumentHelp("Load this column of a CSV file as a dimension (repeatable).", valueName: "COLUMN"))
+    var dimension: [String] = []
+
+    /// The options the flags set; a bad one is a usage error naming the flag.
+    func options(source: String?) throws -> SourceOptions {
+        var options = SourceOptions()
+        for item in csv {
+            guard let equals = item.firstIndex(of: "=") else {
+                throw ValidationError("--csv takes KEY=VALUE (e.g. --csv delimiter=';'), got '\(item)'; the keys are: \(CSVOptions.keys.joined(separator: ", "))")
+            }
+            let key = String(item[..<equals]).trimmingCharacters(in: .whitespaces)
+            var value = String(item[item.index(after: equals)...])
+            if value.count >= 2, let f = value.first, f == value.last, f == "'" || f == "\"" { value = String(value.dropFirst().dropLast()) }
+            if let problem = options.csv.set(key, value) { throw ValidationError("--csv \(item): \(problem)") }
+        }
+        for item in measure {
+            let parts = item.split(separator: ":", maxSplits: 1).map(String.init)
+            guard let column = parts.first, !column.isEmpty else { throw ValidationError("--measure takes COLUMN[:AGGREGATE], got '\(item)'") }
+            var aggregate: Aggregate?
+            if parts.count == 2 {
+                guard let a = Aggregate(rawValue: parts[1].lowercased()), a != .count else {
+                    throw ValidationError("--measure \(item): unknown aggregate '\(parts[1])'; use sum, avg, min, max or count_distinct")
+                }
+                aggregate = a
+            }
+            options.measures.append((column, aggregate))
+        }
+        options.dimensions = dimension
+        if source == nil, !csv.isEmpty || !measure.isEmpty || !dimension.isEmpty {
+            throw ValidationError("--csv, --measure and --dimension say how to read a source: name the CSV file or cube directory")
+        }
+        return options
+    }
+}
+
 /// Writes the synthetic CRM star schema and its model.
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -208,8 +257,12 @@ struct ReportCommand: ParsableCommand {
     @Flag(name: .long, help: "No summary on stderr.")
     var quiet = false
 
+    @OptionGroup(title: "Reading CSV files")
+    var reading: SourceFlags
+
     func run() throws {
         let started = Date()
+        let options = try reading.options(source: cubeSource)
         guard let format = ReportFormat(path: output) else {
             let ext = URL(fileURLWithPath: output).pathExtension
             throw ValidationError("--output must end in .html, .md, .pdf or .xlsx, got '\(output)'\(ext.isEmpty ? "" : " (.\(ext))")")
@@ -217,7 +270,7 @@ struct ReportCommand: ParsableCommand {
         let text = String(decoding: try orExit2 { () throws(Diagnostic) in try FileBytes.read(file) }, as: UTF8.self)
         let source = ReportSource(text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text)
         let cube = try orExit2 { () throws(Diagnostic) -> Cube in
-            if let cubeSource { return try Session.openCube(cubeSource) }
+            if let cubeSource { return try Session.openCube(cubeSource, options: options) }
             return try CRMSample.cube()
         }
         let session = Session(cube: cube)

@@ -1,7 +1,8 @@
 import CubistCore
 
-/// A strict RFC 4180 CSV reader over bytes: quoted fields, `""` escapes, embedded newlines,
-/// LF or CRLF line ends, an optional UTF-8 byte-order mark. Blank lines are skipped.
+/// A strict CSV reader over UTF-8 bytes in a `CSVDialect` (RFC 4180 by default): quoted
+/// fields, `""` or backslash escapes, embedded newlines, LF or CRLF line ends, an optional
+/// UTF-8 byte-order mark. Blank lines are skipped.
 ///
 /// Fields are handed out as byte buffers without allocating per field; only quoted fields
 /// with escapes are copied, into a scratch buffer reused across records.
@@ -12,6 +13,10 @@ public final class CSVReader {
     public let file: String
     private var position: Int
     private var line = 1
+    private let delimiter: UInt8
+    private let quoting: Bool
+    private let quote: UInt8
+    private let escape: UInt8
 
     /// Where a field of the current record is: bytes `start..<end` of the input, or of the
     /// scratch buffer when it was unescaped there; `source` is its first byte in the input.
@@ -39,7 +44,11 @@ public final class CSVReader {
     public var fieldCount: Int { spanCount }
 
     /// Creates a reader. `bytes` must stay alive and unchanged while the reader is used.
-    public init(bytes: UnsafeBufferPointer<UInt8>, file: String) {
+    public init(bytes: UnsafeBufferPointer<UInt8>, file: String, dialect: CSVDialect = .standard) {
+        self.delimiter = dialect.delimiter
+        self.quoting = dialect.quote != nil
+        self.quote = dialect.quote ?? 0
+        self.escape = dialect.escape
         self.base = bytes.baseAddress ?? UnsafePointer(CSVReader.emptyInput)
         self.count = bytes.count
         self.file = file
@@ -127,17 +136,31 @@ public final class CSVReader {
                           sourceLine: SourceText.line(containing: offset, in: buffer))
     }
 
+    /// How a quote is written inside a quoted field, in this dialect.
+    private var quoteHelp: String {
+        escape == quote ? "a quote inside a quoted field is written twice (\"\")" : "a quote inside a quoted field is escaped with \(CSVDialect.shown(escape))"
+    }
+
     private func appendScratch(_ byte: UInt8) {
         if scratchCount == scratchCapacity { CSVReader.double(&scratch, &scratchCapacity, keeping: scratchCount) }
         scratch[scratchCount] = byte
         scratchCount += 1
     }
 
-    /// Reads the next record. Returns false at the end of the input.
     /// Bytes consumed so far (for progress).
     public var bytesRead: Int { position }
 
+    /// Goes back to the start of the current record, so the next `next()` reads it again
+    /// (a first record that is data, not a header).
+    public func rewindRecord() {
+        position = recordStart
+        line = recordLine
+    }
+
+    /// Reads the next record. Returns false at the end of the input.
     public func next() throws(Diagnostic) -> Bool {
+        let delimiter = self.delimiter, quote = self.quote, quoting = self.quoting, escape = self.escape
+        let shownDelimiter = CSVDialect.shown(delimiter)
         spanCount = 0
         scratchCount = 0
         // Skip blank lines.
@@ -159,15 +182,21 @@ public final class CSVReader {
         recordLine = line
         while true {
             let source = position
-            if position < count, base[position] == UInt8(ascii: "\"") {
-                let quote = position
+            if quoting, position < count, base[position] == quote {
+                let opening = position
                 position += 1
                 let start = scratchCount
                 var closed = false
                 while position < count {
                     let c = base[position]
-                    if c == UInt8(ascii: "\"") {
-                        if position + 1 < count, base[position + 1] == UInt8(ascii: "\"") {
+                    if c == escape, escape != quote, position + 1 < count {
+                        appendScratch(base[position + 1])
+                        if base[position + 1] == 10 { line += 1 }
+                        position += 2
+                        continue
+                    }
+                    if c == quote {
+                        if escape == quote, position + 1 < count, base[position + 1] == quote {
                             appendScratch(c)
                             position += 2
                             continue
@@ -181,24 +210,24 @@ public final class CSVReader {
                     position += 1
                 }
                 guard closed else {
-                    throw errorAtOffset(quote, "unterminated quoted field", help: "close the field with a double quote; a quote inside a quoted field is written twice (\"\")")
+                    throw errorAtOffset(opening, "unterminated quoted field", help: "close the field with a quote; " + quoteHelp)
                 }
                 appendSpan(Span(start: start, end: scratchCount, source: source, inScratch: true))
                 if position < count {
                     let c = base[position]
-                    if c != UInt8(ascii: ","), c != 10, c != 13 {
-                        throw errorAtOffset(position, "expected ',' or a line end after a closing quote, found '\(Character(Unicode.Scalar(c)))'",
-                                            help: "a quote inside a quoted field is written twice (\"\")")
+                    if c != delimiter, c != 10, c != 13 {
+                        throw errorAtOffset(position, "expected \(shownDelimiter) or a line end after a closing quote, found '\(Character(Unicode.Scalar(c)))'",
+                                            help: quoteHelp)
                     }
                 }
             } else {
                 let start = position
                 while position < count {
                     let c = base[position]
-                    if c == UInt8(ascii: ",") || c == 10 || c == 13 { break }
-                    if c == UInt8(ascii: "\"") {
+                    if c == delimiter || c == 10 || c == 13 { break }
+                    if quoting, c == quote {
                         throw errorAtOffset(position, "stray quote in an unquoted field",
-                                            help: "quote the whole field and write the quote twice, e.g. \"5\"\" screen\"")
+                                            help: "quote the whole field and write the quote twice, e.g. \"5\"\" screen\"; or read the file without quoting: --csv quote=none")
                     }
                     position += 1
                 }
@@ -206,7 +235,7 @@ public final class CSVReader {
             }
             if position >= count { return true }
             let c = base[position]
-            if c == UInt8(ascii: ",") {
+            if c == delimiter {
                 position += 1
                 continue
             }

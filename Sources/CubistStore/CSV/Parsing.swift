@@ -8,7 +8,7 @@ public enum FieldParser {
         case empty
         /// Not a number.
         case invalid
-        /// Looks like `1,234.50`: thousands separators.
+        /// Looks like `1,234.50` (or `1.234,50` with a decimal comma): thousands separators.
         case thousands
         /// Too large, or more decimal places than can be kept exactly.
         case outOfRange
@@ -20,8 +20,10 @@ public enum FieldParser {
     /// Powers of ten that fit in Int64.
     public static let powersOfTen: [Int64] = (0...18).map { n in (0..<n).reduce(Int64(1)) { acc, _ in acc * 10 } }
 
-    /// Parses `[-+]digits[.digits][e[-+]digits]`, allowing blanks around it.
-    public static func decimal(_ field: UnsafeBufferPointer<UInt8>) -> DecimalResult {
+    /// Parses `[-+]digits[.digits][e[-+]digits]`, allowing blanks around it; with
+    /// `decimalComma` the fraction follows a comma (`10,5`) and `.` groups thousands.
+    public static func decimal(_ field: UnsafeBufferPointer<UInt8>, decimalComma: Bool = false) -> DecimalResult {
+        let point: UInt8 = decimalComma ? 44 : 46, group: UInt8 = decimalComma ? 46 : 44
         var i = 0
         var end = field.count
         while i < end, field[i] == 32 || field[i] == 9 { i += 1 }
@@ -42,11 +44,11 @@ public enum FieldParser {
             let (m2, o2) = m1.addingReportingOverflow(Int64(d))
             if o1 || o2 { overflow = true } else { mantissa = m2 }
         }
-        while i < end, (field[i] >= 48 && field[i] <= 57) || field[i] == UInt8(ascii: ",") {
-            if field[i] == UInt8(ascii: ",") { sawComma = true } else { push(field[i] - 48); digits += 1 }
+        while i < end, (field[i] >= 48 && field[i] <= 57) || field[i] == group {
+            if field[i] == group { sawComma = true } else { push(field[i] - 48); digits += 1 }
             i += 1
         }
-        if i < end, field[i] == UInt8(ascii: ".") {
+        if i < end, field[i] == point {
             i += 1
             while i < end, field[i] >= 48 && field[i] <= 57 {
                 push(field[i] - 48)

@@ -1,27 +1,77 @@
 import CubistCore
 
-/// A cube made from one CSV file with no model: text columns become one-level dimensions,
-/// date columns (`YYYY-MM-DD` in every row) time dimensions, numeric columns `sum`
-/// measures, plus `rows` (a count of fact rows).
+/// How to open a source: CSV options for every file, and for an ad hoc cube the columns
+/// the user says are measures or dimensions.
+public struct SourceOptions: Sendable {
+    /// CSV options; they override a model's `"csv"`.
+    public var csv = CSVOptions()
+    /// Columns of an ad hoc cube to take as measures, with their aggregate (nil: the rule's).
+    public var measures: [(column: String, aggregate: Aggregate?)] = []
+    /// Columns of an ad hoc cube to take as dimensions.
+    public var dimensions: [String] = []
+
+    /// Nothing set: everything detected.
+    public init() {}
+}
+
+/// A cube made from one CSV file with no model. Text columns become one-level dimensions,
+/// date columns (one date format in every row) time dimensions, integer columns that are
+/// codes (named like `store_id`, `zip`, `year`, or written with leading zeros) one-level
+/// dimensions, and other numeric columns measures: `sum` when additive, `avg` when the
+/// name says a price, rate, ratio, percentage, score, age, temperature or average, each
+/// with `_min`, `_max` (and for sums `_avg`) variants; plus `rows`, a count of fact rows.
 public enum AdHocCube {
     /// What a column holds, as inferred from all of its values.
     public enum ColumnKind: Equatable, Sendable {
-        case text, date, numeric
+        case text
+        case date(DateFormat)
+        /// Numbers; `code` when they are whole, not negative, and have leading zeros.
+        case numeric(integer: Bool, leadingZeros: Bool)
+    }
+
+    /// What a numeric column becomes.
+    public enum NumericRole: Equatable, Sendable {
+        case dimension
+        case measure(Aggregate)
     }
 
     /// Loads `path` as an ad hoc cube.
-    public static func load(csvAt path: String, progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
+    public static func load(csvAt path: String, options: SourceOptions = SourceOptions(), progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
         let bytes = try FileBytes.read(path)
         let fileName = path.split(separator: "/").last.map(String.init) ?? path
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        return try load(bytes: bytes, fileName: fileName, displayDirectory: directory, origin: path, progress: progress).readFrom([path])
+        return try load(bytes: bytes, fileName: fileName, displayDirectory: directory, origin: path, options: options, progress: progress).readFrom([path])
     }
 
     /// Loads CSV bytes as an ad hoc cube; `fileName` names the file in messages.
-    public static func load(bytes: [UInt8], fileName: String, displayDirectory: String, origin: String,
+    public static func load(bytes: [UInt8], fileName: String, displayDirectory: String, origin: String, options: SourceOptions = SourceOptions(),
                             progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
         let display = displayDirectory == "." ? fileName : displayDirectory + "/" + fileName
-        let (names, kinds) = try classify(bytes, file: display)
+        let input = try CSVInput.prepare(bytes, options: options.csv, file: display)
+        let (names, kinds, locations) = try classify(input, file: display, dateFormat: options.csv.dateFormat)
+        let folded = names.map { $0.lowercased() }
+        func columnIndex(_ name: String, _ flag: String) throws(Diagnostic) -> Int {
+            if let i = names.firstIndex(of: name) ?? folded.firstIndex(of: name.lowercased()) { return i }
+            throw Diagnostic(file: display, message: "\(flag) \(name): the file has no column '\(name)'",
+                             help: (Suggestions.didYouMean(name, in: names).map { $0 + " " } ?? "") + "the columns are: " + names.joined(separator: ", "))
+        }
+        var forcedMeasures: [Int: Aggregate?] = [:]
+        var forcedDimensions: Set<Int> = []
+        for (column, aggregate) in options.measures {
+            let i = try columnIndex(column, "--measure")
+            guard case .numeric = kinds[i] else {
+                throw Diagnostic(file: display, location: locations[i], message: "--measure \(column): column '\(names[i])' has values that are not numbers",
+                                 help: "a measure aggregates a numeric column; load it as a dimension instead (leave --measure out)")
+            }
+            forcedMeasures[i] = aggregate
+        }
+        for column in options.dimensions {
+            let i = try columnIndex(column, "--dimension")
+            if forcedMeasures[i] != nil {
+                throw Diagnostic(file: display, message: "column '\(names[i])' is named by both --measure and --dimension", help: "keep one")
+            }
+            forcedDimensions.insert(i)
+        }
         var dimensions: [CubeModel.DimensionSpec] = []
         var measures: [CubeModel.MeasureSpec] = []
         var used: Set<String> = []
@@ -31,64 +81,158 @@ public enum AdHocCube {
             used.insert(candidate.lowercased())
             return candidate
         }
-        for (name, kind) in zip(names, kinds) {
+        func textDimension(_ name: String) {
+            let dimension = unique(name)
+            dimensions.append(CubeModel.DimensionSpec(name: dimension, table: nil, key: nil, isTime: false, column: nil,
+                                                      levels: [CubeModel.LevelSpec(name: dimension, column: name, key: nil, location: nil)],
+                                                      attributes: [], location: nil, tableLocation: nil, keyLocation: nil, columnLocation: nil))
+        }
+        func measure(_ name: String, _ aggregate: Aggregate, column: String) {
+            measures.append(CubeModel.MeasureSpec(name: unique(name), aggregate: aggregate, column: column, row: nil, expression: nil, format: nil,
+                                                  location: nil, columnLocation: nil, textLocation: nil))
+        }
+        var variants: [(String, Aggregate, String)] = []
+        for (i, (name, kind)) in zip(names, kinds).enumerated() {
             switch kind {
             case .text:
-                let dimension = unique(name)
-                dimensions.append(CubeModel.DimensionSpec(name: dimension, table: nil, key: nil, isTime: false, column: nil,
-                                                          levels: [CubeModel.LevelSpec(name: dimension, column: name, key: nil, location: nil)],
-                                                          attributes: [], location: nil, tableLocation: nil, keyLocation: nil, columnLocation: nil))
-            case .date:
-                dimensions.append(CubeModel.DimensionSpec(name: unique(name), table: nil, key: nil, isTime: true, column: name, levels: [], attributes: [],
-                                                          location: nil, tableLocation: nil, keyLocation: nil, columnLocation: nil))
-            case .numeric:
-                measures.append(CubeModel.MeasureSpec(name: unique(name), aggregate: .sum, column: name, row: nil, expression: nil, format: nil,
-                                                      location: nil, columnLocation: nil, textLocation: nil))
+                textDimension(name)
+            case .date(let format):
+                if forcedDimensions.contains(i) || forcedMeasures[i] == nil {
+                    var spec = CubeModel.DimensionSpec(name: unique(name), table: nil, key: nil, isTime: true, column: name, levels: [], attributes: [],
+                                                       location: nil, tableLocation: nil, keyLocation: nil, columnLocation: nil)
+                    spec.dateFormat = format
+                    dimensions.append(spec)
+                }
+            case .numeric(let integer, let leadingZeros):
+                var role = numericRole(name, integer: integer, leadingZeros: leadingZeros)
+                if forcedDimensions.contains(i) { role = .dimension }
+                if let forced = forcedMeasures[i] {
+                    if case .measure(let rule) = role { role = .measure(forced ?? rule) } else { role = .measure(forced ?? .sum) }
+                }
+                switch role {
+                case .dimension:
+                    textDimension(name)
+                case .measure(let aggregate):
+                    measure(name, aggregate, column: name)
+                    for variant in [Aggregate.min, .max, .avg] where variant != aggregate {
+                        variants.append((name + "_" + variant.rawValue, variant, name))
+                    }
+                }
             }
         }
         measures.append(CubeModel.MeasureSpec(name: unique("rows"), aggregate: .count, column: nil, row: nil, expression: nil, format: .integer,
                                               location: nil, columnLocation: nil, textLocation: nil))
+        for (name, aggregate, column) in variants { measure(name, aggregate, column: column) }
         var stem = fileName
-        if stem.lowercased().hasSuffix(".csv") { stem.removeLast(4) }
-        let model = CubeModel(name: stem, facts: fileName, factsLocation: nil, dimensions: dimensions, measures: measures, file: display, lines: [])
-        return try CubeLoader.load(model: model, files: MemoryFiles([fileName: bytes], label: displayDirectory), origin: origin, progress: progress)
+        for suffix in [".csv", ".tsv", ".txt", ".psv"] where stem.lowercased().hasSuffix(suffix) { stem.removeLast(suffix.count) }
+        var model = CubeModel(name: stem, facts: fileName, factsLocation: nil, dimensions: dimensions, measures: measures, file: display, lines: [])
+        model.csv = options.csv
+        return try CubeLoader.load(model: model, files: MemoryFiles([fileName: bytes], label: displayDirectory), origin: origin,
+                                   facts: input, progress: progress)
     }
 
-    /// Reads the header and every value once to decide each column's kind.
-    public static func classify(_ bytes: [UInt8], file: String) throws(Diagnostic) -> ([String], [ColumnKind]) {
-        try bytes.withUnsafeBufferPointer { (buffer) throws(Diagnostic) -> ([String], [ColumnKind]) in
-            let reader = CSVReader(bytes: buffer, file: file)
+    /// The words of a column name, lower-cased: `unitPrice`, `unit_price` and `Unit Price`
+    /// are all `unit`, `price`.
+    static func words(_ name: String) -> [String] {
+        var words: [String] = []
+        var current = ""
+        var previousLower = false
+        for ch in name {
+            if ch.isLetter || ch.isNumber {
+                if ch.isUppercase, previousLower, !current.isEmpty {
+                    words.append(current)
+                    current = ""
+                }
+                current.append(Character(ch.lowercased()))
+                previousLower = ch.isLowercase || ch.isNumber
+            } else {
+                if !current.isEmpty { words.append(current) }
+                current = ""
+                previousLower = false
+            }
+        }
+        if !current.isEmpty { words.append(current) }
+        return words
+    }
+
+    /// Last words that make a whole-number column a code: a dimension, not a measure.
+    public static let codeWords: Set<String> = ["id", "code", "key", "no", "nr", "number", "zip", "zipcode", "postcode", "postal",
+                                                "sku", "ean", "upc", "isbn", "year", "quarter", "month", "week", "weekday"]
+    /// Words that make a numeric column non-additive: averaged, not summed.
+    public static let averageWords: Set<String> = ["price", "prices", "rate", "rates", "ratio", "percent", "percentage", "pct", "score", "rating",
+                                                   "age", "temperature", "temp", "avg", "average", "mean", "share", "probability", "latitude",
+                                                   "lat", "longitude", "lon", "lng", "humidity", "speed"]
+
+    /// What the rules make of a numeric column.
+    public static func numericRole(_ name: String, integer: Bool, leadingZeros: Bool) -> NumericRole {
+        let words = words(name)
+        if integer, leadingZeros || words.last.map(codeWords.contains) == true { return .dimension }
+        if words.contains(where: averageWords.contains) { return .measure(.avg) }
+        return .measure(.sum)
+    }
+
+    /// Reads the header and every value once to decide each column's kind; also returns
+    /// where each header field is.
+    public static func classify(_ input: CSVInput, file: String, dateFormat: DateFormat? = nil) throws(Diagnostic) -> ([String], [ColumnKind], [SourceLocation]) {
+        try input.bytes.withUnsafeBufferPointer { (buffer) throws(Diagnostic) -> ([String], [ColumnKind], [SourceLocation]) in
+            let reader = CSVReader(bytes: buffer, file: file, dialect: input.dialect)
             guard try reader.next() else {
                 throw Diagnostic(file: file, location: SourceLocation(line: 1, column: 1), message: "file is empty; expected a header row of column names")
             }
             var names: [String] = []
-            for i in 0..<reader.fieldCount { names.append(try reader.string(i).trimmingCharacters(in: .whitespaces)) }
+            var locations: [SourceLocation] = []
+            if input.dialect.header {
+                for i in 0..<reader.fieldCount {
+                    names.append(try reader.string(i).trimmingCharacters(in: .whitespaces))
+                    locations.append(reader.location(ofField: i))
+                }
+            } else {
+                for i in 0..<reader.fieldCount {
+                    names.append("column\(i + 1)")
+                    locations.append(reader.location(ofField: i))
+                }
+                reader.rewindRecord()
+            }
             let width = names.count
+            let decimalComma = input.dialect.decimalComma
             var canBeNumber = [Bool](repeating: true, count: width)
-            var canBeDate = [Bool](repeating: true, count: width)
-            var sawValue = [Bool](repeating: false, count: width)
+            var integer = [Bool](repeating: true, count: width)
+            var leadingZeros = [Bool](repeating: false, count: width)
+            var sawNumber = [Bool](repeating: false, count: width)
+            var dates = [DateFormat.Detector](repeating: DateFormat.Detector(dateFormat.map { [$0] } ?? DateFormat.detected), count: width)
             while try reader.next() {
                 guard reader.fieldCount == width else { break }  // the loader reports the ragged row
                 for i in 0..<width {
                     let field = reader.field(i)
                     if canBeNumber[i] {
-                        switch FieldParser.decimal(field) {
-                        case .value: sawValue[i] = true
+                        switch FieldParser.decimal(field, decimalComma: decimalComma) {
+                        case .value(let mantissa, let scale):
+                            sawNumber[i] = true
+                            if scale > 0 || mantissa < 0 { integer[i] = false }
+                            if !leadingZeros[i], field.count > 1, field[0] == 48, field[1] >= 48, field[1] <= 57 { leadingZeros[i] = true }
                         case .empty: break
                         default: canBeNumber[i] = false
                         }
                     }
-                    if canBeDate[i] {
-                        if case .day = FieldParser.date(field) { sawValue[i] = true } else { canBeDate[i] = false }
-                    }
+                    dates[i].see(field)
                 }
             }
-            let kinds = (0..<width).map { i -> ColumnKind in
-                if canBeDate[i] && sawValue[i] { return .date }
-                if canBeNumber[i] && sawValue[i] { return .numeric }
-                return .text
+            var kinds: [ColumnKind] = []
+            for i in 0..<width {
+                switch dates[i].outcome {
+                case .format(let f):
+                    kinds.append(.date(f))
+                    continue
+                case .ambiguous(let candidates):
+                    throw Diagnostic(file: file, location: locations[i],
+                                     message: "the dates in column '\(names[i])' read as \(candidates.map { "'\($0.pattern)'" }.joined(separator: " and ")) alike",
+                                     help: "say which: --csv date_format=\(candidates[0].pattern) (or \(candidates[1].pattern))")
+                case .none:
+                    break
+                }
+                kinds.append(canBeNumber[i] && sawNumber[i] ? .numeric(integer: integer[i], leadingZeros: leadingZeros[i]) : .text)
             }
-            return (names, kinds)
+            return (names, kinds, locations)
         }
     }
 }
@@ -98,26 +242,42 @@ public enum AdHocCube {
 public enum CubeSource {
     /// Loads the cube at `path`.
     /// `progress`, if given, hears the fraction of the fact file read while loading.
-    public static func open(_ path: String, progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
+    public static func open(_ path: String, options: SourceOptions = SourceOptions(), progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
         guard FileBytes.exists(path) else {
             throw Diagnostic(file: path, message: "no such file or directory",
                              help: "name a cube directory (holding cube.json), a cube.json file, a .csv file or a .cube snapshot")
         }
         if FileBytes.isDirectory(path) || path.lowercased().hasSuffix(".json") {
-            return try CubeLoader.load(modelAt: path, progress: progress)
+            try refuseColumnRoles(options, path)
+            return try CubeLoader.load(modelAt: path, csv: options.csv, progress: progress)
         }
         if Snapshot.isSnapshot(path) || path.lowercased().hasSuffix(".cube") {
+            try refuseColumnRoles(options, path)
+            if !options.csv.isEmpty {
+                throw Diagnostic(file: path, message: "CSV options do not apply to a snapshot", help: "a snapshot is read as it was saved; leave --csv out")
+            }
             return try Snapshot.load(path)
         }
-        if path.lowercased().hasSuffix(".csv") || looksLikeCSV(path) {
-            return try AdHocCube.load(csvAt: path, progress: progress)
+        if [".csv", ".tsv", ".txt", ".psv"].contains(where: path.lowercased().hasSuffix) || looksLikeCSV(path) {
+            return try AdHocCube.load(csvAt: path, options: options, progress: progress)
         }
         throw Diagnostic(file: path, message: "not a cube source",
                          help: "name a cube directory (holding cube.json), a cube.json file, a .csv file or a .cube snapshot")
     }
 
+    /// `--measure` and `--dimension` say how to take the columns of a CSV file without a
+    /// model; a model says it itself.
+    private static func refuseColumnRoles(_ options: SourceOptions, _ path: String) throws(Diagnostic) {
+        if !options.measures.isEmpty || !options.dimensions.isEmpty {
+            throw Diagnostic(file: path, message: "--measure and --dimension apply to a CSV file opened without a model",
+                             help: "declare measures and dimensions in cube.json")
+        }
+    }
+
     private static func looksLikeCSV(_ path: String) -> Bool {
         guard let bytes = try? FileBytes.read(path) else { return false }
-        return bytes.prefix(4096).contains(UInt8(ascii: ",")) && !bytes.prefix(4096).contains(0)
+        let head = bytes.prefix(4096)
+        if head.starts(with: [0xFF, 0xFE]) || head.starts(with: [0xFE, 0xFF]) { return true }
+        return [UInt8(ascii: ","), UInt8(ascii: ";"), 9, UInt8(ascii: "|")].contains(where: head.contains) && !head.contains(0)
     }
 }

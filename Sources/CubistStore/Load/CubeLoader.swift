@@ -10,8 +10,10 @@ public enum CubeLoader {
     /// Loads a model file (`cube.json`) or a directory holding one.
     /// `progress`, if given, hears the fraction of the fact file read, every 65,536 rows.
     /// The fact file is parsed on `threads` threads (0: every core) when it can be split
-    /// safely at line ends (it holds no quoted fields and no inline dimensions).
-    public static func load(modelAt path: String, threads: Int = 0, progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
+    /// safely at line ends (it holds no quoted fields and no inline dimensions). `csv` overrides
+    /// the model's CSV options (`"csv"`) for every file it reads.
+    public static func load(modelAt path: String, threads: Int = 0, csv: CSVOptions = CSVOptions(),
+                            progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
         var modelPath = path
         if FileBytes.isDirectory(path) {
             modelPath = path.hasSuffix("/") ? path + "cube.json" : path + "/cube.json"
@@ -25,15 +27,18 @@ public enum CubeLoader {
         let slash = modelPath.lastIndex(of: "/")
         let directory = slash.map { String(modelPath[..<$0]) } ?? "."
         let files = DiskFiles(base: directory.isEmpty ? "/" : directory)
-        let cube = try load(model: model, files: files, origin: path, threads: threads, progress: progress)
+        let cube = try load(model: model, files: files, origin: path, threads: threads, csv: csv, progress: progress)
         return cube.readFrom([modelPath, files.resolve(model.facts)] + model.dimensions.compactMap { $0.table.map(files.resolve) })
     }
 
-    /// Loads a parsed model, reading its CSV files from `files`.
-    public static func load(model: CubeModel, files: FileSource, origin: String, threads: Int = 0,
-                            progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
+    /// Loads a parsed model, reading its CSV files from `files`; `facts`, when given, is the
+    /// fact file already read and prepared.
+    public static func load(model: CubeModel, files: FileSource, origin: String, threads: Int = 0, csv: CSVOptions = CSVOptions(),
+                            facts: CSVInput? = nil, progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
         var loader = Loader(model: model, files: files)
         loader.progress = progress
+        loader.options = model.csv.overridden(by: csv)
+        loader.preparedFacts = facts
         loader.threads = Parallel.threads(threads)
         return try loader.run(origin: origin)
     }
@@ -91,6 +96,8 @@ private struct Loader {
     let files: FileSource
     var progress: ((Double) -> Void)?
     var threads = 1
+    var options = CSVOptions()
+    var preparedFacts: CSVInput?
 
     init(model: CubeModel, files: FileSource) {
         self.model = model
@@ -107,10 +114,21 @@ private struct Loader {
         }
     }
 
-    private func header(_ reader: CSVReader) throws(Diagnostic) -> [String] {
+    /// A file read and made ready to parse (transcoded, its dialect found).
+    private func input(_ path: String, for what: String, at location: SourceLocation?) throws(Diagnostic) -> CSVInput {
+        try CSVInput.prepare(read(path, for: what, at: location), options: options, file: files.displayPath(path))
+    }
+
+    private func header(_ reader: CSVReader, _ dialect: CSVDialect) throws(Diagnostic) -> [String] {
         guard try reader.next() else {
             throw Diagnostic(file: reader.file, location: SourceLocation(line: 1, column: 1), message: "file is empty; expected a header row of column names",
                              help: "the first line names the columns, e.g. date,customer_id,revenue")
+        }
+        if !dialect.header {
+            // No header: the columns are numbered, and the first record is data.
+            let names = (1...max(1, reader.fieldCount)).map { "column\($0)" }
+            reader.rewindRecord()
+            return names
         }
         var names: [String] = []
         for i in 0..<reader.fieldCount {
@@ -137,13 +155,13 @@ private struct Loader {
 
     // MARK: dimension tables
 
-    private func tableDimension(_ spec: CubeModel.DimensionSpec) throws(Diagnostic) -> (Dimension, KeyIndex) {
+    private func tableDimension(_ spec: CubeModel.DimensionSpec) throws(Diagnostic) -> (Dimension, KeyIndex, String) {
         guard let table = spec.table, let key = spec.key else { preconditionFailure("table dimension without table and key") }  // safe: the model parser guarantees it, and the loader built an entry for every table dimension
-        let bytes = try read(table, for: "table of dimension '\(spec.name)'", at: spec.tableLocation)
+        let input = try self.input(table, for: "table of dimension '\(spec.name)'", at: spec.tableLocation)
         let file = files.displayPath(table)
-        return try bytes.withUnsafeBufferPointer { (buffer) throws(Diagnostic) -> (Dimension, KeyIndex) in
-            let reader = CSVReader(bytes: buffer, file: file)
-            let names = try header(reader)
+        return try input.bytes.withUnsafeBufferPointer { (buffer) throws(Diagnostic) -> (Dimension, KeyIndex, String) in
+            let reader = CSVReader(bytes: buffer, file: file, dialect: input.dialect)
+            let names = try header(reader, input.dialect)
             let keyField = try column(key, in: names, file: file, for: "key of dimension '\(spec.name)'", at: spec.keyLocation ?? spec.location)
             let builder = DimensionBuilder(name: spec.name,
                                            levels: try levelStates(spec.levels, names, file, spec.name),
@@ -167,7 +185,7 @@ private struct Loader {
                                  help: "dimension '\(spec.name)' needs at least one member")
             }
             let (dimension, remap) = builder.finish(source: .table(file: table, key: key))
-            return (dimension, KeyIndex(interner: keys, codes: leaves.map { remap[Int($0)] }))
+            return (dimension, KeyIndex(interner: keys, codes: leaves.map { remap[Int($0)] }), table + ": " + input.summary)
         }
     }
 
@@ -199,21 +217,24 @@ private struct Loader {
         // The fact file is read while the dimension tables load; a dimension error is still
         // reported first, as when they load one after the other.
         var tableDimensions: [Int: (Dimension, KeyIndex)] = [:]
-        var factBytes: [UInt8] = []
+        var formats: [Int: String] = [:]
+        var facts = preparedFacts
         var dimensionFailure: Diagnostic?, readFailure: Diagnostic?
         let loader = self
         Parallel.forEach(2, threads: min(2, threads)) { task in
             if task == 0 {
                 do throws(Diagnostic) {
                     for (i, spec) in loader.model.dimensions.enumerated() where spec.table != nil {
-                        tableDimensions[i] = try loader.tableDimension(spec)
+                        let (dimension, index, format) = try loader.tableDimension(spec)
+                        tableDimensions[i] = (dimension, index)
+                        formats[i] = format
                     }
                 } catch {
                     dimensionFailure = error
                 }
-            } else {
+            } else if facts == nil {
                 do throws(Diagnostic) {
-                    factBytes = try loader.read(loader.model.facts, for: "fact file", at: loader.model.factsLocation)
+                    facts = try loader.input(loader.model.facts, for: "fact file", at: loader.model.factsLocation)
                 } catch {
                     readFailure = error
                 }
@@ -221,9 +242,11 @@ private struct Loader {
         }
         if let dimensionFailure { throw dimensionFailure }
         if let readFailure { throw readFailure }
+        guard let facts else { preconditionFailure("fact file neither read nor failed") }  // safe: the read task sets one of the two
         let factFile = files.displayPath(model.facts)
-        return try factBytes.withUnsafeBufferPointer { (buffer) throws(Diagnostic) -> Cube in
-            try loadFacts(buffer, file: factFile, tableDimensions: tableDimensions, origin: origin)
+        let fileFormats = [model.facts + ": " + facts.summary] + formats.keys.sorted().compactMap { formats[$0] }
+        return try facts.bytes.withUnsafeBufferPointer { (buffer) throws(Diagnostic) -> Cube in
+            try loadFacts(buffer, file: factFile, dialect: facts.dialect, tableDimensions: tableDimensions, origin: origin, fileFormats: fileFormats)
         }
     }
 
@@ -238,9 +261,49 @@ private struct Loader {
         return names
     }
 
-    private func loadFacts(_ buffer: UnsafeBufferPointer<UInt8>, file: String, tableDimensions: [Int: (Dimension, KeyIndex)], origin: String) throws(Diagnostic) -> Cube {
-        let reader = CSVReader(bytes: buffer, file: file)
-        let names = try header(reader)
+    /// How each time field's dates are written: as the model or options say, else detected
+    /// from the first records (from all of them when the first leave day and month order open).
+    private func dateFormats(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, file: String, dialect: CSVDialect, names: [String],
+                             timeFields: [(dimension: Int, field: Int)]) throws(Diagnostic) -> [DateFormat] {
+        var formats = [DateFormat?](repeating: nil, count: timeFields.count)
+        var detectors: [Int: DateFormat.Detector] = [:]
+        for (t, time) in timeFields.enumerated() {
+            if let set = model.dimensions[time.dimension].dateFormat ?? options.dateFormat { formats[t] = set } else { detectors[t] = DateFormat.Detector() }
+        }
+        if detectors.isEmpty { return formats.map { $0 ?? .iso } }
+        let body = UnsafeBufferPointer(rebasing: buffer[start...])
+        func scan(_ records: Int) {
+            let reader = CSVReader(bytes: body, file: file, dialect: dialect)
+            var seen = 0
+            while seen < records, (try? reader.next()) == true, reader.fieldCount == names.count {
+                for t in detectors.keys { detectors[t]!.see(reader.field(timeFields[t].field)) }  // safe: iterating the dictionary's own keys
+                seen += 1
+            }
+        }
+        scan(4096)
+        if detectors.values.contains(where: { if case .ambiguous = $0.outcome { return true } else { return false } }) {
+            // Day and month order still open: every value decides.
+            for t in detectors.keys { detectors[t] = DateFormat.Detector(detectors[t]!.remaining) }  // safe: iterating the dictionary's own keys
+            scan(Int.max)
+        }
+        for (t, detector) in detectors {
+            switch detector.outcome {
+            case .format(let f): formats[t] = f
+            case .none: formats[t] = .iso  // the parse reports the first value that is no date
+            case .ambiguous(let candidates):
+                let spec = model.dimensions[timeFields[t].dimension]
+                throw model.error(spec.columnLocation ?? spec.location,
+                                  "the dates in column '\(names[timeFields[t].field])' of \(file) read as \(candidates.map { "'\($0.pattern)'" }.joined(separator: " and ")) alike",
+                                  help: "say which: \"date_format\": \"\(candidates[0].pattern)\" in the time dimension '\(spec.name)', or --csv date_format=\(candidates[0].pattern)")
+            }
+        }
+        return formats.map { $0 ?? .iso }
+    }
+
+    private func loadFacts(_ buffer: UnsafeBufferPointer<UInt8>, file: String, dialect: CSVDialect, tableDimensions: [Int: (Dimension, KeyIndex)],
+                           origin: String, fileFormats: [String]) throws(Diagnostic) -> Cube {
+        let reader = CSVReader(bytes: buffer, file: file, dialect: dialect)
+        let names = try header(reader, dialect)
         var roles = [Role](repeating: .other, count: names.count)
         var keyFields: [(dimension: Int, field: Int, index: KeyIndex)] = []
         var timeFields: [(dimension: Int, field: Int)] = []
@@ -272,10 +335,11 @@ private struct Loader {
                 numericFields.append(f)
             }
         }
-        let layout = FactLayout(names: names, keyFields: keyFields, timeFields: timeFields, numericFields: numericFields,
-                                referenced: referenced, model: model, files: files)
+        let dates = try dateFormats(buffer, from: reader.bytesRead, file: file, dialect: dialect, names: names, timeFields: timeFields)
+        let layout = FactLayout(names: names, keyFields: keyFields, timeFields: timeFields, dateFormats: dates, numericFields: numericFields,
+                                referenced: referenced, model: model, files: files, dialect: dialect)
         var columns = FactColumns(keys: keyFields.count, inline: inline.count, times: timeFields.count, numeric: numericFields.count)
-        if inline.isEmpty, threads > 1, let parallel = parseInParallel(buffer, from: reader.bytesRead, file: file, layout: layout) {
+        if inline.isEmpty, threads > 1, let parallel = parseInParallel(buffer, from: reader.bytesRead, file: file, dialect: dialect, layout: layout) {
             columns = parallel
         } else {
             // One pass in file order; on a parallel failure this also finds the first error.
@@ -338,18 +402,21 @@ private struct Loader {
         let finalDimensions = dimensions.compactMap { $0 }
         let facts = FactTable(rowCount: rows, dimensionCodes: codes.compactMap { $0 }, numericColumns: numeric)
         let measures = try MeasureResolver(model: model, dimensions: finalDimensions, numeric: numeric, ignored: ignored, factFile: file).resolve()
+        let dateNotes = timeFields.enumerated().map { t, time in "dates in \(names[time.field]): \(dates[t].pattern)" }
+        var formats = fileFormats
+        if !dateNotes.isEmpty { formats[0] += "; " + dateNotes.joined(separator: ", ") }
         return Cube(name: model.name, dimensions: finalDimensions, measures: measures, facts: facts, origin: origin, ignoredColumns: ignored,
-                    pendingAttributes: model.computed)
+                    pendingAttributes: model.computed, fileFormats: formats)
     }
 
     /// Splits the fact rows after the header at line ends into one part per thread and
     /// parses the parts at once. Returns nil when the file cannot be split safely (it has a
     /// quote, so a line end may sit inside a field) or when any part fails: the caller then
     /// parses in one pass, which reports the first error in file order exactly.
-    private func parseInParallel(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, file: String, layout: FactLayout) -> FactColumns? {
+    private func parseInParallel(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, file: String, dialect: CSVDialect, layout: FactLayout) -> FactColumns? {
         let n = buffer.count
         guard let base = buffer.baseAddress, start < n, n - start >= 1 << 20 else { return nil }
-        if memchr(base + start, 34, n - start) != nil { return nil }
+        if let quote = dialect.quote, memchr(base + start, Int32(quote), n - start) != nil { return nil }
         var bounds = [start]
         for k in 1..<threads {
             var cut = start + (n - start) / threads * k
@@ -370,7 +437,7 @@ private struct Loader {
         let report = progress
         Parallel.forEach(parts, threads: threads) { k in
             let slice = UnsafeBufferPointer(rebasing: buffer[bounds[k]..<bounds[k + 1]])
-            let reader = CSVReader(bytes: slice, file: file)
+            let reader = CSVReader(bytes: slice, file: file, dialect: dialect)
             var columns = FactColumns(keys: counts.keys, inline: 0, times: counts.times, numeric: counts.numeric)
             // Room for the rows the part likely holds, judged from its first 64 KiB.
             let sample = UnsafeBufferPointer(rebasing: slice.prefix(1 << 16))
@@ -448,10 +515,12 @@ private struct FactLayout {
     let names: [String]
     let keyFields: [(dimension: Int, field: Int, index: KeyIndex)]
     let timeFields: [(dimension: Int, field: Int)]
+    let dateFormats: [DateFormat]
     let numericFields: [Int]
     let referenced: Set<String>
     let model: CubeModel
     let files: FileSource
+    let dialect: CSVDialect
 
     func parse(_ reader: CSVReader, into columns: inout FactColumns, inline: inout [(dimension: Int, builder: DimensionBuilder)],
                progress: ((Double) -> Void)?, total: Int) throws(Diagnostic) {
@@ -472,17 +541,20 @@ private struct FactLayout {
                 columns.inlineCodes[i].append(UInt32(try inline[i].builder.add(reader)))
             }
             for t in timeFields.indices {
-                switch FieldParser.date(reader.field(timeFields[t].field)) {
+                let format = dateFormats[t]
+                switch format.parse(reader.field(timeFields[t].field)) {
                 case .day(let day): columns.days[t].append(day)
-                case .empty: throw reader.error(at: timeFields[t].field, "empty date", help: "every fact row needs a date in the form YYYY-MM-DD")
-                case .invalid: throw reader.error(at: timeFields[t].field, "bad date '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self).clipped)'", help: "dates are written YYYY-MM-DD, e.g. 2024-03-15")
-                case .noSuchDay: throw reader.error(at: timeFields[t].field, "no such day '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self).clipped)'", help: "check the month and day: dates are written YYYY-MM-DD")
+                case .empty: throw reader.error(at: timeFields[t].field, "empty date", help: "every fact row needs a date (\(format.example))")
+                case .invalid:
+                    throw reader.error(at: timeFields[t].field, "bad date '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self).clipped)'",
+                                       help: "the dates of this column are written \(format.example); another form needs \"date_format\" (e.g. \"%m/%d/%Y\") in the time dimension or --csv date_format=...")
+                case .noSuchDay: throw reader.error(at: timeFields[t].field, "no such day '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self).clipped)'", help: "check the month and day: the dates are written \(format.example)")
                 }
             }
             for n in numericFields.indices where !columns.dropped[n] {
                 let f = numericFields[n]
                 let field = reader.field(f)
-                switch FieldParser.decimal(field) {
+                switch FieldParser.decimal(field, decimalComma: dialect.decimalComma) {
                 case .value(let mantissa, let scale):
                     do {
                         try columns.numeric[n].append(mantissa: mantissa, scale: scale)
@@ -493,7 +565,8 @@ private struct FactLayout {
                 case .empty:
                     columns.numeric[n].appendNull()
                 case .thousands where referenced.contains(names[f]):
-                    throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self).clipped)' has thousands separators", help: "write numbers without separators: 1234567.89")
+                    throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self).clipped)' has thousands separators",
+                                       help: dialect.decimalComma ? "this file is read with a decimal comma: write numbers without separators (1234567,89), or read it with --csv decimal=." : "write numbers without separators: 1234567.89; a decimal comma needs --csv decimal=, or \"csv\": {\"decimal\": \",\"}")
                 case .outOfRange where referenced.contains(names[f]):
                     throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self).clipped)' is out of range", help: "numbers keep at most \(FieldParser.maximumScale) decimal places and 18 significant digits")
                 default:

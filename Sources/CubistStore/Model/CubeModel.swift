@@ -94,6 +94,9 @@ public struct CubeModel: Sendable {
         public let tableLocation: SourceLocation?
         public let keyLocation: SourceLocation?
         public let columnLocation: SourceLocation?
+        /// How the dates of a time dimension's column are written, when the model says
+        /// (`"date_format"`); else the CSV options' or the detected format.
+        public var dateFormat: DateFormat?
 
         /// Creates a dimension spec.
         public init(name: String, table: String?, key: String?, isTime: Bool, column: String?, levels: [LevelSpec], attributes: [LevelSpec],
@@ -177,6 +180,8 @@ public struct CubeModel: Sendable {
     public let measures: [MeasureSpec]
     /// Computed attributes, in declaration order.
     public let computed: [ComputedSpec]
+    /// How its CSV files are read (`"csv"`); what is not set is detected per file.
+    public var csv = CSVOptions()
     /// The model file as shown in messages.
     public let file: String
     /// The model's text, line by line, for showing the offending line in messages.

@@ -65,7 +65,7 @@ public struct ModelParser {
     }
 
     private func model(_ root: JSONNode) throws(Diagnostic) -> CubeModel {
-        let top = try object(root, "the model", allowed: ["name", "facts", "dimensions", "measures", "computed", "description"])
+        let top = try object(root, "the model", allowed: ["name", "facts", "dimensions", "measures", "computed", "csv", "description"])
         let name = try string(top, "name", in: "the model", required: false, at: root.location)?.0 ?? "cube"
         guard let (facts, factsLocation) = try string(top, "facts", in: "the model", required: true, at: root.location) else {
             throw error(root.location, "the model has no \"facts\"")
@@ -111,8 +111,27 @@ public struct ModelParser {
             }
             computed.append(spec)
         }
-        return CubeModel(name: name, facts: facts, factsLocation: factsLocation, dimensions: dimensions, measures: measures, computed: computed,
-                         file: file, lines: lines)
+        var model = CubeModel(name: name, facts: facts, factsLocation: factsLocation, dimensions: dimensions, measures: measures, computed: computed,
+                              file: file, lines: lines)
+        if let csv = top["csv"] { model.csv = try csvOptions(csv.value) }
+        return model
+    }
+
+    /// `"csv": {"delimiter": ";", "decimal": ",", "encoding": "cp949", "date_format": "%m/%d/%Y", "header": true}`
+    private func csvOptions(_ node: JSONNode) throws(Diagnostic) -> CSVOptions {
+        let m = try object(node, "\"csv\"", allowed: CSVOptions.keys)
+        var options = CSVOptions()
+        for key in CSVOptions.keys {
+            guard let member = m[key] else { continue }
+            let text: String
+            switch member.value.value {
+            case .string(let s): text = s
+            case .bool(let b) where key == "header": text = b ? "true" : "false"
+            default: throw error(member.value.location, "\"\(key)\" must be a string, found \(member.value.typeName)")
+            }
+            if let problem = options.set(key, text) { throw error(member.value.location, problem) }
+        }
+        return options
     }
 
     /// `{"name": "cohort", "dimension": "customer", "expression": "min(time.quarter)", "where": "..."}`
@@ -146,7 +165,7 @@ public struct ModelParser {
 
     private func dimension(_ node: JSONNode) throws(Diagnostic) -> CubeModel.DimensionSpec {
         let what = "a dimension"
-        let m = try object(node, what, allowed: ["name", "table", "key", "levels", "attributes", "type", "column", "description"])
+        let m = try object(node, what, allowed: ["name", "table", "key", "levels", "attributes", "type", "column", "date_format", "description"])
         guard let (name, _) = try string(m, "name", in: what, required: true, at: node.location) else { throw error(node.location, "\(what) has no \"name\"") }
         try checkName(name, at: m["name"]?.value.location ?? node.location)
         let type = try string(m, "type", in: "dimension '\(name)'", required: false, at: node.location)
@@ -160,8 +179,19 @@ public struct ModelParser {
                 throw error(present.keyLocation, "a time dimension takes no \"\(key)\"", help: "its levels are year, quarter, month and day, derived from \"column\"")
             }
             let column = try string(m, "column", in: "time dimension '\(name)'", required: true, at: node.location)
-            return CubeModel.DimensionSpec(name: name, table: nil, key: nil, isTime: true, column: column?.0, levels: [], attributes: [],
-                                           location: node.location, tableLocation: nil, keyLocation: nil, columnLocation: column?.1)
+            var spec = CubeModel.DimensionSpec(name: name, table: nil, key: nil, isTime: true, column: column?.0, levels: [], attributes: [],
+                                               location: node.location, tableLocation: nil, keyLocation: nil, columnLocation: column?.1)
+            if let (pattern, location) = try string(m, "date_format", in: "time dimension '\(name)'", required: false, at: node.location) {
+                do {
+                    spec.dateFormat = try DateFormat(pattern: pattern)
+                } catch {
+                    throw self.error(location, error.message)
+                }
+            }
+            return spec
+        }
+        if let f = m["date_format"] {
+            throw error(f.keyLocation, "\"date_format\" is for time dimensions", help: "set how a time dimension's dates are written, or \"csv\": {\"date_format\": ...} for all")
         }
         if let c = m["column"] {
             throw error(c.keyLocation, "\"column\" is for time dimensions", help: "list the dimension's columns in \"levels\"")

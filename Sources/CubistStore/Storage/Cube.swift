@@ -53,11 +53,14 @@ public struct Cube: Sendable {
     /// Computed attributes the model declares that are not computed yet: the query engine
     /// computes them (`QueryEngine.computingDeclaredAttributes`) before the cube is used.
     public let pendingAttributes: [CubeModel.ComputedSpec]
+    /// How each CSV file was read, e.g. `sales.csv: cp949, delimiter ';', ...` (for `.schema`).
+    public let fileFormats: [String]
 
     /// Creates a cube.
     public init(name: String, dimensions: [Dimension], measures: [Measure], facts: FactTable, origin: String, ignoredColumns: [String] = [],
-                sourceFiles: [String] = [], pendingAttributes: [CubeModel.ComputedSpec] = []) {
+                sourceFiles: [String] = [], pendingAttributes: [CubeModel.ComputedSpec] = [], fileFormats: [String] = []) {
         self.pendingAttributes = pendingAttributes
+        self.fileFormats = fileFormats
         self.name = name
         self.dimensions = dimensions
         self.measures = measures
@@ -70,13 +73,13 @@ public struct Cube: Sendable {
     /// The same cube under another name (LOAD ... AS name).
     public func renamed(_ newName: String) -> Cube {
         Cube(name: newName, dimensions: dimensions, measures: measures, facts: facts, origin: origin, ignoredColumns: ignoredColumns,
-             sourceFiles: sourceFiles, pendingAttributes: pendingAttributes)
+             sourceFiles: sourceFiles, pendingAttributes: pendingAttributes, fileFormats: fileFormats)
     }
 
     /// The same cube, recording the files it was read from.
     public func readFrom(_ files: [String]) -> Cube {
         Cube(name: name, dimensions: dimensions, measures: measures, facts: facts, origin: origin, ignoredColumns: ignoredColumns,
-             sourceFiles: files, pendingAttributes: pendingAttributes)
+             sourceFiles: files, pendingAttributes: pendingAttributes, fileFormats: fileFormats)
     }
 
     /// A dimension by name (case-insensitive).
