@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "CubistStoreTests", dependencies: ["CubistStore", "CubistCore", "CubistGenerator"]),
         .testTarget(name: "CubistEngineTests", dependencies: ["CubistEngine", "CubistSyntax", "CubistStore", "CubistCore", "CubistGenerator"]),
         .testTarget(name: "CubistShellTests", dependencies: ["CubistShell", "CubistReports", "CubistCharts", "CubistFormats", "CubistEngine", "CubistSyntax", "CubistStore", "CubistCore", "CubistGenerator",
-                                                         .product(name: "ZIPFoundation", package: "ZIPFoundation")], exclude: ["cases", "reports"]),
+                                                         .product(name: "ZIPFoundation", package: "ZIPFoundation")], exclude: ["cases", "reports", "files"]),
         .testTarget(name: "CubistGeneratorTests", dependencies: ["CubistGenerator", "CubistStore", "CubistCore"]),
         // Runs the built `cubist` binary end to end.
         .testTarget(name: "CubistCLITests", dependencies: ["cubist"]),

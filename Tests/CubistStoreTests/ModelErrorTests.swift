@@ -117,7 +117,8 @@ import Testing
     @Test func badAndImpossibleDates() throws {
         let bad = try error(replacing("sales.csv", "2024-01-01", "01/01/2024"))
         #expect(bad.headline == "t/sales.csv:4:1: error: bad date '01/01/2024'")
-        #expect(bad.help == "dates are written YYYY-MM-DD, e.g. 2024-03-15")
+        // The first rows are ISO dates, so the column is read as ISO and the stray form is located.
+        #expect(bad.help == "the dates of this column are written YYYY-MM-DD, e.g. 2024-03-15; another form needs \"date_format\" (e.g. \"%m/%d/%Y\") in the time dimension or --csv date_format=...")
         let impossible = try error(replacing("sales.csv", "2024-02-29", "2023-02-29"))
         #expect(impossible.headline == "t/sales.csv:5:1: error: no such day '2023-02-29'")
     }
@@ -200,6 +201,8 @@ import Testing
                 return nil
             } catch { return error as? Diagnostic }
         }()
-        #expect(e?.headline == "t/sales.csv:2:21: error: field is not valid UTF-8 text")
+        // Found when the encoding is judged, before any field is read: neither UTF-8 nor CP949.
+        #expect(e?.headline == "t/sales.csv:2:21: error: bytes 0xFF 0x6F are not valid UTF-8 text (nor UTF-16 or CP949)")
+        #expect(e?.help?.contains("--csv encoding=NAME") == true)
     }
 }

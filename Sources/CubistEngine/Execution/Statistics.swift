@@ -14,7 +14,7 @@ enum Statistics {
         case .average:
             guard !present.isEmpty else { return .null }
             let total = combine(present, .sum)
-            if case .exact(let m, let s) = total { return .double(Double(m) / Double(present.count) / Value.power(s)) }
+            if case .exact(let m, let s) = total { return .double(Value.average(m, count: present.count, scale: s)) }
             return total.doubleValue.map { .double($0 / Double(present.count)) } ?? .null
         case .minimum, .maximum:
             guard var best = present.first else { return .null }

@@ -62,6 +62,14 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     /// `10^s` as a Double.
     public static func powerOfTen(_ s: Int) -> Double { power(s) }
 
+    /// The mean of `count` values summing to `total / 10^scale`, rounded once (the nearest
+    /// Double to the exact quotient) when the sum and the divisor are exact in a Double.
+    static func average<T: BinaryInteger>(_ total: T, count: Int, scale: Int) -> Double {
+        let divisor = Double(count) * power(scale)
+        if total.magnitude < 1 << 53, divisor < 0x1p53 { return Double(total) / divisor }
+        return Double(total) / Double(count) / power(scale)
+    }
+
     /// `10^s` as a 128-bit integer.
     public static func powerOfTen128(_ s: Int) -> Int128 { power128(s) }
 

@@ -42,6 +42,8 @@ public final class CSVReader {
     public private(set) var recordLine = 0
     /// Number of fields in the current record.
     public var fieldCount: Int { spanCount }
+    /// Quoted fields read so far (the sniffer prefers a quote that is used).
+    public private(set) var quotedFields = 0
 
     /// Creates a reader. `bytes` must stay alive and unchanged while the reader is used.
     public init(bytes: UnsafeBufferPointer<UInt8>, file: String, dialect: CSVDialect = .standard) {
@@ -184,6 +186,7 @@ public final class CSVReader {
             let source = position
             if quoting, position < count, base[position] == quote {
                 let opening = position
+                quotedFields &+= 1
                 position += 1
                 let start = scratchCount
                 var closed = false

@@ -3,8 +3,9 @@ import CubistCore
 /// Finds a CSV file's dialect from a sample of its first records, as DuckDB's sniffer
 /// does: every combination of delimiter (`,` `;` tab `|`), quote (`"`, `'`, none) and
 /// escape (the quote doubled, or a backslash) the user did not fix is tried; the one that
-/// reads the sample without error into the same number of fields per record wins (more
-/// fields beat fewer, earlier candidates break ties). Then the decimal separator and the
+/// reads the sample without error into more than one field, with the most records at the
+/// same number of fields, wins (more fields beat fewer, then a quote that is used beats
+/// one that is not, then earlier candidates break ties). Then the decimal separator and the
 /// header are judged from the values.
 public enum CSVSniffer {
     /// Bytes of the file the dialect is judged from.
@@ -21,19 +22,21 @@ public enum CSVSniffer {
         let truncated = sample.count < data.count
         let delimiters: [UInt8] = options.delimiter.map { [$0] } ?? [44, 59, 9, 124]
         let quotes: [UInt8?] = options.quote.map { [$0] } ?? [34, 39, nil]
-        var best: (dialect: CSVDialect, score: (Int, Int, Int))?
+        var best: (dialect: CSVDialect, score: (Int, Int, Int, Int))?
         for quote in quotes {
             let escapes: [UInt8] = options.escape.map { [$0] } ?? (quote.map { [$0, 92] } ?? [34])
             for escape in escapes {
                 for delimiter in delimiters {
                     let dialect = CSVDialect(delimiter: delimiter, quote: quote, escape: escape)
-                    guard let counts = fieldCounts(sample, dialect, truncated: truncated), let first = counts.first else { continue }
+                    guard let (counts, quoted) = fieldCounts(sample, dialect, truncated: truncated), let first = counts.first else { continue }
                     // Consistent records first, then the share at the most common width, then the width.
                     var widths: [Int: Int] = [:]
                     for c in counts { widths[c, default: 0] += 1 }
                     let (mode, modeCount) = widths.max { $0.value < $1.value || ($0.value == $1.value && $0.key < $1.key) }!  // safe: counts is not empty
-                    let consistent = counts.allSatisfy { $0 == first } ? 1 : 0
-                    let score = (consistent * (first > 1 ? 2 : 1), modeCount * 1000 / counts.count, mode)
+                    // Several columns first (a ragged row must not make a file one column wide),
+                    // then the share of records at the common width, the width, used quotes.
+                    _ = first
+                    let score = (mode > 1 ? 1 : 0, modeCount * 1000 / counts.count, mode, quoted)
                     if best == nil || score > best!.score { best = (dialect, score) }  // safe: checked for nil just before
                 }
             }
@@ -45,19 +48,19 @@ public enum CSVSniffer {
         return dialect
     }
 
-    /// The number of fields of each record of the sample, or nil when the dialect cannot
-    /// read it (a stray or unterminated quote).
-    static func fieldCounts(_ sample: UnsafeBufferPointer<UInt8>, _ dialect: CSVDialect, truncated: Bool) -> [Int]? {
+    /// The number of fields of each record of the sample and how many fields were quoted, or
+    /// nil when the dialect cannot read it (a stray or unterminated quote).
+    static func fieldCounts(_ sample: UnsafeBufferPointer<UInt8>, _ dialect: CSVDialect, truncated: Bool) -> ([Int], Int)? {
         let scanner = CSVReader(bytes: sample, file: "", dialect: dialect)
         var counts: [Int] = []
         do {
             while counts.count < sampleRecords, try scanner.next() { counts.append(scanner.fieldCount) }
         } catch {
             // A quoted field cut by the end of the sample is not the dialect's fault.
-            if truncated, error.message.hasPrefix("unterminated"), !counts.isEmpty { return counts }
+            if truncated, error.message.hasPrefix("unterminated"), !counts.isEmpty { return (counts, scanner.quotedFields) }
             return nil
         }
-        return counts
+        return (counts, scanner.quotedFields)
     }
 
     /// The sample's first records as byte arrays of their fields.

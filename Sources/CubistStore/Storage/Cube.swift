@@ -82,6 +82,12 @@ public struct Cube: Sendable {
              sourceFiles: files, pendingAttributes: pendingAttributes, fileFormats: fileFormats)
     }
 
+    /// The same cube, with `formats` as how its files were read.
+    public func describingFiles(_ formats: [String]) -> Cube {
+        Cube(name: name, dimensions: dimensions, measures: measures, facts: facts, origin: origin, ignoredColumns: ignoredColumns,
+             sourceFiles: sourceFiles, pendingAttributes: pendingAttributes, fileFormats: formats)
+    }
+
     /// A dimension by name (case-insensitive).
     public func dimension(named name: String) -> Dimension? {
         dimensions.first { $0.name.caseInsensitiveEquals(name) }

@@ -155,7 +155,7 @@ final class ExactSumAccumulator: Accumulator {
         switch part {
         case .count: return .exact(Int128(counts[g]), scale: 0)
         case .average:
-            return counts[g] == 0 ? .null : .double(Double(sums[g]) / Double(counts[g]) / Value.power(scale))
+            return counts[g] == 0 ? .null : .double(Value.average(sums[g], count: Int(counts[g]), scale: scale))
         default: return counts[g] == 0 ? .null : .exact(sums[g], scale: scale)
         }
     }

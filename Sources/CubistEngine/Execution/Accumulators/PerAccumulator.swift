@@ -280,7 +280,7 @@ final class PerAccumulator: Accumulator {
                 if o { return nil }
                 total = t
             }
-            if part == .average { return .double(Double(total) / Double(xs.count) / Value.power(scale)) }
+            if part == .average { return .double(Value.average(total, count: xs.count, scale: scale)) }
             return .exact(total, scale: scale)
         case .minimum: return xs.min().map { .exact($0, scale: scale) } ?? .null
         case .maximum: return xs.max().map { .exact($0, scale: scale) } ?? .null
