@@ -1,7 +1,7 @@
 import CubistCore
 
 /// Finds a CSV file's dialect from a sample of its first records, as DuckDB's sniffer
-/// does: every combination of delimiter (`,` `;` tab `|`), quote (`"`, `'`, none) and
+/// does: every combination of delimiter (`,` `;` tab `|`), quote (`"`, none, `'`) and
 /// escape (the quote doubled, or a backslash) the user did not fix is tried; the one that
 /// reads the sample without error into more than one field, with the most records at the
 /// same number of fields, wins (more fields beat fewer, then a quote that is used beats
@@ -21,7 +21,7 @@ public enum CSVSniffer {
         }
         let truncated = sample.count < data.count
         let delimiters: [UInt8] = options.delimiter.map { [$0] } ?? [44, 59, 9, 124]
-        let quotes: [UInt8?] = options.quote.map { [$0] } ?? [34, 39, nil]
+        let quotes: [UInt8?] = options.quote.map { [$0] } ?? [34, nil, 39]
         var best: (dialect: CSVDialect, score: (Int, Int, Int, Int))?
         for quote in quotes {
             let escapes: [UInt8] = options.escape.map { [$0] } ?? (quote.map { [$0, 92] } ?? [34])
