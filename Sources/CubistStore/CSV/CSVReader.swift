@@ -1,5 +1,28 @@
 import CubistCore
 
+/// The bytes that delimit, quote and escape fields; the reader's loop is specialised for
+/// RFC 4180, where they are constants.
+private protocol SpecialBytes {
+    var delimiter: UInt8 { get }
+    var quote: UInt8 { get }
+    var quoting: Bool { get }
+    var escape: UInt8 { get }
+}
+
+private struct StandardBytes: SpecialBytes {
+    var delimiter: UInt8 { 44 }
+    var quote: UInt8 { 34 }
+    var quoting: Bool { true }
+    var escape: UInt8 { 34 }
+}
+
+private struct DialectBytes: SpecialBytes {
+    let delimiter: UInt8
+    let quote: UInt8
+    let quoting: Bool
+    let escape: UInt8
+}
+
 /// A strict CSV reader over UTF-8 bytes in a `CSVDialect` (RFC 4180 by default): quoted
 /// fields, `""` or backslash escapes, embedded newlines, LF or CRLF line ends, an optional
 /// UTF-8 byte-order mark. Blank lines are skipped.
@@ -161,8 +184,13 @@ public final class CSVReader {
 
     /// Reads the next record. Returns false at the end of the input.
     public func next() throws(Diagnostic) -> Bool {
-        let delimiter = self.delimiter, quote = self.quote, quoting = self.quoting, escape = self.escape
-        let shownDelimiter = CSVDialect.shown(delimiter)
+        // RFC 4180, the common case, gets its own copy of the loop with the bytes as constants.
+        if delimiter == 44, quoting, quote == 34, escape == 34 { return try read(StandardBytes()) }
+        return try read(DialectBytes(delimiter: delimiter, quote: quote, quoting: quoting, escape: escape))
+    }
+
+    private func read<B: SpecialBytes>(_ bytes: B) throws(Diagnostic) -> Bool {
+        let delimiter = bytes.delimiter, quote = bytes.quote, quoting = bytes.quoting, escape = bytes.escape
         spanCount = 0
         scratchCount = 0
         // Skip blank lines.
@@ -219,7 +247,7 @@ public final class CSVReader {
                 if position < count {
                     let c = base[position]
                     if c != delimiter, c != 10, c != 13 {
-                        throw errorAtOffset(position, "expected \(shownDelimiter) or a line end after a closing quote, found '\(Character(Unicode.Scalar(c)))'",
+                        throw errorAtOffset(position, "expected \(CSVDialect.shown(delimiter)) or a line end after a closing quote, found '\(Character(Unicode.Scalar(c)))'",
                                             help: quoteHelp)
                     }
                 }

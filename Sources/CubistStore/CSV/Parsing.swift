@@ -23,7 +23,12 @@ public enum FieldParser {
     /// Parses `[-+]digits[.digits][e[-+]digits]`, allowing blanks around it; with
     /// `decimalComma` the fraction follows a comma (`10,5`) and `.` groups thousands.
     public static func decimal(_ field: UnsafeBufferPointer<UInt8>, decimalComma: Bool = false) -> DecimalResult {
-        let point: UInt8 = decimalComma ? 44 : 46, group: UInt8 = decimalComma ? 46 : 44
+        // Each separator pair gets its own copy of the parser, with the bytes as constants.
+        decimalComma ? decimal(field, point: 44, group: 46) : decimal(field, point: 46, group: 44)
+    }
+
+    @inline(__always)
+    private static func decimal(_ field: UnsafeBufferPointer<UInt8>, point: UInt8, group: UInt8) -> DecimalResult {
         var i = 0
         var end = field.count
         while i < end, field[i] == 32 || field[i] == 9 { i += 1 }

@@ -336,7 +336,8 @@ private struct Loader {
             }
         }
         let dates = try dateFormats(buffer, from: reader.bytesRead, file: file, dialect: dialect, names: names, timeFields: timeFields)
-        let layout = FactLayout(names: names, keyFields: keyFields, timeFields: timeFields, dateFormats: dates, numericFields: numericFields,
+        let layout = FactLayout(names: names, keyFields: keyFields, timeFields: timeFields, dateFormats: dates, isoDates: dates.map { $0 == .iso },
+                                numericFields: numericFields,
                                 referenced: referenced, model: model, files: files, dialect: dialect)
         var columns = FactColumns(keys: keyFields.count, inline: inline.count, times: timeFields.count, numeric: numericFields.count)
         if inline.isEmpty, threads > 1, let parallel = parseInParallel(buffer, from: reader.bytesRead, file: file, dialect: dialect, layout: layout) {
@@ -516,6 +517,8 @@ private struct FactLayout {
     let keyFields: [(dimension: Int, field: Int, index: KeyIndex)]
     let timeFields: [(dimension: Int, field: Int)]
     let dateFormats: [DateFormat]
+    /// Whether each time field's format is ISO (`YYYY-MM-DD`), parsed on the fast path.
+    let isoDates: [Bool]
     let numericFields: [Int]
     let referenced: Set<String>
     let model: CubeModel
@@ -524,6 +527,7 @@ private struct FactLayout {
 
     func parse(_ reader: CSVReader, into columns: inout FactColumns, inline: inout [(dimension: Int, builder: DimensionBuilder)],
                progress: ((Double) -> Void)?, total: Int) throws(Diagnostic) {
+        let decimalComma = dialect.decimalComma
         while try reader.next() {
             if columns.rows & 0xFFFF == 0, let progress { progress(Double(reader.bytesRead) / Double(max(1, total))) }
             try checkFieldCount(reader, names.count)
@@ -541,8 +545,15 @@ private struct FactLayout {
                 columns.inlineCodes[i].append(UInt32(try inline[i].builder.add(reader)))
             }
             for t in timeFields.indices {
+                let field = reader.field(timeFields[t].field)
+                // ISO dates on the fast path, without touching the format (no reference counting per row).
+                let parsed = isoDates[t] && field.count == 10 ? FieldParser.date(field) : dateFormats[t].parse(field)
+                if case .day(let day) = parsed {
+                    columns.days[t].append(day)
+                    continue
+                }
                 let format = dateFormats[t]
-                switch format.parse(reader.field(timeFields[t].field)) {
+                switch parsed {
                 case .day(let day): columns.days[t].append(day)
                 case .empty: throw reader.error(at: timeFields[t].field, "empty date", help: "every fact row needs a date (\(format.example))")
                 case .invalid:
@@ -554,7 +565,7 @@ private struct FactLayout {
             for n in numericFields.indices where !columns.dropped[n] {
                 let f = numericFields[n]
                 let field = reader.field(f)
-                switch FieldParser.decimal(field, decimalComma: dialect.decimalComma) {
+                switch FieldParser.decimal(field, decimalComma: decimalComma) {
                 case .value(let mantissa, let scale):
                     do {
                         try columns.numeric[n].append(mantissa: mantissa, scale: scale)
