@@ -19,10 +19,13 @@ let package = Package(
         .target(name: "CubistCore"),
         // Query syntax: lexer, AST, parser, printer. Syntax only, no model knowledge.
         .target(name: "CubistSyntax", dependencies: ["CubistCore"]),
-        // The columnar cube store: CSV reader, dictionaries, hierarchies, model loader.
+        // zlib and libzstd, for Parquet's GZIP and ZSTD pages.
+        .systemLibrary(name: "CInflate", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
+        // The columnar cube store: CSV and Parquet readers, dictionaries, hierarchies, model loader.
         // Dynamic exclusivity checks cost ~45% of CSV load time in the reader's hot loop;
         // static checking stays on, and debug builds keep the dynamic checks.
-        .target(name: "CubistStore", dependencies: ["CubistCore", "CubistSyntax"],
+        .target(name: "CubistStore", dependencies: ["CubistCore", "CubistSyntax", "CInflate", "CZstd"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         // Queries: binding names to the cube (planner), scanning and aggregating (execution),
         // and the typed result table. The engine never prints.

@@ -123,7 +123,8 @@ public final class CSVReader {
     public func string(_ i: Int) throws(Diagnostic) -> String {
         let bytes = field(i)
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw error(at: i, "field is not valid UTF-8 text", help: "save the file as UTF-8")
+            throw error(at: i, "field is not valid UTF-8 text",
+                        help: "name the file's encoding with --csv encoding=cp949 (or utf-16le, euc-kr), or \"encoding\" in the model's \"csv\" options")
         }
         return text
     }

@@ -130,8 +130,7 @@ public struct DateFormat: Sendable, Equatable, CustomStringConvertible {
                 guard let m = DateFormat.monthName(field, &i, end) else { return .invalid }
                 month = m
             case .hour:
-                guard let h = number(2), h <= 23 else { return .invalid }
-                _ = h
+                guard let hour = number(2), hour <= 23 else { return .invalid }
                 explicitTime = true
             case .minute, .second:
                 guard let v = number(2), v <= (part == .minute ? 59 : 60) else { return .invalid }

@@ -28,14 +28,13 @@ public enum CSVSniffer {
             for escape in escapes {
                 for delimiter in delimiters {
                     let dialect = CSVDialect(delimiter: delimiter, quote: quote, escape: escape)
-                    guard let (counts, quoted) = fieldCounts(sample, dialect, truncated: truncated), let first = counts.first else { continue }
+                    guard let (counts, quoted) = fieldCounts(sample, dialect, truncated: truncated), !counts.isEmpty else { continue }
                     // Consistent records first, then the share at the most common width, then the width.
                     var widths: [Int: Int] = [:]
                     for c in counts { widths[c, default: 0] += 1 }
                     let (mode, modeCount) = widths.max { $0.value < $1.value || ($0.value == $1.value && $0.key < $1.key) }!  // safe: counts is not empty
                     // Several columns first (a ragged row must not make a file one column wide),
                     // then the share of records at the common width, the width, used quotes.
-                    _ = first
                     let score = (mode > 1 ? 1 : 0, modeCount * 1000 / counts.count, mode, quoted)
                     if best == nil || score > best!.score { best = (dialect, score) }  // safe: checked for nil just before
                 }

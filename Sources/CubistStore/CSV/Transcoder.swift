@@ -23,11 +23,11 @@ enum Transcoder {
         var produced = 0
         bytes.withUnsafeBufferPointer { input in
             output.withUnsafeMutableBufferPointer { out in
-                var inPointer = UnsafeMutablePointer<CChar>(mutating: UnsafeRawPointer(input.baseAddress!).assumingMemoryBound(to: CChar.self))  // safe: iconv only reads the input
+                let inStart = UnsafeMutablePointer<CChar>(mutating: UnsafeRawPointer(input.baseAddress!).assumingMemoryBound(to: CChar.self))  // safe: iconv only reads the input
                 var inLeft = input.count
                 var outPointer: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: CChar.self)  // safe: room for every converted byte, as sized above
                 var outLeft = out.count
-                var inOptional: UnsafeMutablePointer<CChar>? = inPointer
+                var inOptional: UnsafeMutablePointer<CChar>? = inStart
                 while inLeft > 0 {
                     let result = iconv(descriptor, &inOptional, &inLeft, &outPointer, &outLeft)
                     if result == -1 {
@@ -39,7 +39,6 @@ enum Transcoder {
                         return
                     }
                 }
-                inPointer = inOptional ?? inPointer
                 produced = out.count - outLeft
             }
         }

@@ -49,6 +49,68 @@ public enum AdHocCube {
         let display = displayDirectory == "." ? fileName : displayDirectory + "/" + fileName
         let input = try CSVInput.prepare(bytes, options: options.csv, file: display)
         let (names, kinds, locations) = try classify(input, file: display, dateFormat: options.csv.dateFormat)
+        let model = try model(names: names, kinds: kinds, locations: locations, options: options, fileName: fileName, display: display)
+        return try CubeLoader.load(model: model, files: MemoryFiles([fileName: bytes], label: displayDirectory), origin: origin,
+                                   facts: .csv(input), progress: progress)
+    }
+
+    /// Loads a Parquet file as an ad hoc cube: its columns' types say what they are (text
+    /// and booleans dimensions, dates and timestamps time dimensions, numbers by the rules;
+    /// text that is dates in every row a time dimension).
+    public static func load(parquetAt path: String, options: SourceOptions = SourceOptions(), threads: Int = 0,
+                            progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
+        let bytes = try FileBytes.read(path)
+        let fileName = path.split(separator: "/").last.map(String.init) ?? path
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let table = try ParquetTable.read(bytes, file: path, threads: threads)
+        let kinds = try classify(table, dateFormat: options.csv.dateFormat)
+        let model = try model(names: table.names, kinds: kinds, locations: table.names.map { _ in nil }, options: options, fileName: fileName, display: path)
+        return try CubeLoader.load(model: model, files: MemoryFiles([:], label: directory), origin: path, threads: threads,
+                                   facts: .parquet(table), progress: progress).readFrom([path])
+    }
+
+    /// The kind of each column of a Parquet table, from its type (text columns: from their values).
+    static func classify(_ table: ParquetTable, dateFormat: DateFormat?) throws(Diagnostic) -> [ColumnKind] {
+        var kinds: [ColumnKind] = []
+        var textColumns: [Int] = []
+        for (i, name) in table.names.enumerated() {
+            switch table.meaning(i) {
+            case .integer, .unsigned: kinds.append(.numeric(integer: true, leadingZeros: false))
+            case .decimal(let scale): kinds.append(.numeric(integer: scale == 0, leadingZeros: false))
+            case .floating: kinds.append(.numeric(integer: false, leadingZeros: false))
+            case .date, .timestamp, .int96Timestamp: kinds.append(.date(.iso))
+            case .boolean: kinds.append(.text)
+            case .text, .binary:
+                kinds.append(.text)
+                textColumns.append(i)
+            case .unsupported(let what):
+                throw Diagnostic(file: table.file, message: "column '\(name)' holds \(what) values, which Cubist cannot read",
+                                 help: "write the file without it, or with the column converted to text, a number or a date")
+            }
+        }
+        // Text that is a date in every row (a CSV turned into Parquet) makes a time dimension.
+        guard !textColumns.isEmpty else { return kinds }
+        var detectors = [DateFormat.Detector](repeating: DateFormat.Detector(dateFormat.map { [$0] } ?? DateFormat.detected), count: textColumns.count)
+        let rows = table.rows()
+        while try rows.next() {
+            for (k, i) in textColumns.enumerated() { detectors[k].see(rows.field(i)) }
+        }
+        for (k, i) in textColumns.enumerated() {
+            switch detectors[k].outcome {
+            case .format(let f): kinds[i] = .date(f)
+            case .ambiguous(let candidates):
+                throw Diagnostic(file: table.file,
+                                 message: "the dates in column '\(table.names[i])' read as \(candidates.map { "'\($0.pattern)'" }.joined(separator: " and ")) alike",
+                                 help: "say which: --csv date_format=\(candidates[0].pattern) (or \(candidates[1].pattern))")
+            case .none: break
+            }
+        }
+        return kinds
+    }
+
+    /// The model of an ad hoc cube with these columns.
+    private static func model(names: [String], kinds: [ColumnKind], locations: [SourceLocation?], options: SourceOptions,
+                              fileName: String, display: String) throws(Diagnostic) -> CubeModel {
         let folded = names.map { $0.lowercased() }
         func columnIndex(_ name: String, _ flag: String) throws(Diagnostic) -> Int {
             if let i = names.firstIndex(of: name) ?? folded.firstIndex(of: name.lowercased()) { return i }
@@ -124,11 +186,10 @@ public enum AdHocCube {
                                               location: nil, columnLocation: nil, textLocation: nil))
         for (name, aggregate, column) in variants { measure(name, aggregate, column: column) }
         var stem = fileName
-        for suffix in [".csv", ".tsv", ".txt", ".psv"] where stem.lowercased().hasSuffix(suffix) { stem.removeLast(suffix.count) }
+        for suffix in [".csv", ".tsv", ".txt", ".psv", ".parquet"] where stem.lowercased().hasSuffix(suffix) { stem.removeLast(suffix.count) }
         var model = CubeModel(name: stem, facts: fileName, factsLocation: nil, dimensions: dimensions, measures: measures, file: display, lines: [])
         model.csv = options.csv
-        return try CubeLoader.load(model: model, files: MemoryFiles([fileName: bytes], label: displayDirectory), origin: origin,
-                                   facts: input, progress: progress)
+        return model
     }
 
     /// The words of a column name, lower-cased: `unitPrice`, `unit_price` and `Unit Price`
@@ -245,7 +306,7 @@ public enum CubeSource {
     public static func open(_ path: String, options: SourceOptions = SourceOptions(), progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
         guard FileBytes.exists(path) else {
             throw Diagnostic(file: path, message: "no such file or directory",
-                             help: "name a cube directory (holding cube.json), a cube.json file, a .csv file or a .cube snapshot")
+                             help: "name a cube directory (holding cube.json), a cube.json file, a .csv or .parquet file, or a .cube snapshot")
         }
         if FileBytes.isDirectory(path) || path.lowercased().hasSuffix(".json") {
             try refuseColumnRoles(options, path)
@@ -258,11 +319,20 @@ public enum CubeSource {
             }
             return try Snapshot.load(path)
         }
+        if path.lowercased().hasSuffix(".parquet") || isParquet(path) {
+            var other = options.csv
+            other.dateFormat = nil
+            if !other.isEmpty {
+                throw Diagnostic(file: path, message: "CSV options do not apply to a Parquet file",
+                                 help: "a Parquet file says its own types; only --csv date_format=... applies (to text columns of dates)")
+            }
+            return try AdHocCube.load(parquetAt: path, options: options, progress: progress)
+        }
         if [".csv", ".tsv", ".txt", ".psv"].contains(where: path.lowercased().hasSuffix) || looksLikeCSV(path) {
             return try AdHocCube.load(csvAt: path, options: options, progress: progress)
         }
         throw Diagnostic(file: path, message: "not a cube source",
-                         help: "name a cube directory (holding cube.json), a cube.json file, a .csv file or a .cube snapshot")
+                         help: "name a cube directory (holding cube.json), a cube.json file, a .csv or .parquet file, or a .cube snapshot")
     }
 
     /// `--measure` and `--dimension` say how to take the columns of a CSV file without a
@@ -272,6 +342,11 @@ public enum CubeSource {
             throw Diagnostic(file: path, message: "--measure and --dimension apply to a CSV file opened without a model",
                              help: "declare measures and dimensions in cube.json")
         }
+    }
+
+    private static func isParquet(_ path: String) -> Bool {
+        guard let bytes = try? FileBytes.read(path) else { return false }
+        return ParquetTable.isParquet(bytes)
     }
 
     private static func looksLikeCSV(_ path: String) -> Bool {

@@ -33,8 +33,9 @@ public enum CubeLoader {
 
     /// Loads a parsed model, reading its CSV files from `files`; `facts`, when given, is the
     /// fact file already read and prepared.
+    /// A fact or dimension file may be CSV or Parquet (by its first bytes).
     public static func load(model: CubeModel, files: FileSource, origin: String, threads: Int = 0, csv: CSVOptions = CSVOptions(),
-                            facts: CSVInput? = nil, progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
+                            facts: TableInput? = nil, progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
         var loader = Loader(model: model, files: files)
         loader.progress = progress
         loader.options = model.csv.overridden(by: csv)
@@ -80,6 +81,15 @@ struct KeyIndex {
         return v
     }
 
+    /// The code of a key stored as a whole number, when keys are small integers (else nil:
+    /// look the key up by its text).
+    @inline(__always)
+    func lookup(integer value: Int) -> Int32? {
+        guard let dense, value < dense.count else { return nil }
+        let code = dense[value]
+        return code < 0 ? nil : code
+    }
+
     @inline(__always)
     func lookup(_ bytes: UnsafeBufferPointer<UInt8>) -> Int32? {
         if let dense {
@@ -97,7 +107,7 @@ private struct Loader {
     var progress: ((Double) -> Void)?
     var threads = 1
     var options = CSVOptions()
-    var preparedFacts: CSVInput?
+    var preparedFacts: TableInput?
 
     init(model: CubeModel, files: FileSource) {
         self.model = model
@@ -114,12 +124,14 @@ private struct Loader {
         }
     }
 
-    /// A file read and made ready to parse (transcoded, its dialect found).
-    private func input(_ path: String, for what: String, at location: SourceLocation?) throws(Diagnostic) -> CSVInput {
-        try CSVInput.prepare(read(path, for: what, at: location), options: options, file: files.displayPath(path))
+    /// A file read and made ready to parse: a Parquet file decoded, a CSV file transcoded
+    /// with its dialect found.
+    private func input(_ path: String, for what: String, at location: SourceLocation?) throws(Diagnostic) -> TableInput {
+        try TableInput.prepare(read(path, for: what, at: location), options: options, file: files.displayPath(path), threads: threads)
     }
 
-    private func header(_ reader: CSVReader, _ dialect: CSVDialect) throws(Diagnostic) -> [String] {
+    private func header<R: RecordReader>(_ reader: R, _ dialect: CSVDialect) throws(Diagnostic) -> [String] {
+        if let names = reader.declaredNames { return names }
         guard try reader.next() else {
             throw Diagnostic(file: reader.file, location: SourceLocation(line: 1, column: 1), message: "file is empty; expected a header row of column names",
                              help: "the first line names the columns, e.g. date,customer_id,revenue")
@@ -156,37 +168,47 @@ private struct Loader {
     // MARK: dimension tables
 
     private func tableDimension(_ spec: CubeModel.DimensionSpec) throws(Diagnostic) -> (Dimension, KeyIndex, String) {
-        guard let table = spec.table, let key = spec.key else { preconditionFailure("table dimension without table and key") }  // safe: the model parser guarantees it, and the loader built an entry for every table dimension
+        guard let table = spec.table else { preconditionFailure("table dimension without table") }  // safe: the model parser guarantees it, and the loader built an entry for every table dimension
         let input = try self.input(table, for: "table of dimension '\(spec.name)'", at: spec.tableLocation)
-        let file = files.displayPath(table)
-        return try input.bytes.withUnsafeBufferPointer { (buffer) throws(Diagnostic) -> (Dimension, KeyIndex, String) in
-            let reader = CSVReader(bytes: buffer, file: file, dialect: input.dialect)
-            let names = try header(reader, input.dialect)
-            let keyField = try column(key, in: names, file: file, for: "key of dimension '\(spec.name)'", at: spec.keyLocation ?? spec.location)
-            let builder = DimensionBuilder(name: spec.name,
-                                           levels: try levelStates(spec.levels, names, file, spec.name),
-                                           attributes: try levelStates(spec.attributes, names, file, spec.name))
-            var keys = ByteInterner(capacity: 1024)
-            var keyLines: [Int] = []
-            var leaves: [Int32] = []
-            while try reader.next() {
-                try checkFieldCount(reader, names.count)
-                let (id, inserted) = keys.intern(reader.field(keyField))
-                guard inserted else {
-                    throw reader.error(at: keyField, "duplicate key '\(keys.bytesText(Int(id)).clipped)' in \(file) (first at line \(keyLines[Int(id)]))",
-                                       help: "each row of a dimension table needs its own \(key)")
-                }
-                let leaf = try builder.add(reader)
-                keyLines.append(reader.recordLine)
-                leaves.append(leaf)
+        switch input {
+        case .csv(let csv):
+            return try csv.bytes.withUnsafeBufferPointer { (buffer) throws(Diagnostic) -> (Dimension, KeyIndex, String) in
+                try tableDimension(spec, CSVReader(bytes: buffer, file: files.displayPath(table), dialect: csv.dialect), csv.dialect, summary: input.summary)
             }
-            guard !leaves.isEmpty else {
-                throw Diagnostic(file: file, location: SourceLocation(line: 2, column: 1), message: "dimension table has a header but no rows",
-                                 help: "dimension '\(spec.name)' needs at least one member")
-            }
-            let (dimension, remap) = builder.finish(source: .table(file: table, key: key))
-            return (dimension, KeyIndex(interner: keys, codes: leaves.map { remap[Int($0)] }), table + ": " + input.summary)
+        case .parquet(let parquet):
+            return try tableDimension(spec, parquet.rows(), .standard, summary: input.summary)
         }
+    }
+
+    private func tableDimension<R: RecordReader>(_ spec: CubeModel.DimensionSpec, _ reader: R, _ dialect: CSVDialect, summary: String) throws(Diagnostic) -> (Dimension, KeyIndex, String) {
+        guard let table = spec.table, let key = spec.key else { preconditionFailure("table dimension without table and key") }  // safe: the model parser guarantees it
+        let file = files.displayPath(table)
+        let names = try header(reader, dialect)
+        let keyField = try column(key, in: names, file: file, for: "key of dimension '\(spec.name)'", at: spec.keyLocation ?? spec.location)
+        let builder = DimensionBuilder(name: spec.name,
+                                       levels: try levelStates(spec.levels, names, file, spec.name),
+                                       attributes: try levelStates(spec.attributes, names, file, spec.name))
+        var keys = ByteInterner(capacity: 1024)
+        var keyLines: [Int] = []
+        var leaves: [Int32] = []
+        while try reader.next() {
+            try checkFieldCount(reader, names.count)
+            let (id, inserted) = keys.intern(reader.field(keyField))
+            guard inserted else {
+                throw reader.error(at: keyField, "duplicate key '\(keys.bytesText(Int(id)).clipped)' in \(file) (first at \(reader.declaredNames == nil ? "line" : "row") \(keyLines[Int(id)]))",
+                                   help: "each row of a dimension table needs its own \(key)")
+            }
+            let leaf = try builder.add(reader)
+            keyLines.append(reader.recordLine)
+            leaves.append(leaf)
+        }
+        guard !leaves.isEmpty else {
+            throw Diagnostic(file: file, location: reader.declaredNames == nil ? SourceLocation(line: 2, column: 1) : nil,
+                             message: reader.declaredNames == nil ? "dimension table has a header but no rows" : "dimension table has no rows",
+                             help: "dimension '\(spec.name)' needs at least one member")
+        }
+        let (dimension, remap) = builder.finish(source: .table(file: table, key: key))
+        return (dimension, KeyIndex(interner: keys, codes: leaves.map { remap[Int($0)] }), table + ": " + summary)
     }
 
     private func levelStates(_ specs: [CubeModel.LevelSpec], _ header: [String], _ file: String, _ dimension: String) throws(Diagnostic) -> [DimensionBuilder.LevelState] {
@@ -245,8 +267,23 @@ private struct Loader {
         guard let facts else { preconditionFailure("fact file neither read nor failed") }  // safe: the read task sets one of the two
         let factFile = files.displayPath(model.facts)
         let fileFormats = [model.facts + ": " + facts.summary] + formats.keys.sorted().compactMap { formats[$0] }
-        return try facts.bytes.withUnsafeBufferPointer { (buffer) throws(Diagnostic) -> Cube in
-            try loadFacts(buffer, file: factFile, dialect: facts.dialect, tableDimensions: tableDimensions, origin: origin, fileFormats: fileFormats)
+        switch facts {
+        case .csv(let csv):
+            return try csv.bytes.withUnsafeBufferPointer { (buffer) throws(Diagnostic) -> Cube in
+                let reader = CSVReader(bytes: buffer, file: factFile, dialect: csv.dialect)
+                return try loadFacts(reader, file: factFile, dialect: csv.dialect, total: buffer.count, tableDimensions: tableDimensions, origin: origin, fileFormats: fileFormats,
+                                     body: { start in CSVReader(bytes: UnsafeBufferPointer(rebasing: buffer[start...]), file: factFile, dialect: csv.dialect) },
+                                     parts: { start in csvParts(buffer, from: start, file: factFile, dialect: csv.dialect) }, columnar: { _ in nil })
+            }
+        case .parquet(let table):
+            let threads = self.threads
+            return try loadFacts(table.rows(), file: factFile, dialect: .standard, total: table.rowCount, tableDimensions: tableDimensions, origin: origin, fileFormats: fileFormats,
+                                 body: { _ in table.rows() },
+                                 parts: { _ in
+                                     let ranges = table.partitions(threads)
+                                     return ranges.count > 1 ? ranges.map { (table.rows(groups: $0), $0.reduce(0) { $0 + table.groups[$1].rowCount }) } : nil
+                                 },
+                                 columnar: { layout in parquetColumns(table, layout) })
         }
     }
 
@@ -263,17 +300,16 @@ private struct Loader {
 
     /// How each time field's dates are written: as the model or options say, else detected
     /// from the first records (from all of them when the first leave day and month order open).
-    private func dateFormats(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, file: String, dialect: CSVDialect, names: [String],
-                             timeFields: [(dimension: Int, field: Int)]) throws(Diagnostic) -> [DateFormat] {
+    private func dateFormats<R: RecordReader>(_ body: () -> R, file: String, names: [String],
+                                              timeFields: [(dimension: Int, field: Int)]) throws(Diagnostic) -> [DateFormat] {
         var formats = [DateFormat?](repeating: nil, count: timeFields.count)
         var detectors: [Int: DateFormat.Detector] = [:]
         for (t, time) in timeFields.enumerated() {
             if let set = model.dimensions[time.dimension].dateFormat ?? options.dateFormat { formats[t] = set } else { detectors[t] = DateFormat.Detector() }
         }
         if detectors.isEmpty { return formats.map { $0 ?? .iso } }
-        let body = UnsafeBufferPointer(rebasing: buffer[start...])
         func scan(_ records: Int) {
-            let reader = CSVReader(bytes: body, file: file, dialect: dialect)
+            let reader = body()
             var seen = 0
             while seen < records, (try? reader.next()) == true, reader.fieldCount == names.count {
                 for t in detectors.keys { detectors[t]!.see(reader.field(timeFields[t].field)) }  // safe: iterating the dictionary's own keys
@@ -300,9 +336,12 @@ private struct Loader {
         return formats.map { $0 ?? .iso }
     }
 
-    private func loadFacts(_ buffer: UnsafeBufferPointer<UInt8>, file: String, dialect: CSVDialect, tableDimensions: [Int: (Dimension, KeyIndex)],
-                           origin: String, fileFormats: [String]) throws(Diagnostic) -> Cube {
-        let reader = CSVReader(bytes: buffer, file: file, dialect: dialect)
+    /// Loads the facts from `reader`; `body(start)` reads the records again from after the
+    /// header, `parts(start)` splits them for parsing in parallel (nil: they cannot be split),
+    /// with the progress units in each part.
+    private func loadFacts<R: RecordReader, B: RecordReader, P: RecordReader>(
+        _ reader: R, file: String, dialect: CSVDialect, total: Int, tableDimensions: [Int: (Dimension, KeyIndex)], origin: String, fileFormats: [String],
+        body: (Int) -> B, parts: (Int) -> [(P, Int)]?, columnar: (FactLayout) -> FactColumns?) throws(Diagnostic) -> Cube {
         let names = try header(reader, dialect)
         var roles = [Role](repeating: .other, count: names.count)
         var keyFields: [(dimension: Int, field: Int, index: KeyIndex)] = []
@@ -335,21 +374,26 @@ private struct Loader {
                 numericFields.append(f)
             }
         }
-        let dates = try dateFormats(buffer, from: reader.bytesRead, file: file, dialect: dialect, names: names, timeFields: timeFields)
+        let start = reader.bytesRead
+        let dates = try dateFormats({ body(start) }, file: file, names: names, timeFields: timeFields)
         let layout = FactLayout(names: names, keyFields: keyFields, timeFields: timeFields, dateFormats: dates, isoDates: dates.map { $0 == .iso },
                                 numericFields: numericFields,
                                 referenced: referenced, model: model, files: files, dialect: dialect)
         var columns = FactColumns(keys: keyFields.count, inline: inline.count, times: timeFields.count, numeric: numericFields.count)
-        if inline.isEmpty, threads > 1, let parallel = parseInParallel(buffer, from: reader.bytesRead, file: file, dialect: dialect, layout: layout) {
+        if inline.isEmpty, let whole = columnar(layout) {
+            columns = whole
+            progress?(1)
+        } else if inline.isEmpty, threads > 1, let split = parts(start), let parallel = parseInParallel(split, layout: layout) {
             columns = parallel
         } else {
             // One pass in file order; on a parallel failure this also finds the first error.
-            try layout.parse(reader, into: &columns, inline: &inline, progress: progress, total: buffer.count)
+            try layout.parse(reader, into: &columns, inline: &inline, progress: progress, total: total)
         }
-        let keyCodes = columns.keyCodes, days = columns.days, numericBuilders = columns.numeric, dropped = columns.dropped, rows = columns.rows
+        let keyCodes = columns.keyCodes, days = columns.days, numericBuilders = columns.numeric, dropped = columns.dropped, rows = columns.rows, prebuilt = columns.prebuilt
         var inlineCodes = columns.inlineCodes
         guard rows > 0 else {
-            throw Diagnostic(file: file, location: SourceLocation(line: 2, column: 1), message: "fact file has a header but no rows",
+            throw Diagnostic(file: file, location: reader.declaredNames == nil ? SourceLocation(line: 2, column: 1) : nil,
+                             message: reader.declaredNames == nil ? "fact file has a header but no rows" : "fact file has no rows",
                              help: "a cube needs at least one fact row")
         }
         // Assemble dimensions in model order, with their fact code columns.
@@ -372,7 +416,7 @@ private struct Loader {
                 packed[i] = PackedColumn(keyCodes[i], maximum: UInt64(max(0, leafCounts[i] - 1)))
             } else {
                 let n = i - keyFields.count
-                if !dropped[n] { built[n] = numericBuilders[n].build(name: names[numericFields[n]]) }
+                if !dropped[n] { built[n] = prebuilt[n] ?? numericBuilders[n].build(name: names[numericFields[n]]) }
             }
         }
         for (k, key) in keyFields.enumerated() {
@@ -403,18 +447,17 @@ private struct Loader {
         let finalDimensions = dimensions.compactMap { $0 }
         let facts = FactTable(rowCount: rows, dimensionCodes: codes.compactMap { $0 }, numericColumns: numeric)
         let measures = try MeasureResolver(model: model, dimensions: finalDimensions, numeric: numeric, ignored: ignored, factFile: file).resolve()
-        let dateNotes = timeFields.enumerated().map { t, time in "dates in \(names[time.field]): \(dates[t].pattern)" }
+        let dateNotes = timeFields.enumerated().compactMap { t, time in reader.storesDates(time.field) ? nil : "dates in \(names[time.field]): \(dates[t].pattern)" }
         var formats = fileFormats
         if !dateNotes.isEmpty { formats[0] += "; " + dateNotes.joined(separator: ", ") }
         return Cube(name: model.name, dimensions: finalDimensions, measures: measures, facts: facts, origin: origin, ignoredColumns: ignored,
                     pendingAttributes: model.computed, fileFormats: formats)
     }
 
-    /// Splits the fact rows after the header at line ends into one part per thread and
-    /// parses the parts at once. Returns nil when the file cannot be split safely (it has a
-    /// quote, so a line end may sit inside a field) or when any part fails: the caller then
-    /// parses in one pass, which reports the first error in file order exactly.
-    private func parseInParallel(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, file: String, dialect: CSVDialect, layout: FactLayout) -> FactColumns? {
+    /// Splits the fact rows after the header at line ends into one part per thread, with
+    /// the bytes in each. Nil when the file cannot be split safely (it has a quote, so a line
+    /// end may sit inside a field) or is small.
+    private func csvParts(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, file: String, dialect: CSVDialect) -> [(CSVReader, Int)]? {
         let n = buffer.count
         guard let base = buffer.baseAddress, start < n, n - start >= 1 << 20 else { return nil }
         if let quote = dialect.quote, memchr(base + start, Int32(quote), n - start) != nil { return nil }
@@ -427,7 +470,114 @@ private struct Loader {
             if cut < n { bounds.append(cut) }
         }
         bounds.append(n)
-        let parts = bounds.count - 1
+        return (0..<bounds.count - 1).map { k in
+            let slice = UnsafeBufferPointer(rebasing: buffer[bounds[k]..<bounds[k + 1]])
+            return (CSVReader(bytes: slice, file: file, dialect: dialect), slice.count)
+        }
+    }
+
+    /// A Parquet file's fact columns converted a column at a time from their stored values,
+    /// on every thread. Nil when any value needs a closer look (a null key or date, a key
+    /// with no row, a number out of range): the row-at-a-time parse then reports the first
+    /// such value exactly.
+    private func parquetColumns(_ table: ParquetTable, _ layout: FactLayout) -> FactColumns? {
+        let keys = layout.keyFields.count, times = layout.timeFields.count, numerics = layout.numericFields.count
+        let tasks = keys + times + numerics
+        let keyCodes = UnsafeMutableBufferPointer<[UInt32]?>.allocate(capacity: max(1, keys))
+        let days = UnsafeMutableBufferPointer<[Int32]?>.allocate(capacity: max(1, times))
+        let numeric = UnsafeMutableBufferPointer<DecimalColumnBuilder?>.allocate(capacity: max(1, numerics))
+        let packed = UnsafeMutableBufferPointer<NumericColumn?>.allocate(capacity: max(1, numerics))
+        packed.initialize(repeating: nil)
+        let dropped = UnsafeMutableBufferPointer<Bool>.allocate(capacity: max(1, numerics))
+        keyCodes.initialize(repeating: nil)
+        days.initialize(repeating: nil)
+        numeric.initialize(repeating: nil)
+        dropped.initialize(repeating: false)
+        defer {
+            keyCodes.deinitialize(); keyCodes.deallocate()
+            days.deinitialize(); days.deallocate()
+            numeric.deinitialize(); numeric.deallocate()
+            packed.deinitialize(); packed.deallocate()
+            dropped.deinitialize(); dropped.deallocate()
+        }
+        let rows = table.rowCount
+        Parallel.forEach(tasks, threads: threads) { task in
+            if task < keys {
+                let key = layout.keyFields[task]
+                var codes = [UInt32]()
+                codes.reserveCapacity(rows)
+                for group in table.groups {
+                    guard group.chunks[key.field].nulls == nil, group.chunks[key.field].appendKeys(table.meaning(key.field), key.index, to: &codes) else { return }
+                }
+                keyCodes[task] = codes
+            } else if task < keys + times {
+                let t = task - keys
+                var column = [Int32]()
+                column.reserveCapacity(rows)
+                for group in table.groups {
+                    guard group.chunks[layout.timeFields[t].field].nulls == nil,
+                          group.chunks[layout.timeFields[t].field].appendDays(table.meaning(layout.timeFields[t].field), to: &column) else { return }
+                }
+                days[t] = column
+            } else {
+                let n = task - keys - times
+                let field = layout.numericFields[n]
+                // Integers and decimals stored as integers: packed straight from the file's values.
+                if let column = table.packedNumbers(field) {
+                    packed[n] = column
+                    numeric[n] = DecimalColumnBuilder()
+                    return
+                }
+                var builder = DecimalColumnBuilder()
+                builder.values.reserveCapacity(rows)
+                switch table.meaning(field) {
+                case .integer, .unsigned, .decimal, .floating:
+                    for group in table.groups {
+                        guard group.chunks[field].appendNumbers(table.meaning(field), to: &builder) else { return }
+                    }
+                    numeric[n] = builder
+                default:
+                    // Text (perhaps numbers written as text), dates, booleans: as the row parse takes them.
+                    let reader = table.rows()
+                    while (try? reader.next()) == true {
+                        switch reader.decimal(field, decimalComma: false) {
+                        case .value(let mantissa, let scale):
+                            do { try builder.append(mantissa: mantissa, scale: scale) } catch { return }
+                        case .empty: builder.appendNull()
+                        default:
+                            if layout.referenced.contains(layout.names[field]) { return }
+                            dropped[n] = true
+                            numeric[n] = DecimalColumnBuilder()
+                            return
+                        }
+                    }
+                    numeric[n] = builder
+                }
+            }
+        }
+        var columns = FactColumns(keys: keys, inline: 0, times: times, numeric: numerics)
+        for k in 0..<keys {
+            guard let codes = keyCodes[k] else { return nil }
+            columns.keyCodes[k] = codes
+        }
+        for t in 0..<times {
+            guard let column = days[t] else { return nil }
+            columns.days[t] = column
+        }
+        for n in 0..<numerics {
+            guard let builder = numeric[n] else { return nil }
+            columns.numeric[n] = builder
+            columns.dropped[n] = dropped[n]
+            columns.prebuilt[n] = packed[n]
+        }
+        columns.rows = rows
+        return columns
+    }
+
+    /// Parses the parts at once. Returns nil when any part fails: the caller then parses in
+    /// one pass, which reports the first error in file order exactly.
+    private func parseInParallel<P: RecordReader>(_ split: [(P, Int)], layout: FactLayout) -> FactColumns? {
+        let parts = split.count
         let results = UnsafeMutableBufferPointer<FactColumns?>.allocate(capacity: parts)
         results.initialize(repeating: nil)
         defer {
@@ -437,17 +587,13 @@ private struct Loader {
         let counts = (keys: layout.keyFields.count, times: layout.timeFields.count, numeric: layout.numericFields.count)
         let report = progress
         Parallel.forEach(parts, threads: threads) { k in
-            let slice = UnsafeBufferPointer(rebasing: buffer[bounds[k]..<bounds[k + 1]])
-            let reader = CSVReader(bytes: slice, file: file, dialect: dialect)
+            let (reader, total) = split[k]
             var columns = FactColumns(keys: counts.keys, inline: 0, times: counts.times, numeric: counts.numeric)
-            // Room for the rows the part likely holds, judged from its first 64 KiB.
-            let sample = UnsafeBufferPointer(rebasing: slice.prefix(1 << 16))
-            let lines = max(1, sample.reduce(0) { $0 + ($1 == 10 ? 1 : 0) })
-            columns.reserve(slice.count / max(1, sample.count / lines) + 1024)
+            columns.reserve(reader.rowEstimate(total))
             var none: [(dimension: Int, builder: DimensionBuilder)] = []
             do {
-                // Only the first part reports progress, as the fraction of its own bytes.
-                try layout.parse(reader, into: &columns, inline: &none, progress: k == 0 ? report : nil, total: slice.count)
+                // Only the first part reports progress, as the fraction of its own input.
+                try layout.parse(reader, into: &columns, inline: &none, progress: k == 0 ? report : nil, total: total)
                 results[k] = columns
             } catch {
                 results[k] = nil
@@ -470,6 +616,8 @@ private struct FactColumns {
     var days: [[Int32]]
     var numeric: [DecimalColumnBuilder]
     var dropped: [Bool]
+    /// Numeric columns already packed (from a Parquet file's integers), by numeric field.
+    var prebuilt: [NumericColumn?]
     var rows = 0
 
     init(keys: Int, inline: Int, times: Int, numeric: Int) {
@@ -478,6 +626,7 @@ private struct FactColumns {
         days = [[Int32]](repeating: [], count: times)
         self.numeric = [DecimalColumnBuilder](repeating: DecimalColumnBuilder(), count: numeric)
         dropped = [Bool](repeating: false, count: numeric)
+        prebuilt = [NumericColumn?](repeating: nil, count: numeric)
     }
 
     /// Makes room for `n` rows in every column.
@@ -525,15 +674,18 @@ private struct FactLayout {
     let files: FileSource
     let dialect: CSVDialect
 
-    func parse(_ reader: CSVReader, into columns: inout FactColumns, inline: inout [(dimension: Int, builder: DimensionBuilder)],
+    func parse<R: RecordReader>(_ reader: R, into columns: inout FactColumns, inline: inout [(dimension: Int, builder: DimensionBuilder)],
                progress: ((Double) -> Void)?, total: Int) throws(Diagnostic) {
         let decimalComma = dialect.decimalComma
         while try reader.next() {
             if columns.rows & 0xFFFF == 0, let progress { progress(Double(reader.bytesRead) / Double(max(1, total))) }
             try checkFieldCount(reader, names.count)
             for k in keyFields.indices {
-                let field = reader.field(keyFields[k].field)
-                guard let code = keyFields[k].index.lookup(field) else {
+                let f = keyFields[k].field
+                let code: Int32?
+                if let value = reader.integerKey(f), let found = keyFields[k].index.lookup(integer: value) { code = found } else { code = keyFields[k].index.lookup(reader.field(f)) }
+                guard let code else {
+                    let field = reader.field(f)
                     let spec = model.dimensions[keyFields[k].dimension]
                     let shown = String(decoding: field, as: UTF8.self).clipped
                     throw reader.error(at: keyFields[k].field, "\(names[keyFields[k].field]) '\(shown)' has no row in \(files.displayPath(spec.table ?? ""))",
@@ -545,9 +697,7 @@ private struct FactLayout {
                 columns.inlineCodes[i].append(UInt32(try inline[i].builder.add(reader)))
             }
             for t in timeFields.indices {
-                let field = reader.field(timeFields[t].field)
-                // ISO dates on the fast path, without touching the format (no reference counting per row).
-                let parsed = isoDates[t] && field.count == 10 ? FieldParser.date(field) : dateFormats[t].parse(field)
+                let parsed = reader.day(timeFields[t].field, format: dateFormats[t], iso: isoDates[t])
                 if case .day(let day) = parsed {
                     columns.days[t].append(day)
                     continue
@@ -555,7 +705,7 @@ private struct FactLayout {
                 let format = dateFormats[t]
                 switch parsed {
                 case .day(let day): columns.days[t].append(day)
-                case .empty: throw reader.error(at: timeFields[t].field, "empty date", help: "every fact row needs a date (\(format.example))")
+                case .empty: throw reader.error(at: timeFields[t].field, "empty date", help: "every fact row needs a date (\(format.example)); leave out rows without one when writing the file")
                 case .invalid:
                     throw reader.error(at: timeFields[t].field, "bad date '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self).clipped)'",
                                        help: "the dates of this column are written \(format.example); another form needs \"date_format\" (e.g. \"%m/%d/%Y\") in the time dimension or --csv date_format=...")
@@ -564,25 +714,24 @@ private struct FactLayout {
             }
             for n in numericFields.indices where !columns.dropped[n] {
                 let f = numericFields[n]
-                let field = reader.field(f)
-                switch FieldParser.decimal(field, decimalComma: decimalComma) {
+                switch reader.decimal(f, decimalComma: decimalComma) {
                 case .value(let mantissa, let scale):
                     do {
                         try columns.numeric[n].append(mantissa: mantissa, scale: scale)
                     } catch {
-                        throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self).clipped)' is out of range for column '\(names[f])'",
+                        throw reader.error(at: f, "number '\(String(decoding: reader.field(f), as: UTF8.self).clipped)' is out of range for column '\(names[f])'",
                                            help: "values of a column must fit in 18 significant digits at its largest number of decimal places")
                     }
                 case .empty:
                     columns.numeric[n].appendNull()
                 case .thousands where referenced.contains(names[f]):
-                    throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self).clipped)' has thousands separators",
+                    throw reader.error(at: f, "number '\(String(decoding: reader.field(f), as: UTF8.self).clipped)' has thousands separators",
                                        help: dialect.decimalComma ? "this file is read with a decimal comma: write numbers without separators (1234567,89), or read it with --csv decimal=." : "write numbers without separators: 1234567.89; a decimal comma needs --csv decimal=, or \"csv\": {\"decimal\": \",\"}")
                 case .outOfRange where referenced.contains(names[f]):
-                    throw reader.error(at: f, "number '\(String(decoding: field, as: UTF8.self).clipped)' is out of range", help: "numbers keep at most \(FieldParser.maximumScale) decimal places and 18 significant digits")
+                    throw reader.error(at: f, "number '\(String(decoding: reader.field(f), as: UTF8.self).clipped)' is out of range", help: "numbers keep at most \(FieldParser.maximumScale) decimal places and 18 significant digits")
                 default:
                     if referenced.contains(names[f]) {
-                        throw reader.error(at: f, "bad number '\(String(decoding: field, as: UTF8.self).clipped)' in column '\(names[f])'", help: "numbers look like 12, -3.5 or 1e6; an empty field is null")
+                        throw reader.error(at: f, "bad number '\(String(decoding: reader.field(f), as: UTF8.self).clipped)' in column '\(names[f])'", help: "numbers look like 12, -3.5 or 1e6; an empty field is null")
                     }
                     columns.dropped[n] = true
                     columns.numeric[n] = DecimalColumnBuilder()
@@ -594,7 +743,7 @@ private struct FactLayout {
 }
 
 /// Fails a record whose field count differs from the header's.
-private func checkFieldCount(_ reader: CSVReader, _ width: Int) throws(Diagnostic) {
+private func checkFieldCount<R: RecordReader>(_ reader: R, _ width: Int) throws(Diagnostic) {
     if reader.fieldCount < width {
         throw reader.errorAtRecordEnd("row has \(reader.fieldCount) field\(reader.fieldCount == 1 ? "" : "s") but the header has \(width)",
                                       help: "every row needs one field per header column; an empty field is written as nothing between commas")

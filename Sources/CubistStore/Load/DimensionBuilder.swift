@@ -1,6 +1,6 @@
 import CubistCore
 
-/// Builds one dimension's dictionaries from CSV records (of a dimension table, or of the
+/// Builds one dimension's dictionaries from records (of a dimension table, or of the
 /// fact file for inline dimensions): interns members level by level, checks that every
 /// member has one parent and one label, then sorts each level into natural order.
 final class DimensionBuilder {
@@ -30,7 +30,7 @@ final class DimensionBuilder {
     }
 
     /// Adds the members named by the current record; returns the provisional leaf id.
-    func add(_ reader: CSVReader) throws(Diagnostic) -> Int32 {
+    func add<R: RecordReader>(_ reader: R) throws(Diagnostic) -> Int32 {
         var parent: Int32 = -1
         for l in levels.indices {
             let identityField = levels[l].keyField ?? levels[l].labelField

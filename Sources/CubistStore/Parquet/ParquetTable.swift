@@ -1,0 +1,584 @@
+import CubistCore
+
+/// A flat Parquet file read into memory: its columns, decoded row group by row group on
+/// every thread. Errors name the file, the column and the row group.
+public struct ParquetTable: Sendable {
+    /// The file, as shown in messages.
+    public let file: String
+    /// Column names, in file order.
+    public let names: [String]
+    /// Rows in all row groups.
+    public let rowCount: Int
+    /// What was read: the writer, row groups and compression, for `.schema`.
+    public let summary: String
+    let columns: [ParquetMetadata.Column]
+    /// Row groups, each a decoded chunk per column.
+    let groups: [Group]
+
+    final class Group: @unchecked Sendable {
+        // Immutable after the read: shared by the threads that load from it.
+        let rowCount: Int
+        let chunks: [ParquetColumn]
+        init(rowCount: Int, chunks: [ParquetColumn]) {
+            self.rowCount = rowCount
+            self.chunks = chunks
+        }
+    }
+
+    /// Whether `bytes` begin as a Parquet file does.
+    public static func isParquet(_ bytes: [UInt8]) -> Bool {
+        bytes.count >= 4 && bytes[0] == 80 && bytes[1] == 65 && bytes[2] == 82 && bytes[3] == 49
+    }
+
+    /// Reads a whole Parquet file on `threads` threads (0: every core).
+    public static func read(_ bytes: [UInt8], file: String, threads: Int = 0) throws(Diagnostic) -> ParquetTable {
+        let metadata = try ParquetMetadata.read(bytes, file: file)
+        let columnCount = metadata.columns.count
+        guard columnCount > 0 else {
+            throw Diagnostic(file: file, message: "the Parquet file has no columns", help: "a table needs at least one column")
+        }
+        var seen: [String: Int] = [:]
+        for (i, column) in metadata.columns.enumerated() {
+            if let first = seen[column.name] {
+                throw Diagnostic(file: file, message: "duplicate column name '\(column.name)' (columns \(first + 1) and \(i + 1))", help: "rename one of the columns")
+            }
+            seen[column.name] = i
+        }
+        let tasks = metadata.rowGroups.count * columnCount
+        let results = UnsafeMutableBufferPointer<Result<ParquetColumn, ParquetFailure>?>.allocate(capacity: max(1, tasks))
+        results.initialize(repeating: nil)
+        defer {
+            results.deinitialize()
+            results.deallocate()
+        }
+        bytes.withUnsafeBufferPointer { buffer in
+            Parallel.forEach(tasks, threads: threads) { t in
+                let g = t / columnCount, c = t % columnCount
+                let decoder = ChunkDecoder(column: metadata.columns[c], chunk: metadata.rowGroups[g].chunks[c], rowCount: metadata.rowGroups[g].rowCount)
+                do throws(ParquetFailure) {
+                    results[t] = .success(try decoder.decode(bytes, buffer))
+                } catch {
+                    results[t] = .failure(error)
+                }
+            }
+        }
+        var groups: [Group] = []
+        for (g, group) in metadata.rowGroups.enumerated() {
+            var chunks: [ParquetColumn] = []
+            for c in 0..<columnCount {
+                switch results[g * columnCount + c] {
+                case .success(let chunk)?: chunks.append(chunk)
+                case .failure(let failure)?:
+                    throw Diagnostic(file: file, message: "column '\(metadata.columns[c].name)' in row group \(g + 1) of \(metadata.rowGroups.count) cannot be read: \(failure.reason)",
+                                     help: failure.help ?? "the file may be corrupt; check it with another reader (DuckDB: SELECT * FROM read_parquet('…'))")
+                case nil: preconditionFailure("a chunk neither decoded nor failed")  // safe: every task stores a result
+                }
+            }
+            groups.append(Group(rowCount: group.rowCount, chunks: chunks))
+        }
+        let codecs = Set(metadata.rowGroups.flatMap { $0.chunks.map(\.codec) }).sorted().map(ParquetMetadata.codecName)
+        var summary = "Parquet"
+        if let writer = metadata.createdBy, !writer.isEmpty { summary += " written by \(writer.split(separator: " (").first.map(String.init) ?? writer)" }
+        summary += ", \(metadata.rowGroups.count) row group\(metadata.rowGroups.count == 1 ? "" : "s")"
+        if !codecs.isEmpty { summary += ", " + codecs.joined(separator: " and ") }
+        return ParquetTable(file: file, names: metadata.columns.map(\.name), rowCount: metadata.rowCount, summary: summary,
+                            columns: metadata.columns, groups: groups)
+    }
+
+    /// The meaning of column `i`, for classifying an ad hoc cube's columns.
+    func meaning(_ i: Int) -> ParquetMetadata.Meaning { columns[i].meaning }
+
+    /// A reader over row groups `range` (all by default).
+    func rows(groups range: Range<Int>? = nil) -> ParquetRows {
+        ParquetRows(table: self, groups: range ?? 0..<groups.count)
+    }
+
+    /// Row groups split into up to `parts` runs of about equal rows, for parsing in parallel.
+    func partitions(_ parts: Int) -> [Range<Int>] {
+        guard parts > 1, groups.count > 1 else { return [0..<groups.count] }
+        var result: [Range<Int>] = []
+        let target = max(1, rowCount / parts)
+        var start = 0, rows = 0
+        for (g, group) in groups.enumerated() {
+            rows += group.rowCount
+            if rows >= target * (result.count + 1), result.count < parts - 1 {
+                result.append(start..<g + 1)
+                start = g + 1
+            }
+        }
+        if start < groups.count { result.append(start..<groups.count) }
+        return result
+    }
+}
+
+/// Rows of a `ParquetTable`, one at a time, for the loader.
+final class ParquetRows: RecordReader {
+    let table: ParquetTable
+    let file: String
+    let fieldCount: Int
+    private let groupRange: Range<Int>
+    private var group: Int
+    private var chunks: [ParquetColumn] = []
+    private var groupRows = 0
+    private var row = -1
+    /// Rows before the current group, in the whole file.
+    private var rowsBefore: Int
+    private var rowsRead = 0
+    /// Text of each field of the current row, rendered on demand.
+    private var slots: [UnsafeMutablePointer<UInt8>]
+    private var capacities: [Int]
+
+    init(table: ParquetTable, groups: Range<Int>) {
+        self.table = table
+        self.file = table.file
+        self.fieldCount = table.names.count
+        self.groupRange = groups
+        self.group = groups.lowerBound - 1
+        self.rowsBefore = table.groups[..<groups.lowerBound].reduce(0) { $0 + $1.rowCount }
+        self.capacities = [Int](repeating: 64, count: table.names.count)
+        self.slots = (0..<table.names.count).map { _ in UnsafeMutablePointer<UInt8>.allocate(capacity: 64) }
+    }
+
+    deinit {
+        for slot in slots { slot.deallocate() }
+    }
+
+    var recordLine: Int { rowsBefore + row + 1 }
+    var bytesRead: Int { rowsRead }
+    var declaredNames: [String]? { table.names }
+
+    func next() throws(Diagnostic) -> Bool {
+        row += 1
+        while row >= groupRows {
+            if group >= groupRange.lowerBound { rowsBefore += groupRows }
+            group += 1
+            guard group < groupRange.upperBound else {
+                row = groupRows
+                return false
+            }
+            chunks = table.groups[group].chunks
+            groupRows = table.groups[group].rowCount
+            row = 0
+        }
+        rowsRead += 1
+        return true
+    }
+
+    func rewindRecord() {
+        row -= 1
+        rowsRead -= 1
+    }
+
+    @inline(__always)
+    private func isNull(_ i: Int) -> Bool {
+        if let nulls = chunks[i].nulls { return nulls[row] }
+        return false
+    }
+
+    private func put(_ text: some Collection<UInt8>, _ i: Int) -> UnsafeBufferPointer<UInt8> {
+        let n = text.count
+        if n > capacities[i] {
+            slots[i].deallocate()
+            capacities[i] = max(n, capacities[i] * 2)
+            slots[i] = UnsafeMutablePointer<UInt8>.allocate(capacity: capacities[i])
+        }
+        var k = 0
+        for b in text {
+            slots[i][k] = b
+            k += 1
+        }
+        return UnsafeBufferPointer(start: slots[i], count: n)
+    }
+
+    func field(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+        if isNull(i) { return UnsafeBufferPointer(start: slots[i], count: 0) }
+        let meaning = table.columns[i].meaning
+        switch chunks[i].values {
+        case .bytes(let v):
+            return v.data.withUnsafeBufferPointer { put(UnsafeBufferPointer(rebasing: $0[Int(v.offsets[row])..<Int(v.offsets[row + 1])]), i) }
+        case .dictionary(let d, let indices):
+            let k = Int(indices[row])
+            return d.data.withUnsafeBufferPointer { put(UnsafeBufferPointer(rebasing: $0[Int(d.offsets[k])..<Int(d.offsets[k + 1])]), i) }
+        case .boolean(let v): return put((v[row] ? "true" : "false").utf8, i)
+        case .int32(let v):
+            switch meaning {
+            case .date: return put(CivilDate.isoDate(Int(v[row])).utf8, i)
+            case .decimal(let scale): return put(ParquetRows.decimalText(Int128(v[row]), scale).utf8, i)
+            case .unsigned: return put(String(UInt32(bitPattern: v[row])).utf8, i)
+            default: return put(String(v[row]).utf8, i)
+            }
+        case .int64(let v):
+            switch meaning {
+            case .timestamp(let units): return put(ParquetRows.timestampText(v[row], units).utf8, i)
+            case .decimal(let scale): return put(ParquetRows.decimalText(Int128(v[row]), scale).utf8, i)
+            case .unsigned: return put(String(UInt64(bitPattern: v[row])).utf8, i)
+            case .date: return put(CivilDate.isoDate(Int(v[row])).utf8, i)
+            default: return put(String(v[row]).utf8, i)
+            }
+        case .float(let v): return put(v[row].description.utf8, i)
+        case .double(let v): return put(v[row].description.utf8, i)
+        case .int96(let days, let nanos):
+            return put(ParquetRows.timestampText(Int64(days[row]) * 86_400_000_000_000 + nanos[row], 1_000_000_000).utf8, i)
+        case .fixed(let data, let width):
+            if case .decimal(let scale) = meaning, let unscaled = ParquetRows.bigEndian(data, row * width, width) {
+                return put(ParquetRows.decimalText(unscaled, scale).utf8, i)
+            }
+            return put(data[row * width..<(row + 1) * width], i)
+        }
+    }
+
+    func string(_ i: Int) throws(Diagnostic) -> String {
+        if case .unsupported(let what) = table.columns[i].meaning {
+            throw error(at: i, "column '\(table.names[i])' holds \(what) values, which Cubist cannot read", help: "convert the column to text, a number or a date when writing the file")
+        }
+        let bytes = field(i)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw error(at: i, "the value is not valid UTF-8 text", help: "Parquet text is UTF-8; write the column as a UTF-8 string")
+        }
+        return text
+    }
+
+    func decimal(_ i: Int, decimalComma: Bool) -> FieldParser.DecimalResult {
+        if isNull(i) { return .empty }
+        let meaning = table.columns[i].meaning
+        switch chunks[i].values {
+        case .int32(let v):
+            switch meaning {
+            case .integer: return .value(mantissa: Int64(v[row]), scale: 0)
+            case .unsigned: return .value(mantissa: Int64(UInt32(bitPattern: v[row])), scale: 0)
+            case .decimal(let scale): return ParquetRows.scaled(Int128(v[row]), scale)
+            default: return .invalid
+            }
+        case .int64(let v):
+            switch meaning {
+            case .integer: return .value(mantissa: v[row], scale: 0)
+            case .unsigned: return v[row] < 0 ? .outOfRange : .value(mantissa: v[row], scale: 0)
+            case .decimal(let scale): return ParquetRows.scaled(Int128(v[row]), scale)
+            default: return .invalid
+            }
+        case .fixed(let data, let width):
+            guard case .decimal(let scale) = meaning else { return .invalid }
+            guard let unscaled = ParquetRows.bigEndian(data, row * width, width) else { return .outOfRange }
+            return ParquetRows.scaled(unscaled, scale)
+        case .float, .double, .bytes, .dictionary:
+            if case .unsupported = meaning { return .invalid }
+            // Floating point through its shortest text, as other tools print it.
+            return FieldParser.decimal(field(i), decimalComma: false)
+        case .boolean, .int96:
+            return .invalid
+        }
+    }
+
+    func day(_ i: Int, format: DateFormat, iso: Bool) -> FieldParser.DateResult {
+        if isNull(i) { return .empty }
+        let meaning = table.columns[i].meaning
+        switch chunks[i].values {
+        case .int32(let v) where meaning == .date: return .day(v[row])
+        case .int64(let v):
+            if case .timestamp(let units) = meaning {
+                let perDay = units * 86_400
+                let value = v[row]
+                let day = value >= 0 ? value / perDay : -((-value - 1) / perDay) - 1
+                guard let narrow = Int32(exactly: day) else { return .invalid }
+                return .day(narrow)
+            }
+            if meaning == .date, let narrow = Int32(exactly: v[row]) { return .day(narrow) }
+            return .invalid
+        case .int96(let days, _): return .day(days[row])
+        case .bytes, .dictionary:
+            let field = field(i)
+            return iso && field.count == 10 ? FieldParser.date(field) : format.parse(field)
+        default: return .invalid
+        }
+    }
+
+    func integerKey(_ i: Int) -> Int? {
+        if isNull(i) { return nil }
+        switch chunks[i].values {
+        case .int32(let v) where table.columns[i].meaning == .integer || table.columns[i].meaning == .unsigned:
+            let value = table.columns[i].meaning == .unsigned ? Int(UInt32(bitPattern: v[row])) : Int(v[row])
+            return value >= 0 ? value : nil
+        case .int64(let v) where table.columns[i].meaning == .integer || table.columns[i].meaning == .unsigned:
+            return v[row] >= 0 ? Int(v[row]) : nil
+        default: return nil
+        }
+    }
+
+    func fieldLocation(_ i: Int) -> SourceLocation? { nil }
+
+    func rowEstimate(_ total: Int) -> Int { total }
+
+    func storesDates(_ i: Int) -> Bool {
+        switch table.columns[i].meaning {
+        case .date, .timestamp, .int96Timestamp: true
+        default: false
+        }
+    }
+
+    func error(at i: Int, _ message: String, help: String?) -> Diagnostic {
+        let column = i < table.names.count ? ", column '\(table.names[i])'" : ""
+        return Diagnostic(file: file, message: "row \(recordLine)\(column): \(message)", help: help)
+    }
+
+    func errorAtRecordEnd(_ message: String, help: String?) -> Diagnostic {
+        Diagnostic(file: file, message: "row \(recordLine): \(message)", help: help)
+    }
+
+    // MARK: values as text
+
+    /// A big-endian two's-complement integer of up to 16 bytes.
+    static func bigEndian(_ data: [UInt8], _ start: Int, _ width: Int) -> Int128? {
+        guard width > 0, width <= 16 else { return nil }
+        var value: Int128 = data[start] >= 0x80 ? -1 : 0
+        for k in 0..<width { value = value << 8 | Int128(data[start + k]) }
+        return value
+    }
+
+    static func scaled(_ unscaled: Int128, _ scale: Int) -> FieldParser.DecimalResult {
+        guard scale >= 0, scale <= FieldParser.maximumScale, let mantissa = Int64(exactly: unscaled),
+              mantissa.magnitude < 1_000_000_000_000_000_000 else { return .outOfRange }
+        return .value(mantissa: mantissa, scale: scale)
+    }
+
+    static func decimalText(_ unscaled: Int128, _ scale: Int) -> String {
+        guard scale > 0 else { return String(unscaled) }
+        var digits = String(unscaled.magnitude)
+        if digits.count <= scale { digits = String(repeating: "0", count: scale - digits.count + 1) + digits }
+        digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -scale))
+        return (unscaled < 0 ? "-" : "") + digits
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS[.fraction]` of a count of `units` per second since 1970.
+    static func timestampText(_ value: Int64, _ units: Int64) -> String {
+        let perDay = units * 86_400
+        let day = value >= 0 ? value / perDay : -((-value - 1) / perDay) - 1
+        let within = value - day * perDay
+        let seconds = within / units, fraction = within % units
+        var text = CivilDate.isoDate(Int(day)) + " " + CivilDate.pad(Int(seconds / 3600), 2) + ":" + CivilDate.pad(Int(seconds / 60 % 60), 2) + ":" + CivilDate.pad(Int(seconds % 60), 2)
+        if fraction > 0 {
+            let width = units == 1_000 ? 3 : units == 1_000_000 ? 6 : 9
+            var digits = CivilDate.pad(Int(fraction), width)
+            while digits.hasSuffix("0") { digits.removeLast() }
+            text += "." + digits
+        }
+        return text
+    }
+}
+
+extension ParquetColumn {
+    /// Appends each row's fact key code; false at a key that is no whole number or has no
+    /// dimension row (the row parse reports it).
+    func appendKeys(_ meaning: ParquetMetadata.Meaning, _ index: KeyIndex, to codes: inout [UInt32]) -> Bool {
+        guard meaning == .integer || meaning == .unsigned else { return false }
+        switch values {
+        case .int32(let v):
+            for x in v {
+                guard x >= 0, let code = index.lookup(integer: Int(x)) else { return false }
+                codes.append(UInt32(code))
+            }
+            return true
+        case .int64(let v):
+            for x in v {
+                guard x >= 0, let code = index.lookup(integer: Int(x)) else { return false }
+                codes.append(UInt32(code))
+            }
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Appends each row's day number; false for a column of another type.
+    func appendDays(_ meaning: ParquetMetadata.Meaning, to days: inout [Int32]) -> Bool {
+        switch (values, meaning) {
+        case (.int32(let v), .date):
+            days.append(contentsOf: v)
+            return true
+        case (.int64(let v), .timestamp(let units)):
+            let perDay = units * 86_400
+            for x in v {
+                let day = x >= 0 ? x / perDay : -((-x - 1) / perDay) - 1
+                guard let narrow = Int32(exactly: day) else { return false }
+                days.append(narrow)
+            }
+            return true
+        case (.int96(let d, _), _):
+            days.append(contentsOf: d)
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Appends each row's number (nulls as nulls); false when one is out of range.
+    func appendNumbers(_ meaning: ParquetMetadata.Meaning, to builder: inout DecimalColumnBuilder) -> Bool {
+        let start = builder.values.count
+        var scale = 0
+        if case .decimal(let s) = meaning {
+            guard s >= 0, s <= FieldParser.maximumScale else { return false }
+            scale = s
+        }
+        func finishFixedScale() -> Bool {
+            if let nulls {
+                for (r, null) in nulls.enumerated() where null { builder.nullRows.append(start + r) }
+            }
+            return true
+        }
+        // Integers and decimals share one scale per column: the stored values are the mantissas.
+        func appendMantissas(_ count: Int, _ value: (Int) -> Int64?) -> Bool {
+            if builder.scale < scale {
+                let factor = FieldParser.powersOfTen[scale - builder.scale]
+                for i in builder.values.indices {
+                    let (m, o) = builder.values[i].multipliedReportingOverflow(by: factor)
+                    if o { return false }
+                    builder.values[i] = m
+                }
+                builder.scale = scale
+            }
+            let factor = FieldParser.powersOfTen[builder.scale - scale]
+            for r in 0..<count {
+                guard let v = value(r), v.magnitude < 1_000_000_000_000_000_000 else { return false }
+                let (m, o) = v.multipliedReportingOverflow(by: factor)
+                if o { return false }
+                builder.values.append(m)
+            }
+            return finishFixedScale()
+        }
+        // The common case, signed values at the column's scale: one tight pass.
+        if builder.scale == scale, meaning != .unsigned {
+            switch values {
+            case .int32(let v):
+                builder.values.append(contentsOf: v.lazy.map { Int64($0) })
+                return finishFixedScale()
+            case .int64(let v):
+                var inRange = true
+                for x in v where x.magnitude >= 1_000_000_000_000_000_000 { inRange = false }
+                guard inRange else { return false }
+                builder.values.append(contentsOf: v)
+                return finishFixedScale()
+            default: break
+            }
+        }
+        switch values {
+        case .int32(let v):
+            let unsigned = meaning == .unsigned
+            return appendMantissas(v.count) { unsigned ? Int64(UInt32(bitPattern: v[$0])) : Int64(v[$0]) }
+        case .int64(let v):
+            let unsigned = meaning == .unsigned
+            return appendMantissas(v.count) { unsigned && v[$0] < 0 ? nil : v[$0] }
+        case .fixed(let data, let width):
+            return appendMantissas(data.count / max(1, width)) { ParquetRows.bigEndian(data, $0 * width, width).flatMap { Int64(exactly: $0) } }
+        case .double(let v):
+            for (r, x) in v.enumerated() {
+                if nulls?[r] == true {
+                    builder.appendNull()
+                    continue
+                }
+                guard let (m, s) = ParquetColumn.exactDecimal(x) else { return false }
+                do { try builder.append(mantissa: m, scale: s) } catch { return false }
+            }
+            return true
+        case .float(let v):
+            for (r, x) in v.enumerated() {
+                if nulls?[r] == true {
+                    builder.appendNull()
+                    continue
+                }
+                // A float as the shortest decimal that reads back as the same float.
+                guard let (m, s) = ParquetColumn.exactDecimal(x) else { return false }
+                do { try builder.append(mantissa: m, scale: s) } catch { return false }
+            }
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// The decimal with the fewest places (up to 9) that reads back as `x`: what `x` prints
+    /// as. Nil for values that need more places, or more than 18 digits, or are not finite.
+    static func exactDecimal<F: BinaryFloatingPoint>(_ x: F) -> (Int64, Int)? {
+        guard x.isFinite else { return nil }
+        for scale in 0...FieldParser.maximumScale {
+            let power = F(FieldParser.powersOfTen[scale])
+            let scaled = (x * power).rounded()
+            guard scaled.magnitude < 1e18 else { return nil }
+            let mantissa = Int64(scaled)
+            if F(mantissa) / power == x { return (mantissa, scale) }
+        }
+        return nil
+    }
+}
+
+extension ParquetTable {
+    /// Column `i` packed straight from its stored integers (INT32 or INT64 integers and
+    /// decimals), as the loader packs parsed numbers: offsets from the smallest value (or 0),
+    /// nulls in a bitmap. Nil for other columns, and for values of 18 digits or more.
+    func packedNumbers(_ i: Int) -> NumericColumn? {
+        let scale: Int
+        switch columns[i].meaning {
+        case .integer: scale = 0
+        case .decimal(let s) where s >= 0 && s <= FieldParser.maximumScale: scale = s
+        default: return nil
+        }
+        var lo: Int64 = 0, hi: Int64 = 0
+        var anyNull = false
+        for group in groups {
+            let chunk = group.chunks[i]
+            if chunk.nulls != nil { anyNull = true }
+            switch chunk.values {
+            case .int32(let v):
+                for x in v {
+                    lo = min(lo, Int64(x))
+                    hi = max(hi, Int64(x))
+                }
+            case .int64(let v):
+                for x in v {
+                    lo = min(lo, x)
+                    hi = max(hi, x)
+                }
+            default: return nil
+            }
+        }
+        guard lo.magnitude < 1_000_000_000_000_000_000, hi.magnitude < 1_000_000_000_000_000_000 else { return nil }
+        let width = PackedColumn.Width.fitting(UInt64(bitPattern: hi &- lo))
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, rowCount * width.rawValue), alignment: 8)
+        func fill<T: FixedWidthInteger & UnsignedInteger>(_ type: T.Type) {
+            let target = raw.bindMemory(to: T.self, capacity: rowCount)
+            var r = 0
+            for group in groups {
+                switch group.chunks[i].values {
+                case .int32(let v):
+                    for x in v {
+                        target[r] = T(truncatingIfNeeded: UInt64(bitPattern: Int64(x) &- lo))
+                        r += 1
+                    }
+                case .int64(let v):
+                    for x in v {
+                        target[r] = T(truncatingIfNeeded: UInt64(bitPattern: x &- lo))
+                        r += 1
+                    }
+                default: break
+                }
+            }
+        }
+        switch width {
+        case .one: fill(UInt8.self)
+        case .two: fill(UInt16.self)
+        case .four: fill(UInt32.self)
+        case .eight: fill(UInt64.self)
+        }
+        var bitmap: Bitmap?
+        if anyNull {
+            var b = Bitmap(count: rowCount)
+            var r = 0
+            for group in groups {
+                if let nulls = group.chunks[i].nulls {
+                    for (k, null) in nulls.enumerated() where null { b[r + k] = true }
+                }
+                r += group.rowCount
+            }
+            bitmap = b
+        }
+        return NumericColumn(name: names[i], scale: scale, base: lo, packed: PackedColumn(adopting: raw, count: rowCount, width: width), nulls: bitmap)
+    }
+}
