@@ -39,6 +39,8 @@ enum Decompress {
             shift += 7
         }
         guard length == size else { throw Failure(reason: "the Snappy block holds \(length) bytes where the page header says \(size)") }
+        // A Snappy copy tag of 3 bytes yields at most 64: a larger claim is damage, not data.
+        guard size <= n * 22 + 64 else { throw Failure(reason: "the Snappy block claims \(size) bytes from \(n)") }
         var output = [UInt8](repeating: 0, count: size)
         var o = 0
         try output.withUnsafeMutableBufferPointer { (out) throws(Failure) in
@@ -97,6 +99,8 @@ enum Decompress {
 
     /// A gzip (or zlib) stream, inflated through zlib.
     static func gzip(_ input: UnsafeBufferPointer<UInt8>, size: Int) throws(Failure) -> [UInt8] {
+        // Deflate expands at most 1,032 times.
+        guard size <= input.count * 1032 + 64 else { throw Failure(reason: "the gzip data claims \(size) bytes from \(input.count)") }
         var output = [UInt8](repeating: 0, count: max(1, size))
         var stream = z_stream()
         // 15 + 32: a gzip or zlib header, detected.
@@ -132,6 +136,10 @@ enum Decompress {
 
     /// A Zstandard frame (or frames), through libzstd.
     static func zstd(_ input: UnsafeBufferPointer<UInt8>, size: Int) throws(Failure) -> [UInt8] {
+        let declared = ZSTD_getFrameContentSize(input.baseAddress, input.count)
+        // ZSTD_CONTENTSIZE_ERROR: not a zstd frame at all.
+        if declared == UInt64.max - 1 { throw Failure(reason: "the page is not zstd data") }
+        if declared < UInt64.max - 1, declared > UInt64(size) { throw Failure(reason: "the zstd frame holds \(declared) bytes where the page header says \(size)") }
         var result = 0
         // Not zero-filled first: libzstd writes every byte, or fails.
         let output = [UInt8](unsafeUninitializedCapacity: max(1, size)) { out, count in

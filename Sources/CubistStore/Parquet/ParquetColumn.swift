@@ -63,7 +63,8 @@ struct ChunkDecoder {
     }
 
     func decode(_ file: [UInt8], _ fileBuffer: UnsafeBufferPointer<UInt8>) throws(ParquetFailure) -> ParquetColumn {
-        var builder = emptyBuilder(reserving: rowCount)
+        // Room for every row, unless the footer's row count is out of all proportion to the bytes.
+        var builder = emptyBuilder(reserving: min(rowCount, max(1 << 16, Int(chunk.compressedSize) * 64)))
         var dictionary: Builder?
         var dictionaryIndices: [UInt32]?  // byte strings kept as indices while every page is dictionary-encoded
         var nulls: [Bool] = []
@@ -86,12 +87,16 @@ struct ChunkDecoder {
                   uncompressed >= 0, compressed >= 0, compressed <= end - position else {
                 throw ParquetFailure(reason: "a page header at byte \(position) has no valid sizes")
             }
+            // A page of N values needs some bytes: a claim far beyond them is damage.
+            guard uncompressed <= Int64(Int32.max), compressed <= uncompressed * 1100 + 1024 else {
+                throw ParquetFailure(reason: "a page header at byte \(position) claims \(uncompressed) bytes from \(compressed)")
+            }
             let pageStart = position
             position += Int(compressed)
             let raw = UnsafeBufferPointer(rebasing: fileBuffer[pageStart..<pageStart + Int(compressed)])
             switch type {
             case 2:  // dictionary page
-                guard let info = header.structure(7), let count = info.int(1), count >= 0 else { throw ParquetFailure(reason: "a dictionary page has no value count") }
+                guard let info = header.structure(7), let count = info.int(1), count >= 0, count <= uncompressed + 1 else { throw ParquetFailure(reason: "a dictionary page has no valid value count") }
                 let page = try decompress(raw, Int(uncompressed))
                 var values = emptyBuilder()
                 try withBytes(page) { (bytes) throws(ParquetFailure) in
@@ -101,7 +106,8 @@ struct ChunkDecoder {
                 dictionary = values
             case 0, 3:
                 let v2 = type == 3
-                guard let info = header.structure(v2 ? 8 : 5), let valueCount = info.int(1), valueCount >= 0, valueCount <= rowCount - rows else {
+                guard let info = header.structure(v2 ? 8 : 5), let valueCount = info.int(1), valueCount >= 0, valueCount <= rowCount - rows,
+                      valueCount <= max(1 << 20, uncompressed * 64) else {
                     throw ParquetFailure(reason: "a data page has no valid value count")
                 }
                 let encoding = info.int(v2 ? 4 : 2) ?? 0
@@ -243,7 +249,7 @@ struct ChunkDecoder {
             return .bytes(values)
         case .fixedLenByteArray:
             var bytes = [UInt8]()
-            bytes.reserveCapacity(n * max(0, column.typeLength))
+            bytes.reserveCapacity(n * min(64, max(0, column.typeLength)))
             return .fixed(bytes)
         }
     }

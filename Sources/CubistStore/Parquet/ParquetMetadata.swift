@@ -121,8 +121,10 @@ struct ParquetMetadata {
                 throw Diagnostic(file: file, message: "column '\(name)' is repeated (a list); Cubist reads flat tables",
                                  help: "write the file with one value per row in each column")
             }
+            let typeLength = element.int(2) ?? 0
+            guard typeLength >= 0, typeLength <= 1 << 16 else { throw corrupt("column '\(name)' has a value length of \(typeLength) bytes") }
             columns.append(Column(name: name, physical: physical, meaning: meaning(element, physical), optional: repetition == 1,
-                                  typeLength: Int(element.int(2) ?? 0)))
+                                  typeLength: Int(typeLength)))
         }
         var groups: [RowGroup] = []
         for (g, value) in meta.list(4).enumerated() {
@@ -141,12 +143,15 @@ struct ParquetMetadata {
                 }
                 let dictionaryOffset = data.int(11).flatMap { $0 > 0 ? $0 : nil }
                 let start = min(dataOffset, dictionaryOffset ?? dataOffset)
-                guard start >= 4, size >= 0, start + size <= Int64(footerStart) else {
+                guard start >= 4, start <= Int64(footerStart), size >= 0, size <= Int64(footerStart) - start else {
                     throw corrupt("column '\(columns[c].name)' in row group \(g + 1) points outside the file")
                 }
                 chunks.append(Chunk(codec: data.int(4) ?? 0, valueCount: values, start: start, compressedSize: size))
             }
-            guard let rows = group.int(3), rows >= 0, rows < Int64(Int32.max) * 16 else { throw corrupt("row group \(g + 1) has no row count") }
+            guard let rows = group.int(3), rows >= 0, rows <= Int64(Int32.max) else { throw corrupt("row group \(g + 1) has no valid row count") }
+            for (c, chunk) in chunks.enumerated() where chunk.valueCount != rows {
+                throw corrupt("column '\(columns[c].name)' in row group \(g + 1) has \(chunk.valueCount) values for \(rows) rows")
+            }
             groups.append(RowGroup(rowCount: Int(rows), chunks: chunks))
         }
         return ParquetMetadata(columns: columns, rowGroups: groups, rowCount: groups.reduce(0) { $0 + $1.rowCount }, createdBy: meta.string(6))
@@ -158,8 +163,8 @@ struct ParquetMetadata {
             switch id {
             case 1, 4, 12: return physical == .byteArray ? .text : .unsupported("string of \(physical.name)")
             case 5:
-                let scale = Int(value.structure?.int(1) ?? element.int(7) ?? 0)
-                return .decimal(scale: scale)
+                let scale = value.structure?.int(1) ?? element.int(7) ?? 0
+                return scale >= 0 && scale <= 38 ? .decimal(scale: Int(scale)) : .unsupported("decimal with scale \(scale)")
             case 6: return .date
             case 7: return .unsupported("time of day")
             case 8:
@@ -175,7 +180,9 @@ struct ParquetMetadata {
         }
         switch element.int(6) {
         case 0, 4, 19: return physical == .byteArray ? .text : .unsupported("string of \(physical.name)")
-        case 5: return .decimal(scale: Int(element.int(7) ?? 0))
+        case 5:
+            let scale = element.int(7) ?? 0
+            return scale >= 0 && scale <= 38 ? .decimal(scale: Int(scale)) : .unsupported("decimal with scale \(scale)")
         case 6: return .date
         case 7, 8: return .unsupported("time of day")
         case 9: return .timestamp(unitsPerSecond: 1_000)

@@ -269,8 +269,17 @@ final class ParquetRows: RecordReader {
         }
     }
 
+    /// Days of the years 0001 to 9999, the years a time dimension spans (as in CSV files).
+    static let days: ClosedRange<Int32> = -719_162...2_932_896
+
     func day(_ i: Int, format: DateFormat, iso: Bool) -> FieldParser.DateResult {
         if isNull(i) { return .empty }
+        let result = storedDay(i, format: format, iso: iso)
+        if case .day(let d) = result, !ParquetRows.days.contains(d) { return .invalid }
+        return result
+    }
+
+    private func storedDay(_ i: Int, format: DateFormat, iso: Bool) -> FieldParser.DateResult {
         let meaning = table.columns[i].meaning
         switch chunks[i].values {
         case .int32(let v) where meaning == .date: return .day(v[row])
@@ -392,17 +401,19 @@ extension ParquetColumn {
     func appendDays(_ meaning: ParquetMetadata.Meaning, to days: inout [Int32]) -> Bool {
         switch (values, meaning) {
         case (.int32(let v), .date):
+            for x in v where !ParquetRows.days.contains(x) { return false }
             days.append(contentsOf: v)
             return true
         case (.int64(let v), .timestamp(let units)):
             let perDay = units * 86_400
             for x in v {
                 let day = x >= 0 ? x / perDay : -((-x - 1) / perDay) - 1
-                guard let narrow = Int32(exactly: day) else { return false }
+                guard let narrow = Int32(exactly: day), ParquetRows.days.contains(narrow) else { return false }
                 days.append(narrow)
             }
             return true
         case (.int96(let d, _), _):
+            for x in d where !ParquetRows.days.contains(x) { return false }
             days.append(contentsOf: d)
             return true
         default:

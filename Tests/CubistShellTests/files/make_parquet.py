@@ -98,6 +98,17 @@ with open(os.path.join(cube, "cube.json"), "w") as f:
         ],
     }, f, indent=2)
 
+# The same cube with one fact key that has no store: the error names the row.
+bad = os.path.join(out, "badkey")
+os.makedirs(bad, exist_ok=True)
+pq.write_table(stores, os.path.join(bad, "stores.parquet"))
+con.execute(f"COPY (SELECT CASE WHEN row_number() OVER () = 1235 THEN 99 ELSE store_id END AS store_id, day, amount, qty FROM t) "
+            f"TO '{os.path.join(bad, 'sales.parquet')}' (FORMAT parquet, ROW_GROUP_SIZE 500)")
+with open(os.path.join(cube, "cube.json")) as f:
+    model = f.read()
+with open(os.path.join(bad, "cube.json"), "w") as f:
+    f.write(model)
+
 
 def answers(sql):
     return [[None if v is None else str(v) for v in row] for row in con.execute(sql).fetchall()]
