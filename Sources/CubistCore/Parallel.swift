@@ -37,4 +37,31 @@ public enum Parallel {
             }
         }
     }
+
+    /// Runs `background` on another thread while `foreground` runs on this one, and returns
+    /// when both are done. Unlike `forEach` from inside a `forEach`, parallel work that
+    /// `foreground` starts gets every core. The two must not touch the same state.
+    public static func concurrently(_ background: () -> Void, _ foreground: () -> Void) {
+        withoutActuallyEscaping(background) { background in
+            let work = Handoff(background)
+            let done = DispatchSemaphore(value: 0)
+            DispatchQueue.global().async {
+                work.run()
+                done.signal()
+            }
+            foreground()
+            done.wait()
+        }
+    }
+
+    /// A closure handed to another thread and let go of as soon as it has run, so that it
+    /// does not outlive `withoutActuallyEscaping`.
+    private final class Handoff: @unchecked Sendable {
+        private var body: (() -> Void)?
+        init(_ body: @escaping () -> Void) { self.body = body }
+        func run() {
+            body?()
+            body = nil
+        }
+    }
 }

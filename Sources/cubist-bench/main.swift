@@ -13,7 +13,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cubist-bench",
         abstract: "Benchmark Cubist on generated CRM cubes (see docs/benchmarks.md).",
-        subcommands: [Run.self, Serve.self],
+        subcommands: [Run.self, Serve.self, ParquetRead.self],
         defaultSubcommand: Run.self
     )
 }
@@ -159,6 +159,30 @@ struct Run: ParsableCommand {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(report).write(to: URL(fileURLWithPath: json))
         note("wrote \(json)")
+    }
+}
+
+struct ParquetRead: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parquet",
+        abstract: "Time decoding a Parquet file (read into memory first) on 1 and 2 threads, and loading it as a model's facts.")
+
+    @Argument(help: "A Parquet file.")
+    var file: String
+
+    @Option(help: "Timed runs after one warm-up.")
+    var runs = 5
+
+    func run() throws {
+        let bytes = try orFail { () throws(Diagnostic) in try FileBytes.read(file) }
+        for threads in [1, 2] {
+            var times: [Double] = []
+            for r in 0...runs {
+                let t = try seconds { _ = try orFail { () throws(Diagnostic) in try ParquetTable.read(bytes, file: file, threads: threads) } }
+                if r > 0 { times.append(t) }
+            }
+            print(String(format: "decode on %d thread%@: %.3f s median of %d", threads, threads == 1 ? "" : "s", median(times), runs))
+        }
     }
 }
 

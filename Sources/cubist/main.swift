@@ -25,7 +25,7 @@ struct Open: ParsableCommand {
         abstract: "Open a cube (default: the built-in CRM sample) and run the REPL or statements."
     )
 
-    @Argument(help: "A cube directory, a cube.json, or a .csv file. Default: the built-in CRM sample.")
+    @Argument(help: "A cube directory, a cube.json, a .csv or .parquet file, or a .cube snapshot. Default: the built-in CRM sample.")
     var source: String?
 
     // A statement may begin with a comment (`-c "-- note ..."`): the value is taken as is.

@@ -4,6 +4,7 @@
 One command from a clean clone:
 
     python3 Tests/Peers/peers.py            # 10M rows, 5 runs, 2 threads each
+    python3 Tests/Peers/peers.py --parquet-load   # loading the facts from ZSTD Parquet
 
 It installs what is missing from PyPI, builds Cubist (release), generates the CRM star
 schema with `cubist generate` (reused when present), starts one server process per engine
@@ -602,6 +603,105 @@ class Server:
         self.process.wait()
 
 
+# ---------------------------------------------------------------- Parquet load
+
+PARQUET_FACTS = """COPY (SELECT order_id::BIGINT AS order_id, date::DATE AS date, customer_id::INTEGER AS customer_id,
+    product_id::INTEGER AS product_id, channel_id::INTEGER AS channel_id, quantity::INTEGER AS quantity,
+    price::DECIMAL(9,2) AS price, discount::DECIMAL(4,2) AS discount, revenue::DECIMAL(12,2) AS revenue,
+    cost::DECIMAL(12,2) AS cost FROM read_csv('{csv}')) TO '{parquet}' (FORMAT parquet, COMPRESSION zstd)"""
+
+# One load in a fresh process: the fact file from Parquet, the dimension tables from CSV,
+# into each engine's own memory. Prints seconds for the facts, for everything, and the RSS.
+PARQUET_PEER = r"""
+import json, os, sys, time
+engine, directory, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+facts = os.path.join(directory, "sales.parquet")
+dims = [os.path.join(directory, n + ".csv") for n in ("customers", "products", "channels")]
+start = time.perf_counter()
+if engine == "duckdb":
+    import duckdb
+    con = duckdb.connect()
+    con.execute(f"SET threads = {threads}")
+    start = time.perf_counter()
+    con.execute(f"CREATE TABLE sales AS SELECT * FROM read_parquet('{facts}')")
+    f = time.perf_counter() - start
+    for i, d in enumerate(dims):
+        con.execute(f"CREATE TABLE d{i} AS SELECT * FROM read_csv('{d}')")
+    check = con.execute("SELECT sum(revenue), sum(quantity) FROM sales").fetchone()
+elif engine == "polars":
+    os.environ["POLARS_MAX_THREADS"] = str(threads)
+    import polars as pl
+    start = time.perf_counter()
+    sales = pl.read_parquet(facts)
+    f = time.perf_counter() - start
+    tables = [pl.read_csv(d) for d in dims]
+    check = (sales["revenue"].sum(), sales["quantity"].sum())
+elif engine == "chdb":
+    import chdb.session
+    session = chdb.session.Session()
+    start = time.perf_counter()
+    session.query(f"CREATE TABLE sales ENGINE = Memory AS SELECT * FROM file('{facts}', Parquet) SETTINGS max_threads = {threads}")
+    f = time.perf_counter() - start
+    for i, d in enumerate(dims):
+        session.query(f"CREATE TABLE d{i} ENGINE = Memory AS SELECT * FROM file('{d}', CSVWithNames) SETTINGS max_threads = {threads}")
+    check = str(session.query("SELECT sum(revenue), sum(quantity) FROM sales", "CSV")).strip().split(",")
+total = time.perf_counter() - start
+with open("/proc/self/status") as status:
+    rss = next(int(l.split()[1]) * 1024 for l in status if l.startswith("VmRSS:"))
+print(json.dumps({"facts": f, "total": total, "rss": rss, "check": [str(v) for v in check]}))
+"""
+
+
+def parquet_load(args, binary, peers):
+    """Times loading the 10M-row fact file from ZSTD Parquet (and the dimension tables from
+    CSV) in Cubist and each peer, one fresh process per load, interleaved."""
+    import shutil
+    import duckdb
+    csv_dir = os.path.abspath(os.path.join(args.data, f"crm-{args.rows}"))
+    directory = csv_dir + "-parquet"
+    os.makedirs(directory, exist_ok=True)
+    if not os.path.exists(os.path.join(directory, "sales.parquet")):
+        print("writing sales.parquet (ZSTD) with DuckDB...", file=sys.stderr)
+        duckdb.connect().execute(PARQUET_FACTS.format(csv=os.path.join(csv_dir, "sales.csv"), parquet=os.path.join(directory, "sales.parquet")))
+    for name in ("customers.csv", "products.csv", "channels.csv"):
+        shutil.copy(os.path.join(csv_dir, name), directory)
+    with open(os.path.join(csv_dir, "cube.json")) as f:
+        model = f.read().replace('"facts": "sales.csv"', '"facts": "sales.parquet"')
+    with open(os.path.join(directory, "cube.json"), "w") as f:
+        f.write(model)
+    names = ["cubist"] + peers
+    results = {n: [] for n in names}
+    checks = {}
+    for run in range(args.runs + 1):
+        order = names[run % len(names):] + names[:run % len(names)]
+        for n in order:
+            if n == "cubist":
+                server = Server("cubist", [os.path.join(binary, "cubist-bench"), "serve", directory, "--threads", str(args.threads)])
+                reply = server.ask("Q1")
+                server.close()
+                r = {"total": server.ready["load_seconds"], "rss": server.ready["rss_bytes"], "check": next(csv.reader(io.StringIO(reply["csv"].splitlines()[1])))[:2]}
+            else:
+                out = subprocess.check_output([sys.executable, "-c", PARQUET_PEER, n, directory, str(args.threads)], text=True)
+                r = json.loads(out.strip().splitlines()[-1])
+            checks[n] = [f"{float(v):.2f}" for v in r["check"]]
+            if run > 0:
+                results[n].append(r)
+    print(f"\n{args.rows:,} rows from ZSTD Parquet (dimension tables from CSV), {args.threads} threads, median of {args.runs} fresh loads")
+    print(f"{'engine':10}{'facts s':>10}{'all s':>10}{'RSS MiB':>10}")
+    summary = {}
+    for n in names:
+        facts = statistics.median(r["facts"] for r in results[n]) if "facts" in results[n][0] else None
+        total = statistics.median(r["total"] for r in results[n])
+        rss = statistics.median(r["rss"] for r in results[n])
+        summary[n] = {"facts_seconds": facts, "total_seconds": total, "rss_bytes": rss}
+        print(f"{n:10}{(f'{facts:10.2f}' if facts is not None else '         -')}{total:10.2f}{rss / 1048576:10.0f}")
+    agree = all(checks[n] == checks["cubist"] for n in names)
+    print("sum(revenue), sum(quantity): " + ("all engines agree" if agree else f"DIFFER: {checks}"))
+    with open(args.json.replace(".json", "-parquet.json"), "w") as f:
+        json.dump({"rows": args.rows, "threads": args.threads, "runs": args.runs, "load": summary, "checks": checks}, f, indent=2)
+    sys.exit(0 if agree else 1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -612,6 +712,7 @@ def main():
     parser.add_argument("--json", default=os.path.join(ROOT, ".build", "peers-results.json"))
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--parquet-load", action="store_true", help="time loading the facts from ZSTD Parquet instead of the queries")
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.data, args.threads)
@@ -625,6 +726,9 @@ def main():
     data = os.path.abspath(os.path.join(args.data, f"crm-{args.rows}"))
     if not os.path.exists(os.path.join(data, "sales.csv")):
         subprocess.check_call([os.path.join(binary, "cubist"), "generate", "--rows", str(args.rows), "--seed", "42", "--out", data])
+    if args.parquet_load:
+        parquet_load(args, binary, peers)
+        return
 
     servers = {}
     print(f"loading {args.rows:,} rows into each engine ({args.threads} threads each)...", file=sys.stderr)

@@ -52,9 +52,13 @@ struct KeyIndex {
     private var interner: ByteInterner
     private var codes: [Int32]
 
+    /// The largest code a key maps to.
+    let maximumCode: Int32
+
     init(interner: ByteInterner, codes: [Int32]) {
         self.interner = interner
         self.codes = codes
+        self.maximumCode = codes.max() ?? 0
         var values: [Int] = []
         values.reserveCapacity(codes.count)
         for id in 0..<interner.count {
@@ -243,24 +247,31 @@ private struct Loader {
         var facts = preparedFacts
         var dimensionFailure: Diagnostic?, readFailure: Diagnostic?
         let loader = self
-        Parallel.forEach(2, threads: min(2, threads)) { task in
-            if task == 0 {
-                do throws(Diagnostic) {
-                    for (i, spec) in loader.model.dimensions.enumerated() where spec.table != nil {
-                        let (dimension, index, format) = try loader.tableDimension(spec)
-                        tableDimensions[i] = (dimension, index)
-                        formats[i] = format
-                    }
-                } catch {
-                    dimensionFailure = error
+        // The fact file is decoded on every thread (Parquet) while the dimension tables load.
+        let readDimensions = {
+            do throws(Diagnostic) {
+                for (i, spec) in loader.model.dimensions.enumerated() where spec.table != nil {
+                    let (dimension, index, format) = try loader.tableDimension(spec)
+                    tableDimensions[i] = (dimension, index)
+                    formats[i] = format
                 }
-            } else if facts == nil {
-                do throws(Diagnostic) {
-                    facts = try loader.input(loader.model.facts, for: "fact file", at: loader.model.factsLocation)
-                } catch {
-                    readFailure = error
-                }
+            } catch {
+                dimensionFailure = error
             }
+        }
+        let readFacts = {
+            guard facts == nil else { return }
+            do throws(Diagnostic) {
+                facts = try loader.input(loader.model.facts, for: "fact file", at: loader.model.factsLocation)
+            } catch {
+                readFailure = error
+            }
+        }
+        if threads > 1 {
+            Parallel.concurrently(readDimensions, readFacts)
+        } else {
+            readDimensions()
+            readFacts()
         }
         if let dimensionFailure { throw dimensionFailure }
         if let readFailure { throw readFailure }
@@ -390,6 +401,7 @@ private struct Loader {
             try layout.parse(reader, into: &columns, inline: &inline, progress: progress, total: total)
         }
         let keyCodes = columns.keyCodes, days = columns.days, numericBuilders = columns.numeric, dropped = columns.dropped, rows = columns.rows, prebuilt = columns.prebuilt
+        let prepackedKeys = columns.prepackedKeys
         var inlineCodes = columns.inlineCodes
         guard rows > 0 else {
             throw Diagnostic(file: file, location: reader.declaredNames == nil ? SourceLocation(line: 2, column: 1) : nil,
@@ -413,7 +425,7 @@ private struct Loader {
         let leafCounts = keyFields.map { tableDimensions[$0.dimension]!.0.leaf.count }  // safe: the model parser guarantees it, and the loader built an entry for every table dimension
         Parallel.forEach(keyFields.count + numericFields.count, threads: threads) { i in
             if i < keyFields.count {
-                packed[i] = PackedColumn(keyCodes[i], maximum: UInt64(max(0, leafCounts[i] - 1)))
+                packed[i] = prepackedKeys[i] ?? PackedColumn(keyCodes[i], maximum: UInt64(max(0, leafCounts[i] - 1)))
             } else {
                 let n = i - keyFields.count
                 if !dropped[n] { built[n] = prebuilt[n] ?? numericBuilders[n].build(name: names[numericFields[n]]) }
@@ -483,7 +495,7 @@ private struct Loader {
     private func parquetColumns(_ table: ParquetTable, _ layout: FactLayout) -> FactColumns? {
         let keys = layout.keyFields.count, times = layout.timeFields.count, numerics = layout.numericFields.count
         let tasks = keys + times + numerics
-        let keyCodes = UnsafeMutableBufferPointer<[UInt32]?>.allocate(capacity: max(1, keys))
+        let keyCodes = UnsafeMutableBufferPointer<PackedColumn?>.allocate(capacity: max(1, keys))
         let days = UnsafeMutableBufferPointer<[Int32]?>.allocate(capacity: max(1, times))
         let numeric = UnsafeMutableBufferPointer<DecimalColumnBuilder?>.allocate(capacity: max(1, numerics))
         let packed = UnsafeMutableBufferPointer<NumericColumn?>.allocate(capacity: max(1, numerics))
@@ -503,13 +515,7 @@ private struct Loader {
         let rows = table.rowCount
         Parallel.forEach(tasks, threads: threads) { task in
             if task < keys {
-                let key = layout.keyFields[task]
-                var codes = [UInt32]()
-                codes.reserveCapacity(rows)
-                for group in table.groups {
-                    guard group.chunks[key.field].nulls == nil, group.chunks[key.field].appendKeys(table.meaning(key.field), key.index, to: &codes) else { return }
-                }
-                keyCodes[task] = codes
+                keyCodes[task] = table.packedKeys(layout.keyFields[task].field, layout.keyFields[task].index)
             } else if task < keys + times {
                 let t = task - keys
                 var column = [Int32]()
@@ -558,7 +564,7 @@ private struct Loader {
         var columns = FactColumns(keys: keys, inline: 0, times: times, numeric: numerics)
         for k in 0..<keys {
             guard let codes = keyCodes[k] else { return nil }
-            columns.keyCodes[k] = codes
+            columns.prepackedKeys[k] = codes
         }
         for t in 0..<times {
             guard let column = days[t] else { return nil }
@@ -618,6 +624,8 @@ private struct FactColumns {
     var dropped: [Bool]
     /// Numeric columns already packed (from a Parquet file's integers), by numeric field.
     var prebuilt: [NumericColumn?]
+    /// Key code columns already packed (from a Parquet file's integer keys), by key field.
+    var prepackedKeys: [PackedColumn?]
     var rows = 0
 
     init(keys: Int, inline: Int, times: Int, numeric: Int) {
@@ -627,6 +635,7 @@ private struct FactColumns {
         self.numeric = [DecimalColumnBuilder](repeating: DecimalColumnBuilder(), count: numeric)
         dropped = [Bool](repeating: false, count: numeric)
         prebuilt = [NumericColumn?](repeating: nil, count: numeric)
+        prepackedKeys = [PackedColumn?](repeating: nil, count: keys)
     }
 
     /// Makes room for `n` rows in every column.

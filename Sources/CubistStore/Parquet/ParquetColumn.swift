@@ -120,7 +120,7 @@ struct ChunkDecoder {
                         throw ParquetFailure(reason: "a version 2 data page has repetition levels or bad level sizes")
                     }
                     if column.optional {
-                        levels = try Hybrid.decode(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(raw)[0..<definitionLength]), bitWidth: 1, count: Int(valueCount))
+                        levels = try Hybrid.levels(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(raw)[0..<definitionLength]), count: Int(valueCount))
                     }
                     let body = UnsafeBufferPointer(rebasing: raw[definitionLength...])
                     let compressedBody = info[7]?.bool ?? true
@@ -131,12 +131,15 @@ struct ChunkDecoder {
                         guard page.count >= 4 else { throw ParquetFailure(reason: "a data page is too short for its definition levels") }
                         let length = Int(page[0]) | Int(page[1]) << 8 | Int(page[2]) << 16 | Int(page[3]) << 24
                         guard length <= page.count - 4 else { throw ParquetFailure(reason: "a data page's definition levels run past its end") }
-                        levels = try withBytes(page) { (b) throws(ParquetFailure) in try Hybrid.decode(UnsafeRawBufferPointer(rebasing: b[4..<4 + length]), bitWidth: 1, count: Int(valueCount)) }
+                        levels = try withBytes(page) { (b) throws(ParquetFailure) in try Hybrid.levels(UnsafeRawBufferPointer(rebasing: b[4..<4 + length]), count: Int(valueCount)) }
                         offset = 4 + length
                     }
                 }
                 let present: Int
-                if column.optional {
+                if column.optional, levels.isEmpty {
+                    present = Int(valueCount)  // one run of present values: no nulls on this page
+                    if anyNull { nulls.append(contentsOf: repeatElement(false, count: Int(valueCount))) }
+                } else if column.optional {
                     var count = 0
                     for l in levels {
                         guard l <= 1 else { throw ParquetFailure(reason: "a definition level is \(l) in a flat column") }
@@ -169,7 +172,8 @@ struct ChunkDecoder {
                         guard width <= 32 else { throw ParquetFailure(reason: "dictionary indices are \(width) bits wide") }
                         let indices = try Hybrid.decode32(UnsafeRawBufferPointer(rebasing: body[1...]), bitWidth: width, count: present)
                         let size = count(dictionary)
-                        for i in indices where Int(i) >= size { throw ParquetFailure(reason: "dictionary index \(i) is past the dictionary's \(size) values") }
+                        let largest = indices.withUnsafeBufferPointer { ix in ix.reduce(0) { Swift.max($0, $1) } }
+                        if !indices.isEmpty, Int(largest) >= size { throw ParquetFailure(reason: "dictionary index \(largest) is past the dictionary's \(size) values") }
                         if dictionaryIndices != nil {
                             dictionaryIndices!.append(contentsOf: indices)  // safe: checked for nil just before
                         } else {
@@ -338,6 +342,20 @@ struct ChunkDecoder {
         }
     }
 
+    /// Appends `dictionary[i]` for each index (every index already checked to be in range).
+    static func gather<T: Numeric>(_ dictionary: [T], _ indices: [UInt32], into array: inout [T]) {
+        let old = array.count
+        array.append(contentsOf: repeatElement(0, count: indices.count))
+        dictionary.withUnsafeBufferPointer { d in
+            indices.withUnsafeBufferPointer { ix in
+                array.withUnsafeMutableBufferPointer { out in
+                    let base = d.baseAddress!, target = out.baseAddress! + old  // safe: the dictionary is not empty when there are indices, and the array was just grown by their count
+                    for k in 0..<ix.count { target[k] = base[Int(ix[k])] }
+                }
+            }
+        }
+    }
+
     /// `n` little-endian values at `offset` (the byte order of every platform Cubist runs on).
     static func append<T: BitwiseCopyable & Numeric>(_ bytes: UnsafeRawBufferPointer, _ offset: Int, _ n: Int, to array: inout [T]) {
         guard n > 0 else { return }
@@ -369,10 +387,10 @@ struct ChunkDecoder {
     private func append(_ dictionary: Builder, _ indices: [UInt32], to builder: inout Builder) {
         switch (dictionary, builder) {
         case (.boolean(let d), .boolean(var v)): builder = .fixed([]); v.append(contentsOf: indices.lazy.map { d[Int($0)] }); builder = .boolean(v)
-        case (.int32(let d), .int32(var v)): builder = .fixed([]); v.append(contentsOf: indices.lazy.map { d[Int($0)] }); builder = .int32(v)
-        case (.int64(let d), .int64(var v)): builder = .fixed([]); v.append(contentsOf: indices.lazy.map { d[Int($0)] }); builder = .int64(v)
-        case (.float(let d), .float(var v)): builder = .fixed([]); v.append(contentsOf: indices.lazy.map { d[Int($0)] }); builder = .float(v)
-        case (.double(let d), .double(var v)): builder = .fixed([]); v.append(contentsOf: indices.lazy.map { d[Int($0)] }); builder = .double(v)
+        case (.int32(let d), .int32(var v)): builder = .fixed([]); ChunkDecoder.gather(d, indices, into: &v); builder = .int32(v)
+        case (.int64(let d), .int64(var v)): builder = .fixed([]); ChunkDecoder.gather(d, indices, into: &v); builder = .int64(v)
+        case (.float(let d), .float(var v)): builder = .fixed([]); ChunkDecoder.gather(d, indices, into: &v); builder = .float(v)
+        case (.double(let d), .double(var v)): builder = .fixed([]); ChunkDecoder.gather(d, indices, into: &v); builder = .double(v)
         case (.int96(let dd, let dn), .int96(var vd, var vn)):
             builder = .fixed([])
             vd.append(contentsOf: indices.lazy.map { dd[Int($0)] })
@@ -447,9 +465,14 @@ struct ChunkDecoder {
 /// Parquet's RLE / bit-packed hybrid encoding of levels and dictionary indices.
 enum Hybrid {
     static func decode(_ bytes: UnsafeRawBufferPointer, bitWidth: Int, count: Int) throws(ParquetFailure) -> [UInt8] {
-        // Levels of a column without nulls are one run: no need to go value by value.
-        if bitWidth == 1, let run = singleRun(bytes, count: count) { return [UInt8](repeating: run, count: count) }
-        return try decode32(bytes, bitWidth: bitWidth, count: count).map { UInt8(truncatingIfNeeded: $0) }
+        try decode32(bytes, bitWidth: bitWidth, count: count).map { UInt8(truncatingIfNeeded: $0) }
+    }
+
+    /// Definition levels (0: null, 1: present) of a flat optional column; empty when every
+    /// value is present (one run of ones: the common case, not spelled out value by value).
+    static func levels(_ bytes: UnsafeRawBufferPointer, count: Int) throws(ParquetFailure) -> [UInt8] {
+        if let run = singleRun(bytes, count: count) { return run == 1 ? [] : [UInt8](repeating: 0, count: count) }
+        return try decode(bytes, bitWidth: 1, count: count)
     }
 
     /// The value of a 1-bit RLE run that covers all `count` values, if the data is one.
@@ -520,10 +543,27 @@ enum Hybrid {
                 let wanted = min(groups * 8, count - written)
                 guard available * 8 >= wanted * bitWidth else { throw ParquetFailure(reason: "bit-packed values are cut off") }
                 let end = i + available
+                var k0 = 0
+                if bitWidth <= 32 {
+                    // Each value read with one unaligned 8-byte load where 8 bytes remain.
+                    let base = bytes.baseAddress!  // safe: the run is not empty
+                    while k0 < wanted {
+                        let bit = k0 * bitWidth
+                        guard i + bit / 8 + 8 <= n else { break }
+                        let word = UInt64(littleEndian: UnsafeRawPointer(base + i + bit / 8).loadUnaligned(as: UInt64.self))
+                        out[written + k0] = UInt32(truncatingIfNeeded: (word >> UInt64(bit % 8)) & mask)
+                        k0 += 1
+                    }
+                }
                 var buffer: UInt64 = 0
                 var bits = 0
-                var p = i
-                for k in 0..<wanted {
+                var p = i + k0 * bitWidth / 8
+                if k0 * bitWidth % 8 != 0 {
+                    buffer = UInt64(p < end ? bytes[p] : 0) >> UInt64(k0 * bitWidth % 8)
+                    bits = 8 - k0 * bitWidth % 8
+                    p += 1
+                }
+                for k in k0..<wanted {
                     if bits < bitWidth {
                         if p + 4 <= end {
                             buffer |= UInt64(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: p, as: UInt32.self))) << UInt64(bits)

@@ -375,28 +375,6 @@ final class ParquetRows: RecordReader {
 }
 
 extension ParquetColumn {
-    /// Appends each row's fact key code; false at a key that is no whole number or has no
-    /// dimension row (the row parse reports it).
-    func appendKeys(_ meaning: ParquetMetadata.Meaning, _ index: KeyIndex, to codes: inout [UInt32]) -> Bool {
-        guard meaning == .integer || meaning == .unsigned else { return false }
-        switch values {
-        case .int32(let v):
-            for x in v {
-                guard x >= 0, let code = index.lookup(integer: Int(x)) else { return false }
-                codes.append(UInt32(code))
-            }
-            return true
-        case .int64(let v):
-            for x in v {
-                guard x >= 0, let code = index.lookup(integer: Int(x)) else { return false }
-                codes.append(UInt32(code))
-            }
-            return true
-        default:
-            return false
-        }
-    }
-
     /// Appends each row's day number; false for a column of another type.
     func appendDays(_ meaning: ParquetMetadata.Meaning, to days: inout [Int32]) -> Bool {
         switch (values, meaning) {
@@ -521,6 +499,50 @@ extension ParquetColumn {
 }
 
 extension ParquetTable {
+    /// The dimension codes of key column `i`, packed; nil at a null, a key that is no whole
+    /// number, or one with no dimension row (the row parse then reports it).
+    func packedKeys(_ i: Int, _ index: KeyIndex) -> PackedColumn? {
+        guard columns[i].meaning == .integer || columns[i].meaning == .unsigned else { return nil }
+        let width = PackedColumn.Width.fitting(UInt64(max(0, index.maximumCode)))
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, rowCount * width.rawValue), alignment: 8)
+        func fill<T: FixedWidthInteger & UnsignedInteger>(_ type: T.Type) -> Bool {
+            let target = raw.bindMemory(to: T.self, capacity: rowCount)
+            var r = 0
+            for group in groups {
+                let chunk = group.chunks[i]
+                guard chunk.nulls == nil else { return false }
+                switch chunk.values {
+                case .int32(let v):
+                    for x in v {
+                        guard x >= 0, let code = index.lookup(integer: Int(x)) else { return false }
+                        target[r] = T(truncatingIfNeeded: code)
+                        r += 1
+                    }
+                case .int64(let v):
+                    for x in v {
+                        guard x >= 0, let code = index.lookup(integer: Int(x)) else { return false }
+                        target[r] = T(truncatingIfNeeded: code)
+                        r += 1
+                    }
+                default: return false
+                }
+            }
+            return true
+        }
+        let filled: Bool
+        switch width {
+        case .one: filled = fill(UInt8.self)
+        case .two: filled = fill(UInt16.self)
+        case .four: filled = fill(UInt32.self)
+        case .eight: filled = fill(UInt64.self)
+        }
+        guard filled else {
+            raw.deallocate()
+            return nil
+        }
+        return PackedColumn(adopting: raw, count: rowCount, width: width)
+    }
+
     /// Column `i` packed straight from its stored integers (INT32 or INT64 integers and
     /// decimals), as the loader packs parsed numbers: offsets from the smallest value (or 0),
     /// nulls in a bitmap. Nil for other columns, and for values of 18 digits or more.
