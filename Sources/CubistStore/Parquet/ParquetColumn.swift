@@ -29,6 +29,9 @@ struct ParquetColumn {
         /// Byte strings by dictionary index: the dictionary, then an index per row.
         case dictionary(ByteValues, [UInt32])
         case fixed(data: [UInt8], width: Int)
+        /// Whole numbers (integers, decimals' unscaled values, days, timestamps) in the
+        /// narrowest width that holds them.
+        case integers(NarrowIntegers)
     }
 
     var values: Values
@@ -595,4 +598,86 @@ func withBytes<T>(_ array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(Parq
         do throws(ParquetFailure) { return .success(try body(bytes)) } catch { return .failure(error) }
     }
     return try result.get()
+}
+
+/// Whole numbers stored as offsets from their smallest value (or 0) in 1, 2, 4 or 8 bytes:
+/// a decoded INT32 or INT64 chunk kept at the size its values need, so that a file's
+/// decoded columns take about half the memory while the cube is built.
+final class NarrowIntegers: @unchecked Sendable {
+    // Immutable after init; read by the threads that load from it.
+    let count: Int
+    let base: Int64
+    let width: PackedColumn.Width
+    let minimum: Int64
+    let maximum: Int64
+    private let raw: UnsafeMutableRawPointer
+
+    init<T: FixedWidthInteger & SignedInteger>(_ values: [T]) {
+        var lo: Int64 = 0, hi: Int64 = 0
+        for v in values {
+            lo = Swift.min(lo, Int64(v))
+            hi = Swift.max(hi, Int64(v))
+        }
+        count = values.count
+        base = lo
+        minimum = lo
+        maximum = hi
+        width = PackedColumn.Width.fitting(UInt64(bitPattern: hi &- lo))
+        raw = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(1, values.count * width.rawValue), alignment: 8)
+        let base = lo
+        func fill<S: FixedWidthInteger & UnsignedInteger>(_ type: S.Type) {
+            let target = raw.bindMemory(to: S.self, capacity: values.count)
+            values.withUnsafeBufferPointer { v in
+                for k in 0..<v.count { target[k] = S(truncatingIfNeeded: UInt64(bitPattern: Int64(v[k]) &- base)) }
+            }
+        }
+        switch width {
+        case .one: fill(UInt8.self)
+        case .two: fill(UInt16.self)
+        case .four: fill(UInt32.self)
+        case .eight: fill(UInt64.self)
+        }
+    }
+
+    deinit { raw.deallocate() }
+
+    subscript(_ i: Int) -> Int64 {
+        precondition(i >= 0 && i < count, "row out of range")  // safe: rows come from the chunk's own count
+        switch width {
+        case .one: return base &+ Int64(raw.load(fromByteOffset: i, as: UInt8.self))
+        case .two: return base &+ Int64(raw.load(fromByteOffset: i * 2, as: UInt16.self))
+        case .four: return base &+ Int64(raw.load(fromByteOffset: i * 4, as: UInt32.self))
+        case .eight: return base &+ Int64(bitPattern: raw.load(fromByteOffset: i * 8, as: UInt64.self))
+        }
+    }
+
+    /// Calls `body` with every value in order, read at the stored width.
+    @inline(__always)
+    func forEach(_ body: (Int64) -> Void) {
+        func run<S: FixedWidthInteger & UnsignedInteger>(_ type: S.Type) {
+            let values = UnsafeBufferPointer(start: raw.assumingMemoryBound(to: S.self), count: count)
+            for v in values { body(base &+ Int64(truncatingIfNeeded: UInt64(v))) }
+        }
+        switch width {
+        case .one: run(UInt8.self)
+        case .two: run(UInt16.self)
+        case .four: run(UInt32.self)
+        case .eight: run(UInt64.self)
+        }
+    }
+}
+
+extension ParquetColumn {
+    /// The chunk with INT32 and INT64 values of whole-number meanings narrowed.
+    func narrowed(_ meaning: ParquetMetadata.Meaning) -> ParquetColumn {
+        switch meaning {
+        case .integer, .decimal, .date, .timestamp: break
+        default: return self
+        }
+        switch values {
+        case .int32(let v): return ParquetColumn(values: .integers(NarrowIntegers(v)), nulls: nulls)
+        case .int64(let v): return ParquetColumn(values: .integers(NarrowIntegers(v)), nulls: nulls)
+        default: return self
+        }
+    }
 }

@@ -56,7 +56,7 @@ public struct ParquetTable: Sendable {
                 let g = t / columnCount, c = t % columnCount
                 let decoder = ChunkDecoder(column: metadata.columns[c], chunk: metadata.rowGroups[g].chunks[c], rowCount: metadata.rowGroups[g].rowCount)
                 do throws(ParquetFailure) {
-                    results[t] = .success(try decoder.decode(bytes, buffer))
+                    results[t] = .success(try decoder.decode(bytes, buffer).narrowed(metadata.columns[c].meaning))
                 } catch {
                     results[t] = .failure(error)
                 }
@@ -207,14 +207,8 @@ final class ParquetRows: RecordReader {
             case .unsigned: return put(String(UInt32(bitPattern: v[row])).utf8, i)
             default: return put(String(v[row]).utf8, i)
             }
-        case .int64(let v):
-            switch meaning {
-            case .timestamp(let units): return put(ParquetRows.timestampText(v[row], units).utf8, i)
-            case .decimal(let scale): return put(ParquetRows.decimalText(Int128(v[row]), scale).utf8, i)
-            case .unsigned: return put(String(UInt64(bitPattern: v[row])).utf8, i)
-            case .date: return put(CivilDate.isoDate(Int(v[row])).utf8, i)
-            default: return put(String(v[row]).utf8, i)
-            }
+        case .int64(let v): return int64Field(v[row], meaning, i)
+        case .integers(let v): return int64Field(v[row], meaning, i)
         case .float(let v): return put(v[row].description.utf8, i)
         case .double(let v): return put(v[row].description.utf8, i)
         case .int96(let days, let nanos):
@@ -224,6 +218,16 @@ final class ParquetRows: RecordReader {
                 return put(ParquetRows.decimalText(unscaled, scale).utf8, i)
             }
             return put(data[row * width..<(row + 1) * width], i)
+        }
+    }
+
+    private func int64Field(_ x: Int64, _ meaning: ParquetMetadata.Meaning, _ i: Int) -> UnsafeBufferPointer<UInt8> {
+        switch meaning {
+        case .timestamp(let units): return put(ParquetRows.timestampText(x, units).utf8, i)
+        case .decimal(let scale): return put(ParquetRows.decimalText(Int128(x), scale).utf8, i)
+        case .unsigned: return put(String(UInt64(bitPattern: x)).utf8, i)
+        case .date: return put(CivilDate.isoDate(Int(x)).utf8, i)
+        default: return put(String(x).utf8, i)
         }
     }
 
@@ -249,13 +253,8 @@ final class ParquetRows: RecordReader {
             case .decimal(let scale): return ParquetRows.scaled(Int128(v[row]), scale)
             default: return .invalid
             }
-        case .int64(let v):
-            switch meaning {
-            case .integer: return .value(mantissa: v[row], scale: 0)
-            case .unsigned: return v[row] < 0 ? .outOfRange : .value(mantissa: v[row], scale: 0)
-            case .decimal(let scale): return ParquetRows.scaled(Int128(v[row]), scale)
-            default: return .invalid
-            }
+        case .int64(let v): return ParquetRows.number(v[row], meaning)
+        case .integers(let v): return ParquetRows.number(v[row], meaning)
         case .fixed(let data, let width):
             guard case .decimal(let scale) = meaning else { return .invalid }
             guard let unscaled = ParquetRows.bigEndian(data, row * width, width) else { return .outOfRange }
@@ -266,6 +265,15 @@ final class ParquetRows: RecordReader {
             return FieldParser.decimal(field(i), decimalComma: false)
         case .boolean, .int96:
             return .invalid
+        }
+    }
+
+    private static func number(_ x: Int64, _ meaning: ParquetMetadata.Meaning) -> FieldParser.DecimalResult {
+        switch meaning {
+        case .integer: return x.magnitude < 1_000_000_000_000_000_000 ? .value(mantissa: x, scale: 0) : .outOfRange
+        case .unsigned: return x < 0 ? .outOfRange : .value(mantissa: x, scale: 0)
+        case .decimal(let scale): return ParquetRows.scaled(Int128(x), scale)
+        default: return .invalid
         }
     }
 
@@ -283,22 +291,25 @@ final class ParquetRows: RecordReader {
         let meaning = table.columns[i].meaning
         switch chunks[i].values {
         case .int32(let v) where meaning == .date: return .day(v[row])
-        case .int64(let v):
-            if case .timestamp(let units) = meaning {
-                let perDay = units * 86_400
-                let value = v[row]
-                let day = value >= 0 ? value / perDay : -((-value - 1) / perDay) - 1
-                guard let narrow = Int32(exactly: day) else { return .invalid }
-                return .day(narrow)
-            }
-            if meaning == .date, let narrow = Int32(exactly: v[row]) { return .day(narrow) }
-            return .invalid
+        case .int64(let v): return ParquetRows.day(v[row], meaning)
+        case .integers(let v): return ParquetRows.day(v[row], meaning)
         case .int96(let days, _): return .day(days[row])
         case .bytes, .dictionary:
             let field = field(i)
             return iso && field.count == 10 ? FieldParser.date(field) : format.parse(field)
         default: return .invalid
         }
+    }
+
+    private static func day(_ x: Int64, _ meaning: ParquetMetadata.Meaning) -> FieldParser.DateResult {
+        if case .timestamp(let units) = meaning {
+            let perDay = units * 86_400
+            let day = x >= 0 ? x / perDay : -((-x - 1) / perDay) - 1
+            guard let narrow = Int32(exactly: day) else { return .invalid }
+            return .day(narrow)
+        }
+        if meaning == .date, let narrow = Int32(exactly: x) { return .day(narrow) }
+        return .invalid
     }
 
     func integerKey(_ i: Int) -> Int? {
@@ -308,6 +319,8 @@ final class ParquetRows: RecordReader {
             let value = table.columns[i].meaning == .unsigned ? Int(UInt32(bitPattern: v[row])) : Int(v[row])
             return value >= 0 ? value : nil
         case .int64(let v) where table.columns[i].meaning == .integer || table.columns[i].meaning == .unsigned:
+            return v[row] >= 0 ? Int(v[row]) : nil
+        case .integers(let v) where table.columns[i].meaning == .integer:
             return v[row] >= 0 ? Int(v[row]) : nil
         default: return nil
         }
@@ -394,6 +407,18 @@ extension ParquetColumn {
             for x in d where !ParquetRows.days.contains(x) { return false }
             days.append(contentsOf: d)
             return true
+        case (.integers(let v), .date):
+            guard v.minimum >= Int64(ParquetRows.days.lowerBound), v.maximum <= Int64(ParquetRows.days.upperBound) else { return false }
+            v.forEach { days.append(Int32(truncatingIfNeeded: $0)) }
+            return true
+        case (.integers(let v), .timestamp(let units)):
+            let perDay = units * 86_400
+            var inRange = true
+            v.forEach { x in
+                let day = x >= 0 ? x / perDay : -((-x - 1) / perDay) - 1
+                if let narrow = Int32(exactly: day), ParquetRows.days.contains(narrow) { days.append(narrow) } else { inRange = false; days.append(0) }
+            }
+            return inRange
         default:
             return false
         }
@@ -455,6 +480,13 @@ extension ParquetColumn {
         case .int64(let v):
             let unsigned = meaning == .unsigned
             return appendMantissas(v.count) { unsigned && v[$0] < 0 ? nil : v[$0] }
+        case .integers(let v):
+            guard v.minimum.magnitude < 1_000_000_000_000_000_000, v.maximum.magnitude < 1_000_000_000_000_000_000 else { return false }
+            if builder.scale == scale {
+                v.forEach { builder.values.append($0) }
+                return finishFixedScale()
+            }
+            return appendMantissas(v.count) { v[$0] }
         case .fixed(let data, let width):
             return appendMantissas(data.count / max(1, width)) { ParquetRows.bigEndian(data, $0 * width, width).flatMap { Int64(exactly: $0) } }
         case .double(let v):
@@ -524,6 +556,14 @@ extension ParquetTable {
                         target[r] = T(truncatingIfNeeded: code)
                         r += 1
                     }
+                case .integers(let v):
+                    guard v.minimum >= 0 else { return false }
+                    var found = true
+                    v.forEach { x in
+                        if let code = index.lookup(integer: Int(x)) { target[r] = T(truncatingIfNeeded: code) } else { found = false }
+                        r += 1
+                    }
+                    guard found else { return false }
                 default: return false
                 }
             }
@@ -569,6 +609,9 @@ extension ParquetTable {
                     lo = min(lo, x)
                     hi = max(hi, x)
                 }
+            case .integers(let v):
+                lo = min(lo, v.minimum)
+                hi = max(hi, v.maximum)
             default: return nil
             }
         }
@@ -587,6 +630,11 @@ extension ParquetTable {
                     }
                 case .int64(let v):
                     for x in v {
+                        target[r] = T(truncatingIfNeeded: UInt64(bitPattern: x &- lo))
+                        r += 1
+                    }
+                case .integers(let v):
+                    v.forEach { x in
                         target[r] = T(truncatingIfNeeded: UInt64(bitPattern: x &- lo))
                         r += 1
                     }
