@@ -192,6 +192,8 @@ struct ChunkDecoder {
                             v.append(contentsOf: bits.lazy.map { $0 == 1 })
                             builder = .boolean(v)
                         }
+                    case 5, 6, 7:
+                        try delta(body, encoding, present, into: &builder)
                     case 9:
                         try byteStreamSplit(body, present, into: &builder)
                     default:
@@ -366,6 +368,53 @@ struct ChunkDecoder {
         array.append(contentsOf: repeatElement(0, count: n))
         array.withUnsafeMutableBytes { target in
             (target.baseAddress! + old * MemoryLayout<T>.stride).copyMemory(from: bytes.baseAddress! + offset, byteCount: n * MemoryLayout<T>.size)  // safe: the caller checked n values fit
+        }
+    }
+
+    /// The DELTA encodings: DELTA_BINARY_PACKED integers, DELTA_LENGTH_BYTE_ARRAY (lengths
+    /// delta-packed, then the bytes) and DELTA_BYTE_ARRAY (prefixes shared with the value
+    /// before, then suffixes).
+    private func delta(_ bytes: UnsafeRawBufferPointer, _ encoding: Int64, _ n: Int, into builder: inout Builder) throws(ParquetFailure) {
+        switch (encoding, builder) {
+        case (5, .int32(var v)):
+            builder = .fixed([])
+            var offset = 0
+            let values = try Delta.integers(bytes, &offset, n)
+            v.append(contentsOf: values.lazy.map { Int32(truncatingIfNeeded: $0) })
+            builder = .int32(v)
+        case (5, .int64(var v)):
+            builder = .fixed([])
+            var offset = 0
+            v.append(contentsOf: try Delta.integers(bytes, &offset, n))
+            builder = .int64(v)
+        case (6, .bytes(var v)):
+            builder = .fixed([])
+            var offset = 0
+            let lengths = try Delta.integers(bytes, &offset, n)
+            for length in lengths {
+                guard length >= 0, length <= Int64(bytes.count - offset) else { throw ParquetFailure(reason: "a DELTA_LENGTH_BYTE_ARRAY value runs past the page") }
+                v.append(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + Int(length)]))
+                offset += Int(length)
+            }
+            builder = .bytes(v)
+        case (7, .bytes(var v)):
+            builder = .fixed([])
+            var offset = 0
+            let prefixes = try Delta.integers(bytes, &offset, n)
+            let suffixes = try Delta.integers(bytes, &offset, n)
+            var previous: [UInt8] = []
+            for (prefix, suffix) in zip(prefixes, suffixes) {
+                guard prefix >= 0, prefix <= Int64(previous.count), suffix >= 0, suffix <= Int64(bytes.count - offset) else {
+                    throw ParquetFailure(reason: "a DELTA_BYTE_ARRAY value runs past the page or its predecessor")
+                }
+                previous.removeLast(previous.count - Int(prefix))
+                previous.append(contentsOf: bytes[offset..<offset + Int(suffix)])
+                offset += Int(suffix)
+                previous.withUnsafeBytes { v.append($0) }
+            }
+            builder = .bytes(v)
+        default:
+            throw ParquetFailure(reason: "\(ChunkDecoder.encodingName(encoding)) is not defined for \(column.physical.name) columns")
         }
     }
 
@@ -679,5 +728,78 @@ extension ParquetColumn {
         case .int64(let v): return ParquetColumn(values: .integers(NarrowIntegers(v)), nulls: nulls)
         default: return self
         }
+    }
+}
+
+/// Parquet's DELTA_BINARY_PACKED integers: blocks of miniblocks, each a bit width and
+/// deltas packed at it, added to a minimum delta and the value before (wrapping, as written).
+enum Delta {
+    private static func uleb(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int) throws(ParquetFailure) -> UInt64 {
+        var result: UInt64 = 0, shift: UInt64 = 0
+        while true {
+            guard offset < bytes.count, shift < 64 else { throw ParquetFailure(reason: "a DELTA header is cut off") }
+            let b = bytes[offset]
+            offset += 1
+            result |= UInt64(b & 0x7F) << shift
+            if b & 0x80 == 0 { return result }
+            shift += 7
+        }
+    }
+
+    private static func zigzag(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int) throws(ParquetFailure) -> Int64 {
+        let v = try uleb(bytes, &offset)
+        return Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1)))
+    }
+
+    /// `n` values from `offset`, which moves past them.
+    static func integers(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int, _ n: Int) throws(ParquetFailure) -> [Int64] {
+        let blockSize = try uleb(bytes, &offset)
+        let miniblocks = try uleb(bytes, &offset)
+        let total = try uleb(bytes, &offset)
+        var value = try zigzag(bytes, &offset)
+        guard blockSize > 0, blockSize <= 1 << 20, miniblocks > 0, miniblocks <= blockSize, blockSize % miniblocks == 0,
+              (blockSize / miniblocks) % 8 == 0 else {
+            throw ParquetFailure(reason: "a DELTA header has a block of \(blockSize) values in \(miniblocks) miniblocks")
+        }
+        guard total >= UInt64(n) else { throw ParquetFailure(reason: "a DELTA run holds \(total) values where the page needs \(n)") }
+        let perMiniblock = Int(blockSize / miniblocks)
+        var result = [Int64]()
+        result.reserveCapacity(n)
+        if n > 0 { result.append(value) }
+        // Every block is read, even past the values the page needs, so `offset` ends after the run.
+        var remaining = Int(total) - 1
+        while remaining > 0 {
+            let minDelta = try zigzag(bytes, &offset)
+            guard offset + Int(miniblocks) <= bytes.count else { throw ParquetFailure(reason: "a DELTA block is cut off") }
+            let widths = (0..<Int(miniblocks)).map { Int(bytes[offset + $0]) }
+            offset += Int(miniblocks)
+            for width in widths {
+                guard remaining > 0 else { break }
+                guard width <= 64 else { throw ParquetFailure(reason: "a DELTA miniblock is \(width) bits wide") }
+                let size = perMiniblock * width / 8
+                guard offset + size <= bytes.count else { throw ParquetFailure(reason: "a DELTA miniblock is cut off") }
+                var bit = 0
+                for _ in 0..<min(perMiniblock, remaining) {
+                    var delta: UInt64 = 0
+                    if width > 0 {
+                        // Up to 64 bits spread over at most 9 bytes, least significant first.
+                        var got = 0
+                        while got < width {
+                            let byte = UInt64(bytes[offset + (bit + got) / 8])
+                            let shift = (bit + got) % 8
+                            let take = min(8 - shift, width - got)
+                            delta |= ((byte >> UInt64(shift)) & ((1 << UInt64(take)) - 1)) << UInt64(got)
+                            got += take
+                        }
+                    }
+                    bit += width
+                    value = value &+ minDelta &+ Int64(bitPattern: delta)
+                    if result.count < n { result.append(value) }
+                    remaining -= 1
+                }
+                offset += size
+            }
+        }
+        return result
     }
 }

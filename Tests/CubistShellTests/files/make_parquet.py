@@ -55,9 +55,16 @@ con = duckdb.connect()
 con.register("t", t)
 con.execute(f"COPY t TO '{os.path.join(out, 'duckdb.parquet')}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1024)")
 
+# The DELTA encodings, from pyarrow and from DuckDB's format version 2.
+pq.write_table(t, os.path.join(out, "pa_delta.parquet"), use_dictionary=False, compression="zstd", data_page_version="2.0",
+               column_encoding={"store_id": "DELTA_BINARY_PACKED", "day": "DELTA_BINARY_PACKED", "ts": "DELTA_BINARY_PACKED",
+                                "qty": "DELTA_BINARY_PACKED", "region": "DELTA_BYTE_ARRAY"}, **small)
+pq.write_table(t, os.path.join(out, "pa_delta_length.parquet"), use_dictionary=False, compression="snappy",
+               column_encoding={"region": "DELTA_LENGTH_BYTE_ARRAY", "qty": "DELTA_BINARY_PACKED"}, **small)
+con.execute(f"COPY t TO '{os.path.join(out, 'duckdb_v2.parquet')}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1024, PARQUET_VERSION V2)")
+
 # Files Cubist must refuse, each with a clear error.
-pq.write_table(t.select(["region", "qty"]), os.path.join(out, "delta.parquet"), use_dictionary=False,
-               column_encoding={"qty": "DELTA_BINARY_PACKED"})
+pq.write_table(t.select(["region", "qty"]), os.path.join(out, "lz4.parquet"), compression="lz4")
 pq.write_table(pa.table({"region": ["a", "b"], "tags": pa.array([[1, 2], [3]])}), os.path.join(out, "nested.parquet"))
 pq.write_table(pa.table({"region": ["a", "b"], "day": pa.array([datetime.date(2024, 1, 1), None])}), os.path.join(out, "nulldate.parquet"))
 with open(os.path.join(out, "pa_zstd.parquet"), "rb") as f:
