@@ -596,9 +596,18 @@ enum Hybrid {
                 guard available * 8 >= wanted * bitWidth else { throw ParquetFailure(reason: "bit-packed values are cut off") }
                 let end = i + available
                 var k0 = 0
+                let base = bytes.baseAddress!  // safe: the run is not empty
+                if bitWidth <= 8 {
+                    // Eight values of up to 8 bits share one 8-byte load.
+                    while k0 + 8 <= wanted, i + k0 * bitWidth / 8 + 8 <= n {
+                        let word = UInt64(littleEndian: UnsafeRawPointer(base + i + k0 * bitWidth / 8).loadUnaligned(as: UInt64.self))
+                        let target = out.baseAddress! + written + k0  // safe: k0 + 8 <= wanted values left in out
+                        for j in 0..<8 { target[j] = UInt32(truncatingIfNeeded: (word >> UInt64(j * bitWidth)) & mask) }
+                        k0 += 8
+                    }
+                }
                 if bitWidth <= 32 {
                     // Each value read with one unaligned 8-byte load where 8 bytes remain.
-                    let base = bytes.baseAddress!  // safe: the run is not empty
                     while k0 < wanted {
                         let bit = k0 * bitWidth
                         guard i + bit / 8 + 8 <= n else { break }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Maps byte strings to dense ids `0, 1, 2, …` in first-seen order, without allocating a
 /// String per lookup. Open addressing over a power-of-two table of ids.
 public struct ByteInterner {
@@ -18,13 +24,37 @@ public struct ByteInterner {
     /// Number of distinct byte strings seen.
     public var count: Int { hashes.count }
 
+    /// A 64-bit hash taking 8 bytes at a time (a multiply-xorshift mix, finished like
+    /// splitmix64): members and keys are short, and a byte-at-a-time hash was a fifth of
+    /// building a large dimension.
     @inline(__always)
     private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes {
-            h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3
+        let n = bytes.count
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(n)
+        if let base = bytes.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            var i = 0
+            while i + 8 <= n {
+                h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+                h ^= h >> 31
+                i += 8
+            }
+            if i < n {
+                var tail: UInt64 = 0
+                var shift: UInt64 = 0
+                while i < n {
+                    tail |= UInt64(base[i]) << shift
+                    shift += 8
+                    i += 1
+                }
+                h = (h ^ tail) &* 0x94D0_49BB_1331_11EB
+            }
         }
-        return h ^ (h >> 29)
+        h ^= h >> 30
+        h = h &* 0xBF58_476D_1CE4_E5B9
+        h ^= h >> 27
+        h = h &* 0x94D0_49BB_1331_11EB
+        return h ^ (h >> 31)
     }
 
     @inline(__always)
@@ -32,14 +62,8 @@ public struct ByteInterner {
         let start = offsets[id]
         let length = offsets[id + 1] - start
         guard length == bytes.count else { return false }
-        return arena.withUnsafeBufferPointer { a in
-            var i = 0
-            while i < length {
-                if a[start + i] != bytes[i] { return false }
-                i += 1
-            }
-            return true
-        }
+        if length == 0 { return true }
+        return arena.withUnsafeBufferPointer { a in memcmp(a.baseAddress! + start, bytes.baseAddress!, length) == 0 }  // safe: both hold length bytes
     }
 
     /// The id of `bytes`, if seen.
