@@ -160,6 +160,13 @@ import Testing
         }
         let nullDate = try #require(openError("nulldate.parquet"))
         #expect(nullDate.message == "row 2, column 'day': empty date")
+        #expect(nullDate.help?.hasSuffix("take the column as text with --dimension day") == true, "\(nullDate.help ?? "")")
+        // As the help says: the dates as text members, the missing one empty.
+        var asText = SourceOptions()
+        asText.dimensions = ["day"]
+        let r = try run("nulldate.parquet", ["SELECT rows BY day;"], options: asText)
+        #expect(r.err.isEmpty, "\(r.err)")
+        #expect(r.out == "day,rows\n,1\n2024-01-01,1\n", "\(r.out)")
         var options = SourceOptions()
         _ = options.csv.set("delimiter", ";")
         let csvOption = try #require(openError("pa_zstd.parquet", options: options))

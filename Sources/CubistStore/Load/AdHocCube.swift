@@ -159,7 +159,11 @@ public enum AdHocCube {
             case .text:
                 textDimension(name)
             case .date(let format):
-                if forcedDimensions.contains(i) || forcedMeasures[i] == nil {
+                if forcedDimensions.contains(i) {
+                    // --dimension on a date column: its dates as text members (a column with
+                    // empty dates cannot make a time dimension).
+                    textDimension(name)
+                } else {
                     var spec = CubeModel.DimensionSpec(name: unique(name), table: nil, key: nil, isTime: true, column: name, levels: [], attributes: [],
                                                        location: nil, tableLocation: nil, keyLocation: nil, columnLocation: nil)
                     spec.dateFormat = format

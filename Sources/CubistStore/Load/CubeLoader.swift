@@ -714,7 +714,9 @@ private struct FactLayout {
                 let format = dateFormats[t]
                 switch parsed {
                 case .day(let day): columns.days[t].append(day)
-                case .empty: throw reader.error(at: timeFields[t].field, "empty date", help: "every fact row needs a date (\(format.example)); leave out rows without one when writing the file")
+                case .empty:
+                    throw reader.error(at: timeFields[t].field, "empty date",
+                                       help: "every row needs a date (\(format.example)) for the time dimension; leave out rows without one, or, for a file opened without a model, take the column as text with --dimension \(names[timeFields[t].field])")
                 case .invalid:
                     throw reader.error(at: timeFields[t].field, "bad date '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self).clipped)'",
                                        help: "the dates of this column are written \(format.example); another form needs \"date_format\" (e.g. \"%m/%d/%Y\") in the time dimension or --csv date_format=...")
