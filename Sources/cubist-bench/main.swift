@@ -165,7 +165,7 @@ struct Run: ParsableCommand {
 struct ParquetRead: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parquet",
-        abstract: "Time decoding a Parquet file (read into memory first) on 1 and 2 threads, and loading it as a model's facts.")
+        abstract: "Time decoding a Parquet file (read into memory first) on 1 and 2 threads.")
 
     @Argument(help: "A Parquet file.")
     var file: String

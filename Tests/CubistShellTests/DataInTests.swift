@@ -31,22 +31,11 @@ import Testing
     }
 
     private func run(_ file: String, _ statements: [String], options: SourceOptions = SourceOptions()) throws -> (out: String, err: String) {
-        let cube = try Session.openCube(DataInTests.directory + "/" + file, options: options)
-        let output = StringOutput()
-        var errors = ""
-        let session = Session(cube: cube, output: output, errors: { errors += $0 + "\n" })
-        session.format = .csv
-        for s in statements { session.run(s, file: "<test>") }
-        return (output.text, errors)
+        try runSource(DataInTests.directory + "/" + file, statements, options: options)
     }
 
     private func openError(_ file: String, options: SourceOptions = SourceOptions()) -> Diagnostic? {
-        do {
-            _ = try Session.openCube(DataInTests.directory + "/" + file, options: options)
-            return nil
-        } catch {
-            return error
-        }
+        openSourceError(DataInTests.directory + "/" + file, options: options)
     }
 
     /// Semicolons, decimal commas and M/D/YYYY dates: the same answers from UTF-8, from the

@@ -30,22 +30,11 @@ import Testing
                             "polars", "duckdb", "duckdb_v2"]
 
     private func run(_ path: String, _ statements: [String], options: SourceOptions = SourceOptions()) throws -> (out: String, err: String) {
-        let cube = try Session.openCube(ParquetTests.directory + "/" + path, options: options)
-        let output = StringOutput()
-        var errors = ""
-        let session = Session(cube: cube, output: output, errors: { errors += $0 + "\n" })
-        session.format = .csv
-        for s in statements { session.run(s, file: "<test>") }
-        return (output.text, errors)
+        try runSource(ParquetTests.directory + "/" + path, statements, options: options)
     }
 
     private func openError(_ path: String, options: SourceOptions = SourceOptions()) -> Diagnostic? {
-        do {
-            _ = try Session.openCube(ParquetTests.directory + "/" + path, options: options)
-            return nil
-        } catch {
-            return error
-        }
+        openSourceError(ParquetTests.directory + "/" + path, options: options)
     }
 
     /// A number as written, without trailing zeros after the point (10.50 and 10.5 alike).

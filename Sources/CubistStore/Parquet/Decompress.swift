@@ -29,15 +29,7 @@ enum Decompress {
     static func snappy(_ input: UnsafeBufferPointer<UInt8>, size: Int) throws(Failure) -> [UInt8] {
         var i = 0
         let n = input.count
-        var length = 0, shift = 0
-        while true {
-            guard i < n, shift < 35 else { throw Failure(reason: "the Snappy block has no length") }
-            let b = input[i]
-            i += 1
-            length |= Int(b & 0x7F) << shift
-            if b & 0x80 == 0 { break }
-            shift += 7
-        }
+        guard let length = Varint.read(UnsafeRawBufferPointer(input), &i, limit: 5) else { throw Failure(reason: "the Snappy block has no length") }
         guard length == size else { throw Failure(reason: "the Snappy block holds \(length) bytes where the page header says \(size)") }
         // A Snappy copy tag of 3 bytes yields at most 64: a larger claim is damage, not data.
         guard size <= n * 22 + 64 else { throw Failure(reason: "the Snappy block claims \(size) bytes from \(n)") }

@@ -290,27 +290,19 @@ struct ChunkDecoder {
             builder = .boolean(v)
         case .int32(var v):
             builder = .fixed([])  // release the payload so appending does not copy it
-            try need(n * 4)
-            ChunkDecoder.append(bytes, offset, n, to: &v)
-            offset += n * 4
+            try ChunkDecoder.appendPlain(bytes, &offset, n, to: &v)
             builder = .int32(v)
         case .int64(var v):
             builder = .fixed([])  // release the payload so appending does not copy it
-            try need(n * 8)
-            ChunkDecoder.append(bytes, offset, n, to: &v)
-            offset += n * 8
+            try ChunkDecoder.appendPlain(bytes, &offset, n, to: &v)
             builder = .int64(v)
         case .float(var v):
             builder = .fixed([])  // release the payload so appending does not copy it
-            try need(n * 4)
-            ChunkDecoder.append(bytes, offset, n, to: &v)
-            offset += n * 4
+            try ChunkDecoder.appendPlain(bytes, &offset, n, to: &v)
             builder = .float(v)
         case .double(var v):
             builder = .fixed([])  // release the payload so appending does not copy it
-            try need(n * 8)
-            ChunkDecoder.append(bytes, offset, n, to: &v)
-            offset += n * 8
+            try ChunkDecoder.appendPlain(bytes, &offset, n, to: &v)
             builder = .double(v)
         case .int96(var days, var nanos):
             builder = .fixed([])
@@ -359,6 +351,14 @@ struct ChunkDecoder {
                 }
             }
         }
+    }
+
+    /// `n` PLAIN fixed-width values at `offset`, which moves past them.
+    static func appendPlain<T: BitwiseCopyable & Numeric>(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int, _ n: Int, to array: inout [T]) throws(ParquetFailure) {
+        let size = n * MemoryLayout<T>.size
+        guard size >= 0, size <= bytes.count - offset else { throw ParquetFailure(reason: "a page holds fewer values than its header says") }
+        append(bytes, offset, n, to: &array)
+        offset += size
     }
 
     /// `n` little-endian values at `offset` (the byte order of every platform Cubist runs on).
@@ -571,15 +571,7 @@ enum Hybrid {
         let mask: UInt64 = (1 << UInt64(bitWidth)) - 1
         defer { for k in written..<count { out[k] = 0 } }
         while written < count {
-            var header = 0, shift = 0
-            while true {
-                guard i < n, shift < 35 else { throw ParquetFailure(reason: "RLE data ends before its \(count) values") }
-                let b = bytes[i]
-                i += 1
-                header |= Int(b & 0x7F) << shift
-                if b & 0x80 == 0 { break }
-                shift += 7
-            }
+            guard let header = Varint.read(bytes, &i, limit: 5) else { throw ParquetFailure(reason: "RLE data ends before its \(count) values") }
             if header & 1 == 0 {
                 let run = min(header >> 1, count - written)
                 guard i + byteWidth <= n else { throw ParquetFailure(reason: "an RLE run is cut off") }
@@ -744,15 +736,8 @@ extension ParquetColumn {
 /// deltas packed at it, added to a minimum delta and the value before (wrapping, as written).
 enum Delta {
     private static func uleb(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int) throws(ParquetFailure) -> UInt64 {
-        var result: UInt64 = 0, shift: UInt64 = 0
-        while true {
-            guard offset < bytes.count, shift < 64 else { throw ParquetFailure(reason: "a DELTA header is cut off") }
-            let b = bytes[offset]
-            offset += 1
-            result |= UInt64(b & 0x7F) << shift
-            if b & 0x80 == 0 { return result }
-            shift += 7
-        }
+        guard let v = Varint.read(bytes, &offset, limit: 10) else { throw ParquetFailure(reason: "a DELTA header is cut off") }
+        return UInt64(truncatingIfNeeded: v)
     }
 
     private static func zigzag(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int) throws(ParquetFailure) -> Int64 {
@@ -810,5 +795,23 @@ enum Delta {
             }
         }
         return result
+    }
+}
+
+/// Unsigned LEB128 integers (Parquet's RLE headers, DELTA headers, Snappy's length).
+enum Varint {
+    /// The integer at `offset` in at most `limit` bytes, moving `offset` past it; nil when cut off or longer.
+    @inline(__always)
+    static func read(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int, limit: Int) -> Int? {
+        var result: UInt64 = 0, shift: UInt64 = 0
+        for _ in 0..<limit {
+            guard offset < bytes.count else { return nil }
+            let b = bytes[offset]
+            offset += 1
+            result |= UInt64(b & 0x7F) << shift
+            if b & 0x80 == 0 { return Int(truncatingIfNeeded: result) }
+            shift += 7
+        }
+        return nil
     }
 }

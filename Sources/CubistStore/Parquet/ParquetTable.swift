@@ -489,30 +489,24 @@ extension ParquetColumn {
             return appendMantissas(v.count) { v[$0] }
         case .fixed(let data, let width):
             return appendMantissas(data.count / max(1, width)) { ParquetRows.bigEndian(data, $0 * width, width).flatMap { Int64(exactly: $0) } }
-        case .double(let v):
-            for (r, x) in v.enumerated() {
-                if nulls?[r] == true {
-                    builder.appendNull()
-                    continue
-                }
-                guard let (m, s) = ParquetColumn.exactDecimal(x) else { return false }
-                do { try builder.append(mantissa: m, scale: s) } catch { return false }
-            }
-            return true
-        case .float(let v):
-            for (r, x) in v.enumerated() {
-                if nulls?[r] == true {
-                    builder.appendNull()
-                    continue
-                }
-                // A float as the shortest decimal that reads back as the same float.
-                guard let (m, s) = ParquetColumn.exactDecimal(x) else { return false }
-                do { try builder.append(mantissa: m, scale: s) } catch { return false }
-            }
-            return true
+        case .double(let v): return appendFloats(v, to: &builder)
+        case .float(let v): return appendFloats(v, to: &builder)
         default:
             return false
         }
+    }
+
+    /// Floats as the shortest decimals that read back as the same values, nulls as nulls.
+    private func appendFloats<F: BinaryFloatingPoint>(_ values: [F], to builder: inout DecimalColumnBuilder) -> Bool {
+        for (r, x) in values.enumerated() {
+            if nulls?[r] == true {
+                builder.appendNull()
+                continue
+            }
+            guard let (m, s) = ParquetColumn.exactDecimal(x) else { return false }
+            do { try builder.append(mantissa: m, scale: s) } catch { return false }
+        }
+        return true
     }
 
     /// The decimal with the fewest places (up to 9) that reads back as `x`: what `x` prints
