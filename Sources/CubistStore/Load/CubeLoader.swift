@@ -130,8 +130,26 @@ private struct Loader {
 
     /// A file read and made ready to parse: a Parquet file decoded, a CSV file transcoded
     /// with its dialect found.
-    private func input(_ path: String, for what: String, at location: SourceLocation?) throws(Diagnostic) -> TableInput {
-        try TableInput.prepare(read(path, for: what, at: location), options: options, file: files.displayPath(path), threads: threads)
+    private func input(_ path: String, for what: String, at location: SourceLocation?, facts: Bool = false) throws(Diagnostic) -> TableInput {
+        try TableInput.prepare(read(path, for: what, at: location), options: options, file: files.displayPath(path), threads: threads,
+                               factColumns: facts ? factRoleColumns() : nil)
+    }
+
+    /// The fact columns the model uses as keys, dates and members (lower-cased).
+    private func factRoleColumns() -> Set<String> {
+        var names: Set<String> = []
+        for spec in model.dimensions {
+            if let c = spec.column { names.insert(c.lowercased()) }
+            if spec.table != nil {
+                if let key = spec.key { names.insert(key.lowercased()) }
+                continue
+            }
+            for level in spec.levels + spec.attributes {
+                names.insert(level.column.lowercased())
+                if let key = level.key { names.insert(key.lowercased()) }
+            }
+        }
+        return names
     }
 
     private func header<R: RecordReader>(_ reader: R, _ dialect: CSVDialect) throws(Diagnostic) -> [String] {
@@ -262,7 +280,7 @@ private struct Loader {
         let readFacts = {
             guard facts == nil else { return }
             do throws(Diagnostic) {
-                facts = try loader.input(loader.model.facts, for: "fact file", at: loader.model.factsLocation)
+                facts = try loader.input(loader.model.facts, for: "fact file", at: loader.model.factsLocation, facts: true)
             } catch {
                 readFailure = error
             }

@@ -661,6 +661,19 @@ final class NarrowIntegers: @unchecked Sendable {
     let minimum: Int64
     let maximum: Int64
     private let raw: UnsafeMutableRawPointer
+    /// The buffer this chunk is a stretch of; nil when the chunk owns `raw`.
+    private let owner: ColumnBuffer?
+
+    /// Rows `start..<start + count` of a column buffer the decoder wrote in place.
+    init(view buffer: ColumnBuffer, from start: Int, count: Int) {
+        self.count = count
+        base = buffer.base
+        minimum = buffer.base
+        maximum = buffer.maximum
+        width = buffer.width
+        raw = buffer.raw + start * buffer.width.rawValue
+        owner = buffer
+    }
 
     init<T: FixedWidthInteger & SignedInteger>(_ values: [T]) {
         var lo: Int64 = 0, hi: Int64 = 0
@@ -672,6 +685,7 @@ final class NarrowIntegers: @unchecked Sendable {
         base = lo
         minimum = lo
         maximum = hi
+        owner = nil
         width = PackedColumn.Width.fitting(UInt64(bitPattern: hi &- lo))
         raw = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(1, values.count * width.rawValue), alignment: 8)
         let base = lo
@@ -689,7 +703,7 @@ final class NarrowIntegers: @unchecked Sendable {
         }
     }
 
-    deinit { raw.deallocate() }
+    deinit { if owner == nil { raw.deallocate() } }
 
     subscript(_ i: Int) -> Int64 {
         precondition(i >= 0 && i < count, "row out of range")  // safe: rows come from the chunk's own count
@@ -813,5 +827,61 @@ enum Varint {
             shift += 7
         }
         return nil
+    }
+}
+
+/// A whole column's packed values, written in place by the decoder chunk by chunk: offsets
+/// from `base` at a width chosen from the footer's min/max statistics. The cube's packed
+/// column and the decoded chunks share it, so the values are written once.
+final class ColumnBuffer: @unchecked Sendable {
+    // Each decoding task writes only its own rows; read only after every task is done.
+    let raw: UnsafeMutableRawPointer
+    let count: Int
+    let width: PackedColumn.Width
+    let base: Int64
+    let maximum: Int64
+
+    /// Room for `count` values in `range` (widened to take 0, the value at null rows).
+    init(count: Int, range: ClosedRange<Int64>) {
+        self.count = count
+        base = min(0, range.lowerBound)
+        maximum = max(0, range.upperBound)
+        width = PackedColumn.Width.fitting(UInt64(bitPattern: maximum &- base))
+        raw = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(1, count * width.rawValue), alignment: 8)
+    }
+
+    deinit { raw.deallocate() }
+
+    /// Writes a decoded chunk's values at row `start`; false when one lies outside the
+    /// statistics' range (the chunk is then kept on its own).
+    func write(_ values: ParquetColumn.Values, at start: Int) -> Bool {
+        switch values {
+        case .int32(let v): return write(v, at: start)
+        case .int64(let v): return write(v, at: start)
+        default: return false
+        }
+    }
+
+    private func write<T: FixedWidthInteger & SignedInteger>(_ values: [T], at start: Int) -> Bool {
+        guard start + values.count <= count else { return false }
+        let lo = base, hi = maximum
+        func fill<S: FixedWidthInteger & UnsignedInteger>(_ type: S.Type) -> Bool {
+            let target = raw.assumingMemoryBound(to: S.self) + start
+            return values.withUnsafeBufferPointer { v in
+                var inRange = true
+                for k in 0..<v.count {
+                    let x = Int64(v[k])
+                    inRange = inRange && x >= lo && x <= hi
+                    target[k] = S(truncatingIfNeeded: UInt64(bitPattern: x &- lo))
+                }
+                return inRange
+            }
+        }
+        switch width {
+        case .one: return fill(UInt8.self)
+        case .two: return fill(UInt16.self)
+        case .four: return fill(UInt32.self)
+        case .eight: return fill(UInt64.self)
+        }
     }
 }

@@ -54,6 +54,9 @@ struct ParquetMetadata {
         let valueCount: Int64
         let start: Int64
         let compressedSize: Int64
+        /// The smallest and largest value from the footer's statistics (INT32 and INT64
+        /// columns, when the writer kept them); nil otherwise.
+        var range: ClosedRange<Int64>? = nil
     }
 
     struct RowGroup {
@@ -146,7 +149,9 @@ struct ParquetMetadata {
                 guard start >= 4, start <= Int64(footerStart), size >= 0, size <= Int64(footerStart) - start else {
                     throw corrupt("column '\(columns[c].name)' in row group \(g + 1) points outside the file")
                 }
-                chunks.append(Chunk(codec: data.int(4) ?? 0, valueCount: values, start: start, compressedSize: size))
+                var entry = Chunk(codec: data.int(4) ?? 0, valueCount: values, start: start, compressedSize: size)
+                entry.range = integerRange(data.structure(12), columns[c].physical)
+                chunks.append(entry)
             }
             guard let rows = group.int(3), rows >= 0, rows <= Int64(Int32.max) else { throw corrupt("row group \(g + 1) has no valid row count") }
             for (c, chunk) in chunks.enumerated() where chunk.valueCount != rows {
@@ -155,6 +160,27 @@ struct ParquetMetadata {
             groups.append(RowGroup(rowCount: Int(rows), chunks: chunks))
         }
         return ParquetMetadata(columns: columns, rowGroups: groups, rowCount: groups.reduce(0) { $0 + $1.rowCount }, createdBy: meta.string(6))
+    }
+
+    /// The min and max statistics of an INT32 or INT64 chunk (min_value/max_value, else the
+    /// older min/max, which are signed for these types).
+    private static func integerRange(_ statistics: ThriftStruct?, _ physical: PhysicalType) -> ClosedRange<Int64>? {
+        guard let statistics, physical == .int32 || physical == .int64 else { return nil }
+        func value(_ id: Int16) -> Int64? {
+            guard case .binary(let b)? = statistics[id] else { return nil }
+            let bytes = Array(b)
+            if physical == .int32, bytes.count == 4 {
+                return Int64(Int32(bitPattern: UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24))
+            }
+            if physical == .int64, bytes.count == 8 {
+                var v: UInt64 = 0
+                for k in 0..<8 { v |= UInt64(bytes[k]) << (8 * UInt64(k)) }
+                return Int64(bitPattern: v)
+            }
+            return nil
+        }
+        guard let lo = value(6) ?? value(2), let hi = value(5) ?? value(1), lo <= hi else { return nil }
+        return lo...hi
     }
 
     /// The meaning of a column, from its logical type (newer writers) or its converted type.

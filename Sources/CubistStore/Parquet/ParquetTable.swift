@@ -14,6 +14,8 @@ public struct ParquetTable: Sendable {
     let columns: [ParquetMetadata.Column]
     /// Row groups, each a decoded chunk per column.
     let groups: [Group]
+    /// Columns written straight into one packed buffer by the decoder, by column.
+    let buffers: [Int: ColumnBuffer]
 
     final class Group: @unchecked Sendable {
         // Immutable after the read: shared by the threads that load from it.
@@ -30,8 +32,11 @@ public struct ParquetTable: Sendable {
         bytes.count >= 4 && bytes[0] == 80 && bytes[1] == 65 && bytes[2] == 82 && bytes[3] == 49
     }
 
-    /// Reads a whole Parquet file on `threads` threads (0: every core).
-    public static func read(_ bytes: [UInt8], file: String, threads: Int = 0) throws(Diagnostic) -> ParquetTable {
+    /// Reads a whole Parquet file on `threads` threads (0: every core). Whole-number columns
+    /// not named in `notPacked` (lower-cased) are written straight into packed buffers when
+    /// the footer gives their min/max (`direct`: a model's fact file, whose other columns
+    /// become measures).
+    public static func read(_ bytes: [UInt8], file: String, threads: Int = 0, direct: Bool = false, notPacked: Set<String> = []) throws(Diagnostic) -> ParquetTable {
         let metadata = try ParquetMetadata.read(bytes, file: file)
         let columnCount = metadata.columns.count
         guard columnCount > 0 else {
@@ -43,6 +48,33 @@ public struct ParquetTable: Sendable {
                 throw Diagnostic(file: file, message: "duplicate column name '\(column.name)' (columns \(first + 1) and \(i + 1))", help: "rename one of the columns")
             }
             seen[column.name] = i
+        }
+        var starts: [Int] = []
+        var rowsSoFar = 0
+        for group in metadata.rowGroups {
+            starts.append(rowsSoFar)
+            rowsSoFar += group.rowCount
+        }
+        var buffers: [Int: ColumnBuffer] = [:]
+        if direct {
+            for (c, column) in metadata.columns.enumerated() where !notPacked.contains(column.name.lowercased()) {
+                switch column.meaning {
+                case .integer: break
+                case .decimal(let scale) where scale <= FieldParser.maximumScale: break
+                default: continue
+                }
+                let ranges = metadata.rowGroups.map { $0.chunks[c].range }
+                guard !ranges.isEmpty, ranges.allSatisfy({ $0 != nil }) else { continue }
+                let lo = ranges.map { $0!.lowerBound }.min()!, hi = ranges.map { $0!.upperBound }.max()!  // safe: every range was checked to exist, and there is at least one
+                guard lo.magnitude < 1_000_000_000_000_000_000, hi.magnitude < 1_000_000_000_000_000_000 else { continue }
+                buffers[c] = ColumnBuffer(count: rowsSoFar, range: lo...hi)
+            }
+        }
+        let written = UnsafeMutableBufferPointer<Bool>.allocate(capacity: max(1, metadata.rowGroups.count * columnCount))
+        written.initialize(repeating: false)
+        defer {
+            written.deinitialize()
+            written.deallocate()
         }
         let tasks = metadata.rowGroups.count * columnCount
         let results = UnsafeMutableBufferPointer<Result<ParquetColumn, ParquetFailure>?>.allocate(capacity: max(1, tasks))
@@ -56,7 +88,14 @@ public struct ParquetTable: Sendable {
                 let g = t / columnCount, c = t % columnCount
                 let decoder = ChunkDecoder(column: metadata.columns[c], chunk: metadata.rowGroups[g].chunks[c], rowCount: metadata.rowGroups[g].rowCount)
                 do throws(ParquetFailure) {
-                    results[t] = .success(try decoder.decode(bytes, buffer).narrowed(metadata.columns[c].meaning))
+                    let decoded = try decoder.decode(bytes, buffer)
+                    if let target = buffers[c], target.write(decoded.values, at: starts[g]) {
+                        written[t] = true
+                        results[t] = .success(ParquetColumn(values: .integers(NarrowIntegers(view: target, from: starts[g], count: metadata.rowGroups[g].rowCount)),
+                                                            nulls: decoded.nulls))
+                    } else {
+                        results[t] = .success(decoded.narrowed(metadata.columns[c].meaning))
+                    }
                 } catch {
                     results[t] = .failure(error)
                 }
@@ -76,13 +115,17 @@ public struct ParquetTable: Sendable {
             }
             groups.append(Group(rowCount: group.rowCount, chunks: chunks))
         }
+        // A buffer serves the packed column only when every chunk went into it.
+        for c in Array(buffers.keys) where !(0..<metadata.rowGroups.count).allSatisfy({ written[$0 * columnCount + c] }) {
+            buffers[c] = nil
+        }
         let codecs = Set(metadata.rowGroups.flatMap { $0.chunks.map(\.codec) }).sorted().map(ParquetMetadata.codecName)
         var summary = "Parquet"
         if let writer = metadata.createdBy, !writer.isEmpty { summary += " written by \(writer.split(separator: " (").first.map(String.init) ?? writer)" }
         summary += ", \(metadata.rowGroups.count) row group\(metadata.rowGroups.count == 1 ? "" : "s")"
         if !codecs.isEmpty { summary += ", " + codecs.joined(separator: " and ") }
         return ParquetTable(file: file, names: metadata.columns.map(\.name), rowCount: metadata.rowCount, summary: summary,
-                            columns: metadata.columns, groups: groups)
+                            columns: metadata.columns, groups: groups, buffers: buffers)
     }
 
     /// The meaning of column `i`, for classifying an ad hoc cube's columns.
@@ -587,6 +630,11 @@ extension ParquetTable {
         case .decimal(let s) where s >= 0 && s <= FieldParser.maximumScale: scale = s
         default: return nil
         }
+        if let buffer = buffers[i] {
+            // Written in place while decoding: the buffer becomes the column.
+            return NumericColumn(name: names[i], scale: scale, base: buffer.base,
+                                 packed: PackedColumn(adopting: buffer.raw, count: rowCount, width: buffer.width, owner: buffer), nulls: nullBitmap(i))
+        }
         var lo: Int64 = 0, hi: Int64 = 0
         var anyNull = false
         for group in groups {
@@ -642,18 +690,21 @@ extension ParquetTable {
         case .four: fill(UInt32.self)
         case .eight: fill(UInt64.self)
         }
-        var bitmap: Bitmap?
-        if anyNull {
-            var b = Bitmap(count: rowCount)
-            var r = 0
-            for group in groups {
-                if let nulls = group.chunks[i].nulls {
-                    for (k, null) in nulls.enumerated() where null { b[r + k] = true }
-                }
-                r += group.rowCount
+        return NumericColumn(name: names[i], scale: scale, base: lo, packed: PackedColumn(adopting: raw, count: rowCount, width: width),
+                             nulls: anyNull ? nullBitmap(i) : nil)
+    }
+
+    /// The null rows of column `i`, or nil when it has none.
+    private func nullBitmap(_ i: Int) -> Bitmap? {
+        guard groups.contains(where: { $0.chunks[i].nulls != nil }) else { return nil }
+        var b = Bitmap(count: rowCount)
+        var r = 0
+        for group in groups {
+            if let nulls = group.chunks[i].nulls {
+                for (k, null) in nulls.enumerated() where null { b[r + k] = true }
             }
-            bitmap = b
+            r += group.rowCount
         }
-        return NumericColumn(name: names[i], scale: scale, base: lo, packed: PackedColumn(adopting: raw, count: rowCount, width: width), nulls: bitmap)
+        return b
     }
 }

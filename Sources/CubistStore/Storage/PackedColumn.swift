@@ -37,6 +37,8 @@ public final class PackedColumn: @unchecked Sendable {
     /// The largest value of each chunk.
     public let chunkMaximum: [UInt64]
     private let raw: UnsafeMutableRawPointer
+    /// What owns `raw` when the column does not (a buffer the loader filled in place).
+    private let owner: AnyObject?
     /// Whether the values never decrease, once known (computed on first use).
     private let ascending = Mutex<Bool?>(nil)
 
@@ -71,14 +73,17 @@ public final class PackedColumn: @unchecked Sendable {
         count = n
         width = w
         raw = r
+        owner = nil
         chunkMinimum = minima
         chunkMaximum = maxima
     }
 
     /// Takes ownership of `raw`, holding `count` values of `width` bytes (allocated with
-    /// `UnsafeMutableRawPointer.allocate(byteCount:alignment: 8)`), and computes the zone maps.
-    init(adopting raw: UnsafeMutableRawPointer, count: Int, width: Width) {
+    /// `UnsafeMutableRawPointer.allocate(byteCount:alignment: 8)`), and computes the zone maps;
+    /// with an `owner`, the owner keeps and frees the memory instead.
+    init(adopting raw: UnsafeMutableRawPointer, count: Int, width: Width, owner: AnyObject? = nil) {
         self.raw = raw
+        self.owner = owner
         self.count = count
         self.width = width
         var minima: [UInt64] = []
@@ -126,7 +131,7 @@ public final class PackedColumn: @unchecked Sendable {
         for i in 0..<values.count { target[i] = S(truncatingIfNeeded: values[i]) }
     }
 
-    deinit { raw.deallocate() }
+    deinit { if owner == nil { raw.deallocate() } }
 
     /// Number of chunks.
     public var chunkCount: Int { chunkMinimum.count }
