@@ -96,6 +96,46 @@ public enum FileBytes {
         return bytes
     }
 
+    /// A file mapped into memory, read-only; unmapped when released.
+    public final class Mapped {
+        /// The file's bytes.
+        public let bytes: UnsafeBufferPointer<UInt8>
+        private let mapping: UnsafeMutableRawPointer?
+
+        init(mapping: UnsafeMutableRawPointer, count: Int) {
+            self.mapping = mapping
+            bytes = UnsafeBufferPointer(start: mapping.assumingMemoryBound(to: UInt8.self), count: count)
+        }
+
+        init(copy: [UInt8]) {
+            let storage = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, copy.count))
+            _ = storage.initialize(from: copy)
+            mapping = nil
+            bytes = UnsafeBufferPointer(start: storage.baseAddress, count: copy.count)
+        }
+
+        deinit {
+            if let mapping {
+                munmap(mapping, bytes.count)
+            } else {
+                UnsafeMutableRawPointer(mutating: bytes.baseAddress)?.deallocate()
+            }
+        }
+    }
+
+    /// The file at `path`, mapped into memory (a regular, non-empty file) or read (anything else).
+    public static func mapped(_ path: String) throws(Diagnostic) -> Mapped {
+        guard isRegularFile(path) else { return Mapped(copy: try read(path)) }
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return Mapped(copy: try read(path)) }  // the read reports why
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_size > 0 else { return Mapped(copy: try read(path)) }
+        let size = Int(info.st_size)
+        guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), address != MAP_FAILED else { return Mapped(copy: try read(path)) }
+        return Mapped(mapping: address, count: size)
+    }
+
     /// Most bytes read from a pipe, FIFO or device, which has no size to check beforehand.
     public static let streamLimit = 256 << 20
 

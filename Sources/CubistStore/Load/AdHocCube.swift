@@ -59,10 +59,9 @@ public enum AdHocCube {
     /// text that is dates in every row a time dimension).
     public static func load(parquetAt path: String, options: SourceOptions = SourceOptions(), threads: Int = 0,
                             progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
-        let bytes = try FileBytes.read(path)
         let fileName = path.split(separator: "/").last.map(String.init) ?? path
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        let table = try ParquetTable.read(bytes, file: path, threads: threads)
+        let table = try ParquetTable.read(mapping: path, file: path, threads: threads)
         let kinds = try classify(table, dateFormat: options.csv.dateFormat)
         let model = try model(names: table.names, kinds: kinds, locations: table.names.map { _ in nil }, options: options, fileName: fileName, display: path)
         return try CubeLoader.load(model: model, files: MemoryFiles([:], label: directory), origin: path, threads: threads,

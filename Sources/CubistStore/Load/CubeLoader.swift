@@ -131,7 +131,12 @@ private struct Loader {
     /// A file read and made ready to parse: a Parquet file decoded, a CSV file transcoded
     /// with its dialect found.
     private func input(_ path: String, for what: String, at location: SourceLocation?, facts: Bool = false) throws(Diagnostic) -> TableInput {
-        try TableInput.prepare(read(path, for: what, at: location), options: options, file: files.displayPath(path), threads: threads,
+        // A Parquet file on disk is mapped, not copied into memory.
+        if path.lowercased().hasSuffix(".parquet"), let disk = files as? DiskFiles, FileBytes.isRegularFile(disk.resolve(path)) {
+            return .parquet(try ParquetTable.read(mapping: disk.resolve(path), file: files.displayPath(path), threads: threads,
+                                                  direct: facts, notPacked: facts ? factRoleColumns() : []))
+        }
+        return try TableInput.prepare(read(path, for: what, at: location), options: options, file: files.displayPath(path), threads: threads,
                                factColumns: facts ? factRoleColumns() : nil)
     }
 

@@ -65,7 +65,7 @@ struct ChunkDecoder {
         case fixed([UInt8])
     }
 
-    func decode(_ file: [UInt8], _ fileBuffer: UnsafeBufferPointer<UInt8>) throws(ParquetFailure) -> ParquetColumn {
+    func decode(_ fileBuffer: UnsafeBufferPointer<UInt8>) throws(ParquetFailure) -> ParquetColumn {
         // Room for every row, unless the footer's row count is out of all proportion to the bytes.
         var builder = emptyBuilder(reserving: min(rowCount, max(1 << 16, Int(chunk.compressedSize) * 64)))
         var dictionary: Builder?
@@ -78,7 +78,7 @@ struct ChunkDecoder {
         if column.physical == .byteArray { dictionaryIndices = [] }
         while rows < rowCount {
             guard position < end else { throw ParquetFailure(reason: "the column chunk ends after \(rows) of \(rowCount) rows") }
-            var reader = ThriftReader(file, from: position, to: end)
+            var reader = ThriftReader(fileBuffer, from: position, to: end)
             let header: ThriftStruct
             do {
                 header = try reader.readStruct()

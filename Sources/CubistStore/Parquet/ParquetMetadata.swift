@@ -84,10 +84,10 @@ struct ParquetMetadata {
     }
 
     /// Reads the footer of `bytes` (a whole Parquet file).
-    static func read(_ bytes: [UInt8], file: String) throws(Diagnostic) -> ParquetMetadata {
+    static func read(_ bytes: UnsafeBufferPointer<UInt8>, file: String) throws(Diagnostic) -> ParquetMetadata {
         let magic: [UInt8] = [80, 65, 82, 49]  // "PAR1"
         let n = bytes.count
-        guard n >= 12, Array(bytes[0..<4]) == magic, Array(bytes[(n - 4)...]) == magic else {
+        guard n >= 12, bytes[0..<4].elementsEqual(magic), bytes[(n - 4)...].elementsEqual(magic) else {
             throw Diagnostic(file: file, message: "not a Parquet file (it does not begin and end with PAR1)",
                              help: "the file may be truncated, still being written, or another format under a .parquet name")
         }

@@ -37,6 +37,24 @@ public struct ParquetTable: Sendable {
     /// the footer gives their min/max (`direct`: a model's fact file, whose other columns
     /// become measures).
     public static func read(_ bytes: [UInt8], file: String, threads: Int = 0, direct: Bool = false, notPacked: Set<String> = []) throws(Diagnostic) -> ParquetTable {
+        let result: Result<ParquetTable, Diagnostic> = bytes.withUnsafeBufferPointer { buffer in
+            do throws(Diagnostic) {
+                return .success(try read(buffer: buffer, file: file, threads: threads, direct: direct, notPacked: notPacked))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Reads the Parquet file at `path` through a memory map (no copy of the file).
+    public static func read(mapping path: String, file: String, threads: Int = 0, direct: Bool = false, notPacked: Set<String> = []) throws(Diagnostic) -> ParquetTable {
+        let mapped = try FileBytes.mapped(path)
+        return try read(buffer: mapped.bytes, file: file, threads: threads, direct: direct, notPacked: notPacked)
+    }
+
+    /// Reads a whole Parquet file held in `bytes`; nothing read keeps a pointer into them.
+    static func read(buffer bytes: UnsafeBufferPointer<UInt8>, file: String, threads: Int, direct: Bool, notPacked: Set<String>) throws(Diagnostic) -> ParquetTable {
         let metadata = try ParquetMetadata.read(bytes, file: file)
         let columnCount = metadata.columns.count
         guard columnCount > 0 else {
@@ -83,12 +101,13 @@ public struct ParquetTable: Sendable {
             results.deinitialize()
             results.deallocate()
         }
-        bytes.withUnsafeBufferPointer { buffer in
+        do {
+            let buffer = bytes
             Parallel.forEach(tasks, threads: threads) { t in
                 let g = t / columnCount, c = t % columnCount
                 let decoder = ChunkDecoder(column: metadata.columns[c], chunk: metadata.rowGroups[g].chunks[c], rowCount: metadata.rowGroups[g].rowCount)
                 do throws(ParquetFailure) {
-                    let decoded = try decoder.decode(bytes, buffer)
+                    let decoded = try decoder.decode(buffer)
                     if let target = buffers[c], target.write(decoded.values, at: starts[g]) {
                         written[t] = true
                         results[t] = .success(ParquetColumn(values: .integers(NarrowIntegers(view: target, from: starts[g], count: metadata.rowGroups[g].rowCount)),

@@ -4,7 +4,7 @@ indirect enum ThriftValue {
     case bool(Bool)
     case int(Int64)
     case double(Double)
-    case binary(ArraySlice<UInt8>)
+    case binary([UInt8])
     case list([ThriftValue])
     case structure(ThriftStruct)
     case map
@@ -35,11 +35,12 @@ struct ThriftError: Error {
 /// Reads compact-protocol structs from bytes. Every read is bounds-checked: a corrupt or
 /// truncated footer is an error, never a crash; nesting is limited.
 struct ThriftReader {
-    private let bytes: [UInt8]
+    // Valid while the caller's buffer is: readers live within one decoding call.
+    private let bytes: UnsafeBufferPointer<UInt8>
     private(set) var position: Int
     private let end: Int
 
-    init(_ bytes: [UInt8], from start: Int = 0, to end: Int? = nil) {
+    init(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int = 0, to end: Int? = nil) {
         self.bytes = bytes
         self.position = start
         self.end = min(end ?? bytes.count, bytes.count)
@@ -110,7 +111,7 @@ struct ThriftReader {
             let length = try varint()
             guard length <= UInt64(end - position) else { throw ThriftError(message: "has a string longer than the bytes left") }
             defer { position += Int(length) }
-            return .binary(bytes[position..<position + Int(length)])
+            return .binary(Array(bytes[position..<position + Int(length)]))
         case 9, 10:
             let header = try byte()
             var count = UInt64(header >> 4)
