@@ -1,4 +1,9 @@
 import CubistCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Builds one dimension's dictionaries from records (of a dimension table, or of the
 /// fact file for inline dimensions): interns members level by level, checks that every
@@ -125,22 +130,62 @@ final class DimensionBuilder {
     private static func sort(_ state: LevelState) -> (MemberOrder, [Int32], [String]) {
         let numeric = !state.labels.isEmpty && state.labels.allSatisfy { FieldParser.decimal(of: $0) != nil }
         let order: MemberOrder = numeric ? .numeric : .text
-        let keys = state.labels.map { MemberKey($0, order: order) }
-        var identities: [MemberKey]?
+        let labels = SortKeys(state.labels.map { Array($0.utf8) }, numeric: numeric)
+        var identities: SortKeys?
         if state.keyField != nil {
-            let texts = (0..<state.labels.count).map { state.interner.bytesText($0) }
-            let numericKeys = texts.allSatisfy { FieldParser.decimal(of: $0) != nil }
-            identities = texts.map { MemberKey($0, order: numericKeys ? .numeric : .text) }
+            let keys = (0..<state.labels.count).map { Array(state.interner.bytesText($0).utf8) }
+            identities = SortKeys(keys, numeric: keys.allSatisfy { FieldParser.decimal(of: String(decoding: $0, as: UTF8.self)) != nil })
         }
-        let sorted = (0..<keys.count).sorted { a, b in
-            let c = MemberKey.compare(keys[a], keys[b])
-            if c != 0 { return c < 0 }
-            if let identities { return MemberKey.compare(identities[a], identities[b]) < 0 }
-            return false
+        var sorted = Array(0..<state.labels.count)
+        labels.withComparator { byLabel in
+            if let identities {
+                identities.withComparator { byKey in
+                    sorted.sort { a, b in
+                        let c = byLabel(a, b)
+                        return c != 0 ? c < 0 : byKey(a, b) < 0
+                    }
+                }
+            } else {
+                sorted.sort { byLabel($0, $1) < 0 }
+            }
         }
-        var remap = [Int32](repeating: 0, count: keys.count)
+        var remap = [Int32](repeating: 0, count: sorted.count)
         for (code, provisional) in sorted.enumerated() { remap[provisional] = Int32(code) }
         return (order, remap, sorted.map { state.labels[$0] })
+    }
+}
+
+/// Members' sort keys laid out for sorting without reference counting: every key's bytes in
+/// one buffer, and its number when the level is numeric. Compares as `MemberKey` does.
+private struct SortKeys {
+    var bytes: [UInt8] = []
+    var offsets: [Int] = [0]
+    var numbers: [ScaledDecimal?]
+
+    init(_ keys: [[UInt8]], numeric: Bool) {
+        for key in keys {
+            bytes.append(contentsOf: key)
+            offsets.append(bytes.count)
+        }
+        numbers = numeric ? keys.map { FieldParser.decimal(of: String(decoding: $0, as: UTF8.self)) } : []
+    }
+
+    /// Calls `body` with a comparison of keys `a` and `b`: negative, zero or positive.
+    func withComparator(_ body: ((Int, Int) -> Int) -> Void) {
+        bytes.withUnsafeBufferPointer { b in
+            offsets.withUnsafeBufferPointer { o in
+                numbers.withUnsafeBufferPointer { numbers in
+                    let base = b.baseAddress
+                    body { x, y in
+                        if !numbers.isEmpty, let p = numbers[x], let q = numbers[y], p != q { return p < q ? -1 : 1 }
+                        let lx = o[x + 1] - o[x], ly = o[y + 1] - o[y]
+                        let n = min(lx, ly)
+                        let c = n == 0 ? 0 : Int(memcmp(base! + o[x], base! + o[y], n))  // safe: n > 0 means the buffer holds both keys
+                        return c != 0 ? c : lx - ly
+                    }
+                }
+            }
+        }
     }
 }
 
