@@ -212,12 +212,14 @@ private struct Loader {
         let file = files.displayPath(table)
         let names = try header(reader, dialect)
         let keyField = try column(key, in: names, file: file, for: "key of dimension '\(spec.name)'", at: spec.keyLocation ?? spec.location)
-        let builder = DimensionBuilder(name: spec.name,
-                                       levels: try levelStates(spec.levels, names, file, spec.name),
-                                       attributes: try levelStates(spec.attributes, names, file, spec.name))
+        let levels = try levelStates(spec.levels, names, file, spec.name)
+        let builder = DimensionBuilder(name: spec.name, levels: levels, attributes: try levelStates(spec.attributes, names, file, spec.name))
         var keys = ByteInterner(capacity: 1024)
         var keyLines: [Int] = []
         var leaves: [Int32] = []
+        // A leaf level keyed by the table's key has one member per row: the key dictionary
+        // serves as the leaf's.
+        let leafByKey = levels.last?.keyField == keyField
         while try reader.next() {
             try checkFieldCount(reader, names.count)
             let (id, inserted) = keys.intern(reader.field(keyField))
@@ -225,7 +227,7 @@ private struct Loader {
                 throw reader.error(at: keyField, "duplicate key '\(keys.bytesText(Int(id)).clipped)' in \(file) (first at \(reader.declaredNames == nil ? "line" : "row") \(keyLines[Int(id)]))",
                                    help: "each row of a dimension table needs its own \(key)")
             }
-            let leaf = try builder.add(reader)
+            let leaf = try builder.add(reader, newLeaf: leafByKey ? id : nil)
             keyLines.append(reader.recordLine)
             leaves.append(leaf)
         }
@@ -234,6 +236,7 @@ private struct Loader {
                              message: reader.declaredNames == nil ? "dimension table has a header but no rows" : "dimension table has no rows",
                              help: "dimension '\(spec.name)' needs at least one member")
         }
+        if leafByKey { builder.shareLeafKeys(keys) }
         let (dimension, remap) = builder.finish(source: .table(file: table, key: key))
         return (dimension, KeyIndex(interner: keys, codes: leaves.map { remap[Int($0)] }), table + ": " + summary)
     }

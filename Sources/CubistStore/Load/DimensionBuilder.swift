@@ -35,11 +35,21 @@ final class DimensionBuilder {
     }
 
     /// Adds the members named by the current record; returns the provisional leaf id.
-    func add<R: RecordReader>(_ reader: R) throws(Diagnostic) -> Int32 {
+    /// `newLeaf`, when given, is the id of a leaf member known to be new (keyed by the
+    /// dimension table's key, already checked unique): the leaf level's dictionary is then
+    /// the caller's key dictionary (`shareLeafKeys`), not hashed a second time.
+    func add<R: RecordReader>(_ reader: R, newLeaf: Int32? = nil) throws(Diagnostic) -> Int32 {
         var parent: Int32 = -1
+        let last = levels.count - 1
         for l in levels.indices {
             let identityField = levels[l].keyField ?? levels[l].labelField
-            let (id, inserted) = levels[l].interner.intern(reader.field(identityField))
+            let (id, inserted): (Int32, Bool)
+            if l == last, let newLeaf {
+                precondition(Int(newLeaf) == levels[l].labels.count, "a new leaf out of order")  // safe: the caller's key dictionary and this level both gain one member per row
+                (id, inserted) = (newLeaf, true)
+            } else {
+                (id, inserted) = levels[l].interner.intern(reader.field(identityField))
+            }
             if inserted {
                 levels[l].labels.append(try reader.string(levels[l].labelField))
                 levels[l].parents.append(parent)
@@ -80,6 +90,12 @@ final class DimensionBuilder {
             }
         }
         return leaf
+    }
+
+    /// Makes `keys` the leaf level's dictionary: the members `add` was told were new, in the
+    /// same order.
+    func shareLeafKeys(_ keys: ByteInterner) {
+        levels[levels.count - 1].interner = keys
     }
 
     /// Number of distinct leaf members so far.
