@@ -103,6 +103,13 @@ import Testing
         #expect(r.out.contains("  qty_max         max        max(qty)"), "\(r.out)")
     }
 
+    /// Columns null in every row: an empty member, a measure with no value (as DuckDB's NULL).
+    @Test func columnsNullInEveryRow() throws {
+        let r = try run("allnull.parquet", ["SELECT qty, rows BY note;", "SELECT amount, qty BY region;"])
+        #expect(r.err.isEmpty, "\(r.err)")
+        #expect(r.out == "note,qty,rows\n,6,3\nregion,amount,qty\na,,4\nb,,2\n", "\(r.out)")
+    }
+
     /// A model with Parquet facts (DuckDB) joined to a Parquet dimension table (pyarrow),
     /// loaded on one thread and on four: DuckDB's join answers, the same either way.
     @Test func modelWithParquetFactsAndTable() throws {

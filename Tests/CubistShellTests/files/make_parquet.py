@@ -63,6 +63,11 @@ pq.write_table(t, os.path.join(out, "pa_delta_length.parquet"), use_dictionary=F
                column_encoding={"region": "DELTA_LENGTH_BYTE_ARRAY", "qty": "DELTA_BINARY_PACKED"}, **small)
 con.execute(f"COPY t TO '{os.path.join(out, 'duckdb_v2.parquet')}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1024, PARQUET_VERSION V2)")
 
+# Columns that are null in every row (pages of definition levels only).
+pq.write_table(pa.table({"region": ["a", "b", "a"], "note": pa.array([None, None, None], pa.string()),
+                         "amount": pa.array([None, None, None], pa.decimal128(9, 2)), "qty": pa.array([1, 2, 3], pa.int64())}),
+               os.path.join(out, "allnull.parquet"))
+
 # Files Cubist must refuse, each with a clear error.
 pq.write_table(t.select(["region", "qty"]), os.path.join(out, "lz4.parquet"), compression="lz4")
 pq.write_table(pa.table({"region": ["a", "b"], "tags": pa.array([[1, 2], [3]])}), os.path.join(out, "nested.parquet"))
