@@ -133,28 +133,10 @@ private struct Loader {
     private func input(_ path: String, for what: String, at location: SourceLocation?, facts: Bool = false) throws(Diagnostic) -> TableInput {
         // A Parquet file on disk is mapped, not copied into memory.
         if path.lowercased().hasSuffix(".parquet"), let disk = files as? DiskFiles, FileBytes.isRegularFile(disk.resolve(path)) {
-            return .parquet(try ParquetTable.read(mapping: disk.resolve(path), file: files.displayPath(path), threads: threads,
-                                                  direct: facts, notPacked: facts ? factRoleColumns() : []))
+            return .parquet(try ParquetTable.read(mapping: disk.resolve(path), file: files.displayPath(path), threads: threads, direct: facts))
         }
         return try TableInput.prepare(read(path, for: what, at: location), options: options, file: files.displayPath(path), threads: threads,
-                               factColumns: facts ? factRoleColumns() : nil)
-    }
-
-    /// The fact columns the model uses as keys, dates and members (lower-cased).
-    private func factRoleColumns() -> Set<String> {
-        var names: Set<String> = []
-        for spec in model.dimensions {
-            if let c = spec.column { names.insert(c.lowercased()) }
-            if spec.table != nil {
-                if let key = spec.key { names.insert(key.lowercased()) }
-                continue
-            }
-            for level in spec.levels + spec.attributes {
-                names.insert(level.column.lowercased())
-                if let key = level.key { names.insert(key.lowercased()) }
-            }
-        }
-        return names
+                               facts: facts)
     }
 
     private func header<R: RecordReader>(_ reader: R, _ dialect: CSVDialect) throws(Diagnostic) -> [String] {

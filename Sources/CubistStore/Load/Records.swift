@@ -73,12 +73,11 @@ public enum TableInput: Sendable {
     case parquet(ParquetTable)
 
     /// Reads `raw` (a whole file): Parquet when it begins with `PAR1`, else CSV with `options`.
-    /// `factColumns` names (lower-cased) the columns a model's fact file uses as keys,
-    /// dates or members: the other whole-number columns of a Parquet fact file are packed
-    /// while they are decoded. Nil for other files.
-    public static func prepare(_ raw: [UInt8], options: CSVOptions, file: String, threads: Int = 0, factColumns: Set<String>? = nil) throws(Diagnostic) -> TableInput {
+    /// `facts`: a model's fact file, whose whole-number Parquet columns are packed while
+    /// they are decoded.
+    public static func prepare(_ raw: [UInt8], options: CSVOptions, file: String, threads: Int = 0, facts: Bool = false) throws(Diagnostic) -> TableInput {
         if ParquetTable.isParquet(raw) || file.lowercased().hasSuffix(".parquet") {
-            return .parquet(try ParquetTable.read(raw, file: file, threads: threads, direct: factColumns != nil, notPacked: factColumns ?? []))
+            return .parquet(try ParquetTable.read(raw, file: file, threads: threads, direct: facts))
         }
         return .csv(try CSVInput.prepare(raw, options: options, file: file))
     }

@@ -32,14 +32,14 @@ public struct ParquetTable: Sendable {
         bytes.count >= 4 && bytes[0] == 80 && bytes[1] == 65 && bytes[2] == 82 && bytes[3] == 49
     }
 
-    /// Reads a whole Parquet file on `threads` threads (0: every core). Whole-number columns
-    /// not named in `notPacked` (lower-cased) are written straight into packed buffers when
-    /// the footer gives their min/max (`direct`: a model's fact file, whose other columns
-    /// become measures).
-    public static func read(_ bytes: [UInt8], file: String, threads: Int = 0, direct: Bool = false, notPacked: Set<String> = []) throws(Diagnostic) -> ParquetTable {
+    /// Reads a whole Parquet file on `threads` threads (0: every core). With `direct` (a
+    /// model's fact file), whole-number and date columns are written straight into packed
+    /// buffers when the footer gives their min/max: a measure's buffer becomes its packed
+    /// column, a key's or date's is read once more when the dimensions are ready.
+    public static func read(_ bytes: [UInt8], file: String, threads: Int = 0, direct: Bool = false) throws(Diagnostic) -> ParquetTable {
         let result: Result<ParquetTable, Diagnostic> = bytes.withUnsafeBufferPointer { buffer in
             do throws(Diagnostic) {
-                return .success(try read(buffer: buffer, file: file, threads: threads, direct: direct, notPacked: notPacked))
+                return .success(try read(buffer: buffer, file: file, threads: threads, direct: direct))
             } catch {
                 return .failure(error)
             }
@@ -48,13 +48,13 @@ public struct ParquetTable: Sendable {
     }
 
     /// Reads the Parquet file at `path` through a memory map (no copy of the file).
-    public static func read(mapping path: String, file: String, threads: Int = 0, direct: Bool = false, notPacked: Set<String> = []) throws(Diagnostic) -> ParquetTable {
+    public static func read(mapping path: String, file: String, threads: Int = 0, direct: Bool = false) throws(Diagnostic) -> ParquetTable {
         let mapped = try FileBytes.mapped(path)
-        return try read(buffer: mapped.bytes, file: file, threads: threads, direct: direct, notPacked: notPacked)
+        return try read(buffer: mapped.bytes, file: file, threads: threads, direct: direct)
     }
 
     /// Reads a whole Parquet file held in `bytes`; nothing read keeps a pointer into them.
-    static func read(buffer bytes: UnsafeBufferPointer<UInt8>, file: String, threads: Int, direct: Bool, notPacked: Set<String>) throws(Diagnostic) -> ParquetTable {
+    static func read(buffer bytes: UnsafeBufferPointer<UInt8>, file: String, threads: Int, direct: Bool) throws(Diagnostic) -> ParquetTable {
         let metadata = try ParquetMetadata.read(bytes, file: file)
         let columnCount = metadata.columns.count
         guard columnCount > 0 else {
@@ -75,10 +75,11 @@ public struct ParquetTable: Sendable {
         }
         var buffers: [Int: ColumnBuffer] = [:]
         if direct {
-            for (c, column) in metadata.columns.enumerated() where !notPacked.contains(column.name.lowercased()) {
+            for (c, column) in metadata.columns.enumerated() {
                 switch column.meaning {
                 case .integer: break
                 case .decimal(let scale) where scale <= FieldParser.maximumScale: break
+                case .date, .timestamp: break
                 default: continue
                 }
                 let ranges = metadata.rowGroups.map { $0.chunks[c].range }
