@@ -69,7 +69,9 @@ extension CSVReader: RecordReader {
 /// A table file read and ready to load: CSV text (transcoded, its dialect found) or a
 /// decoded Parquet file.
 public enum TableInput: Sendable {
+    /// A CSV file, transcoded to UTF-8, with its dialect.
     case csv(CSVInput)
+    /// A Parquet file, decoded.
     case parquet(ParquetTable)
 
     /// Reads `raw` (a whole file): Parquet when it begins with `PAR1`, else CSV with `options`.
