@@ -118,24 +118,16 @@ public enum CSVSniffer {
         guard records.count >= 2, let first = records.first else { return true }
         var typedColumns = 0
         for c in first.indices {
-            var numeric = true, sawValue = false
-            var dates = DateFormat.Detector()
+            var profile = ColumnProfile()
             for record in records.dropFirst() where c < record.count {
-                record[c].withUnsafeBufferPointer { field in
-                    switch FieldParser.decimal(field, decimalComma: decimalComma) {
-                    case .value: sawValue = true
-                    case .empty: break
-                    default: numeric = false
-                    }
-                    dates.see(field)
-                }
+                record[c].withUnsafeBufferPointer { profile.see($0, decimalComma: decimalComma) }
             }
-            let isDate = dates.outcome != .none
-            guard sawValue && numeric || isDate else { continue }
+            let isDate = profile.dates.outcome != .none
+            guard profile.isNumeric || isDate else { continue }
             typedColumns += 1
             let firstIsTyped = first[c].withUnsafeBufferPointer { field -> Bool in
                 if isDate {
-                    var d = DateFormat.Detector(dates.remaining)
+                    var d = DateFormat.Detector(profile.dates.remaining)
                     d.see(field)
                     return d.isPossible && d.sawValue
                 }
@@ -145,6 +137,42 @@ public enum CSVSniffer {
             if !firstIsTyped { return true }
         }
         return typedColumns == 0
+    }
+}
+
+/// What a column's values have been so far: all numbers (whole, with leading zeros), or all
+/// dates in some format. The header sniffer and the ad hoc cube's column typing share it.
+struct ColumnProfile {
+    /// No value so far was anything but a number or empty.
+    private(set) var canBeNumber = true
+    /// Every number so far was whole and not negative.
+    private(set) var integer = true
+    /// Some number was written with a leading zero (`007`).
+    private(set) var leadingZeros = false
+    /// At least one value was a number.
+    private(set) var sawNumber = false
+    /// The date formats every value so far fits.
+    var dates: DateFormat.Detector
+
+    init(dateFormats: [DateFormat] = DateFormat.detected) {
+        dates = DateFormat.Detector(dateFormats)
+    }
+
+    /// Numbers in every non-empty value, and at least one.
+    var isNumeric: Bool { canBeNumber && sawNumber }
+
+    mutating func see(_ field: UnsafeBufferPointer<UInt8>, decimalComma: Bool) {
+        if canBeNumber {
+            switch FieldParser.decimal(field, decimalComma: decimalComma) {
+            case .value(let mantissa, let scale):
+                sawNumber = true
+                if scale > 0 || mantissa < 0 { integer = false }
+                if !leadingZeros, field.count > 1, field[0] == 48, field[1] >= 48, field[1] <= 57 { leadingZeros = true }
+            case .empty: break
+            default: canBeNumber = false
+            }
+        }
+        dates.see(field)
     }
 }
 

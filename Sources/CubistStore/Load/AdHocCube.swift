@@ -259,31 +259,14 @@ public enum AdHocCube {
             }
             let width = names.count
             let decimalComma = input.dialect.decimalComma
-            var canBeNumber = [Bool](repeating: true, count: width)
-            var integer = [Bool](repeating: true, count: width)
-            var leadingZeros = [Bool](repeating: false, count: width)
-            var sawNumber = [Bool](repeating: false, count: width)
-            var dates = [DateFormat.Detector](repeating: DateFormat.Detector(dateFormat.map { [$0] } ?? DateFormat.detected), count: width)
+            var profiles = [ColumnProfile](repeating: ColumnProfile(dateFormats: dateFormat.map { [$0] } ?? DateFormat.detected), count: width)
             while try reader.next() {
                 guard reader.fieldCount == width else { break }  // the loader reports the ragged row
-                for i in 0..<width {
-                    let field = reader.field(i)
-                    if canBeNumber[i] {
-                        switch FieldParser.decimal(field, decimalComma: decimalComma) {
-                        case .value(let mantissa, let scale):
-                            sawNumber[i] = true
-                            if scale > 0 || mantissa < 0 { integer[i] = false }
-                            if !leadingZeros[i], field.count > 1, field[0] == 48, field[1] >= 48, field[1] <= 57 { leadingZeros[i] = true }
-                        case .empty: break
-                        default: canBeNumber[i] = false
-                        }
-                    }
-                    dates[i].see(field)
-                }
+                for i in 0..<width { profiles[i].see(reader.field(i), decimalComma: decimalComma) }
             }
             var kinds: [ColumnKind] = []
             for i in 0..<width {
-                switch dates[i].outcome {
+                switch profiles[i].dates.outcome {
                 case .format(let f):
                     kinds.append(.date(f))
                     continue
@@ -294,7 +277,7 @@ public enum AdHocCube {
                 case .none:
                     break
                 }
-                kinds.append(canBeNumber[i] && sawNumber[i] ? .numeric(integer: integer[i], leadingZeros: leadingZeros[i]) : .text)
+                kinds.append(profiles[i].isNumeric ? .numeric(integer: profiles[i].integer, leadingZeros: profiles[i].leadingZeros) : .text)
             }
             return (names, kinds, locations)
         }
