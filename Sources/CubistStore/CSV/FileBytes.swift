@@ -159,6 +159,18 @@ public enum FileBytes {
         }
     }
 
+    /// Up to the first `count` bytes of a regular file, to tell its kind (empty when it
+    /// cannot be read: the full read then reports why).
+    public static func head(_ path: String, _ count: Int) -> [UInt8] {
+        guard isRegularFile(path) else { return [] }
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, count) }
+        return n > 0 ? Array(bytes[0..<n]) : []
+    }
+
     /// Whether `path` names a regular file (not a pipe, FIFO, device or directory).
     public static func isRegularFile(_ path: String) -> Bool {
         var info = stat()

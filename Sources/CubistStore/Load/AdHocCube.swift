@@ -331,13 +331,11 @@ public enum CubeSource {
     }
 
     private static func isParquet(_ path: String) -> Bool {
-        guard let bytes = try? FileBytes.read(path) else { return false }
-        return ParquetTable.isParquet(bytes)
+        ParquetTable.isParquet(FileBytes.head(path, 4))
     }
 
     private static func looksLikeCSV(_ path: String) -> Bool {
-        guard let bytes = try? FileBytes.read(path) else { return false }
-        let head = bytes.prefix(4096)
+        let head = FileBytes.head(path, 4096)
         if head.starts(with: [0xFF, 0xFE]) || head.starts(with: [0xFE, 0xFF]) { return true }
         return [UInt8(ascii: ","), UInt8(ascii: ";"), 9, UInt8(ascii: "|")].contains(where: head.contains) && !head.contains(0)
     }

@@ -503,18 +503,18 @@ private struct Loader {
     private func parquetColumns(_ table: ParquetTable, _ layout: FactLayout) -> FactColumns? {
         let keys = layout.keyFields.count, times = layout.timeFields.count, numerics = layout.numericFields.count
         let tasks = keys + times + numerics
-        let keyCodes = UnsafeMutableBufferPointer<PackedColumn?>.allocate(capacity: max(1, keys))
+        let packedKeys = UnsafeMutableBufferPointer<PackedColumn?>.allocate(capacity: max(1, keys))
         let days = UnsafeMutableBufferPointer<[Int32]?>.allocate(capacity: max(1, times))
         let numeric = UnsafeMutableBufferPointer<DecimalColumnBuilder?>.allocate(capacity: max(1, numerics))
         let packed = UnsafeMutableBufferPointer<NumericColumn?>.allocate(capacity: max(1, numerics))
         packed.initialize(repeating: nil)
         let dropped = UnsafeMutableBufferPointer<Bool>.allocate(capacity: max(1, numerics))
-        keyCodes.initialize(repeating: nil)
+        packedKeys.initialize(repeating: nil)
         days.initialize(repeating: nil)
         numeric.initialize(repeating: nil)
         dropped.initialize(repeating: false)
         defer {
-            keyCodes.deinitialize(); keyCodes.deallocate()
+            packedKeys.deinitialize(); packedKeys.deallocate()
             days.deinitialize(); days.deallocate()
             numeric.deinitialize(); numeric.deallocate()
             packed.deinitialize(); packed.deallocate()
@@ -523,7 +523,7 @@ private struct Loader {
         let rows = table.rowCount
         Parallel.forEach(tasks, threads: threads) { task in
             if task < keys {
-                keyCodes[task] = table.packedKeys(layout.keyFields[task].field, layout.keyFields[task].index)
+                packedKeys[task] = table.packedKeys(layout.keyFields[task].field, layout.keyFields[task].index)
             } else if task < keys + times {
                 let t = task - keys
                 var column = [Int32]()
@@ -571,7 +571,7 @@ private struct Loader {
         }
         var columns = FactColumns(keys: keys, inline: 0, times: times, numeric: numerics)
         for k in 0..<keys {
-            guard let codes = keyCodes[k] else { return nil }
+            guard let codes = packedKeys[k] else { return nil }
             columns.prepackedKeys[k] = codes
         }
         for t in 0..<times {
@@ -714,21 +714,17 @@ private struct FactLayout {
                 columns.inlineCodes[i].append(UInt32(try inline[i].builder.add(reader)))
             }
             for t in timeFields.indices {
-                let parsed = reader.day(timeFields[t].field, format: dateFormats[t], iso: isoDates[t])
-                if case .day(let day) = parsed {
-                    columns.days[t].append(day)
-                    continue
-                }
-                let format = dateFormats[t]
-                switch parsed {
+                switch reader.day(timeFields[t].field, format: dateFormats[t], iso: isoDates[t]) {
                 case .day(let day): columns.days[t].append(day)
                 case .empty:
+                    let format = dateFormats[t]
                     throw reader.error(at: timeFields[t].field, "empty date",
                                        help: "every row needs a date (\(format.example)) for the time dimension; leave out rows without one, or, for a file opened without a model, take the column as text with --dimension \(names[timeFields[t].field])")
                 case .invalid:
+                    let format = dateFormats[t]
                     throw reader.error(at: timeFields[t].field, "bad date '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self).clipped)'",
                                        help: "the dates of this column are written \(format.example); another form needs \"date_format\" (e.g. \"%m/%d/%Y\") in the time dimension or --csv date_format=...")
-                case .noSuchDay: throw reader.error(at: timeFields[t].field, "no such day '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self).clipped)'", help: "check the month and day: the dates are written \(format.example)")
+                case .noSuchDay: throw reader.error(at: timeFields[t].field, "no such day '\(String(decoding: reader.field(timeFields[t].field), as: UTF8.self).clipped)'", help: "check the month and day: the dates are written \(dateFormats[t].example)")
                 }
             }
             for n in numericFields.indices where !columns.dropped[n] {

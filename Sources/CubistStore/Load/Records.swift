@@ -26,8 +26,6 @@ protocol RecordReader: AnyObject {
     func day(_ i: Int, format: DateFormat, iso: Bool) -> FieldParser.DateResult
     /// Field `i` when it is stored as a whole number that is not negative (Parquet), else nil.
     func integerKey(_ i: Int) -> Int?
-    /// Where field `i` of the current record is (CSV), or nil (Parquet: messages name the row).
-    func fieldLocation(_ i: Int) -> SourceLocation?
     func error(at i: Int, _ message: String, help: String?) -> Diagnostic
     func errorAtRecordEnd(_ message: String, help: String?) -> Diagnostic
     /// About how many records `total` progress units hold, to reserve room.
@@ -53,8 +51,6 @@ extension CSVReader: RecordReader {
 
     @inline(__always)
     func integerKey(_ i: Int) -> Int? { nil }
-
-    func fieldLocation(_ i: Int) -> SourceLocation? { location(ofField: i) }
 
     func storesDates(_ i: Int) -> Bool { false }
 

@@ -11,8 +11,6 @@ struct ByteValues {
         data.append(contentsOf: bytes)
         offsets.append(UInt32(truncatingIfNeeded: data.count))
     }
-
-    mutating func appendEmpty() { offsets.append(offsets[offsets.count - 1]) }
 }
 
 /// One column chunk of a Parquet row group, decoded: a value per row, nulls marked.

@@ -389,8 +389,6 @@ final class ParquetRows: RecordReader {
         }
     }
 
-    func fieldLocation(_ i: Int) -> SourceLocation? { nil }
-
     func rowEstimate(_ total: Int) -> Int { total }
 
     func storesDates(_ i: Int) -> Bool {
