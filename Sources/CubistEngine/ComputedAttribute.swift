@@ -30,7 +30,7 @@ extension QueryEngine {
             var attributes = dim.attributes, maps = dim.leafToAttribute
             attributes.remove(at: replaced)
             maps.remove(at: replaced)
-            dim = Dimension(name: dim.name, source: dim.source, levels: dim.levels, attributes: attributes, leafToAttribute: maps)
+            dim = dim.with(attributes: attributes, leafToAttribute: maps)
         } else if dim.level(named: name) != nil {
             throw Diagnostic("\(dim.name) already has a level or attribute named '\(name)'", at: range,
                              help: "pick another name; only attributes defined in this session can be defined again")
@@ -90,12 +90,29 @@ extension QueryEngine {
         }
         let level = Level(name: name, column: nil, keyColumn: nil, members: members, parents: [], order: order,
                           definition: definition, isSession: session)
-        let extended = Dimension(name: dim.name, source: dim.source, levels: dim.levels, attributes: dim.attributes + [level],
-                                 leafToAttribute: dim.leafToAttribute + [codes])
+        let extended = dim.with(attributes: dim.attributes + [level], leafToAttribute: dim.leafToAttribute + [codes])
         var dimensions = cube.dimensions
         dimensions[d] = extended
-        return Cube(name: cube.name, dimensions: dimensions, measures: cube.measures, facts: cube.facts, origin: cube.origin,
-                    ignoredColumns: cube.ignoredColumns, sourceFiles: cube.sourceFiles, pendingAttributes: cube.pendingAttributes, fileFormats: cube.fileFormats)
+        return cube.with(dimensions: dimensions)
+    }
+
+    /// `cube` with the computed attributes an append took off computed again from all its
+    /// facts, each as it was defined (a session attribute stays one), in their order.
+    public static func recomputing(_ attributes: [(dimension: String, attribute: Level)], in cube: Cube) throws(Diagnostic) -> Cube {
+        var result = cube
+        for (dimension, attribute) in attributes {
+            guard let spec = CubeLoader.computedSpec(of: attribute, in: dimension, file: cube.origin) else {
+                throw Diagnostic(file: cube.origin, message: "cannot compute attribute \(dimension).\(attribute.name) again: its definition does not parse",
+                                 help: "this is a bug in Cubist; please report it")
+            }
+            do {
+                result = try QueryEngine(cube: result).definingAttribute(dimension: dimension, name: attribute.name, expr: spec.expression, condition: spec.condition,
+                                                                         parameters: [:], session: attribute.isSession, at: spec.expression.range)
+            } catch {
+                throw Diagnostic(file: cube.origin, message: "computing attribute \(dimension).\(attribute.name) again after the append: \(error.message)", help: error.help)
+            }
+        }
+        return result
     }
 
     /// The cube with the computed attributes its model declares (`"computed"` in cube.json)
@@ -115,8 +132,7 @@ extension QueryEngine {
                                          help: error.help, span: error.range.map { max(1, $0.end - $0.start) } ?? 1)
             }
         }
-        return Cube(name: result.name, dimensions: result.dimensions, measures: result.measures, facts: result.facts, origin: result.origin,
-                    ignoredColumns: result.ignoredColumns, sourceFiles: result.sourceFiles, fileFormats: result.fileFormats)
+        return result.with(pendingAttributes: [])
     }
 
     /// A whole-number measure per leaf member (`count(distinct channel.type)`, `orders`):

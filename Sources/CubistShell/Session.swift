@@ -187,6 +187,9 @@ public final class Session {
     /// `progress` hears the fraction of the fact file read.
     public static func openCube(_ path: String, options: SourceOptions = SourceOptions(), progress: ((Double) -> Void)? = nil) throws(Diagnostic) -> Cube {
         let cube = try CubeSource.open(path, options: options, progress: progress)
+        if let mark = cube.snapshot, mark.size > mark.end {
+            StandardStreams.error("\(path): note: the last \(byteSize(mark.size - mark.end)) are an append that did not finish (it was never acknowledged) and are ignored; the next APPEND ... TO writes over them")
+        }
         return cube.pendingAttributes.isEmpty ? cube : try QueryEngine.computingDeclaredAttributes(of: cube)
     }
 
@@ -321,7 +324,11 @@ public final class Session {
         case .save(let path, let overwrite, _):
             let started = ContinuousClock.now
             let bytes = try Snapshot.save(cube, to: path, overwrite: overwrite)
+            // The cube is now that file's state: APPEND ... TO it journals there.
+            replaceCurrent(with: cube.marked(Snapshot.mark(ofSaved: path, bytes: bytes)))
             errors("saved cube '\(cube.name)' to \(path): \(grouped(cube.facts.rowCount)) facts, \(byteSize(bytes)) in \(Session.seconds(ContinuousClock.now - started))")
+        case .append(let path, let snapshot, let range):
+            try append(path, to: snapshot, at: range, piece: piece, file: file, sourceText: sourceText)
         case .explain(let select, let analyze, _):
             let result: ResultTable
             do {
@@ -427,6 +434,30 @@ public final class Session {
                 views.append(next)
             }
         }
+    }
+
+    /// `APPEND 'path' [TO 'snapshot']`: the file's rows added to the current cube, and with
+    /// TO journaled to its snapshot first. Views stay (they still bind). A failure at any
+    /// step leaves the cube, and the snapshot, as they were.
+    private func append(_ path: String, to snapshot: String?, at range: SourceRange, piece: InputPiece, file: String, sourceText: String) throws(Diagnostic) {
+        let started = ContinuousClock.now
+        if let snapshot { _ = try Snapshot.checkJournalTarget(cube, snapshot) }
+        let bytes = try FileBytes.read(path)
+        let appended = try CubeLoader.append(bytes, file: path, to: cube, threads: threads)
+        var next = try QueryEngine.recomputing(appended.recompute, in: appended.cube)
+        var journaled = ""
+        if let snapshot {
+            next = next.marked(try Snapshot.journal(bytes, name: path, to: snapshot, of: cube))
+            journaled = "; journaled to \(snapshot)"
+        }
+        replaceCurrent(with: next)
+        errors("appended \(grouped(appended.rows)) facts from \(path) to cube '\(next.name)': \(grouped(next.facts.rowCount)) in all\(journaled), in \(Session.seconds(ContinuousClock.now - started))")
+    }
+
+    /// Makes `next` the current cube in place of the current one (same name), keeping the views.
+    private func replaceCurrent(with next: Cube) {
+        if let i = loaded.firstIndex(where: { $0.name == cube.name }) { loaded[i] = next }
+        cube = next
     }
 
     /// The engine for a cube (default: the current one) with this session's settings.

@@ -18,6 +18,9 @@ public indirect enum Statement: Sendable, Hashable {
     /// `SAVE 'file'`: write the current cube to a binary snapshot.
     /// `SAVE 'file' [OVERWRITE]`: OVERWRITE replaces a file that is not a snapshot.
     case save(path: String, overwrite: Bool, SourceRange)
+    /// `APPEND 'file' [TO 'snapshot.cube']`: add the file's fact rows to the current cube;
+    /// with TO, also journal them to the snapshot the cube is the state of.
+    case append(path: String, snapshot: String?, SourceRange)
     /// `EXPLAIN SELECT ...`: how the query is planned and what running it did.
     /// `EXPLAIN [ANALYZE] select`: ANALYZE times each finishing stage too.
     case explain(SelectStatement, analyze: Bool, SourceRange)
@@ -40,7 +43,7 @@ public indirect enum Statement: Sendable, Hashable {
         switch self {
         case .select(let s): return s.range
         case .setParameter(_, _, let r), .setOption(_, _, let r), .navigate(_, let r), .metadata(_, let r), .defineMeasure(_, _, _, let r), .defineAttribute(_, _, _, _, let r),
-             .load(_, _, let r), .use(_, let r), .save(_, _, let r), .explain(_, _, let r), .analysis(_, let r),
+             .load(_, _, let r), .use(_, let r), .save(_, _, let r), .append(_, _, let r), .explain(_, _, let r), .analysis(_, let r),
              .explainAnalysis(_, _, let r): return r
         case .charted(let inner, let chart): return SourceRange(start: inner.range.start, end: chart.range.end, location: inner.range.location)
         }

@@ -11,6 +11,9 @@ extension Statement: CustomStringConvertible {
         case .metadata(let m, _): return m.description
         case .load(let path, let name, _): return "LOAD " + Expr.string(path, SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))).description + (name.map { " AS \(Expr.printName($0))" } ?? "")
         case .use(let name, _): return "USE \(Expr.printName(name))"
+        case .append(let path, let snapshot, _):
+            let at = SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))
+            return "APPEND " + Expr.string(path, at).description + (snapshot.map { " TO " + Expr.string($0, at).description } ?? "")
         case .save(let path, let overwrite, _):
             return "SAVE " + Expr.string(path, SourceRange(start: 0, end: 0, location: SourceLocation(line: 1, column: 1))).description + (overwrite ? " OVERWRITE" : "")
         case .explain(let s, let analyze, _): return "EXPLAIN \(analyze ? "ANALYZE " : "")\(s)"

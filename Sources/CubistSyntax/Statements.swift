@@ -24,7 +24,7 @@ extension Parser {
     // MARK: statements, one function each, dispatched on the vocabulary's table
 
     /// statement = select | set | slice | dice | rollup | drilldown | pivot | back | drillthrough
-    ///   | show | describe | define | load | use | save | explain | pareto | rfm | cohort | churn | basket | ltv ;
+    ///   | show | describe | define | load | use | save | append | explain | pareto | rfm | cohort | churn | basket | ltv ;
     mutating func statement() throws(Diagnostic) -> Statement {
         let token = current
         switch token.kind {
@@ -44,6 +44,7 @@ extension Parser {
             case "load": return try loadStatement()
             case "use": return try useStatement()
             case "save": return try saveStatement()
+            case "append": return try appendStatement()
             case "explain": return try explainStatement()
             case "pareto": return try paretoStatement()
             case "rfm": return try rfmStatement()
@@ -115,6 +116,26 @@ extension Parser {
         let overwrite = atKeyword("overwrite")
         if overwrite { index += 1 }
         return .save(path: path, overwrite: overwrite, rangeSince(start))
+    }
+
+    /// append = "APPEND" , string , [ "TO" , string ] ;
+    private mutating func appendStatement() throws(Diagnostic) -> Statement {
+        let start = current
+        index += 1
+        guard case .string(let path) = current.kind else {
+            throw failure("expected a file name in quotes after APPEND, found \(current.quoted)", help: "write APPEND 'sales-2025-12-01.csv'")
+        }
+        index += 1
+        var snapshot: String?
+        if atKeyword("to") {
+            index += 1
+            guard case .string(let target) = current.kind else {
+                throw failure("expected a snapshot file in quotes after TO, found \(current.quoted)", help: "write APPEND '\(path)' TO 'crm.cube'")
+            }
+            index += 1
+            snapshot = target
+        }
+        return .append(path: path, snapshot: snapshot, rangeSince(start))
     }
 
     /// explain = "EXPLAIN" , [ "ANALYZE" ] , ( select | pareto | rfm | cohort | churn | basket | ltv ) ;

@@ -105,13 +105,18 @@ struct KeyIndex {
     }
 }
 
-private struct Loader {
+struct Loader {
     let model: CubeModel
     let files: FileSource
     var progress: ((Double) -> Void)?
     var threads = 1
     var options = CSVOptions()
     var preparedFacts: TableInput?
+    /// When appending: the cube the facts are added to. Its dimension tables join the new
+    /// rows, its inline dimensions grow, and every column of the file must be one of its own.
+    var base: Cube?
+    /// Date formats to take when a time column's dates read two ways, by dimension index.
+    var preferredDates: [Int: DateFormat] = [:]
 
     init(model: CubeModel, files: FileSource) {
         self.model = model
@@ -219,8 +224,10 @@ private struct Loader {
                              help: "dimension '\(spec.name)' needs at least one member")
         }
         if leafByKey { builder.shareLeafKeys(keys) }
-        let (dimension, remap) = builder.finish(source: .table(file: table, key: key))
-        return (dimension, KeyIndex(interner: keys, codes: leaves.map { remap[Int($0)] }), table + ": " + summary)
+        let (built, remap) = builder.finish(source: .table(file: table, key: key))
+        let codes = leaves.map { remap[Int($0)] }
+        let dimension = built.with(keyTable: Dimension.KeyTable(interner: keys, leaves: codes))
+        return (dimension, KeyIndex(interner: keys, codes: codes), table + ": " + summary)
     }
 
     private func levelStates(_ specs: [CubeModel.LevelSpec], _ header: [String], _ file: String, _ dimension: String) throws(Diagnostic) -> [DimensionBuilder.LevelState] {
@@ -238,7 +245,7 @@ private struct Loader {
 
     // MARK: facts
 
-    private enum Role {
+    enum Role {
         case tableKey(Int)
         case time(Int)
         case numeric(Int)
@@ -255,8 +262,14 @@ private struct Loader {
         var facts = preparedFacts
         var dimensionFailure: Diagnostic?, readFailure: Diagnostic?
         let loader = self
+        if let base {
+            for (i, spec) in model.dimensions.enumerated() where spec.table != nil {
+                tableDimensions[i] = (base.dimensions[i], try Loader.keyIndex(of: base.dimensions[i], file: model.file))
+            }
+        }
         // The fact file is decoded on every thread (Parquet) while the dimension tables load.
         let readDimensions = {
+            guard loader.base == nil else { return }
             do throws(Diagnostic) {
                 for (i, spec) in loader.model.dimensions.enumerated() where spec.table != nil {
                     let (dimension, index, format) = try loader.tableDimension(spec)
@@ -346,6 +359,10 @@ private struct Loader {
             case .format(let f): formats[t] = f
             case .none: formats[t] = .iso  // the parse reports the first value that is no date
             case .ambiguous(let candidates):
+                if let preferred = preferredDates[timeFields[t].dimension], candidates.contains(preferred) {
+                    formats[t] = preferred
+                    continue
+                }
                 let spec = model.dimensions[timeFields[t].dimension]
                 throw model.error(spec.columnLocation ?? spec.location,
                                   "the dates in column '\(names[timeFields[t].field])' of \(file) read as \(candidates.map { "'\($0.pattern)'" }.joined(separator: " and ")) alike",
@@ -382,13 +399,19 @@ private struct Loader {
                     roles[state.labelField] = .dimensionColumn
                     if let k = state.keyField { roles[k] = .dimensionColumn }
                 }
-                inline.append((d, DimensionBuilder(name: spec.name, levels: levels, attributes: attributes)))
+                if let base {
+                    inline.append((d, DimensionBuilder(seededWith: base.dimensions[d], levels: levels, attributes: attributes)))
+                } else {
+                    inline.append((d, DimensionBuilder(name: spec.name, levels: levels, attributes: attributes)))
+                }
             }
         }
-        let referenced = referencedColumns()
+        var referenced = referencedColumns()
         var numericFields: [Int] = []
+        if let base { referenced = try appendedColumns(names, roles: roles, base: base, file: file) }
         for (f, role) in roles.enumerated() {
             if case .other = role {
+                if let base, base.ignoredColumns.contains(names[f]) { continue }
                 roles[f] = .numeric(numericFields.count)
                 numericFields.append(f)
             }
@@ -414,7 +437,7 @@ private struct Loader {
         guard rows > 0 else {
             throw Diagnostic(file: file, location: reader.declaredNames == nil ? SourceLocation(line: 2, column: 1) : nil,
                              message: reader.declaredNames == nil ? "fact file has a header but no rows" : "fact file has no rows",
-                             help: "a cube needs at least one fact row")
+                             help: base == nil ? "a cube needs at least one fact row" : "there is nothing to append; the cube is unchanged")
         }
         // Assemble dimensions in model order, with their fact code columns.
         var dimensions = [Dimension?](repeating: nil, count: model.dimensions.count)
@@ -443,8 +466,13 @@ private struct Loader {
             dimensions[key.dimension] = tableDimensions[key.dimension]!.0  // safe: the model parser guarantees it, and the loader built an entry for every table dimension
             codes[key.dimension] = packed[k]
         }
+        if let base {
+            return try appending(to: base, rows: rows, keyFields: keyFields.map(\.dimension), keyCodes: (0..<keyFields.count).map { packed[$0]! },  // safe: every key task above stored its column
+                                 inline: inline, inlineCodes: inlineCodes, timeFields: timeFields.map(\.dimension), days: days,
+                                 numeric: (0..<numericFields.count).map { built[$0] }, file: file, summary: fileFormats[0])
+        }
         for (i, entry) in inline.enumerated() {
-            let (dimension, remap) = entry.builder.finish(source: .inline)
+            let (dimension, remap) = entry.builder.finish(source: .inline, keepKeys: true)
             dimensions[entry.dimension] = dimension
             var column = inlineCodes[i]
             for r in column.indices { column[r] = UInt32(remap[Int(column[r])]) }
@@ -470,8 +498,10 @@ private struct Loader {
         let dateNotes = timeFields.enumerated().compactMap { t, time in reader.storesDates(time.field) ? nil : "dates in \(names[time.field]): \(dates[t].pattern)" }
         var formats = fileFormats
         if !dateNotes.isEmpty { formats[0] += "; " + dateNotes.joined(separator: ", ") }
-        return Cube(name: model.name, dimensions: finalDimensions, measures: measures, facts: facts, origin: origin, ignoredColumns: ignored,
-                    pendingAttributes: model.computed, fileFormats: formats)
+        var cube = Cube(name: model.name, dimensions: finalDimensions, measures: measures, facts: facts, origin: origin, ignoredColumns: ignored,
+                        pendingAttributes: model.computed, fileFormats: formats)
+        for (t, time) in timeFields.enumerated() where !reader.storesDates(time.field) { cube.dateFormats[model.dimensions[time.dimension].name] = dates[t].pattern }
+        return cube
     }
 
     /// Splits the fact rows after the header at line ends into one part per thread, with
@@ -624,7 +654,7 @@ private struct Loader {
 
 /// The columns of the fact file being filled while parsing (one set per part when the file
 /// is parsed in parallel).
-private struct FactColumns {
+struct FactColumns {
     var keyCodes: [[UInt32]]
     var inlineCodes: [[UInt32]]
     var days: [[Int32]]
@@ -678,7 +708,7 @@ private struct FactColumns {
 
 /// Where each fact field goes, and the per-row parsing and checks, shared by the one-pass
 /// and the parallel parse.
-private struct FactLayout {
+struct FactLayout {
     let names: [String]
     let keyFields: [(dimension: Int, field: Int, index: KeyIndex)]
     let timeFields: [(dimension: Int, field: Int)]

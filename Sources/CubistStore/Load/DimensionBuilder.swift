@@ -34,6 +34,45 @@ final class DimensionBuilder {
         self.leafAttributes = Array(repeating: [], count: attributes.count)
     }
 
+    /// A builder that starts with the members of `dimension` (an inline dimension being
+    /// appended to): each member's provisional id is its code, so `finish`'s remap takes old
+    /// codes to new ones. The dimension's data attributes are `attributes`, in order;
+    /// members taken from it are marked as first seen "in the cube" (line -1).
+    init(seededWith dimension: Dimension, levels: [LevelState], attributes: [LevelState]) {
+        name = dimension.name
+        var levels = levels
+        for l in levels.indices {
+            let level = dimension.levels[l]
+            for code in 0..<level.count {
+                let identity = level.keys?[code] ?? level.members[code]
+                levels[l].interner.intern(identity)
+            }
+            levels[l].labels = level.members
+            levels[l].parents = l == 0 ? [Int32](repeating: -1, count: level.count) : level.parents
+            levels[l].firstLines = [Int32](repeating: -1, count: level.count)
+        }
+        var attributes = attributes
+        var maps: [[Int32]] = []
+        for a in attributes.indices {
+            guard let index = dimension.attributes.firstIndex(where: { $0.name == attributes[a].name }) else {
+                preconditionFailure("seeded attribute not in the dimension")  // safe: the caller builds the states from this dimension's own attributes
+            }
+            let level = dimension.attributes[index]
+            for member in level.members { attributes[a].interner.intern(member) }
+            attributes[a].labels = level.members
+            attributes[a].firstLines = [Int32](repeating: -1, count: level.count)
+            maps.append(dimension.leafToAttribute[index])
+        }
+        self.levels = levels
+        self.attributes = attributes
+        leafAttributes = maps
+    }
+
+    /// Where a member was first seen, for messages: a line of the file, or the cube.
+    private static func seen(_ line: Int32) -> String {
+        line < 0 ? "in the cube" : "at line \(line)"
+    }
+
     /// Adds the members named by the current record; returns the provisional leaf id.
     /// `newLeaf`, when given, is the id of a leaf member known to be new (keyed by the
     /// dimension table's key, already checked unique): the leaf level's dictionary is then
@@ -59,7 +98,7 @@ final class DimensionBuilder {
                 if levels[l].keyField != nil, !levels[l].labels[i].utf8.elementsEqual(reader.field(levels[l].labelField)) {
                     let label = (try? reader.string(levels[l].labelField)) ?? "?"
                     throw reader.error(at: levels[l].labelField,
-                                       "\(levels[l].name) with key '\(levels[l].interner.bytesText(i))' is labelled '\(label)' here but '\(levels[l].labels[i])' at line \(levels[l].firstLines[i])",
+                                       "\(levels[l].name) with key '\(levels[l].interner.bytesText(i))' is labelled '\(label)' here but '\(levels[l].labels[i])' \(DimensionBuilder.seen(levels[l].firstLines[i]))",
                                        help: "a key names one member: give it the same \(levels[l].column) on every row")
                 }
                 if l > 0, levels[l].parents[i] != parent {
@@ -67,7 +106,7 @@ final class DimensionBuilder {
                     let was = above.labels[Int(levels[l].parents[i])]
                     let now = above.labels[Int(parent)]
                     throw reader.error(at: levels[l].labelField,
-                                       "\(levels[l].name) '\(levels[l].labels[i])' is under \(above.name) '\(now)' here but under '\(was)' at line \(levels[l].firstLines[i])",
+                                       "\(levels[l].name) '\(levels[l].labels[i])' is under \(above.name) '\(now)' here but under '\(was)' \(DimensionBuilder.seen(levels[l].firstLines[i]))",
                                        help: "each member has one parent; if these are different members that share a name, give level '\(levels[l].name)' a \"key\" column")
                 }
             }
@@ -85,7 +124,7 @@ final class DimensionBuilder {
             } else if leafAttributes[a][Int(leaf)] != id {
                 let was = attributes[a].labels[Int(leafAttributes[a][Int(leaf)])]
                 throw reader.error(at: attributes[a].labelField,
-                                   "\(levels[levels.count - 1].name) '\(levels[levels.count - 1].labels[Int(leaf)])' has \(attributes[a].name) '\(attributes[a].labels[Int(id)])' here but '\(was)' on an earlier row",
+                                   "\(levels[levels.count - 1].name) '\(levels[levels.count - 1].labels[Int(leaf)])' has \(attributes[a].name) '\(attributes[a].labels[Int(id)])' here but '\(was)' \(levels[levels.count - 1].firstLines[Int(leaf)] < 0 ? "in the cube" : "on an earlier row")",
                                    help: "an attribute has one value per member of the leaf level")
             }
         }
@@ -103,15 +142,25 @@ final class DimensionBuilder {
 
     /// Sorts every level into natural order; returns the dimension and, for each provisional
     /// leaf id, its final leaf code.
-    func finish(source: Dimension.Source) -> (Dimension, [Int32]) {
+    /// A keyed level keeps its members' keys (`Level.keys`) when `keepKeys` is set (inline
+    /// dimensions, which APPEND extends; a dimension table keeps its keys in a `KeyTable`).
+    func finish(source: Dimension.Source, keepKeys: Bool = false) -> (Dimension, [Int32]) {
         var remaps: [[Int32]] = []
         var orders: [MemberOrder] = []
         var sortedLabels: [[String]] = []
+        var sortedKeys: [[String]?] = []
         for state in levels {
             let (order, remap, labels) = DimensionBuilder.sort(state)
             remaps.append(remap)
             orders.append(order)
             sortedLabels.append(labels)
+            if keepKeys, state.keyField != nil {
+                var keys = [String](repeating: "", count: remap.count)
+                for (provisional, code) in remap.enumerated() { keys[Int(code)] = state.interner.bytesText(provisional) }
+                sortedKeys.append(keys)
+            } else {
+                sortedKeys.append(nil)
+            }
         }
         var built: [Level] = []
         for (l, state) in levels.enumerated() {
@@ -123,7 +172,7 @@ final class DimensionBuilder {
                 }
             }
             built.append(Level(name: state.name, column: state.column, keyColumn: state.keyColumn,
-                               members: sortedLabels[l], parents: parents, order: orders[l]))
+                               members: sortedLabels[l], parents: parents, order: orders[l], keys: sortedKeys[l]))
         }
         var builtAttributes: [Level] = []
         var leafToAttribute: [[Int32]] = []

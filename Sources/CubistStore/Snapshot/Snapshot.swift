@@ -28,7 +28,7 @@ public enum Snapshot {
     /// The first eight bytes of every snapshot.
     public static let magic: [UInt8] = Array("CUBISTSN".utf8)
     /// The format version this build writes and reads.
-    public static let version: UInt32 = 2
+    public static let version: UInt32 = 3
     static let byteOrderMark: UInt32 = 0x0102_0304
     static let headerSize = 64
     static let alignment = 64
@@ -179,6 +179,12 @@ public enum Snapshot {
         var e = SnapshotEncoder()
         e.string(cube.name)
         e.strings(cube.ignoredColumns)
+        if version >= 3 {
+            // How text dates were written, so an appended file's are read alike.
+            let formats = cube.dateFormats.keys.sorted()
+            e.strings(formats)
+            e.strings(formats.map { cube.dateFormats[$0]! })  // safe: the keys come from the dictionary
+        }
         e.int(cube.dimensions.count)
         for d in cube.dimensions {
             e.string(d.name)
@@ -199,6 +205,16 @@ public enum Snapshot {
             e.int(d.attributes.count)
             for a in d.attributes { encode(a, version: version, &e) }
             for map in d.leafToAttribute { e.int32s(map) }
+            if version >= 3 {
+                // A dimension table's keys, so APPEND can join new rows to it.
+                if let table = d.keyTable {
+                    e.u8(1)
+                    e.strings((0..<table.count).map(table.key))
+                    e.int32s(table.leaves)
+                } else {
+                    e.u8(0)
+                }
+            }
         }
         e.int(cube.measures.count)
         for m in cube.measures {
@@ -274,6 +290,15 @@ public enum Snapshot {
         e.strings(l.members)
         e.int32s(l.parents)
         if version >= 2 { e.optionalString(l.definition) }
+        if version >= 3 {
+            // A keyed level's keys (inline dimensions), so APPEND can match new rows' members.
+            if let keys = l.keys {
+                e.u8(1)
+                e.strings(keys)
+            } else {
+                e.u8(0)
+            }
+        }
     }
 
     private static func write(meta: [UInt8], version: UInt32, blocks: [Block], to path: String, shownAs shown: String,

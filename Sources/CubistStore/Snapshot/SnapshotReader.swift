@@ -59,7 +59,7 @@ extension Snapshot {
                 throw Diagnostic(file: path, message: "snapshot is truncated: \(size) bytes of \(fileLength)",
                                  help: "the file was cut short (an interrupted copy or save?); copy it again or SAVE it again")
             }
-            guard size == fileLength, metaLength >= 0, metaLength <= fileLength, dataOffset >= headerSize + metaLength, dataOffset <= fileLength,
+            guard metaLength >= 0, metaLength <= fileLength, dataOffset >= headerSize + metaLength, dataOffset <= fileLength,
                   dataOffset == aligned(headerSize + metaLength) else {
                 throw Diagnostic(file: path, message: "snapshot is corrupt: its length (\(size) bytes) does not match its header", help: resave)
             }
@@ -69,8 +69,31 @@ extension Snapshot {
             }
             meta.removeLast(meta.count - metaLength)
             var d = SnapshotDecoder(meta)
-            return try decode(&d, version: fileVersion, fd: fd, dataOffset: dataOffset, dataLength: fileLength - dataOffset, path: path,
-                              threads: threads)
+            // A version 3 snapshot may be followed by the journal of its appends.
+            guard size == fileLength || fileVersion >= 3 else {
+                throw Diagnostic(file: path, message: "snapshot is corrupt: its length (\(size) bytes) does not match its header", help: resave)
+            }
+            let base = try decode(&d, version: fileVersion, fd: fd, dataOffset: dataOffset, dataLength: fileLength - dataOffset, path: path,
+                                  threads: threads)
+            let (segments, end) = try readJournal(fd, from: fileLength, size: size, baseChecksum: headerChecksum, path: path)
+            var cube = base
+            var recompute: [(dimension: String, attribute: Level)] = []
+            for (k, segment) in segments.enumerated() {
+                do {
+                    let appended = try CubeLoader.append(segment.bytes, file: segment.name, to: cube, threads: threads)
+                    if k == 0 { recompute = appended.recompute }
+                    cube = appended.cube
+                } catch {
+                    throw Diagnostic(file: path, message: "journal segment \(k + 1) (rows appended from \(segment.name)) does not replay: \(error.rendered)",
+                                     help: "open the snapshot with the cubist that appended to it and SAVE it again")
+                }
+            }
+            // Computed attributes depend on every row: computed again after the replay.
+            let pending = recompute.compactMap { CubeLoader.computedSpec(of: $0.attribute, in: $0.dimension, file: path) }
+            cube.pendingAttributes = pending
+            cube.origin = path
+            cube.sourceFiles = []
+            return cube.marked(Cube.SnapshotMark(path: canonicalPath(path), end: end, size: size, segments: segments.count))
         } catch let corrupt as SnapshotDecoder.Corrupt {
             throw Diagnostic(file: path, message: "snapshot is corrupt: bad \(corrupt.what)", help: resave)
         } catch let diagnostic as Diagnostic {
@@ -85,7 +108,7 @@ extension Snapshot {
                    help: "snapshots are written by SAVE 'file.cube'; to open source data, name a cube directory, a cube.json or a .csv file")
     }
 
-    private static func readBytes(_ fd: Int32, at offset: Int, count: Int, path: String = "") throws(Diagnostic) -> [UInt8] {
+    static func readBytes(_ fd: Int32, at offset: Int, count: Int, path: String = "") throws(Diagnostic) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         let ok = bytes.withUnsafeMutableBytes { readFully(fd, into: $0.baseAddress, count: count, at: offset) }
         guard ok else { throw Diagnostic(file: path, message: "cannot read snapshot: \(String(cString: strerror(errno)).lowercased())") }
@@ -130,7 +153,18 @@ extension Snapshot {
         let members = try d.strings("members")
         let parents = try d.int32s("parent array")
         let definition = version >= 2 ? try d.optionalString("attribute definition") : nil
-        return Level(name: name, column: column, keyColumn: key, members: members, parents: parents, order: order, definition: definition)
+        var keys: [String]?
+        if version >= 3 {
+            switch try d.u8("key flag") {
+            case 0: break
+            case 1:
+                let list = try d.strings("level keys")
+                guard list.count == members.count, key != nil else { throw .init(what: "keys of level '\(name)'") }
+                keys = list
+            default: throw .init(what: "key flag")
+            }
+        }
+        return Level(name: name, column: column, keyColumn: key, members: members, parents: parents, order: order, definition: definition, keys: keys)
     }
 
     private static func width(_ d: inout SnapshotDecoder) throws(SnapshotDecoder.Corrupt) -> PackedColumn.Width {
@@ -146,6 +180,13 @@ extension Snapshot {
                                threads: Int) throws -> Cube {
         let name = try d.string("cube name")
         let ignored = try d.strings("ignored columns")
+        var dateFormats: [String: String] = [:]
+        if version >= 3 {
+            let names = try d.strings("date format dimensions")
+            let patterns = try d.strings("date formats")
+            guard names.count == patterns.count else { throw SnapshotDecoder.Corrupt(what: "date formats") }
+            for (n, p) in zip(names, patterns) { dateFormats[n] = p }
+        }
         var dimensions: [Dimension] = []
         let dimensionCount = try d.count("dimension count", itemSize: 8)
         for _ in 0..<dimensionCount {
@@ -174,7 +215,23 @@ extension Snapshot {
             for (a, map) in zip(attributes, maps) where map.count != leaf.count || !map.allSatisfy({ $0 >= 0 && Int($0) < a.count }) {
                 throw SnapshotDecoder.Corrupt(what: "attribute map of '\(a.name)'")
             }
-            dimensions.append(Dimension(name: dimensionName, source: source, levels: levels, attributes: attributes, leafToAttribute: maps))
+            var keyTable: Dimension.KeyTable?
+            if version >= 3 {
+                switch try d.u8("key table flag") {
+                case 0: break
+                case 1:
+                    let keys = try d.strings("dimension keys")
+                    let leaves = try d.int32s("key leaves")
+                    var interner = ByteInterner(capacity: keys.count)
+                    for k in keys where !interner.intern(k).inserted { throw SnapshotDecoder.Corrupt(what: "keys of dimension '\(dimensionName)' (a duplicate)") }
+                    guard leaves.count == keys.count, leaves.allSatisfy({ $0 >= 0 && Int($0) < leaf.count }) else {
+                        throw SnapshotDecoder.Corrupt(what: "keys of dimension '\(dimensionName)'")
+                    }
+                    keyTable = Dimension.KeyTable(interner: interner, leaves: leaves)
+                default: throw SnapshotDecoder.Corrupt(what: "key table flag")
+                }
+            }
+            dimensions.append(Dimension(name: dimensionName, source: source, levels: levels, attributes: attributes, leafToAttribute: maps, keyTable: keyTable))
         }
         var measures: [Measure] = []
         for _ in 0..<(try d.count("measure count", itemSize: 8)) {
@@ -303,6 +360,8 @@ extension Snapshot {
             numericColumns.append(NumericColumn(name: n.name, scale: n.scale, base: n.base, packed: packed, nulls: bitmap))
         }
         let facts = FactTable(rowCount: rowCount, dimensionCodes: codes, numericColumns: numericColumns)
-        return Cube(name: name, dimensions: dimensions, measures: measures, facts: facts, origin: path, ignoredColumns: ignored)
+        var cube = Cube(name: name, dimensions: dimensions, measures: measures, facts: facts, origin: path, ignoredColumns: ignored)
+        cube.dateFormats = dateFormats
+        return cube
     }
 }

@@ -6,7 +6,7 @@ import Darwin
 
 /// Maps byte strings to dense ids `0, 1, 2, …` in first-seen order, without allocating a
 /// String per lookup. Open addressing over a power-of-two table of ids.
-public struct ByteInterner {
+public struct ByteInterner: Sendable {
     private var arena: [UInt8] = []
     private var offsets: [Int] = [0]
     private var hashes: [UInt64] = []
@@ -109,6 +109,16 @@ public struct ByteInterner {
     }
 
     /// The bytes of id `id`.
+    /// Bytes held by the keys, their offsets and hashes, and the hash table.
+    var byteCount: Int { arena.count + offsets.count * 8 + hashes.count * 8 + table.count * 4 }
+
+    /// Interns the UTF-8 bytes of `text`.
+    @discardableResult
+    mutating func intern(_ text: String) -> (id: Int32, inserted: Bool) {
+        var copy = text
+        return copy.withUTF8 { intern($0) }
+    }
+
     public func bytes(_ id: Int) -> ArraySlice<UInt8> {
         arena[offsets[id]..<offsets[id + 1]]
     }

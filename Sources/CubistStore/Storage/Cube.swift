@@ -36,25 +36,51 @@ public struct FactTable: Sendable {
 /// Immutable once built, so it can be shared by every query and thread.
 public struct Cube: Sendable {
     /// The cube's name.
-    public let name: String
+    public internal(set) var name: String
     /// Its dimensions.
-    public let dimensions: [Dimension]
+    public internal(set) var dimensions: [Dimension]
     /// Its model measures, in model order.
-    public let measures: [Measure]
+    public internal(set) var measures: [Measure]
     /// The facts.
-    public let facts: FactTable
+    public internal(set) var facts: FactTable
     /// Where it was loaded from, as the user named it.
-    public let origin: String
+    public internal(set) var origin: String
     /// Fact columns that were neither used by the model nor numeric, and so were not loaded.
-    public let ignoredColumns: [String]
+    public internal(set) var ignoredColumns: [String]
     /// The files the cube was read from (model and CSV files; none for a snapshot or the
     /// built-in sample), so SAVE never writes over them.
-    public let sourceFiles: [String]
+    public internal(set) var sourceFiles: [String]
     /// Computed attributes the model declares that are not computed yet: the query engine
     /// computes them (`QueryEngine.computingDeclaredAttributes`) before the cube is used.
-    public let pendingAttributes: [CubeModel.ComputedSpec]
+    public internal(set) var pendingAttributes: [CubeModel.ComputedSpec]
     /// How each CSV file was read, e.g. `sales.csv: cp949, delimiter ';', ...` (for `.schema`).
-    public let fileFormats: [String]
+    public internal(set) var fileFormats: [String]
+    /// For each time dimension whose dates were read as text, their format (`%m/%d/%Y`), by
+    /// dimension name: an appended file whose dates could be read two ways is read this way.
+    public internal(set) var dateFormats: [String: String] = [:]
+    /// The snapshot file this cube is the state of (opened from it, saved to it, or
+    /// appended to it since), so `APPEND ... TO` can check it journals to the right file.
+    public internal(set) var snapshot: SnapshotMark?
+
+    /// Which snapshot file, at which length, a cube is the state of.
+    public struct SnapshotMark: Sendable, Equatable {
+        /// The file's absolute path, links resolved.
+        public let path: String
+        /// Where its last whole journal segment ends (the base's length when it has none).
+        public let end: Int
+        /// The file's size when it was read or written: more than `end` when a crash left an
+        /// unfinished segment, which the next append writes over.
+        public let size: Int
+        /// Journal segments replayed or written.
+        public let segments: Int
+    }
+
+    /// The same cube, as the state of the snapshot `mark` describes.
+    public func marked(_ mark: SnapshotMark?) -> Cube {
+        var copy = self
+        copy.snapshot = mark
+        return copy
+    }
 
     /// Creates a cube.
     public init(name: String, dimensions: [Dimension], measures: [Measure], facts: FactTable, origin: String, ignoredColumns: [String] = [],
@@ -70,22 +96,40 @@ public struct Cube: Sendable {
         self.sourceFiles = sourceFiles
     }
 
+    /// The same cube with other dimensions (computed attributes added or removed), still
+    /// the state of the same snapshot.
+    public func with(dimensions: [Dimension]) -> Cube {
+        var copy = self
+        copy.dimensions = dimensions
+        return copy
+    }
+
+    /// The same cube with other computed attributes still to compute.
+    public func with(pendingAttributes: [CubeModel.ComputedSpec]) -> Cube {
+        var copy = self
+        copy.pendingAttributes = pendingAttributes
+        return copy
+    }
+
     /// The same cube under another name (LOAD ... AS name).
     public func renamed(_ newName: String) -> Cube {
-        Cube(name: newName, dimensions: dimensions, measures: measures, facts: facts, origin: origin, ignoredColumns: ignoredColumns,
-             sourceFiles: sourceFiles, pendingAttributes: pendingAttributes, fileFormats: fileFormats)
+        var copy = self
+        copy.name = newName
+        return copy
     }
 
     /// The same cube, recording the files it was read from.
     public func readFrom(_ files: [String]) -> Cube {
-        Cube(name: name, dimensions: dimensions, measures: measures, facts: facts, origin: origin, ignoredColumns: ignoredColumns,
-             sourceFiles: files, pendingAttributes: pendingAttributes, fileFormats: fileFormats)
+        var copy = self
+        copy.sourceFiles = files
+        return copy
     }
 
     /// The same cube, with `formats` as how its files were read.
     public func describingFiles(_ formats: [String]) -> Cube {
-        Cube(name: name, dimensions: dimensions, measures: measures, facts: facts, origin: origin, ignoredColumns: ignoredColumns,
-             sourceFiles: sourceFiles, pendingAttributes: pendingAttributes, fileFormats: formats)
+        var copy = self
+        copy.fileFormats = formats
+        return copy
     }
 
     /// A dimension by name (case-insensitive).
@@ -109,8 +153,10 @@ public struct Cube: Sendable {
         for d in dimensions {
             for l in d.levels + d.attributes {
                 total += l.members.reduce(0) { $0 + $1.utf8.count + 16 } + l.parents.count * 4
+                total += l.keys?.reduce(0) { $0 + $1.utf8.count + 16 } ?? 0
             }
             total += d.leafToLevel.reduce(0) { $0 + $1.count * 4 } + d.leafToAttribute.reduce(0) { $0 + $1.count * 4 }
+            if let table = d.keyTable { total += table.byteCount }
         }
         return total
     }

@@ -34,10 +34,14 @@ public struct Level: Sendable {
     /// Whether it is a computed attribute defined in this session (not in the model or a
     /// snapshot); SHOW DIMENSIONS and DESCRIBE say so.
     public let isSession: Bool
+    /// For a keyed level of a dimension read from the fact file, each member's key (the
+    /// value of `keyColumn`), by code: APPEND matches new rows' members by it. Nil otherwise.
+    public let keys: [String]?
 
     /// Creates a level.
     public init(name: String, column: String?, keyColumn: String?, members: [String], parents: [Int32], order: MemberOrder,
-                definition: String? = nil, isSession: Bool = false) {
+                definition: String? = nil, isSession: Bool = false, keys: [String]? = nil) {
+        self.keys = keys
         self.name = name
         self.column = column
         self.keyColumn = keyColumn
@@ -124,9 +128,35 @@ public struct Dimension: Sendable {
     public let leafToLevel: [[Int32]]
     /// For each attribute, the attribute's code of every leaf member.
     public let leafToAttribute: [[Int32]]
+    /// For a dimension table, every key with the leaf member it names, so APPEND can join
+    /// new fact rows to it; nil for other dimensions (and for old snapshots).
+    public let keyTable: KeyTable?
+
+    /// A dimension table's keys: key `i` (its bytes in `interner`) names leaf member `leaves[i]`.
+    public struct KeyTable: Sendable {
+        /// The key values, interned in table order.
+        let interner: ByteInterner
+        /// The leaf code of each key.
+        public let leaves: [Int32]
+
+        init(interner: ByteInterner, leaves: [Int32]) {
+            self.interner = interner
+            self.leaves = leaves
+        }
+
+        /// Number of keys.
+        public var count: Int { leaves.count }
+
+        /// Key `i` as text.
+        public func key(_ i: Int) -> String { String(decoding: interner.bytes(i), as: UTF8.self) }
+
+        /// Bytes held, for the memory figures.
+        var byteCount: Int { interner.byteCount + leaves.count * 4 }
+    }
 
     /// Creates a dimension; `leafToLevel` is derived from the parent arrays.
-    public init(name: String, source: Source, levels: [Level], attributes: [Level], leafToAttribute: [[Int32]]) {
+    public init(name: String, source: Source, levels: [Level], attributes: [Level], leafToAttribute: [[Int32]], keyTable: KeyTable? = nil) {
+        self.keyTable = keyTable
         self.name = name
         self.source = source
         self.levels = levels
@@ -147,6 +177,16 @@ public struct Dimension: Sendable {
 
     /// The leaf level.
     public var leaf: Level { levels[levels.count - 1] }
+
+    /// The same dimension with its dimension table's keys.
+    func with(keyTable: KeyTable) -> Dimension {
+        Dimension(name: name, source: source, levels: levels, attributes: attributes, leafToAttribute: leafToAttribute, keyTable: keyTable)
+    }
+
+    /// The same dimension with other attributes (and their leaf maps).
+    public func with(attributes: [Level], leafToAttribute: [[Int32]]) -> Dimension {
+        Dimension(name: name, source: source, levels: levels, attributes: attributes, leafToAttribute: leafToAttribute, keyTable: keyTable)
+    }
 
     /// Whether this is a time dimension.
     public var isTime: Bool {
