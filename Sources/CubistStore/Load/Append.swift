@@ -91,7 +91,7 @@ private struct NamedBytes: FileSource {
     let bytes: [UInt8]
 
     func read(_ path: String) throws(Diagnostic) -> [UInt8] { bytes }
-    func displayPath(_ path: String) -> String { name }
+    func displayPath(_ path: String) -> String { path }
 }
 
 extension Loader {

@@ -420,7 +420,7 @@ struct Loader {
         let dates = try dateFormats({ body(start) }, file: file, names: names, timeFields: timeFields)
         let layout = FactLayout(names: names, keyFields: keyFields, timeFields: timeFields, dateFormats: dates, isoDates: dates.map { $0 == .iso },
                                 numericFields: numericFields,
-                                referenced: referenced, model: model, files: files, dialect: dialect)
+                                referenced: referenced, model: model, files: files, dialect: dialect, appending: base != nil)
         var columns = FactColumns(keys: keyFields.count, inline: inline.count, times: timeFields.count, numeric: numericFields.count)
         if inline.isEmpty, let whole = columnar(layout) {
             columns = whole
@@ -720,6 +720,8 @@ struct FactLayout {
     let model: CubeModel
     let files: FileSource
     let dialect: CSVDialect
+    /// Whether the rows are appended to a loaded cube (whose dimension tables are fixed).
+    let appending: Bool
 
     func parse<R: RecordReader>(_ reader: R, into columns: inout FactColumns, inline: inout [(dimension: Int, builder: DimensionBuilder)],
                progress: ((Double) -> Void)?, total: Int) throws(Diagnostic) {
@@ -736,7 +738,8 @@ struct FactLayout {
                     let spec = model.dimensions[keyFields[k].dimension]
                     let shown = String(decoding: field, as: UTF8.self).clipped
                     throw reader.error(at: keyFields[k].field, "\(names[keyFields[k].field]) '\(shown)' has no row in \(files.displayPath(spec.table ?? ""))",
-                                       help: "every fact key must name a row of the dimension table; add it there or fix the key")
+                                       help: appending ? "APPEND adds facts, not dimension rows: add the key to \(spec.table ?? "the table") and load the cube again, or fix the key"
+                                           : "every fact key must name a row of the dimension table; add it there or fix the key")
                 }
                 columns.keyCodes[k].append(UInt32(code))
             }

@@ -154,7 +154,7 @@ extension Snapshot {
         segment.withUnsafeBytes { raw in
             while done < raw.count {
                 // A crash test may stop the write halfway.
-                let chunk = CrashPoint.isArmed ? min(raw.count - done, max(1, raw.count / 2)) : raw.count - done
+                let chunk = CrashPoint.isArmed && done == 0 ? max(1, raw.count / 2) : raw.count - done
                 let n = pwrite(fd, raw.baseAddress! + done, chunk, off_t(mark.end + done))  // safe: inside the loop the buffer holds bytes still to write
                 if n < 0 {
                     if errno == EINTR { continue }
@@ -162,7 +162,7 @@ extension Snapshot {
                     return
                 }
                 done += n
-                CrashPoint.reach("journal-partial")
+                if done < raw.count { CrashPoint.reach("journal-partial") }
             }
         }
         CrashPoint.reach("journal-written")
