@@ -33,6 +33,88 @@ extension CubeLoader {
         return Appended(cube: appended, rows: appended.facts.rowCount - cube.facts.rowCount, recompute: base.stripped)
     }
 
+    /// Appends several files in order, as one append of each would, but copies the cube's
+    /// own rows once: the files are appended to an empty copy of the cube, and that is
+    /// joined to the cube at the end (opening a snapshot replays its journal so).
+    public static func append(_ files: [(bytes: [UInt8], name: String)], to cube: Cube, threads: Int = 0) throws(Diagnostic) -> Appended {
+        guard files.count > 1 else {
+            return files.isEmpty ? Appended(cube: cube, rows: 0, recompute: []) : try append(files[0].bytes, file: files[0].name, to: cube, threads: threads)
+        }
+        let base = strippingComputed(cube)
+        var tail = base.cube
+        tail.facts = FactTable(rowCount: 0, dimensionCodes: cube.facts.dimensionCodes.map { _ in PackedColumn([UInt32](), maximum: 0) },
+                               numericColumns: cube.facts.numericColumns.map { NumericColumn(name: $0.name, scale: $0.scale, base: $0.base, packed: PackedColumn([UInt64](), maximum: 0), nulls: nil) })
+        var formats = cube.fileFormats
+        for file in files {
+            let appended = try append(file.bytes, file: file.name, to: tail, threads: threads)
+            tail = appended.cube
+            if let last = tail.fileFormats.last { formats.append(last) }
+        }
+        guard base.cube.facts.rowCount + tail.facts.rowCount <= Int(Int32.max) else {
+            throw Diagnostic(file: files[files.count - 1].name, message: "cannot append: the cube would pass \(Int32.max) rows", help: "split the cube, e.g. by year")
+        }
+        var joined = try joining(base.cube, tail, file: files[files.count - 1].name, threads: Parallel.threads(threads))
+        joined.fileFormats = formats
+        return Appended(cube: joined, rows: tail.facts.rowCount, recompute: base.stripped)
+    }
+
+    /// `base`'s rows followed by `tail`'s, in `tail`'s dimensions (which extend `base`'s):
+    /// each of `base`'s code columns carried into the new coding, each numeric column
+    /// brought to a common scale and base; columns joined on every thread.
+    /// `carries` gives the carry of a dimension when it is known already (else it is found).
+    static func joining(_ base: Cube, _ tail: Cube, carries known: [PackedColumn.Carry?] = [], file: String, threads: Int) throws(Diagnostic) -> Cube {
+        let dimensions = tail.dimensions
+        let codeCount = dimensions.count, numericCount = base.facts.numericColumns.count
+        let codes = UnsafeMutableBufferPointer<PackedColumn?>.allocate(capacity: max(1, codeCount))
+        let numeric = UnsafeMutableBufferPointer<NumericColumn?>.allocate(capacity: max(1, numericCount))
+        codes.initialize(repeating: nil)
+        numeric.initialize(repeating: nil)
+        defer {
+            codes.deinitialize(); codes.deallocate()
+            numeric.deinitialize(); numeric.deallocate()
+        }
+        let carries = (0..<codeCount).map { d in (d < known.count ? known[d] : nil) ?? carry(from: base.dimensions[d], to: dimensions[d]) }
+        Parallel.forEach(codeCount + numericCount, threads: threads) { i in
+            if i < codeCount {
+                codes[i] = PackedColumn.joining(base.facts.dimensionCodes[i], carries[i], tail.facts.dimensionCodes[i],
+                                                maximum: UInt64(max(0, dimensions[i].leaf.count - 1)))
+            } else {
+                let n = i - codeCount
+                numeric[n] = NumericColumn.joining(base.facts.numericColumns[n], tail.facts.numericColumns[n])
+            }
+        }
+        for n in 0..<numericCount where numeric[n] == nil {
+            let name = base.facts.numericColumns[n].name
+            throw Diagnostic(file: file, message: "the values of column '\(name)' no longer fit 18 significant digits with the appended ones",
+                             help: "the appended file has more decimal places or larger numbers than the cube's column can hold together")
+        }
+        var cube = tail
+        cube.facts = FactTable(rowCount: base.facts.rowCount + tail.facts.rowCount, dimensionCodes: (0..<codeCount).map { codes[$0]! },  // safe: every code task above stored its column
+                               numericColumns: (0..<numericCount).map { numeric[$0]! })  // safe: checked above
+        cube.snapshot = nil
+        return cube
+    }
+
+    /// How a code of `old` becomes a code of `new`, which has every member of `old`: the
+    /// same for a dimension table, shifted for a time dimension that starts earlier, and
+    /// through the leaf identities (key, else label) for an inline dimension.
+    static func carry(from old: Dimension, to new: Dimension) -> PackedColumn.Carry {
+        switch (old.source, new.source) {
+        case (.time(_, let a), .time(_, let b)):
+            return a == b ? .same : .shift(UInt64(a - b))
+        case (.inline, .inline):
+            let leaf = new.leaf, previous = old.leaf
+            if leaf.count == previous.count { return .same }
+            var codes: [String: Int] = [:]
+            codes.reserveCapacity(leaf.count)
+            for c in 0..<leaf.count { codes[leaf.keys?[c] ?? leaf.members[c]] = c }
+            let table = (0..<previous.count).map { UInt64(codes[previous.keys?[$0] ?? previous.members[$0]] ?? 0) }
+            return table.enumerated().allSatisfy { UInt64($0.offset) == $0.element } ? .same : .table(table)
+        default:
+            return .same
+        }
+    }
+
     /// The cube without its computed attributes, and those attributes.
     private static func strippingComputed(_ cube: Cube) -> (cube: Cube, stripped: [(dimension: String, attribute: Level)]) {
         var stripped: [(dimension: String, attribute: Level)] = []
@@ -135,18 +217,17 @@ extension Loader {
             throw Diagnostic(file: file, message: "cannot append \(rows) rows: the cube would pass \(Int32.max) rows", help: "split the cube, e.g. by year")
         }
         var dimensions = base.dimensions
-        var codes = base.facts.dimensionCodes
-        for (k, d) in keyFields.enumerated() {
-            codes[d] = PackedColumn.joining(codes[d], .same, keyCodes[k], maximum: UInt64(max(0, dimensions[d].leaf.count - 1)))
-        }
+        var tails = [PackedColumn?](repeating: nil, count: dimensions.count)
+        var carries = [PackedColumn.Carry?](repeating: nil, count: dimensions.count)
+        for (k, d) in keyFields.enumerated() { tails[d] = keyCodes[k] }
         for (i, entry) in inline.enumerated() {
             let oldCount = base.dimensions[entry.dimension].leaf.count
             let (dimension, remap) = entry.builder.finish(source: .inline, keepKeys: true)
             dimensions[entry.dimension] = dimension
+            // Old members keep their codes unless a new one sorts before them.
             let moved = remap.prefix(oldCount).enumerated().contains { $0.offset != Int($0.element) }
-            let tail = PackedColumn(inlineCodes[i].map { UInt32(remap[Int($0)]) }, maximum: UInt64(max(0, dimension.leaf.count - 1)))
-            codes[entry.dimension] = PackedColumn.joining(codes[entry.dimension], moved ? .table(remap.prefix(oldCount).map { UInt64($0) }) : .same, tail,
-                                                          maximum: UInt64(max(0, dimension.leaf.count - 1)))
+            carries[entry.dimension] = moved ? .table(remap.prefix(oldCount).map { UInt64($0) }) : .same
+            tails[entry.dimension] = PackedColumn(inlineCodes[i].map { UInt32(remap[Int($0)]) }, maximum: UInt64(max(0, dimension.leaf.count - 1)))
         }
         for (t, d) in timeFields.enumerated() {
             let old = base.dimensions[d]
@@ -155,55 +236,46 @@ extension Loader {
             let lo = min(oldFirst, days[t].min() ?? oldFirst), hi = max(oldLast, days[t].max() ?? oldLast)
             let dimension = TimeDimensionBuilder.build(name: old.name, column: column, minimumDay: lo, maximumDay: hi)
             guard case .time(_, let first) = dimension.source else { preconditionFailure("time dimension without first day") }  // safe: the builder makes a time source
-            // Attributes computed over this dimension are gone (stripped); the rest are its own.
             dimensions[d] = dimension
-            let maximum = UInt64(max(0, dimension.leaf.count - 1))
-            let tail = PackedColumn(days[t].map { UInt32($0 - first) }, maximum: maximum)
-            codes[d] = PackedColumn.joining(codes[d], oldFirst == first ? .same : .shift(UInt64(oldFirst - first)), tail, maximum: maximum)
+            tails[d] = PackedColumn(days[t].map { UInt32($0 - first) }, maximum: UInt64(max(0, dimension.leaf.count - 1)))
         }
         var columns: [NumericColumn] = []
         for old in base.facts.numericColumns {
-            guard let n = numericFieldIndex(old.name, numeric), let new = numeric[n] else { preconditionFailure("numeric column not parsed") }  // safe: appendedColumns checked every numeric column is in the file
-            guard let joined = NumericColumn.joining(old, new) else {
-                throw Diagnostic(file: file, message: "the values of column '\(old.name)' no longer fit 18 significant digits with the appended ones",
-                                 help: "the appended file has more decimal places or larger numbers than the cube's column can hold together")
-            }
-            columns.append(joined)
+            guard let new = numeric.first(where: { $0?.name == old.name }) ?? nil else { preconditionFailure("numeric column not parsed") }  // safe: appendedColumns checked every numeric column is in the file
+            columns.append(new)
         }
-        var cube = base
-        cube.dimensions = dimensions
-        cube.facts = FactTable(rowCount: oldRows + rows, dimensionCodes: codes, numericColumns: columns)
+        var tail = base
+        tail.dimensions = dimensions
+        // Tail codes are already in the new dimensions' coding.
+        tail.facts = FactTable(rowCount: rows, dimensionCodes: tails.map { $0! }, numericColumns: columns)  // safe: every dimension is a table, inline or time dimension, each given a tail above
+        var cube = try CubeLoader.joining(base, tail, carries: carries, file: file, threads: threads)
         cube.fileFormats.append("appended " + summary)
-        cube.snapshot = nil
         return cube
-    }
-
-    private func numericFieldIndex(_ name: String, _ numeric: [NumericColumn?]) -> Int? {
-        numeric.firstIndex { $0?.name == name }
     }
 }
 
 extension PackedColumn {
-    /// How `joining` carries the first column's values over.
+    /// How `joining` carries a column's values over.
     enum Carry {
         /// Unchanged.
         case same
         /// Through a table: value `v` becomes `table[v]`.
         case table([UInt64])
-        /// Plus a constant.
+        /// Plus a constant (wrapping: the caller knows the results fit).
         case shift(UInt64)
     }
 
-    /// The values of `head` (carried over as `carry` says) followed by those of `tail`, in
-    /// the narrowest width for `maximum`, with fresh zone maps.
-    static func joining(_ head: PackedColumn, _ carry: Carry, _ tail: PackedColumn, maximum: UInt64) -> PackedColumn {
-        let width = Width.fitting(Swift.max(maximum, head.maximum, tail.maximum))
+    /// The values of `head` followed by those of `tail`, each carried over as told, in the
+    /// narrowest width for `maximum`. The zone maps of `head`'s whole chunks carry over
+    /// when its values keep their order; the rest are computed.
+    static func joining(_ head: PackedColumn, _ carry: Carry, _ tail: PackedColumn, _ tailCarry: Carry = .same, maximum: UInt64) -> PackedColumn {
+        let width = Width.fitting(maximum)
         let count = head.count + tail.count
         let raw = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(1, count * width.rawValue), alignment: 8)
         func fill<T: FixedWidthInteger & UnsignedInteger>(_ type: T.Type) {
             let target = raw.bindMemory(to: T.self, capacity: count)
             copy(head, carry, into: target)
-            copy(tail, .same, into: target + head.count)
+            copy(tail, tailCarry, into: target + head.count)
         }
         switch width {
         case .one: fill(UInt8.self)
@@ -211,13 +283,22 @@ extension PackedColumn {
         case .four: fill(UInt32.self)
         case .eight: fill(UInt64.self)
         }
-        return PackedColumn(adopting: raw, count: count, width: width)
+        let whole = head.count / chunkSize
+        switch carry {
+        case .same:
+            return PackedColumn(adopting: raw, count: count, width: width, known: (head.chunkMinimum[..<whole], head.chunkMaximum[..<whole]))
+        case .shift(let delta):
+            return PackedColumn(adopting: raw, count: count, width: width,
+                                known: (head.chunkMinimum[..<whole].map { $0 &+ delta }[...], head.chunkMaximum[..<whole].map { $0 &+ delta }[...]))
+        case .table:
+            return PackedColumn(adopting: raw, count: count, width: width)
+        }
     }
 
     private static func copy<T: FixedWidthInteger & UnsignedInteger>(_ column: PackedColumn, _ carry: Carry, into target: UnsafeMutablePointer<T>) {
         func run<S: FixedWidthInteger & UnsignedInteger>(_ source: UnsafeBufferPointer<S>) {
             switch carry {
-            case .same:
+            case .same, .shift(0):
                 if S.self == T.self, let base = source.baseAddress {
                     UnsafeMutableRawPointer(target).copyMemory(from: base, byteCount: source.count * MemoryLayout<T>.size)
                 } else {
@@ -261,6 +342,12 @@ extension NumericColumn {
         let (span, o) = max(h.high, t.high).subtractingReportingOverflow(base)
         guard !o, span >= 0 else { return nil }
         // stored' = (base + stored) * factor - base' = stored * factor + (base * factor - base').
+        let nulls = joinedNulls(head, tail)
+        if h.factor == 1 && t.factor == 1 {
+            let packed = PackedColumn.joining(head.packed, .shift(UInt64(bitPattern: h.low &- base)), tail.packed, .shift(UInt64(bitPattern: t.low &- base)),
+                                              maximum: UInt64(span))
+            return NumericColumn(name: head.name, scale: scale, base: base, packed: packed, nulls: nulls)
+        }
         let width = PackedColumn.Width.fitting(UInt64(span))
         let count = head.count + tail.count
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count * width.rawValue), alignment: 8)
@@ -275,14 +362,23 @@ extension NumericColumn {
         case .four: fill(UInt32.self)
         case .eight: fill(UInt64.self)
         }
-        var nulls: Bitmap?
-        if head.nulls != nil || tail.nulls != nil {
-            var bits = Bitmap(count: count)
-            if let n = head.nulls { for i in 0..<head.count where n[i] { bits[i] = true } }
-            if let n = tail.nulls { for i in 0..<tail.count where n[i] { bits[head.count + i] = true } }
-            nulls = bits
-        }
         return NumericColumn(name: head.name, scale: scale, base: base, packed: PackedColumn(adopting: raw, count: count, width: width), nulls: nulls)
+    }
+
+    /// The null bitmap of `head`'s rows followed by `tail`'s (nil when neither has nulls).
+    private static func joinedNulls(_ head: NumericColumn, _ tail: NumericColumn) -> Bitmap? {
+        guard head.nulls != nil || tail.nulls != nil else { return nil }
+        var words = head.nulls?.words ?? [UInt64](repeating: 0, count: (head.count + 63) / 64)
+        words.append(contentsOf: [UInt64](repeating: 0, count: (head.count + tail.count + 63) / 64 - words.count))
+        if let n = tail.nulls {
+            // Tail bit i goes to bit head.count + i: whole words shifted into place.
+            let shift = head.count % 64, first = head.count / 64
+            for (w, word) in n.words.enumerated() where word != 0 {
+                words[first + w] |= word << UInt64(shift)
+                if shift > 0, first + w + 1 < words.count { words[first + w + 1] |= word >> UInt64(64 - shift) }
+            }
+        }
+        return Bitmap(words: words, count: head.count + tail.count)
     }
 
     /// Writes `stored * factor + offset` for each stored value (wrapping: the caller checked

@@ -78,13 +78,14 @@ extension Snapshot {
             let (segments, end) = try readJournal(fd, from: fileLength, size: size, baseChecksum: headerChecksum, path: path)
             var cube = base
             var recompute: [(dimension: String, attribute: Level)] = []
-            for (k, segment) in segments.enumerated() {
+            if !segments.isEmpty {
+                // The segments are appended together: the snapshot's own rows are copied once.
                 do {
-                    let appended = try CubeLoader.append(segment.bytes, file: segment.name, to: cube, threads: threads)
-                    if k == 0 { recompute = appended.recompute }
+                    let appended = try CubeLoader.append(segments.map { ($0.bytes, $0.name) }, to: cube, threads: threads)
+                    recompute = appended.recompute
                     cube = appended.cube
                 } catch {
-                    throw Diagnostic(file: path, message: "journal segment \(k + 1) (rows appended from \(segment.name)) does not replay: \(error.rendered)",
+                    throw Diagnostic(file: path, message: "the journal of \(segments.count) append\(segments.count == 1 ? "" : "s") does not replay: \(error.rendered)",
                                      help: "open the snapshot with the cubist that appended to it and SAVE it again")
                 }
             }

@@ -80,17 +80,19 @@ public final class PackedColumn: @unchecked Sendable {
 
     /// Takes ownership of `raw`, holding `count` values of `width` bytes (allocated with
     /// `UnsafeMutableRawPointer.allocate(byteCount:alignment: 8)`), and computes the zone maps;
-    /// with an `owner`, the owner keeps and frees the memory instead.
-    init(adopting raw: UnsafeMutableRawPointer, count: Int, width: Width, owner: AnyObject? = nil) {
+    /// with an `owner`, the owner keeps and frees the memory instead. `known` holds the zone
+    /// maps of leading whole chunks when they are known already (an append's old rows).
+    init(adopting raw: UnsafeMutableRawPointer, count: Int, width: Width, owner: AnyObject? = nil,
+         known: (minima: ArraySlice<UInt64>, maxima: ArraySlice<UInt64>)? = nil) {
         self.raw = raw
         self.owner = owner
         self.count = count
         self.width = width
-        var minima: [UInt64] = []
-        var maxima: [UInt64] = []
+        var minima = Array(known?.minima ?? [])
+        var maxima = Array(known?.maxima ?? [])
         func zones<T: FixedWidthInteger & UnsignedInteger>(_ type: T.Type) {
             let values = UnsafeBufferPointer(start: raw.assumingMemoryBound(to: T.self), count: count)
-            var start = 0
+            var start = minima.count * PackedColumn.chunkSize
             while start < count {
                 let end = Swift.min(count, start + PackedColumn.chunkSize)
                 var lo = T.max, hi = T.min
