@@ -130,12 +130,12 @@ private func loadError(_ path: String) -> Diagnostic? {
         let path = temporaryPath("v.cube")
         try Snapshot.save(cube, to: path)
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        bytes[8] = 3   // version 3, with a header checksum that matches it
+        bytes[8] = 4   // version 4, with a header checksum that matches it
         let sum = Checksum.of(Array(bytes[0..<56]))
         withUnsafeBytes(of: sum.littleEndian) { for i in 0..<8 { bytes[56 + i] = $0[i] } }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let version = try #require(loadError(path))
-        #expect(version.message == "snapshot version 3 is not supported; this cubist reads versions 1 to 2")
+        #expect(version.message == "snapshot version 4 is not supported; this cubist reads versions 1 to 3")
 
         let csv = temporaryPath("sales.cube")
         try Data(smallSales.utf8).write(to: URL(fileURLWithPath: csv))

@@ -62,8 +62,9 @@ public struct Cube: Sendable {
     /// appended to it since), so `APPEND ... TO` can check it journals to the right file.
     public internal(set) var snapshot: SnapshotMark?
 
-    /// Which snapshot file, at which length, a cube is the state of.
-    public struct SnapshotMark: Sendable, Equatable {
+    /// Which snapshot file, at which length, a cube is the state of. A class, so a cube
+    /// (copied by value through deep call chains) stays small.
+    public final class SnapshotMark: Sendable {
         /// The file's absolute path, links resolved.
         public let path: String
         /// Where its last whole journal segment ends (the base's length when it has none).
@@ -73,6 +74,13 @@ public struct Cube: Sendable {
         public let size: Int
         /// Journal segments replayed or written.
         public let segments: Int
+
+        init(path: String, end: Int, size: Int, segments: Int) {
+            self.path = path
+            self.end = end
+            self.size = size
+            self.segments = segments
+        }
     }
 
     /// The same cube, as the state of the snapshot `mark` describes.
