@@ -200,7 +200,7 @@ func temporaryDirectory() throws -> String {
         let query = "SELECT revenue, customers BY customer.region WITH TOTALS"
         let saved = try cubist(["-c", "SAVE 'crm.cube'", "-c", query], directory: directory)
         #expect(saved.status == 0)
-        #expect(saved.stderr.hasPrefix("saved cube 'sales' to crm.cube: 100,000 facts, 2.3 MiB in "))
+        #expect(saved.stderr.hasPrefix("saved cube 'sales' to crm.cube: 100,000 facts, 2.4 MiB in "))
         let reopened = try cubist(["crm.cube", "-c", query], directory: directory)
         #expect(reopened.status == 0)
         #expect(reopened.stdout == saved.stdout)
