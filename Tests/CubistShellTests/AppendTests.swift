@@ -293,5 +293,39 @@ import Testing
         #expect(got.err.contains("appended 2 facts"), "\(got.err)")
         #expect(got.out == expected.out)
         #expect(got.out.contains("Andong,5"))
+        let schema = try runSource(dir + "/early.csv", ["APPEND '\(dir)/late.csv';", ".schema"])
+        #expect(schema.out.contains("read \(dir)/late.csv (appended, 2 rows): utf-8, delimiter ','"), "\(schema.out)")
+    }
+
+    /// A session attribute (DEFINE ATTRIBUTE) is computed again over every row after an
+    /// append, and stays a session attribute.
+    @Test func sessionAttributesAreComputedAgain() throws {
+        let g = try Generated(seed: 4, rows: 900)
+        defer { try? FileManager.default.removeItem(atPath: g.directory) }
+        let define = "DEFINE ATTRIBUTE customer.spend = band(amount, 0, 20000);"
+        let questions = ["SELECT amount, buyers BY customer.spend WITH TOTALS;", "SHOW DIMENSIONS;"]
+        let whole = try runSource(try g.modelDirectory("whole", rows: g.rows[...]), [define] + questions)
+        let rest = try g.part("rest.csv", rows: g.rows[300...])
+        let got = try runSource(try g.modelDirectory("first", rows: g.rows[0..<300]), [define, "APPEND '\(rest)';"] + questions)
+        #expect(got.out == whole.out)
+        #expect(got.out.contains("spend (session)"), "\(got.out)")
+    }
+
+    /// An appended file whose dates read two ways (every day 12 or less) is read the way
+    /// the cube's own dates were.
+    @Test func ambiguousDatesAreReadAsTheCubesWere() throws {
+        let dir = NSTemporaryDirectory() + "cubist-append-dates-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let head = "day,city,amount\n"
+        let early = "25/03/2024,Seoul,10\n13/04/2024,Busan,20\n"
+        let late = "01/05/2024,Seoul,7\n02/05/2024,Busan,3\n"
+        try (head + early).write(toFile: dir + "/early.csv", atomically: true, encoding: .utf8)
+        try (head + late).write(toFile: dir + "/late.csv", atomically: true, encoding: .utf8)
+        let got = try runSource(dir + "/early.csv", ["APPEND '\(dir)/late.csv';", "SELECT amount BY day.month;"])
+        #expect(got.err.contains("appended 2 facts"), "\(got.err)")
+        #expect(got.out == "day.month,amount\n2024-03,10\n2024-04,20\n2024-05,10\n")
+        // Opened alone, the late file's dates are ambiguous.
+        #expect(openSourceError(dir + "/late.csv")?.message.contains("alike") == true)
     }
 }

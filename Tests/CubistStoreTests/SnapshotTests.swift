@@ -172,4 +172,76 @@ private func loadError(_ path: String) -> Diagnostic? {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["c.cube"])
         expectSameCube(cube, try Snapshot.load(path))
     }
+
+    /// A snapshot of format 2 still opens, but cannot take appends: it kept no keys.
+    @Test func aVersionTwoSnapshotOpensButRefusesAppends() throws {
+        let cube = try loadCube(["cube.json": smallModel, "customers.csv": smallCustomers, "sales.csv": smallSales])
+        let path = temporaryPath("v2.cube")
+        try Snapshot.save(cube, to: path, overwrite: false, formatVersion: 2)
+        let back = try Snapshot.load(path)
+        #expect(back.facts.rowCount == cube.facts.rowCount)
+        #expect(back.dimensions.allSatisfy { $0.keyTable == nil })
+        let day = Array(smallSales.utf8.prefix { $0 != 10 }) + [10] + Array(smallSales.split(separator: "\n")[1].utf8) + [10]
+        do {
+            _ = try CubeLoader.append(day, file: "day.csv", to: back)
+            Issue.record("an append to a version 2 snapshot's cube succeeded")
+        } catch {
+            #expect(error.message.contains("was read from a snapshot of an older version, which does not keep its keys"), "\(error.rendered)")
+        }
+        // The cube loaded from its source appends.
+        #expect(try CubeLoader.append(day, file: "day.csv", to: cube).rows == 1)
+    }
+
+    /// A journal's segments: a cut or damaged last one is an unfinished append, ignored; a
+    /// damaged earlier one is an error; bytes that are no segment end the journal.
+    @Test func aDamagedJournalIsIgnoredAtTheTailAndAnErrorBefore() throws {
+        let cube = try loadCube(["cube.json": smallModel, "customers.csv": smallCustomers, "sales.csv": smallSales])
+        let path = temporaryPath("j.cube")
+        let size = try Snapshot.save(cube, to: path)
+        let rows = smallSales.split(separator: "\n")
+        let day = Array((rows[0] + "\n" + rows[1] + "\n").utf8)
+        var state = cube.marked(Snapshot.mark(ofSaved: path, bytes: size))
+        for _ in 0..<2 {
+            let appended = try CubeLoader.append(day, file: "day.csv", to: state).cube
+            state = appended.marked(try Snapshot.journal(day, name: "day.csv", to: path, of: state))
+        }
+        let whole = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(try Snapshot.load(path).facts.rowCount == cube.facts.rowCount + 2)
+        let segment = (whole.count - size) / 2
+        func open(_ bytes: [UInt8]) throws -> Cube {
+            let file = temporaryPath("damaged.cube")
+            try Data(bytes).write(to: URL(fileURLWithPath: file))
+            return try Snapshot.load(file)
+        }
+        // Cut anywhere in the last segment: one append, the cut noted by the mark.
+        for cut in stride(from: whole.count - segment + 1, to: whole.count, by: max(1, segment / 7)) {
+            let opened = try open(Array(whole[0..<cut]))
+            #expect(opened.facts.rowCount == cube.facts.rowCount + 1, "cut at \(cut)")
+            #expect(opened.snapshot?.end == whole.count - segment && opened.snapshot?.size == cut)
+        }
+        // A flipped byte in the last segment's payload: ignored; in the first's: an error.
+        var last = whole
+        last[whole.count - 10] ^= 0x40
+        #expect(try open(last).facts.rowCount == cube.facts.rowCount + 1)
+        var first = whole
+        first[size + 64 + 3] ^= 0x40
+        do {
+            _ = try open(first)
+            Issue.record("a damaged first segment opened")
+        } catch {
+            #expect((error as? Diagnostic)?.message == "journal segment 1 fails its checksum")
+        }
+        // A segment of another snapshot does not replay onto this one.
+        let other = temporaryPath("o.cube")
+        let otherSize = try Snapshot.save(try loadCube(["cube.json": smallModel, "customers.csv": smallCustomers,
+                                                        "sales.csv": rows.dropLast().joined(separator: "\n") + "\n"]), to: other, overwrite: true)
+        let foreign = try [UInt8](Data(contentsOf: URL(fileURLWithPath: other)))[0..<otherSize] + whole[size...]
+        #expect(Array(foreign[56..<64]) != Array(whole[56..<64]))
+        do {
+            _ = try open(Array(foreign))
+            Issue.record("a foreign segment replayed")
+        } catch {
+            #expect((error as? Diagnostic)?.message == "journal segment 1 does not belong to this snapshot")
+        }
+    }
 }

@@ -249,7 +249,9 @@ extension Loader {
         // Tail codes are already in the new dimensions' coding.
         tail.facts = FactTable(rowCount: rows, dimensionCodes: tails.map { $0! }, numericColumns: columns)  // safe: every dimension is a table, inline or time dimension, each given a tail above
         var cube = try CubeLoader.joining(base, tail, carries: carries, file: file, threads: threads)
-        cube.fileFormats.append("appended " + summary)
+        // "day.csv: utf-8, ..." becomes "day.csv (appended, 40 rows): utf-8, ...".
+        let named = summary.hasPrefix(file + ": ") ? String(summary.dropFirst(file.count + 2)) : summary
+        cube.fileFormats.append("\(file) (appended, \(rows) row\(rows == 1 ? "" : "s")): \(named)")
         return cube
     }
 }
