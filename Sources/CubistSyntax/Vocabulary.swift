@@ -55,7 +55,7 @@ public enum Vocabulary {
         statement("LOAD", "load", [("LOAD 'path' [AS name]", "load another cube and make it current")]),
         statement("USE", "use", [("USE name", "switch to another loaded cube")]),
         statement("SAVE", "save", [("SAVE 'file.cube' [OVERWRITE]", "a snapshot of the cube that reopens in a moment")]),
-        statement("APPEND", "append", [("APPEND 'file' [TO 'file.cube']", "add a CSV or Parquet file's fact rows (TO: and journal them to the snapshot)")]),
+        statement("APPEND", "append", [("APPEND 'file' [TO 'file.cube']", "add a file's fact rows (TO: also journal them to the snapshot)")]),
         statement("EXPLAIN", "explain", [("EXPLAIN [ANALYZE] SELECT ... | PARETO, RFM, COHORT, CHURN, BASKET, LTV ...", "the plan, and what running it did (ANALYZE: per stage)")]),
         statement("PARETO", "pareto", [("PARETO level BY m [WHERE ...] [CURVE]", "the 20:80 rule: the share of m the top 1%, 5%, ... of members bring")]),
         statement("RFM", "rfm", [("RFM level [BY m] [FREQUENCY f] [WHERE ...] [SUMMARY]", "recency, frequency, monetary scores 1-5 and segments (Champions ... Lost)")]),
