@@ -179,11 +179,15 @@ private struct NamedBytes: FileSource {
 extension Loader {
     /// The key index of a dimension table the cube keeps.
     static func keyIndex(of dimension: Dimension, file: String) throws(Diagnostic) -> KeyIndex {
-        guard let table = dimension.keyTable else {
+        if let table = dimension.keyTable, table.interner() == nil {
+            throw Diagnostic(file: file, message: "cannot append: the keys of dimension '\(dimension.name)' in the cube's snapshot repeat (the snapshot is damaged)",
+                             help: "open the cube's source data and SAVE it again")
+        }
+        guard let table = dimension.keyTable, let interner = table.interner() else {
             throw Diagnostic(file: file, message: "cannot append: the cube's dimension '\(dimension.name)' was read from a snapshot of an older version, which does not keep its keys",
                              help: "open the cube's source data and SAVE it again; that snapshot takes appends")
         }
-        return KeyIndex(interner: table.interner, codes: table.leaves)
+        return KeyIndex(interner: interner, codes: table.leaves)
     }
 
     /// Checks that an appended file has the cube's fact columns: every numeric column, and

@@ -208,8 +208,12 @@ public enum Snapshot {
             if version >= 3 {
                 // A dimension table's keys, so APPEND can join new rows to it.
                 if let table = d.keyTable {
+                    // Each key's length, then all keys' bytes: read back without a String a key.
+                    let (arena, offsets) = table.packed
                     e.u8(1)
-                    e.strings((0..<table.count).map(table.key))
+                    e.int32s((0..<table.count).map { Int32(offsets[$0 + 1] - offsets[$0]) })
+                    e.int(arena.count)
+                    e.bytes.append(contentsOf: arena[offsets[0]..<offsets[table.count]])
                     e.int32s(table.leaves)
                 } else {
                     e.u8(0)

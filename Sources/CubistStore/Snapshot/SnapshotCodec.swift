@@ -108,6 +108,12 @@ struct SnapshotDecoder {
         return list
     }
 
+    /// `n` bytes as they are.
+    mutating func raw(_ n: Int, _ what: String) throws(Corrupt) -> [UInt8] {
+        let at = try take(n, what)
+        return Array(bytes[at..<(at + n)])
+    }
+
     mutating func int32s(_ what: String) throws(Corrupt) -> [Int32] {
         let n = try count(what, itemSize: 4)
         let at = try take(n * 4, what)

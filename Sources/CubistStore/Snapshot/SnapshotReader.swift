@@ -221,14 +221,21 @@ extension Snapshot {
                 switch try d.u8("key table flag") {
                 case 0: break
                 case 1:
-                    let keys = try d.strings("dimension keys")
+                    // Keys stay packed; their hash index is built when an append needs it.
+                    let lengths = try d.int32s("key lengths")
+                    let total = try d.int("key bytes")
+                    var offsets = [Int](repeating: 0, count: lengths.count + 1)
+                    for (i, n) in lengths.enumerated() {
+                        guard n >= 0 else { throw SnapshotDecoder.Corrupt(what: "key lengths of dimension '\(dimensionName)'") }
+                        offsets[i + 1] = offsets[i] + Int(n)
+                    }
+                    guard total == offsets[lengths.count] else { throw SnapshotDecoder.Corrupt(what: "key bytes of dimension '\(dimensionName)'") }
+                    let arena = try d.raw(total, "key bytes")
                     let leaves = try d.int32s("key leaves")
-                    var interner = ByteInterner(capacity: keys.count)
-                    for k in keys where !interner.intern(k).inserted { throw SnapshotDecoder.Corrupt(what: "keys of dimension '\(dimensionName)' (a duplicate)") }
-                    guard leaves.count == keys.count, leaves.allSatisfy({ $0 >= 0 && Int($0) < leaf.count }) else {
+                    guard leaves.count == lengths.count, leaves.allSatisfy({ $0 >= 0 && Int($0) < leaf.count }) else {
                         throw SnapshotDecoder.Corrupt(what: "keys of dimension '\(dimensionName)'")
                     }
-                    keyTable = Dimension.KeyTable(interner: interner, leaves: leaves)
+                    keyTable = Dimension.KeyTable(arena: arena, offsets: offsets, leaves: leaves)
                 default: throw SnapshotDecoder.Corrupt(what: "key table flag")
                 }
             }

@@ -109,6 +109,9 @@ public struct ByteInterner: Sendable {
     }
 
     /// The bytes of id `id`.
+    /// All keys' bytes one after another, and where each starts (one more offset than keys).
+    var packed: (arena: [UInt8], offsets: [Int]) { (arena, offsets) }
+
     /// Bytes held by the keys, their offsets and hashes, and the hash table.
     var byteCount: Int { arena.count + offsets.count * 8 + hashes.count * 8 + table.count * 4 }
 

@@ -132,26 +132,68 @@ public struct Dimension: Sendable {
     /// new fact rows to it; nil for other dimensions (and for old snapshots).
     public let keyTable: KeyTable?
 
-    /// A dimension table's keys: key `i` (its bytes in `interner`) names leaf member `leaves[i]`.
+    /// A dimension table's keys: key `i` names leaf member `leaves[i]`. Kept as the load's
+    /// interner, or (read from a snapshot) as packed bytes whose hash index is built only
+    /// when an append needs it, so opening a snapshot does not hash every key.
     public struct KeyTable: Sendable {
-        /// The key values, interned in table order.
-        let interner: ByteInterner
+        enum Storage: Sendable {
+            case interned(ByteInterner)
+            case packed(arena: [UInt8], offsets: [Int])
+        }
+        let storage: Storage
         /// The leaf code of each key.
         public let leaves: [Int32]
 
         init(interner: ByteInterner, leaves: [Int32]) {
-            self.interner = interner
+            storage = .interned(interner)
+            self.leaves = leaves
+        }
+
+        init(arena: [UInt8], offsets: [Int], leaves: [Int32]) {
+            storage = .packed(arena: arena, offsets: offsets)
             self.leaves = leaves
         }
 
         /// Number of keys.
         public var count: Int { leaves.count }
 
+        /// The keys' bytes one after another, and where each starts.
+        var packed: (arena: [UInt8], offsets: [Int]) {
+            switch storage {
+            case .interned(let interner): return interner.packed
+            case .packed(let arena, let offsets): return (arena, offsets)
+            }
+        }
+
         /// Key `i` as text.
-        public func key(_ i: Int) -> String { String(decoding: interner.bytes(i), as: UTF8.self) }
+        public func key(_ i: Int) -> String {
+            switch storage {
+            case .interned(let interner): return String(decoding: interner.bytes(i), as: UTF8.self)
+            case .packed(let arena, let offsets): return String(decoding: arena[offsets[i]..<offsets[i + 1]], as: UTF8.self)
+            }
+        }
+
+        /// The keys' hash index: the load's, or built now; nil when two keys are the same
+        /// (a damaged snapshot).
+        func interner() -> ByteInterner? {
+            switch storage {
+            case .interned(let interner): return interner
+            case .packed(let arena, let offsets):
+                var interner = ByteInterner(capacity: count)
+                let unique = arena.withUnsafeBufferPointer { bytes in
+                    (0..<count).allSatisfy { i in interner.intern(UnsafeBufferPointer(rebasing: bytes[offsets[i]..<offsets[i + 1]])).inserted }
+                }
+                return unique ? interner : nil
+            }
+        }
 
         /// Bytes held, for the memory figures.
-        var byteCount: Int { interner.byteCount + leaves.count * 4 }
+        var byteCount: Int {
+            switch storage {
+            case .interned(let interner): return interner.byteCount + leaves.count * 4
+            case .packed(let arena, let offsets): return arena.count + offsets.count * 8 + leaves.count * 4
+            }
+        }
     }
 
     /// Creates a dimension; `leafToLevel` is derived from the parent arrays.
