@@ -29,23 +29,6 @@ import Testing
         return (dir, files)
     }
 
-    /// Runs the binary with extra environment variables.
-    static func run(_ arguments: [String], in dir: String, environment extra: [String: String]) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: dir)
-        process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
-
     /// Fact rows in the snapshot, as a fresh process opens it.
     static func rows(_ dir: String) throws -> Int {
         let r = try cubist(["crm.cube", "-c", "SELECT lines"], directory: dir)
@@ -60,7 +43,7 @@ import Testing
         for pass in [1, 3] {
             let before = try AppendCrashTests.rows(dir)
             let statements = days.flatMap { ["-c", "APPEND '\($0)' TO 'crm.cube'"] }
-            let crashed = try AppendCrashTests.run(["crm.cube"] + statements, in: dir, environment: ["CUBIST_CRASH_AT": "\(point):\(pass)"])
+            let crashed = try cubist(["crm.cube"] + statements, directory: dir, environment: ["CUBIST_CRASH_AT": "\(point):\(pass)"])
             #expect(crashed.status == 137, "\(point):\(pass) \(crashed.stderr)")
             let acknowledged = crashed.stderr.components(separatedBy: "journaled to crm.cube").count - 1
             #expect(acknowledged == pass - 1, "\(crashed.stderr)")

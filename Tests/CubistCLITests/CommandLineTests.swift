@@ -20,14 +20,14 @@ struct Run {
     let stderr: String
 }
 
-func cubist(_ arguments: [String], stdin: String? = nil, directory: String? = nil) throws -> Run {
+func cubist(_ arguments: [String], stdin: String? = nil, directory: String? = nil, environment extra: [String: String] = [:]) throws -> Run {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: binary)
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     var environment = ProcessInfo.processInfo.environment
     environment["CUBIST_HISTORY"] = NSTemporaryDirectory() + "/cubist-test-history"
-    process.environment = environment
+    process.environment = environment.merging(extra) { $1 }
     let out = Pipe(), err = Pipe(), input = Pipe()
     process.standardOutput = out
     process.standardError = err

@@ -19,8 +19,7 @@ import Testing
 
         init(seed: UInt64, rows count: Int) throws {
             var random = Random(seed)
-            directory = NSTemporaryDirectory() + "cubist-append-\(UUID().uuidString)"
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            directory = try AppendTests.scratch()
             var customers = "customer_id,name,city,region,segment\n"
             let cities = [("Seoul", "North"), ("Busan", "South"), ("Daegu", "South"), ("Incheon", "North"), ("Aachen", "West")]
             for c in 1...60 {
@@ -97,6 +96,13 @@ import Testing
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             return path
         }
+    }
+
+    /// A fresh directory for one test's files.
+    static func scratch() throws -> String {
+        let dir = NSTemporaryDirectory() + "cubist-append-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
     }
 
     struct Random {
@@ -278,8 +284,7 @@ import Testing
     /// An ad hoc cube (a CSV opened without a model) takes appends: new text members, new
     /// days and new code members sort into place.
     @Test func adHocCubesAppend() throws {
-        let dir = NSTemporaryDirectory() + "cubist-append-adhoc-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try AppendTests.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let head = "day,city,store_id,amount,unit_price\n"
         let early = "2024-03-01,Seoul,7,10.5,2.5\n2024-03-02,Busan,3,20,3.5\n2024-03-02,Seoul,7,1.25,2\n"
@@ -314,8 +319,7 @@ import Testing
     /// An appended file whose dates read two ways (every day 12 or less) is read the way
     /// the cube's own dates were.
     @Test func ambiguousDatesAreReadAsTheCubesWere() throws {
-        let dir = NSTemporaryDirectory() + "cubist-append-dates-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try AppendTests.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let head = "day,city,amount\n"
         let early = "25/03/2024,Seoul,10\n13/04/2024,Busan,20\n"
