@@ -327,8 +327,8 @@ public final class Session {
             // The cube is now that file's state: APPEND ... TO it journals there.
             replaceCurrent(with: cube.marked(Snapshot.mark(ofSaved: path, bytes: bytes)))
             errors("saved cube '\(cube.name)' to \(path): \(grouped(cube.facts.rowCount)) facts, \(byteSize(bytes)) in \(Session.seconds(ContinuousClock.now - started))")
-        case .append(let path, let snapshot, let range):
-            try append(path, to: snapshot, at: range, piece: piece, file: file, sourceText: sourceText)
+        case .append(let path, let snapshot, _):
+            try append(path, to: snapshot)
         case .explain(let select, let analyze, _):
             let result: ResultTable
             do {
@@ -439,7 +439,7 @@ public final class Session {
     /// `APPEND 'path' [TO 'snapshot']`: the file's rows added to the current cube, and with
     /// TO journaled to its snapshot first. Views stay (they still bind). A failure at any
     /// step leaves the cube, and the snapshot, as they were.
-    private func append(_ path: String, to snapshot: String?, at range: SourceRange, piece: InputPiece, file: String, sourceText: String) throws(Diagnostic) {
+    private func append(_ path: String, to snapshot: String?) throws(Diagnostic) {
         let started = ContinuousClock.now
         if let snapshot { _ = try Snapshot.checkJournalTarget(cube, snapshot) }
         let bytes = try FileBytes.read(path)

@@ -50,9 +50,6 @@ extension CubeLoader {
             tail = appended.cube
             if let last = tail.fileFormats.last { formats.append(last) }
         }
-        guard base.cube.facts.rowCount + tail.facts.rowCount <= Int(Int32.max) else {
-            throw Diagnostic(file: files[files.count - 1].name, message: "cannot append: the cube would pass \(Int32.max) rows", help: "split the cube, e.g. by year")
-        }
         var joined = try joining(base.cube, tail, file: files[files.count - 1].name, threads: Parallel.threads(threads))
         joined.fileFormats = formats
         return Appended(cube: joined, rows: tail.facts.rowCount, recompute: base.stripped)
@@ -63,6 +60,9 @@ extension CubeLoader {
     /// brought to a common scale and base; columns joined on every thread.
     /// `carries` gives the carry of a dimension when it is known already (else it is found).
     static func joining(_ base: Cube, _ tail: Cube, carries known: [PackedColumn.Carry?] = [], file: String, threads: Int) throws(Diagnostic) -> Cube {
+        guard base.facts.rowCount + tail.facts.rowCount <= Int(Int32.max) else {
+            throw Diagnostic(file: file, message: "cannot append \(tail.facts.rowCount) rows: the cube would pass \(Int32.max) rows", help: "split the cube, e.g. by year")
+        }
         let dimensions = tail.dimensions
         let codeCount = dimensions.count, numericCount = base.facts.numericColumns.count
         let codes = UnsafeMutableBufferPointer<PackedColumn?>.allocate(capacity: max(1, codeCount))
@@ -108,7 +108,7 @@ extension CubeLoader {
             var codes: [String: Int] = [:]
             codes.reserveCapacity(leaf.count)
             for c in 0..<leaf.count { codes[leaf.keys?[c] ?? leaf.members[c]] = c }
-            let table = (0..<previous.count).map { UInt64(codes[previous.keys?[$0] ?? previous.members[$0]] ?? 0) }
+            let table = (0..<previous.count).map { UInt64(codes[previous.keys?[$0] ?? previous.members[$0]]!) }  // safe: the new dimension was built from the old one's members and more
             return table.enumerated().allSatisfy { UInt64($0.offset) == $0.element } ? .same : .table(table)
         default:
             return .same
@@ -141,7 +141,7 @@ extension CubeLoader {
             case .inline:
                 var levels: [CubeModel.LevelSpec] = []
                 for l in d.levels {
-                    guard let column = l.column, l.keyColumn == nil || l.keys != nil else { throw oldSnapshot(cube, d) }
+                    guard let column = l.column, l.keyColumn == nil || l.keys != nil else { throw oldSnapshot(d, file: cube.origin) }
                     levels.append(CubeModel.LevelSpec(name: l.name, column: column, key: l.keyColumn, location: nil))
                 }
                 let attributes = d.attributes.compactMap { a in a.column.map { CubeModel.LevelSpec(name: a.name, column: $0, key: nil, location: nil) } }
@@ -161,8 +161,8 @@ extension CubeLoader {
         return CubeModel.ComputedSpec(name: attribute.name, dimension: dimension, expression: expr, condition: condition, location: nil, file: file, lines: [text])
     }
 
-    static func oldSnapshot(_ cube: Cube, _ d: Dimension) -> Diagnostic {
-        Diagnostic(file: cube.origin, message: "cannot append: the cube's dimension '\(d.name)' was read from a snapshot of an older version, which does not keep its keys",
+    static func oldSnapshot(_ d: Dimension, file: String) -> Diagnostic {
+        Diagnostic(file: file, message: "cannot append: the cube's dimension '\(d.name)' was read from a snapshot of an older version, which does not keep its keys",
                    help: "open the cube's source data and SAVE it again; that snapshot takes appends")
     }
 }
@@ -177,17 +177,15 @@ private struct NamedBytes: FileSource {
 }
 
 extension Loader {
-    /// The key index of a dimension table the cube keeps.
-    static func keyIndex(of dimension: Dimension, file: String) throws(Diagnostic) -> KeyIndex {
-        if let table = dimension.keyTable, table.interner() == nil {
+    /// The key index of a dimension table the cube keeps, and the dimension with its keys
+    /// hashed (keys read from a snapshot are hashed by the first append, then kept so).
+    static func keyIndex(of dimension: Dimension, file: String) throws(Diagnostic) -> (Dimension, KeyIndex) {
+        guard let table = dimension.keyTable else { throw CubeLoader.oldSnapshot(dimension, file: file) }
+        guard let interner = table.interner() else {
             throw Diagnostic(file: file, message: "cannot append: the keys of dimension '\(dimension.name)' in the cube's snapshot repeat (the snapshot is damaged)",
                              help: "open the cube's source data and SAVE it again")
         }
-        guard let table = dimension.keyTable, let interner = table.interner() else {
-            throw Diagnostic(file: file, message: "cannot append: the cube's dimension '\(dimension.name)' was read from a snapshot of an older version, which does not keep its keys",
-                             help: "open the cube's source data and SAVE it again; that snapshot takes appends")
-        }
-        return KeyIndex(interner: interner, codes: table.leaves)
+        return (dimension.with(keyTable: Dimension.KeyTable(interner: interner, leaves: table.leaves)), KeyIndex(interner: interner, codes: table.leaves))
     }
 
     /// Checks that an appended file has the cube's fact columns: every numeric column, and
@@ -216,10 +214,6 @@ extension Loader {
     /// The base cube with the parsed rows added after its own.
     func appending(to base: Cube, rows: Int, keyFields: [Int], keyCodes: [PackedColumn], inline: [(dimension: Int, builder: DimensionBuilder)],
                    inlineCodes: [[UInt32]], timeFields: [Int], days: [[Int32]], numeric: [NumericColumn?], file: String, summary: String) throws(Diagnostic) -> Cube {
-        let oldRows = base.facts.rowCount
-        guard oldRows + rows <= Int(Int32.max) else {
-            throw Diagnostic(file: file, message: "cannot append \(rows) rows: the cube would pass \(Int32.max) rows", help: "split the cube, e.g. by year")
-        }
         var dimensions = base.dimensions
         var tails = [PackedColumn?](repeating: nil, count: dimensions.count)
         var carries = [PackedColumn.Carry?](repeating: nil, count: dimensions.count)

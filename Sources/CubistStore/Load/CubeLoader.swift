@@ -262,10 +262,13 @@ struct Loader {
         var facts = preparedFacts
         var dimensionFailure: Diagnostic?, readFailure: Diagnostic?
         let loader = self
-        if let base {
+        if var hashed = base {
             for (i, spec) in model.dimensions.enumerated() where spec.table != nil {
-                tableDimensions[i] = (base.dimensions[i], try Loader.keyIndex(of: base.dimensions[i], file: model.file))
+                let (dimension, index) = try Loader.keyIndex(of: hashed.dimensions[i], file: model.file)
+                tableDimensions[i] = (dimension, index)
+                hashed.dimensions[i] = dimension
             }
+            base = hashed
         }
         // The fact file is decoded on every thread (Parquet) while the dimension tables load.
         let readDimensions = {

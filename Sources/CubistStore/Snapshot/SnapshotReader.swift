@@ -92,8 +92,6 @@ extension Snapshot {
             // Computed attributes depend on every row: computed again after the replay.
             let pending = recompute.compactMap { CubeLoader.computedSpec(of: $0.attribute, in: $0.dimension, file: path) }
             cube.pendingAttributes = pending
-            cube.origin = path
-            cube.sourceFiles = []
             return cube.marked(Cube.SnapshotMark(path: canonicalPath(path), end: end, size: size, segments: segments.count))
         } catch let corrupt as SnapshotDecoder.Corrupt {
             throw Diagnostic(file: path, message: "snapshot is corrupt: bad \(corrupt.what)", help: resave)
