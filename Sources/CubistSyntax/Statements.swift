@@ -13,7 +13,12 @@ extension Parser {
         _ = parser.eat(";")
         guard case .end = parser.current.kind else {
             var help = parser.clauseHelp()
-            if case .analysis = statement, case .word(let w) = parser.tokens[0].kind, let entry = Vocabulary.statement(named: w) {
+            // Only a SELECT goes on with clauses; any other statement is told how it is written.
+            var isSelect = false
+            if case .select = statement { isSelect = true }
+            if case .charted(.select, _) = statement { isSelect = true }
+            if case .explain = statement { isSelect = true }
+            if !isSelect, case .word(let w) = parser.tokens[0].kind, let entry = Vocabulary.statement(named: w) {
                 help = "\(entry.keyword) is written " + entry.help.map(\.usage).joined(separator: " or ")
             }
             throw parser.failure("expected end of statement, found \(parser.current.quoted)", help: help)

@@ -332,4 +332,25 @@ import Testing
         // Opened alone, the late file's dates are ambiguous.
         #expect(openSourceError(dir + "/late.csv")?.message.contains("alike") == true)
     }
+
+    /// The same file appended twice would count its rows twice: the second APPEND is an
+    /// error, in the session, after a journal replay and after a SAVE.
+    @Test func theSameFileTwiceIsRefused() throws {
+        let g = try Generated(seed: 6, rows: 400)
+        defer { try? FileManager.default.removeItem(atPath: g.directory) }
+        let first = try g.modelDirectory("first", rows: g.rows[0..<200])
+        let day = try g.part("day.csv", rows: g.rows[200...])
+        let copy = g.directory + "/copy.csv"
+        try FileManager.default.copyItem(atPath: day, toPath: copy)
+        let snapshot = g.directory + "/s.cube"
+        let twice = try runSource(first, ["SAVE '\(snapshot)';", "APPEND '\(day)' TO '\(snapshot)';", "APPEND '\(copy)';", "SELECT lines;"])
+        #expect(twice.err.contains("copy.csv: error: the same bytes were appended to cube 'shop' already, as \(day); nothing was appended"), "\(twice.err)")
+        #expect(twice.out == "lines\n400\n")
+        let reopened = try runSource(snapshot, ["APPEND '\(copy)';", "SAVE '\(g.directory)/t.cube';", "SELECT lines;"])
+        #expect(reopened.err.contains("the same bytes were appended to cube 'shop' already"), "\(reopened.err)")
+        #expect(reopened.out == "lines\n400\n")
+        let saved = try runSource(g.directory + "/t.cube", ["APPEND '\(copy)';", "SELECT lines;"])
+        #expect(saved.err.contains("the same bytes were appended to cube 'shop' already"), "\(saved.err)")
+        #expect(saved.out == "lines\n400\n")
+    }
 }

@@ -199,9 +199,10 @@ private func loadError(_ path: String) -> Diagnostic? {
         let path = temporaryPath("j.cube")
         let size = try Snapshot.save(cube, to: path)
         let rows = smallSales.split(separator: "\n")
-        let day = Array((rows[0] + "\n" + rows[1] + "\n").utf8)
         var state = cube.marked(Snapshot.mark(ofSaved: path, bytes: size))
-        for _ in 0..<2 {
+        // Two days of one row each (the same bytes twice would be refused).
+        for k in 1...2 {
+            let day = Array((rows[0] + "\n" + rows[k] + "\n").utf8)
             let appended = try CubeLoader.append(day, file: "day.csv", to: state).cube
             state = appended.marked(try Snapshot.journal(day, name: "day.csv", to: path, of: state))
         }

@@ -184,3 +184,23 @@ import Testing
         #expect((try? Parser.parseStatement(longString)) != nil)
     }
 }
+
+extension StatementParserTests {
+    /// APPEND 'file' [TO 'snapshot']: parsed, printed back, and wrong forms told how it is written.
+    @Test func appendStatements() throws {
+        guard case .append(let path, let snapshot, _) = try parse("append 'day.csv' to 'crm.cube';") else {
+            Issue.record("not an APPEND")
+            return
+        }
+        #expect(path == "day.csv" && snapshot == "crm.cube")
+        #expect(try parse("APPEND 'it''s.csv'").description == "APPEND 'it''s.csv'")
+        #expect(try parse("APPEND 'a.csv' TO 'b.cube'").description == "APPEND 'a.csv' TO 'b.cube'")
+        #expect(error("APPEND day.csv")?.message == "expected a file name in quotes after APPEND, found 'day'")
+        #expect(error("APPEND 'a.csv' TO crm")?.message == "expected a snapshot file in quotes after TO, found 'crm'")
+        let trailing = error("APPEND 'a.csv' OVERWRITE")
+        #expect(trailing?.message == "expected end of statement, found 'OVERWRITE'")
+        #expect(trailing?.help == "APPEND is written APPEND 'file' [TO 'file.cube']")
+        // A SELECT still hears about its clauses.
+        #expect(error("SELECT revenue FOO")?.help == "did you mean FROM?")
+    }
+}

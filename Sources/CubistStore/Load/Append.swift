@@ -22,6 +22,11 @@ extension CubeLoader {
     /// row; a failed append returns no cube, so the caller's cube is unchanged.
     /// `bytes` is the file's content; `file` is how messages name it.
     public static func append(_ bytes: [UInt8], file: String, to cube: Cube, threads: Int = 0) throws(Diagnostic) -> Appended {
+        let checksum = Checksum.of(bytes)
+        if let earlier = cube.appendedFiles[checksum] {
+            throw Diagnostic(file: file, message: "the same bytes were appended to cube '\(cube.name)' already, as \(earlier); nothing was appended",
+                             help: "appending a file twice would count its rows twice; if it holds new rows, check that it is the file you meant")
+        }
         let base = strippingComputed(cube)
         var loader = Loader(model: try model(of: base.cube, file: file), files: NamedBytes(name: file, bytes: bytes))
         loader.base = base.cube
@@ -29,7 +34,8 @@ extension CubeLoader {
             if let pattern = cube.dateFormats[dimension.name], let format = try? DateFormat(pattern: pattern) { loader.preferredDates[d] = format }
         }
         loader.threads = Parallel.threads(threads)
-        let appended = try loader.run(origin: cube.origin)
+        var appended = try loader.run(origin: cube.origin)
+        appended.appendedFiles[checksum] = file
         return Appended(cube: appended, rows: appended.facts.rowCount - cube.facts.rowCount, recompute: base.stripped)
     }
 
@@ -44,14 +50,8 @@ extension CubeLoader {
         var tail = base.cube
         tail.facts = FactTable(rowCount: 0, dimensionCodes: cube.facts.dimensionCodes.map { _ in PackedColumn([UInt32](), maximum: 0) },
                                numericColumns: cube.facts.numericColumns.map { NumericColumn(name: $0.name, scale: $0.scale, base: $0.base, packed: PackedColumn([UInt64](), maximum: 0), nulls: nil) })
-        var formats = cube.fileFormats
-        for file in files {
-            let appended = try append(file.bytes, file: file.name, to: tail, threads: threads)
-            tail = appended.cube
-            if let last = tail.fileFormats.last { formats.append(last) }
-        }
-        var joined = try joining(base.cube, tail, file: files[files.count - 1].name, threads: Parallel.threads(threads))
-        joined.fileFormats = formats
+        for file in files { tail = try append(file.bytes, file: file.name, to: tail, threads: threads).cube }
+        let joined = try joining(base.cube, tail, file: files[files.count - 1].name, threads: Parallel.threads(threads))
         return Appended(cube: joined, rows: tail.facts.rowCount, recompute: base.stripped)
     }
 

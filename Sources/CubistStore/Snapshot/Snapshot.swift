@@ -184,6 +184,10 @@ public enum Snapshot {
             let formats = cube.dateFormats.keys.sorted()
             e.strings(formats)
             e.strings(formats.map { cube.dateFormats[$0]! })  // safe: the keys come from the dictionary
+            // The files appended so far, so appending one again is refused after a SAVE too.
+            let appended = cube.appendedFiles.keys.sorted()
+            e.strings(appended.map { cube.appendedFiles[$0]! })  // safe: the keys come from the dictionary
+            for checksum in appended { e.u64(checksum) }
         }
         e.int(cube.dimensions.count)
         for d in cube.dimensions {

@@ -180,11 +180,14 @@ extension Snapshot {
         let name = try d.string("cube name")
         let ignored = try d.strings("ignored columns")
         var dateFormats: [String: String] = [:]
+        var appendedFiles: [UInt64: String] = [:]
         if version >= 3 {
             let names = try d.strings("date format dimensions")
             let patterns = try d.strings("date formats")
             guard names.count == patterns.count else { throw SnapshotDecoder.Corrupt(what: "date formats") }
             for (n, p) in zip(names, patterns) { dateFormats[n] = p }
+            let appendedNames = try d.strings("appended files")
+            for name in appendedNames { appendedFiles[try d.u64("appended file checksum")] = name }
         }
         var dimensions: [Dimension] = []
         let dimensionCount = try d.count("dimension count", itemSize: 8)
@@ -368,6 +371,7 @@ extension Snapshot {
         let facts = FactTable(rowCount: rowCount, dimensionCodes: codes, numericColumns: numericColumns)
         var cube = Cube(name: name, dimensions: dimensions, measures: measures, facts: facts, origin: path, ignoredColumns: ignored)
         cube.dateFormats = dateFormats
+        cube.appendedFiles = appendedFiles
         return cube
     }
 }

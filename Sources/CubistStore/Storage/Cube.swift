@@ -58,6 +58,9 @@ public struct Cube: Sendable {
     /// For each time dimension whose dates were read as text, their format (`%m/%d/%Y`), by
     /// dimension name: an appended file whose dates could be read two ways is read this way.
     public internal(set) var dateFormats: [String: String] = [:]
+    /// The files appended to the cube (APPEND), by the checksum of their bytes, with the name
+    /// each was appended as: the same bytes again would count their rows twice.
+    public internal(set) var appendedFiles: [UInt64: String] = [:]
     /// The snapshot file this cube is the state of (opened from it, saved to it, or
     /// appended to it since), so `APPEND ... TO` can check it journals to the right file.
     public internal(set) var snapshot: SnapshotMark?
