@@ -17,7 +17,7 @@ the ratio of Cubist to the fastest peer and the geometric mean, and writes JSON.
 
 See docs/benchmarks.md.
 """
-import argparse, csv, io, json, math, os, statistics, subprocess, sys, time
+import argparse, csv, io, json, math, os, re, statistics, subprocess, sys, time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PEERS = ["duckdb", "chdb", "polars"]
@@ -702,6 +702,98 @@ def parquet_load(args, binary, peers):
     sys.exit(0 if agree else 1)
 
 
+# ---------------------------------------------------------------- daily appends
+
+# In a fresh process: the fact table loaded (not timed), then each day file appended to it
+# in each engine's best form, timed one by one. Prints the times and the final sums.
+APPEND_PEER = r"""
+import json, os, sys, time
+engine, directory, threads, days = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+facts = os.path.join(directory, "sales.csv")
+times = []
+if engine == "duckdb":
+    import duckdb
+    con = duckdb.connect()
+    con.execute(f"SET threads = {threads}")
+    con.execute(f"CREATE TABLE sales AS SELECT * FROM read_csv('{facts}')")
+    for d in days:
+        start = time.perf_counter()
+        con.execute(f"INSERT INTO sales SELECT * FROM read_csv('{d}')")
+        times.append(time.perf_counter() - start)
+    check = con.execute("SELECT sum(revenue), sum(quantity), count(*) FROM sales").fetchone()
+elif engine == "polars":
+    os.environ["POLARS_MAX_THREADS"] = str(threads)
+    import polars as pl
+    sales = pl.read_csv(facts)
+    for d in days:
+        start = time.perf_counter()
+        sales = pl.concat([sales, pl.read_csv(d, schema=sales.schema)], rechunk=False)
+        times.append(time.perf_counter() - start)
+    check = (sales["revenue"].sum(), sales["quantity"].sum(), sales.height)
+elif engine == "chdb":
+    import chdb.session
+    session = chdb.session.Session()
+    session.query(f"CREATE TABLE sales ENGINE = Memory AS SELECT * FROM file('{facts}', CSVWithNames) SETTINGS max_threads = {threads}")
+    for d in days:
+        start = time.perf_counter()
+        session.query(f"INSERT INTO sales SELECT * FROM file('{d}', CSVWithNames) SETTINGS max_threads = {threads}")
+        times.append(time.perf_counter() - start)
+    check = str(session.query("SELECT sum(revenue), sum(quantity), count() FROM sales", "CSV")).strip().split(",")
+print(json.dumps({"times": times, "check": [str(v) for v in check]}))
+"""
+
+
+def append_days(args, binary, peers):
+    """Times appending three 30,000-row day files to the 10M-row fact table in Cubist (in
+    memory, on its snapshot) and in each peer (loaded first, not timed), fresh processes."""
+    data = os.path.abspath(os.path.join(args.data, f"crm-{args.rows}"))
+    work = os.path.join(args.data, f"crm-{args.rows}-append")
+    os.makedirs(work, exist_ok=True)
+    with open(os.path.join(data, "sales.csv")) as f:
+        header = f.readline()
+        lines = f.readlines()
+    days = []
+    for k in range(3):
+        # Three different days' worth of rows (the same bytes twice would be refused).
+        path = os.path.join(work, f"day{k}.csv")
+        with open(path, "w") as f:
+            f.write(header)
+            f.writelines(lines[-30_000 * (k + 1):len(lines) - 30_000 * k])
+        days.append(path)
+    snapshot = os.path.join(work, "crm.cube")
+    subprocess.check_call([os.path.join(binary, "cubist"), data, "-c", f"SAVE '{snapshot}'"], stderr=subprocess.DEVNULL)
+    names = ["cubist"] + peers
+    results = {n: [] for n in names}
+    checks = {}
+    for run in range(args.runs):
+        for n in names:
+            if n == "cubist":
+                statements = [a for d in days for a in ("-c", f"APPEND '{d}'")] + ["-c", "SELECT revenue, quantity, lines"]
+                done = subprocess.run([os.path.join(binary, "cubist"), snapshot, "--threads", str(args.threads)] + statements,
+                                      capture_output=True, text=True, check=True)
+                times = [float(t) / (1000 if unit == "ms" else 1) for t, unit in re.findall(r"^appended .* in ([0-9.]+) (m?s)$", done.stderr, re.M)]
+                check = done.stdout.splitlines()[-1].split(",")
+            else:
+                out = subprocess.check_output([sys.executable, "-c", APPEND_PEER, n, data, str(args.threads)] + days, text=True)
+                r = json.loads(out.strip().splitlines()[-1])
+                times, check = r["times"], r["check"]
+            checks[n] = [f"{float(v):.2f}" for v in check]
+            results[n] += times
+    print(f"\nappending a 30,000-row day file to {args.rows:,} rows, {args.threads} threads, median of {len(results['cubist'])} appends (ms)")
+    summary = {n: statistics.median(results[n]) for n in names}
+    best = min(peers, key=lambda p: summary[p]) if peers else None
+    for n in names:
+        print(f"{n:10}{summary[n] * 1000:10.1f}")
+    if best:
+        print(f"cubist / fastest peer ({best}): {summary['cubist'] / summary[best]:.2f}")
+    # DuckDB reads the money columns as DOUBLE: its sums may differ in the last cent.
+    agree = all(all(math.isclose(float(a), float(b), rel_tol=1e-11, abs_tol=0.005) for a, b in zip(checks[n], checks["cubist"])) for n in names)
+    print("sum(revenue), sum(quantity), rows after the appends: " + ("all engines agree" if agree else f"DIFFER: {checks}"))
+    with open(args.json.replace(".json", "-append.json"), "w") as f:
+        json.dump({"rows": args.rows, "threads": args.threads, "runs": args.runs, "append_seconds": summary, "checks": checks}, f, indent=2)
+    sys.exit(0 if agree else 1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -713,6 +805,7 @@ def main():
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--parquet-load", action="store_true", help="time loading the facts from ZSTD Parquet instead of the queries")
+    parser.add_argument("--append", action="store_true", help="time appending day files to the loaded facts instead of the queries")
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.data, args.threads)
@@ -728,6 +821,9 @@ def main():
         subprocess.check_call([os.path.join(binary, "cubist"), "generate", "--rows", str(args.rows), "--seed", "42", "--out", data])
     if args.parquet_load:
         parquet_load(args, binary, peers)
+        return
+    if args.append:
+        append_days(args, binary, peers)
         return
 
     servers = {}
